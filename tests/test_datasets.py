@@ -1,0 +1,287 @@
+"""Tests of segsim.datasets: the synthetic demo population and the sample files."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segsim.datasets import DEMO_LISTS, DEMO_TYPES, demo, demo_frames
+from segsim.store import Store
+
+SAMPLES = Path(__file__).resolve().parents[1] / "datasets"
+START = pd.Timestamp("2026-01-01", tz="UTC")
+END = pd.Timestamp("2026-07-01", tz="UTC")
+N = 600
+
+_PYTHON_TYPE = {"string": str, "number": float, "boolean": bool, "timestamp": pd.Timestamp}
+
+
+@pytest.fixture(scope="module")
+def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return demo_frames(contacts=N, seed=7)
+
+
+@pytest.fixture(scope="module")
+def attributes(frames) -> pd.DataFrame:
+    return frames[0]
+
+
+@pytest.fixture(scope="module")
+def lists(frames) -> pd.DataFrame:
+    return frames[1]
+
+
+@pytest.fixture(scope="module")
+def store() -> Store:
+    return demo(contacts=N, seed=7)
+
+
+def changes(attributes: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One attribute's rows in time order per contact, with the previous value alongside."""
+    rows = attributes[attributes["attribute"] == name].sort_values(
+        ["contact_id", "ts"], kind="stable"
+    )
+    rows = rows.assign(previous=rows.groupby("contact_id")["value"].shift())
+    return rows
+
+
+# -- determinism and schema ---------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_rows():
+    a_attributes, a_lists = demo_frames(contacts=200, seed=3)
+    b_attributes, b_lists = demo_frames(contacts=200, seed=3)
+    pd.testing.assert_frame_equal(a_attributes, b_attributes)
+    pd.testing.assert_frame_equal(a_lists, b_lists)
+
+
+def test_different_seed_gives_different_rows():
+    a_attributes, _ = demo_frames(contacts=200, seed=3)
+    b_attributes, _ = demo_frames(contacts=200, seed=4)
+    assert not a_attributes.equals(b_attributes)
+
+
+def test_demo_store_holds_the_frames(store, attributes, lists):
+    assert store.attribute_types == DEMO_TYPES
+    assert store.list_names == sorted(DEMO_LISTS)
+    assert store.id_type == "integer"
+    assert store.contacts["contact_id"].tolist() == list(range(1, N + 1))
+    catalog = store.attributes.set_index("name")["rows"]
+    assert catalog.to_dict() == attributes["attribute"].value_counts().to_dict()
+    assert int(store.contacts["changes"].sum()) == len(attributes) + len(lists)
+
+
+def test_frame_columns_and_dtypes(attributes, lists):
+    assert list(attributes.columns) == ["contact_id", "ts", "attribute", "value"]
+    assert list(lists.columns) == ["contact_id", "ts", "list", "member"]
+    assert str(attributes["ts"].dtype) == "datetime64[us, UTC]"
+    assert str(lists["ts"].dtype) == "datetime64[us, UTC]"
+    assert attributes["contact_id"].dtype == np.int64
+    assert lists["member"].dtype == bool
+    assert set(attributes["attribute"]) == set(DEMO_TYPES)
+    assert set(lists["list"]) == set(DEMO_LISTS)
+    assert not attributes.duplicated(["contact_id", "ts", "attribute"]).any()
+
+
+def test_values_have_their_declared_types(attributes):
+    for name, kind in DEMO_TYPES.items():
+        values = attributes.loc[attributes["attribute"] == name, "value"]
+        present = values[values.notna()]
+        assert len(present), name
+        assert all(isinstance(v, _PYTHON_TYPE[kind]) for v in present), name
+        if kind == "timestamp":
+            assert all(str(v.tz) == "UTC" for v in present), name
+
+
+def test_timestamps_are_realistic(attributes, lists):
+    ts = pd.concat([attributes["ts"], lists["ts"]])
+    assert ts.max() < END
+    assert ts.min() >= START - pd.Timedelta(days=183)
+    at_midnight = (ts == ts.dt.floor("D")).mean()
+    assert at_midnight < 0.01
+    hours = ts.dt.hour.value_counts(normalize=True)
+    assert hours.loc[9:17].sum() > hours.loc[0:5].sum() * 3
+
+
+def test_rows_per_contact_are_reasonable(attributes):
+    per_contact = len(attributes) / N
+    assert 15 <= per_contact <= 30
+
+
+def test_months_and_start_bound_the_window():
+    attributes, lists = demo_frames(contacts=100, seed=7, start="2025-03-15", months=2)
+    end = pd.Timestamp("2025-05-15", tz="UTC")
+    assert attributes["ts"].max() < end
+    assert lists["ts"].max() < end
+    assert attributes["ts"].min() < pd.Timestamp("2025-03-15", tz="UTC")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="contacts"):
+        demo_frames(contacts=0)
+    with pytest.raises(ValueError, match="months"):
+        demo_frames(contacts=10, months=0)
+
+
+def test_file_store(tmp_path):
+    path = tmp_path / "demo.duckdb"
+    demo(contacts=30, seed=7, path=path).close()
+    with Store(path, read_only=True) as store:
+        assert store.attribute_types == DEMO_TYPES
+        assert len(store.contacts) == 30
+
+
+@pytest.mark.slow
+def test_five_thousand_contacts_is_fast():
+    started = time.perf_counter()
+    store = demo(contacts=5_000, seed=7)
+    assert time.perf_counter() - started < 4.0
+    assert len(store.contacts) == 5_000
+
+
+# -- plausible dynamics ---------------------------------------------------------------------------
+
+
+def test_state_at_start_is_not_empty(store):
+    state = store.state_at(START)
+    assert 0.25 * N < len(state) < 0.55 * N
+    assert state["plan"].notna().all()
+    assert set(state["plan"]) >= {"free", "pro"}
+
+
+def test_everyone_signs_up_once_as_free(attributes):
+    signups = changes(attributes, "signup_at")
+    assert signups["contact_id"].is_unique and len(signups) == N
+    assert (signups["value"] == signups["ts"]).all()
+    first_plan = changes(attributes, "plan").groupby("contact_id").first()
+    assert (first_plan["value"] == "free").all()
+    assert (first_plan["ts"] == signups.set_index("contact_id")["ts"]).all()
+
+
+def test_plan_goes_free_pro_churned(attributes):
+    plan = changes(attributes, "plan")
+    steps = plan.dropna(subset=["previous"])
+    assert set(zip(steps["previous"], steps["value"], strict=True)) == {
+        ("free", "pro"),
+        ("pro", "churned"),
+    }
+    upgraded = set(steps.loc[steps["value"] == "pro", "contact_id"])
+    assert 0.15 * N < len(upgraded) < 0.5 * N
+    assert (steps["value"] == "churned").sum() > 0
+
+
+def test_countries_are_a_realistic_mix(attributes):
+    shares = attributes.loc[attributes["attribute"] == "country", "value"].value_counts(
+        normalize=True
+    )
+    assert set(shares.index) == {"FR", "DE", "ES", "IT", "GB", "US"}
+    assert shares.idxmax() == "FR"
+
+
+def test_email_and_phone_coverage(store):
+    final = store.state_at(END)
+    assert 0.8 < final["email"].notna().mean() < 0.98
+    assert 0.5 < final["phone"].notna().mean() < 0.7
+    assert final["phone"].dropna().str.match(r"^\+\d{10,13}$").all()
+
+
+def test_some_emails_are_removed(attributes):
+    email = changes(attributes, "email")
+    removed = email[email["value"].isna()]
+    assert len(removed) > 0
+    assert removed["previous"].notna().all()
+
+
+def test_subscriptions_change_both_ways(attributes):
+    for name in ("email_subscribed", "sms_subscribed", "whatsapp_subscribed"):
+        rows = changes(attributes, name).dropna(subset=["previous"])
+        pairs = set(zip(rows["previous"], rows["value"], strict=True))
+        assert (True, False) in pairs, name  # unsubscribes
+        assert (False, True) in pairs, name  # opt-ins
+
+
+def test_purchases_count_up_and_ltv_grows(attributes):
+    count = changes(attributes, "purchase_count")
+    assert (count.groupby("contact_id")["value"].first() == 0).all()
+    steps = count.dropna(subset=["previous"])
+    assert ((steps["value"] - steps["previous"]) == 1).all()
+    ltv = changes(attributes, "ltv").dropna(subset=["previous"])
+    assert (ltv["value"] > ltv["previous"]).all()
+    purchases = changes(attributes, "last_purchase_at")
+    assert (purchases["value"] == purchases["ts"]).all()
+    assert len(purchases) == len(steps) == len(ltv)
+    assert 0.2 * N < purchases["contact_id"].nunique() < 0.8 * N
+
+
+def test_a_purchase_is_a_visit(attributes):
+    keys = ["contact_id", "ts"]
+    purchases = attributes.loc[attributes["attribute"] == "last_purchase_at", keys]
+    visits = attributes.loc[attributes["attribute"] == "last_seen_at", keys]
+    assert len(purchases.merge(visits, on=keys)) == len(purchases)
+
+
+def test_customers_join_at_first_purchase(attributes, lists):
+    first_purchase = changes(attributes, "last_purchase_at").groupby("contact_id")["ts"].min()
+    customers = lists[lists["list"] == "customers"]
+    assert customers["member"].all()
+    assert customers["contact_id"].is_unique
+    assert customers.set_index("contact_id")["ts"].sort_index().equals(first_purchase.sort_index())
+
+
+def test_newsletter_joins_and_leaves(lists):
+    newsletter = lists[lists["list"] == "newsletter"].sort_values(["contact_id", "ts"])
+    assert newsletter["member"].any() and (~newsletter["member"]).any()
+    # a contact leaves only after joining, and at most once each way
+    for _, rows in newsletter.groupby("contact_id"):
+        assert rows["member"].tolist() in ([True], [True, False])
+
+
+def test_activity_stops_and_resumes(attributes):
+    seen = changes(attributes, "last_seen_at")
+    last_visit = seen.groupby("contact_id")["ts"].max()
+    inactive = (END - last_visit) > pd.Timedelta(days=60)
+    assert 0.1 < inactive.mean() < 0.6
+    gaps = seen.groupby("contact_id")["ts"].diff()
+    resumed = seen.loc[gaps > pd.Timedelta(days=45), "contact_id"].nunique()
+    assert resumed > 0
+
+
+# -- sample files ---------------------------------------------------------------------------------
+
+
+def test_sample_files_load():
+    store = Store()
+    rows = store.load_attributes(SAMPLES / "sample_attributes.csv", types=DEMO_TYPES)
+    store.load_lists(SAMPLES / "sample_lists.csv")
+    assert rows > 0
+    assert store.attribute_types == DEMO_TYPES
+    assert store.list_names == sorted(DEMO_LISTS)
+    assert store.contacts["contact_id"].tolist() == list(range(1, 21))
+
+
+def test_sample_files_infer_the_demo_types():
+    store = Store()
+    store.load_attributes(SAMPLES / "sample_attributes.csv")
+    assert store.attribute_types == DEMO_TYPES
+
+
+def test_sample_files_match_the_generator():
+    attributes, lists = demo_frames(contacts=20, seed=7)
+    for frame, name in ((attributes, "sample_attributes.csv"), (lists, "sample_lists.csv")):
+        text = io.StringIO()
+        frame.to_csv(text, index=False)
+        assert (SAMPLES / name).read_text() == text.getvalue(), f"regenerate datasets/{name}"
+
+
+def test_sample_files_hold_what_demo_holds():
+    sample = Store()
+    sample.load_attributes(SAMPLES / "sample_attributes.csv", types=DEMO_TYPES)
+    sample.load_lists(SAMPLES / "sample_lists.csv")
+    built = demo(contacts=20, seed=7)
+    for contact_id in range(1, 21):
+        pd.testing.assert_frame_equal(sample.history(contact_id), built.history(contact_id))
