@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from segsim import datasets
 from segsim.errors import (
     CascadeLoopError,
     ConditionError,
@@ -14,6 +15,7 @@ from segsim.errors import (
     SegmentError,
     SegsimError,
 )
+from segsim.store import Store
 
 try:
     __version__ = version("segsim")
@@ -29,5 +31,7 @@ __all__ = [
     "ScenarioError",
     "SegmentError",
     "SegsimError",
+    "Store",
     "__version__",
+    "datasets",
 ]
