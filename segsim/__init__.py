@@ -1,10 +1,18 @@
-"""segsim: dry-run segment-triggered automation flows on real contact histories."""
+"""segsim: dry-run segment-triggered automation flows on real contact histories.
+
+Data flows one way: :mod:`~segsim.store` (DuckDB histories) → :mod:`~segsim.conditions`
+and :mod:`~segsim.segments` (membership and transitions) → :mod:`~segsim.flows` and
+:mod:`~segsim.scenario` (what to simulate) → :mod:`~segsim.engine` (SimPy) →
+:mod:`~segsim.result` (DataFrames) → :mod:`~segsim.analysis`, :mod:`~segsim.plots`.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
 from segsim import datasets
+from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
+from segsim.engine import simulate
 from segsim.errors import (
     CascadeLoopError,
     ConditionError,
@@ -15,6 +23,32 @@ from segsim.errors import (
     SegmentError,
     SegsimError,
 )
+from segsim.flows import (
+    Activate,
+    ActivationSettings,
+    AddToList,
+    AttributeMatches,
+    Branch,
+    Channels,
+    DeleteContact,
+    Edit,
+    EntersSegment,
+    ExitsSegment,
+    Flow,
+    Pause,
+    RemoveFromList,
+    Resume,
+    SegmentTrigger,
+    SendEmail,
+    SendSMS,
+    SendWhatsApp,
+    UpdateContact,
+    Wait,
+    Webhook,
+)
+from segsim.result import SimulationResult
+from segsim.scenario import Scenario, load_scenario
+from segsim.segments import Segment, members, segment_events, segment_sizes
 from segsim.store import Store
 
 try:
@@ -23,15 +57,51 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "Activate",
+    "ActivationSettings",
+    "AddToList",
+    "AttributeMatches",
+    "Branch",
     "CascadeLoopError",
+    "Channels",
+    "Condition",
     "ConditionError",
     "DataLoadError",
+    "DeleteContact",
+    "Edit",
+    "EntersSegment",
+    "ExitsSegment",
+    "Flow",
     "FlowNotReady",
+    "Pause",
     "ReadOnlyStoreError",
+    "RemoveFromList",
+    "Resume",
+    "Scenario",
     "ScenarioError",
+    "Segment",
     "SegmentError",
+    "SegmentTrigger",
     "SegsimError",
+    "SendEmail",
+    "SendSMS",
+    "SendWhatsApp",
+    "SimulationResult",
     "Store",
+    "UpdateContact",
+    "Wait",
+    "Webhook",
     "__version__",
+    "all_of",
+    "any_of",
+    "attr",
     "datasets",
+    "in_list",
+    "in_segment",
+    "load_scenario",
+    "members",
+    "not_",
+    "segment_events",
+    "segment_sizes",
+    "simulate",
 ]

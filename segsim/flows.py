@@ -1,0 +1,748 @@
+"""Flows: what happens to a contact once a segment transition triggers it.
+
+A :class:`Flow` is a trigger (:class:`SegmentTrigger`), a tree of steps and
+:class:`ActivationSettings`. Steps are *actions* (:class:`SendEmail`, :class:`SendSMS`,
+:class:`SendWhatsApp`, :class:`AddToList`, :class:`RemoveFromList`, :class:`UpdateContact`,
+:class:`DeleteContact`, :class:`Webhook`) and *rules* (:class:`Wait`, :class:`Branch`); every
+step has an ``id`` unique in its flow, which is how an edit finds where running contacts are.
+Lifecycle events (:class:`Activate`, :class:`Pause`, :class:`Resume`, :class:`Edit`) and the
+channel rules (:class:`Channels`) complete what a scenario says about its flows.
+
+Everything here is a frozen pydantic model; unions carry a ``kind`` discriminator, so a flow
+round-trips through ``model_dump()``, JSON and YAML without a registry. Constructors take the
+name (or step id) first, positionally, and the rest by keyword::
+
+    Flow("Welcome", trigger=SegmentTrigger("VIP"), steps=[Wait("w1", "2d")])
+
+Durations accept ``"90min"``, ``"36h"``, ``"2d"``, ``"1w"`` or a ``timedelta`` and are written
+back in their shortest exact form (``"2d"``). Instants are UTC; naive input means UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import html
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from segsim._time import format_duration, parse_duration, to_timestamp
+from segsim.conditions import Condition, Value
+from segsim.conditions import attributes_used as condition_attributes
+from segsim.conditions import lists_used as condition_lists
+from segsim.conditions import segments_used as condition_segments
+from segsim.errors import FlowNotReady
+
+__all__ = [
+    "ACTION_KINDS",
+    "Activate",
+    "ActivationSettings",
+    "AddToList",
+    "AttributeMatches",
+    "Branch",
+    "Channels",
+    "DeleteContact",
+    "Edit",
+    "EntersSegment",
+    "ExitsSegment",
+    "Flow",
+    "FlowEvent",
+    "LifecycleEvent",
+    "Pause",
+    "RemoveFromList",
+    "Resume",
+    "SegmentTrigger",
+    "SendEmail",
+    "SendSMS",
+    "SendWhatsApp",
+    "Step",
+    "UpdateContact",
+    "Wait",
+    "Webhook",
+    "find_step",
+    "iter_steps",
+]
+
+#: Every action step kind, in the order DESIGN §4 lists them.
+ACTION_KINDS = (
+    "send_email",
+    "send_sms",
+    "send_whatsapp",
+    "add_to_list",
+    "remove_from_list",
+    "update_contact",
+    "delete_contact",
+    "webhook",
+)
+
+#: A location inside a model, as pydantic writes it: ``("steps", 2, "then", 0)``.
+Loc = tuple[str | int, ...]
+
+
+# -- field types shared by the models ------------------------------------------------------------
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+
+
+def _duration_in(value: Any) -> dt.timedelta:
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    dt.timedelta,
+    BeforeValidator(_duration_in),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "a number and a unit (us, ms, s, min, h, d, w)",
+            "examples": ["90min", "36h", "2d", "1w"],
+        }
+    ),
+]
+
+
+def _utc_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(
+            f"a timestamp is a string like '2026-02-01' or '2026-02-01T09:30Z', or a datetime; "
+            f"got the number {value!r}"
+        )
+    return to_timestamp(value).floor("us").to_pydatetime()
+
+
+#: A tz-aware UTC ``datetime``; accepts anything ``pd.Timestamp`` reads (naive means UTC).
+UTCDateTime = Annotated[dt.datetime, BeforeValidator(_utc_datetime)]
+
+
+def _format_loc(loc: Iterable[str | int]) -> str:
+    """``("flows", 0, "steps", 2, "duration")`` as ``flows[0].steps[2].duration``."""
+    text = ""
+    for item in loc:
+        if isinstance(item, int):
+            text += f"[{item}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", item):
+            text += f".{item}" if text else item
+        else:
+            text += f"[{item!r}]"
+    return text
+
+
+def _custom_error(loc: Loc, message: str, value: Any) -> InitErrorDetails:
+    # the message goes through ctx so that braces in user names are never read as a template
+    return InitErrorDetails(
+        type=PydanticCustomError("segsim", "{message}", {"message": message}), loc=loc, input=value
+    )
+
+
+def _suggest(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if not known:
+        return "; there are none"
+    shown = sorted(known)
+    return "; known: " + ", ".join(map(repr, shown[:10])) + (", ..." if len(shown) > 10 else "")
+
+
+class _FrozenModel(BaseModel):
+    """A frozen, closed model whose first field(s) may be given positionally."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: the fields that may be passed positionally, in order (the name or step id first)
+    _positional: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: Any, **data: Any) -> None:
+        names = type(self)._positional
+        if len(args) > len(names):
+            cls = type(self).__name__
+            shown = ", ".join(names) if names else "nothing"
+            raise TypeError(
+                f"{cls}() takes {shown} positionally and everything else by keyword; "
+                f"got {len(args)} positional arguments"
+            )
+        for name, value in zip(names, args, strict=False):
+            if name in data:
+                raise TypeError(f"{type(self).__name__}() got two values for {name!r}")
+            data[name] = value
+        super().__init__(**data)
+
+    def _replaced(self, **changes: Any) -> Any:
+        """A validated copy with some fields changed (``model_copy`` would not validate)."""
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self).model_validate({**fields, **changes})
+
+
+# -- steps ----------------------------------------------------------------------------------------
+
+
+class _Step(_FrozenModel):
+    _positional = ("id",)
+
+    id: Name
+
+
+class SendEmail(_Step):
+    """Send an email (needs an address and consent, see :class:`Channels`).
+
+    >>> SendEmail("e1", template="welcome").template
+    'welcome'
+    """
+
+    kind: Literal["send_email"] = "send_email"
+    template: Name
+
+
+class SendSMS(_Step):
+    """Send an SMS; ``campaign`` and ``opt_out_footer`` are carried into the action log."""
+
+    kind: Literal["send_sms"] = "send_sms"
+    template: Name
+    campaign: Name | None = None
+    opt_out_footer: bool = False
+
+
+class SendWhatsApp(_Step):
+    """Send a WhatsApp message from an approved template."""
+
+    kind: Literal["send_whatsapp"] = "send_whatsapp"
+    template: Name
+
+
+class AddToList(_Step):
+    """Add the contact to a list: ``AddToList("l1", "newsletter")``."""
+
+    _positional = ("id", "list_name")
+
+    kind: Literal["add_to_list"] = "add_to_list"
+    list_name: Name
+
+
+class RemoveFromList(_Step):
+    """Remove the contact from a list: ``RemoveFromList("r1", "trial")``."""
+
+    _positional = ("id", "list_name")
+
+    kind: Literal["remove_from_list"] = "remove_from_list"
+    list_name: Name
+
+
+class UpdateContact(_Step):
+    """Set contact attributes: ``UpdateContact("u1", set={"tier": "gold", "coupon": None})``.
+
+    Values are strings, numbers, booleans or datetimes (UTC); ``None`` unsets the attribute.
+    """
+
+    kind: Literal["update_contact"] = "update_contact"
+    set: dict[Name, Value | None]
+
+    @field_validator("set")
+    @classmethod
+    def _sets_something(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if not value:
+            step = info.data.get("id", "?")
+            raise ValueError(
+                f"update_contact step {step!r} sets nothing; give set={{attribute: value}}"
+            )
+        return value
+
+
+class DeleteContact(_Step):
+    """Delete the contact: every run of it ends, and its later history is ignored."""
+
+    kind: Literal["delete_contact"] = "delete_contact"
+
+
+class Webhook(_Step):
+    """Call a webhook (simulated: segsim never opens a connection)."""
+
+    kind: Literal["webhook"] = "webhook"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: JsonValue = None
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        if not re.match(r"^https?://[^\s/?#]+", value):
+            step = info.data.get("id", "?")
+            raise ValueError(
+                f"webhook step {step!r}: the url must start with http:// or https:// and name "
+                f"a host, got {value!r}"
+            )
+        return value
+
+
+class Wait(_Step):
+    """Wait a positive duration: ``Wait("w1", "2d")``."""
+
+    _positional = ("id", "duration")
+
+    kind: Literal["wait"] = "wait"
+    duration: Duration
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, value: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            step = info.data.get("id", "?")
+            raise ValueError(
+                f"wait step {step!r}: the duration must be positive, got {format_duration(value)}"
+            )
+        return value
+
+
+class Branch(_Step):
+    """Split the path on a condition evaluated when the contact reaches the step.
+
+    After the chosen path ends, the run goes on with the step after the branch.
+
+    >>> from segsim.conditions import in_list
+    >>> b = Branch("b1", when=in_list("newsletter"), then=[SendEmail("e1", template="tips")],
+    ...            otherwise=[AddToList("l1", "newsletter")])
+    >>> [step.id for _, step in iter_steps([b])]
+    ['b1', 'e1', 'l1']
+    """
+
+    kind: Literal["branch"] = "branch"
+    when: Condition
+    then: tuple[Step, ...] = ()
+    otherwise: tuple[Step, ...] = ()
+
+
+Step = Annotated[
+    SendEmail
+    | SendSMS
+    | SendWhatsApp
+    | AddToList
+    | RemoveFromList
+    | UpdateContact
+    | DeleteContact
+    | Webhook
+    | Wait
+    | Branch,
+    Field(discriminator="kind"),
+]
+Branch.model_rebuild()
+
+
+def iter_steps(steps: Flow | Sequence[Any], prefix: Loc = ("steps",)) -> Iterator[tuple[Loc, Any]]:
+    """Every step of a tree, depth first in tree order, with its location.
+
+    The location is a pydantic-style tuple such as ``("steps", 2, "then", 0)``; a branch
+    comes before its ``then`` steps, which come before its ``otherwise`` steps.
+
+    >>> [loc for loc, _ in iter_steps([Wait("w", "1d"), DeleteContact("d")])]
+    [('steps', 0), ('steps', 1)]
+    """
+    if isinstance(steps, Flow):
+        steps = steps.steps
+    for i, step in enumerate(steps):
+        loc = (*prefix, i)
+        yield loc, step
+        if isinstance(step, Branch):
+            yield from iter_steps(step.then, (*loc, "then"))
+            yield from iter_steps(step.otherwise, (*loc, "otherwise"))
+
+
+def find_step(flow: Flow, step_id: str) -> Any:
+    """The step of ``flow`` with this id, wherever it is in the tree.
+
+    Raises ``KeyError`` naming the flow (and a close id) when there is none.
+    """
+    for _, step in iter_steps(flow.steps):
+        if step.id == step_id:
+            return step
+    raise KeyError(f"flow {flow.name!r} has no step {step_id!r}{_suggest(step_id, flow.step_ids)}")
+
+
+# -- trigger, exit and restart conditions -----------------------------------------------------------
+
+
+class SegmentTrigger(_FrozenModel):
+    """Start the flow when a contact enters (or exits) a segment and the filters pass.
+
+    >>> from segsim.conditions import attr
+    >>> SegmentTrigger("VIP", on="enter", filters=attr("sms_subscribed") == True).on
+    'enter'
+    """
+
+    _positional = ("segment",)
+
+    segment: Name
+    on: Literal["enter", "exit"] = "enter"
+    filters: Condition | None = None
+
+    def _text(self, filters: bool = False) -> str:
+        text = f"{self.on} {self.segment!r}"
+        return f"{text} if {self.filters}" if filters and self.filters is not None else text
+
+
+class ExitsSegment(_FrozenModel):
+    """The contact leaves the segment (an exit or restart condition)."""
+
+    _positional = ("segment",)
+
+    kind: Literal["exits_segment"] = "exits_segment"
+    segment: Name
+
+
+class EntersSegment(_FrozenModel):
+    """The contact enters the segment (an exit or restart condition)."""
+
+    _positional = ("segment",)
+
+    kind: Literal["enters_segment"] = "enters_segment"
+    segment: Name
+
+
+class AttributeMatches(_FrozenModel):
+    """The condition turns from false to true, e.g. ``AttributeMatches(in_list("customers"))``."""
+
+    _positional = ("condition",)
+
+    kind: Literal["attribute_matches"] = "attribute_matches"
+    condition: Condition
+
+
+FlowEvent = Annotated[ExitsSegment | EntersSegment | AttributeMatches, Field(discriminator="kind")]
+
+
+class ActivationSettings(_FrozenModel):
+    """Re-entry, exit and restart rules, and what a pause does to runs in flight.
+
+    Parameters
+    ----------
+    allow_reentry : bool
+        Without it a contact runs the flow at most once.
+    reentry_wait : duration
+        After a run ends at ``e``, trigger events before ``e + reentry_wait`` are suppressed.
+    reentry_mode : {"recheck", "event"}
+        At ``e + reentry_wait``: ``"recheck"`` enters the contact if it matches the trigger
+        state and filters then; ``"event"`` waits for a new trigger event.
+    exit_conditions, restart_conditions : sequence of ExitsSegment, EntersSegment, AttributeMatches
+        Watched while a run is open: end it (``exit_condition``), or end it and start over
+        from the first step (``restarted``).
+    on_pause : {"hold", "drain", "exit"}
+        Runs in flight at a pause wait at their next action, go on, or end (``paused_exit``).
+    """
+
+    allow_reentry: bool = False
+    reentry_wait: Duration = dt.timedelta(0)  # parse_duration refuses negative ones
+    reentry_mode: Literal["recheck", "event"] = "recheck"
+    exit_conditions: tuple[FlowEvent, ...] = ()
+    restart_conditions: tuple[FlowEvent, ...] = ()
+    on_pause: Literal["hold", "drain", "exit"] = "hold"
+
+
+# -- the flow --------------------------------------------------------------------------------------
+
+
+class Flow(_FrozenModel):
+    """A segment-triggered automation flow: trigger, steps and activation settings.
+
+    Parameters
+    ----------
+    name : str
+        Unique within a scenario.
+    trigger : SegmentTrigger, optional
+        Without one the flow is a *draft*: valid, but it cannot be activated.
+    steps : sequence of steps
+        Executed in order; a :class:`Branch` holds two sub-sequences. Step ids are unique
+        in the whole tree.
+    settings : ActivationSettings
+    version : int
+        Starts at 1; an :class:`Edit` brings in a new version.
+
+    Examples
+    --------
+    >>> from segsim.conditions import in_list
+    >>> Flow("Welcome", trigger=SegmentTrigger("VIP"), steps=[
+    ...     SendEmail("e1", template="hello"), Wait("w1", "2d"),
+    ...     Branch("b1", when=in_list("newsletter"), then=[SendEmail("e2", template="tips")])])
+    Flow('Welcome', v1, trigger=enter 'VIP', 4 steps)
+    """
+
+    _positional = ("name",)
+
+    name: Name
+    trigger: SegmentTrigger | None = None
+    steps: tuple[Step, ...] = ()
+    settings: ActivationSettings = Field(default_factory=ActivationSettings)
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _unique_step_ids(self) -> Flow:
+        first_seen: dict[str, Loc] = {}
+        errors = []
+        for loc, step in iter_steps(self.steps):
+            if step.id in first_seen:
+                message = (
+                    f"flow {self.name!r}: step id {step.id!r} is used twice "
+                    f"({_format_loc(first_seen[step.id])} and {_format_loc(loc)}); "
+                    "step ids must be unique in the flow"
+                )
+                errors.append(_custom_error((*loc, "id"), message, step.id))
+            else:
+                first_seen[step.id] = loc
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    # -- readiness -------------------------------------------------------------------------
+
+    @property
+    def is_ready(self) -> bool:
+        """Whether the flow can be activated (its trigger is configured)."""
+        return self.trigger is not None
+
+    def require_ready(self) -> Flow:
+        """Return the flow, or raise :class:`~segsim.errors.FlowNotReady` if it is a draft."""
+        if self.trigger is None:
+            raise FlowNotReady(
+                f"flow {self.name!r} has no trigger configured, so it cannot be activated; "
+                "give it trigger=SegmentTrigger(segment, on='enter')"
+            )
+        return self
+
+    # -- what the flow refers to -------------------------------------------------------------
+
+    @property
+    def step_ids(self) -> tuple[str, ...]:
+        """Every step id, in tree order."""
+        return tuple(step.id for _, step in iter_steps(self.steps))
+
+    def conditions(self) -> Iterator[tuple[Loc, Any]]:
+        """``(location, condition)`` of every condition the flow reads.
+
+        Trigger filters, branch conditions and ``AttributeMatches`` exit/restart conditions.
+        """
+        if self.trigger is not None and self.trigger.filters is not None:
+            yield ("trigger", "filters"), self.trigger.filters
+        for loc, step in iter_steps(self.steps):
+            if isinstance(step, Branch):
+                yield (*loc, "when"), step.when
+        for field in ("exit_conditions", "restart_conditions"):
+            for i, event in enumerate(getattr(self.settings, field)):
+                if isinstance(event, AttributeMatches):
+                    yield ("settings", field, i, "condition"), event.condition
+
+    def segments_used(self) -> set[str]:
+        """Segments the flow refers to: trigger, exit/restart segments, ``in_segment`` refs."""
+        names = set()
+        if self.trigger is not None:
+            names.add(self.trigger.segment)
+        for event in (*self.settings.exit_conditions, *self.settings.restart_conditions):
+            if isinstance(event, (ExitsSegment, EntersSegment)):
+                names.add(event.segment)
+        for _, condition in self.conditions():
+            names |= condition_segments(condition)
+        return names
+
+    def attributes_used(self, segments: Mapping[str, Any] | Iterable[Any] = ()) -> set[str]:
+        """Attributes the flow's own conditions read (filters, branches, AttributeMatches).
+
+        ``segments`` (``{name: condition}`` or Segment objects) lets ``in_segment``
+        references be followed. The trigger segment's own condition is not included: it is
+        the segment's, not the flow's.
+        """
+        by_name = _segment_conditions(segments)
+        used: set[str] = set()
+        for _, condition in self.conditions():
+            used |= condition_attributes(condition, by_name)
+        return used
+
+    def lists_used(self, segments: Mapping[str, Any] | Iterable[Any] = ()) -> set[str]:
+        """Lists the flow's own conditions read (not the lists its actions write)."""
+        by_name = _segment_conditions(segments)
+        used: set[str] = set()
+        for _, condition in self.conditions():
+            used |= condition_lists(condition, by_name)
+        return used
+
+    def with_version(self, version: int) -> Flow:
+        """The same flow with another version number."""
+        return self._replaced(version=version)  # type: ignore[no-any-return]
+
+    # -- display ---------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        trigger = f"trigger={self.trigger._text()}" if self.trigger else "no trigger (draft)"
+        n = len(self.step_ids)
+        return f"Flow({self.name!r}, v{self.version}, {trigger}, {n} step{'' if n == 1 else 's'})"
+
+    def _repr_html_(self) -> str:
+        def items(steps: Sequence[Any]) -> str:
+            out = []
+            for step in steps:
+                text = f"<code>{html.escape(step.id)}</code> {html.escape(_step_text(step))}"
+                if isinstance(step, Branch):
+                    text += (
+                        f"<ul><li>then<ul>{items(step.then)}</ul></li>"
+                        f"<li>otherwise<ul>{items(step.otherwise)}</ul></li></ul>"
+                    )
+                out.append(f"<li>{text}</li>")
+            return "".join(out) or "<li><i>(no steps)</i></li>"
+
+        trigger = (
+            html.escape(self.trigger._text(filters=True)) if self.trigger else "<i>none (draft)</i>"
+        )
+        return (
+            f"<div><b>Flow {html.escape(self.name)!s}</b> v{self.version}<br>"
+            f"trigger: {trigger}<ul>{items(self.steps)}</ul></div>"
+        )
+
+
+def _step_text(step: Any) -> str:
+    if isinstance(step, (SendEmail, SendSMS, SendWhatsApp)):
+        return f"{step.kind} template={step.template!r}"
+    if isinstance(step, (AddToList, RemoveFromList)):
+        return f"{step.kind} {step.list_name!r}"
+    if isinstance(step, UpdateContact):
+        return f"update_contact {', '.join(map(repr, step.set))}"
+    if isinstance(step, Webhook):
+        return f"webhook {step.method} {step.url}"
+    if isinstance(step, Wait):
+        return f"wait {format_duration(step.duration)}"
+    if isinstance(step, Branch):
+        return f"branch when {step.when}"
+    return str(step.kind)
+
+
+def _segment_conditions(segments: Mapping[str, Any] | Iterable[Any]) -> dict[str, Any]:
+    if isinstance(segments, Mapping):
+        return dict(segments)
+    return {segment.name: segment.where for segment in segments}
+
+
+# -- lifecycle -------------------------------------------------------------------------------------
+
+
+class Activate(_FrozenModel):
+    """Activate a draft flow at ``at`` (its trigger must be configured)."""
+
+    _positional = ("flow",)
+
+    kind: Literal["activate"] = "activate"
+    flow: Name
+    at: UTCDateTime
+
+
+class Pause(_FrozenModel):
+    """Pause an active flow at ``at``: no new entries; runs follow ``settings.on_pause``."""
+
+    _positional = ("flow",)
+
+    kind: Literal["pause"] = "pause"
+    flow: Name
+    at: UTCDateTime
+
+
+class Resume(_FrozenModel):
+    """Resume a paused flow at ``at``."""
+
+    _positional = ("flow",)
+
+    kind: Literal["resume"] = "resume"
+    flow: Name
+    at: UTCDateTime
+
+
+class Edit(_FrozenModel):
+    """Replace flow ``flow_name`` by a new version at ``at``; runs keep their step by id."""
+
+    _positional = ("flow_name",)
+
+    kind: Literal["edit"] = "edit"
+    flow_name: Name
+    at: UTCDateTime
+    flow: Flow
+
+    @model_validator(mode="after")
+    def _same_name(self) -> Edit:
+        if self.flow.name != self.flow_name:
+            raise ValueError(
+                f"Edit({self.flow_name!r}) brings in a flow named {self.flow.name!r}; "
+                "the new version must keep the flow's name"
+            )
+        return self
+
+
+LifecycleEvent = Annotated[Activate | Pause | Resume | Edit, Field(discriminator="kind")]
+
+
+# -- channels --------------------------------------------------------------------------------------
+
+
+class Channels(_FrozenModel):
+    """Which attributes make a contact reachable on each channel, and what a message costs.
+
+    A send goes out when the address attribute is set and the consent attribute is
+    ``True``; otherwise it is skipped (``no_email``/``no_phone``, then ``unsubscribed``).
+    Costs are per message sent, in whatever currency the analyst reads them in; the
+    defaults are rough list prices in EUR (email 0.001, SMS 0.05, WhatsApp 0.03, webhook 0),
+    meant to be replaced by your own.
+    """
+
+    email_address: Name = "email"
+    email_consent: Name = "email_subscribed"
+    sms_address: Name = "phone"
+    sms_consent: Name = "sms_subscribed"
+    whatsapp_address: Name = "phone"
+    whatsapp_consent: Name = "whatsapp_subscribed"
+    cost_email: float = Field(default=0.001, ge=0, allow_inf_nan=False)
+    cost_sms: float = Field(default=0.05, ge=0, allow_inf_nan=False)
+    cost_whatsapp: float = Field(default=0.03, ge=0, allow_inf_nan=False)
+    cost_webhook: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+    def rule(self, action_kind: str) -> tuple[str | None, str | None, float]:
+        """``(address_attribute, consent_attribute, cost)`` of an action kind.
+
+        Actions that need no address (lists, contact updates, webhooks) give
+        ``(None, None, cost)``.
+
+        >>> Channels().rule("send_sms")
+        ('phone', 'sms_subscribed', 0.05)
+        """
+        if action_kind == "send_email":
+            return self.email_address, self.email_consent, self.cost_email
+        if action_kind == "send_sms":
+            return self.sms_address, self.sms_consent, self.cost_sms
+        if action_kind == "send_whatsapp":
+            return self.whatsapp_address, self.whatsapp_consent, self.cost_whatsapp
+        if action_kind == "webhook":
+            return None, None, self.cost_webhook
+        if action_kind in ACTION_KINDS:
+            return None, None, 0.0
+        raise ValueError(f"unknown action kind {action_kind!r}; one of {', '.join(ACTION_KINDS)}")

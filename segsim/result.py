@@ -1,0 +1,218 @@
+"""The result of a simulation: five DataFrames (DESIGN §5) and ways to read them."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["FRAMES", "SimulationResult"]
+
+#: frame name -> (column, dtype) in order; "id" is the contact-id dtype of the store
+FRAMES: dict[str, list[tuple[str, str]]] = {
+    "segment_events": [
+        ("time", "time"),
+        ("contact_id", "id"),
+        ("segment", "object"),
+        ("event", "object"),
+        ("nth", "int64"),
+        ("cause", "object"),
+    ],
+    "runs": [
+        ("run_id", "int64"),
+        ("flow", "object"),
+        ("version", "int64"),
+        ("contact_id", "id"),
+        ("entered_at", "time"),
+        ("entry", "object"),
+        ("ended_at", "time"),
+        ("end_reason", "object"),
+    ],
+    "steps": [
+        ("time", "time"),
+        ("run_id", "int64"),
+        ("flow", "object"),
+        ("contact_id", "id"),
+        ("step_id", "object"),
+        ("kind", "object"),
+        ("outcome", "object"),
+        ("version", "int64"),
+    ],
+    "actions": [
+        ("time", "time"),
+        ("run_id", "int64"),
+        ("flow", "object"),
+        ("step_id", "object"),
+        ("contact_id", "id"),
+        ("action", "object"),
+        ("channel", "object"),
+        ("template", "object"),
+        ("status", "object"),
+        ("reason", "object"),
+        ("cost", "float64"),
+        ("detail", "object"),
+        ("version", "int64"),
+    ],
+    "suppressed": [
+        ("time", "time"),
+        ("flow", "object"),
+        ("contact_id", "id"),
+        ("reason", "object"),
+    ],
+}
+
+
+def build_frame(name: str, rows: list[Any], id_dtype: str) -> pd.DataFrame:
+    """One frame from plain tuples, with the dtypes of :data:`FRAMES`; times are epoch µs."""
+    spec = FRAMES[name]
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(spec)
+    data = {}
+    for (column, kind), values in zip(spec, columns, strict=True):
+        if kind == "time":
+            data[column] = pd.to_datetime(pd.Series(values, dtype="int64"), unit="us", utc=True).astype(
+                "datetime64[us, UTC]"
+            )
+        elif kind == "id":
+            data[column] = pd.Series(values, dtype=id_dtype)
+        elif kind == "object":
+            data[column] = pd.Series(values, dtype=object)
+        else:
+            data[column] = pd.Series(values, dtype=kind)
+    return pd.DataFrame(data)
+
+
+class SimulationResult:
+    """Every simulated step of a scenario, as pandas DataFrames.
+
+    Attributes
+    ----------
+    segment_events, runs, steps, actions, suppressed : DataFrame
+        The five logs of DESIGN §5 (times tz-aware UTC; contact ids as in the store).
+    scenario : Scenario
+        What was simulated.
+    """
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame], scenario: Any = None, meta: Mapping[str, Any] | None = None) -> None:
+        self.segment_events: pd.DataFrame = frames["segment_events"]
+        self.runs: pd.DataFrame = frames["runs"]
+        self.steps: pd.DataFrame = frames["steps"]
+        self.actions: pd.DataFrame = frames["actions"]
+        self.suppressed: pd.DataFrame = frames["suppressed"]
+        self.scenario = scenario
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The five frames by name."""
+        return {name: getattr(self, name) for name in FRAMES}
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def summary(self) -> pd.DataFrame:
+        """One row per flow: runs, contacts, sends by channel, skips, suppressions, cost."""
+        flows = list(self.meta.get("flows", [])) or sorted(set(self.runs["flow"]))
+        rows = []
+        for flow in flows:
+            runs = self.runs[self.runs["flow"] == flow]
+            actions = self.actions[self.actions["flow"] == flow]
+            sent = actions[actions["status"] == "sent"]
+            row: dict[str, Any] = {
+                "flow": flow,
+                "runs": len(runs),
+                "contacts": runs["contact_id"].nunique(),
+                "completed": int((runs["end_reason"] == "completed").sum()),
+                "still_running": int((runs["end_reason"] == "horizon").sum()),
+            }
+            for channel in ("email", "sms", "whatsapp", "webhook"):
+                row[f"{channel}_sent"] = int((sent["channel"] == channel).sum())
+            row["skipped"] = int((actions["status"] == "skipped").sum())
+            row["suppressed"] = int((self.suppressed["flow"] == flow).sum())
+            row["cost"] = float(actions["cost"].sum())
+            rows.append(row)
+        return pd.DataFrame(rows, columns=[
+            "flow", "runs", "contacts", "completed", "still_running", "email_sent", "sms_sent",
+            "whatsapp_sent", "webhook_sent", "skipped", "suppressed", "cost",
+        ])
+
+    def explain(self, contact_id: Any) -> pd.DataFrame:
+        """One contact's story in time order: why did it get (or not get) each message?
+
+        Returns ``time, what, flow, run_id, step_id, detail``: its attribute and list
+        changes in the window, segment events, run entries and ends, steps, actions and
+        suppressed trigger events. At one instant, rows follow the engine's order.
+        """
+        rows: list[tuple] = []
+        scenario = self.scenario
+        if scenario is not None and getattr(scenario, "store", None) is not None:
+            history = scenario.store.history(contact_id)
+            start = pd.Timestamp(scenario.start)
+            end = pd.Timestamp(scenario.end)
+            history = history[(history["ts"] >= start) & (history["ts"] < end)]
+            for r in history.itertuples():
+                what = "list change" if r.type == "list" else "attribute change"
+                rows.append((r.ts, 0, what, None, None, None, f"{r.attribute} = {r.value!r}"))
+        seg = self.segment_events[self.segment_events["contact_id"] == contact_id]
+        for r in seg.itertuples():
+            rows.append((r.time, 1, f"segment {r.event}", None, None, None, f"{r.segment} (#{r.nth}, {r.cause})"))
+        runs = self.runs[self.runs["contact_id"] == contact_id]
+        for r in runs.itertuples():
+            rows.append((r.entered_at, 2, "run entered", r.flow, r.run_id, None, f"{r.entry}, version {r.version}"))
+            rows.append((r.ended_at, 4, "run ended", r.flow, r.run_id, None, r.end_reason))
+        sup = self.suppressed[self.suppressed["contact_id"] == contact_id]
+        for r in sup.itertuples():
+            rows.append((r.time, 2, "not entered", r.flow, None, None, r.reason))
+        steps = self.steps[self.steps["contact_id"] == contact_id]
+        actions = self.actions[self.actions["contact_id"] == contact_id].set_index(["run_id", "step_id", "time"])
+        for r in steps.itertuples():
+            detail = r.outcome
+            key = (r.run_id, r.step_id, r.time)
+            if key in actions.index:
+                a = actions.loc[[key]].iloc[0]
+                parts = [a["status"]]
+                if a["channel"]:
+                    parts.append(a["channel"])
+                if a["template"] is not None:
+                    parts.append(f"template {a['template']}")
+                if a["reason"] is not None:
+                    parts.append(f"reason {a['reason']}")
+                if a["detail"] is not None:
+                    parts.append(str(a["detail"]))
+                detail = ", ".join(parts)
+            rows.append((r.time, 3, r.kind, r.flow, r.run_id, r.step_id, detail))
+        frame = pd.DataFrame(rows, columns=["time", "order", "what", "flow", "run_id", "step_id", "detail"])
+        frame = frame.sort_values(["time", "order"], kind="stable").drop(columns="order")
+        frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
+        frame["run_id"] = frame["run_id"].astype("Int64")
+        return frame.reset_index(drop=True)
+
+    def to_parquet(self, directory: str | Path) -> Path:
+        """Write the five frames as ``<directory>/<frame>.parquet``; returns the directory."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.frames.items():
+            out = frame.copy()
+            if out["contact_id"].dtype == object if "contact_id" in out else False:
+                out["contact_id"] = out["contact_id"].astype(str)
+            out.to_parquet(path / f"{name}.parquet", index=False)
+        return path
+
+    # -- display --------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        window = ""
+        if self.scenario is not None:
+            window = f" {pd.Timestamp(self.scenario.start):%Y-%m-%d} → {pd.Timestamp(self.scenario.end):%Y-%m-%d},"
+        sent = int((self.actions["status"] == "sent").sum())
+        return (
+            f"<SimulationResult{window} {len(self.runs):,} runs, {sent:,} actions sent, "
+            f"{len(self.suppressed):,} suppressed>"
+        )
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p><b>{html.escape(repr(self))}</b></p>"
+            + self.summary().to_html(index=False, float_format=lambda v: f"{v:,.2f}")
+        )

@@ -1,0 +1,629 @@
+"""Scenarios: data, segments, flows, a time window and a schedule, checked together.
+
+A :class:`Scenario` is everything :func:`segsim.simulate` needs. It is built in Python
+(``Scenario(store, segments=..., flows=..., start=..., end=...)``) or read from a YAML file
+with :func:`load_scenario`, whose ``data:`` section says where the contact histories come
+from (:class:`DuckDBSource`, :class:`CSVSource`, :class:`ParquetSource`, :class:`DemoSource`).
+
+Validation here is structural: names unique, references to segments and flows resolved,
+the lifecycle schedule in a possible order, ``start < end``. Checks that need the data
+(attribute names and types) happen when the scenario is simulated. Errors name the item by
+its path, ``flows[0].steps[2].duration``; from a file, the file too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from segsim.conditions import segments_used
+from segsim.errors import ScenarioError, SegsimError
+from segsim.flows import (
+    Activate,
+    Channels,
+    Edit,
+    EntersSegment,
+    ExitsSegment,
+    Flow,
+    LifecycleEvent,
+    Loc,
+    Name,
+    Pause,
+    Resume,
+    UTCDateTime,
+    _custom_error,
+    _format_loc,
+    _FrozenModel,
+    _suggest,
+)
+from segsim.segments import Segment
+
+__all__ = [
+    "CSVSource",
+    "DataSource",
+    "DemoSource",
+    "DuckDBSource",
+    "ParquetSource",
+    "Scenario",
+    "load_scenario",
+    "scenario_json_schema",
+    "scenario_to_yaml",
+]
+
+AttributeType = Literal["string", "number", "boolean", "timestamp"]
+
+
+# -- data sources ----------------------------------------------------------------------------------
+
+
+def _resolve(path: str, base: Path) -> str:
+    resolved = Path(path).expanduser()
+    if not resolved.is_absolute():
+        resolved = base / resolved
+    return os.path.normpath(resolved)
+
+
+class DuckDBSource(_FrozenModel):
+    """A segsim DuckDB store file, opened read-only."""
+
+    _positional = ("path",)
+
+    kind: Literal["duckdb"] = "duckdb"
+    path: Name
+
+    def resolved(self, base: str | Path) -> DuckDBSource:
+        """The same source with a relative path made absolute against ``base``."""
+        return self._replaced(path=_resolve(self.path, Path(base)))  # type: ignore[no-any-return]
+
+    def open(self) -> Any:
+        """The :class:`~segsim.store.Store` (read-only)."""
+        from segsim.store import Store
+
+        return Store(self.path, read_only=True)
+
+
+class _FileSource(_FrozenModel):
+    """Attribute changes in a CSV or Parquet file, and optionally list changes in another."""
+
+    _positional = ("path",)
+
+    kind: str  # each subclass narrows it to its tag (declared first, so it is dumped first)
+    path: Name
+    types: dict[Name, AttributeType] = Field(default_factory=dict)
+    lists: Name | None = None
+
+    def resolved(self, base: str | Path) -> Any:
+        """The same source with relative paths made absolute against ``base``."""
+        base = Path(base)
+        lists = None if self.lists is None else _resolve(self.lists, base)
+        return self._replaced(path=_resolve(self.path, base), lists=lists)
+
+    def open(self) -> Any:
+        """A new in-memory :class:`~segsim.store.Store` loaded from the file(s)."""
+        from segsim.store import Store
+
+        store = Store()
+        store.load_attributes(self.path, types=dict(self.types) or None)
+        if self.lists is not None:
+            store.load_lists(self.lists)
+        return store
+
+
+class CSVSource(_FileSource):
+    """Attribute changes in a CSV file (columns ``contact_id, ts, attribute, value``).
+
+    ``types`` declares attribute types (the others are inferred); ``lists`` is a CSV file of
+    list changes (``contact_id, ts, list, member``). Relative paths in a scenario file are
+    read from the file's folder.
+    """
+
+    kind: Literal["csv"] = "csv"
+
+
+class ParquetSource(_FileSource):
+    """Attribute changes in a Parquet file; otherwise like :class:`CSVSource`."""
+
+    kind: Literal["parquet"] = "parquet"
+
+
+class DemoSource(_FrozenModel):
+    """The built-in synthetic population (:func:`segsim.datasets.demo`)."""
+
+    kind: Literal["demo"] = "demo"
+    contacts: int = Field(default=5_000, ge=1)
+    seed: int = 7
+
+    def resolved(self, base: str | Path) -> DemoSource:
+        """Itself: the demo reads no file."""
+        return self
+
+    def open(self) -> Any:
+        """A new in-memory store holding the demo population."""
+        from segsim.datasets import demo
+
+        return demo(contacts=self.contacts, seed=self.seed)
+
+
+DataSource = Annotated[
+    DuckDBSource | CSVSource | ParquetSource | DemoSource, Field(discriminator="kind")
+]
+
+
+# -- the scenario ----------------------------------------------------------------------------------
+
+
+class Scenario(BaseModel):
+    """Data, segments, flows, the simulated window and the lifecycle schedule.
+
+    Parameters
+    ----------
+    store : Store, optional
+        The contact histories. Give either a store or ``data``.
+    data : DuckDBSource, CSVSource, ParquetSource or DemoSource, optional
+        Where to read the histories; the store is built from it on first use.
+    segments : sequence of Segment
+        Every segment the flows refer to; names unique.
+    flows : sequence of Flow
+        Names unique. Each is active from ``start`` unless the schedule activates it later.
+    start, end : timestamp-like
+        The window ``[start, end)``, UTC (naive means UTC).
+    seed : int
+        Seed of every random choice.
+    schedule : sequence of Activate, Pause, Resume, Edit
+        Lifecycle events inside the window.
+    channels : Channels
+        Channel rules and costs.
+    include_existing_members : bool
+        Contacts already in a segment at ``start`` enter it at ``start``.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem by its path, e.g. ``flows[0].trigger.segment: unknown
+        segment 'VPI'; did you mean 'VIP'?``. (``Scenario.model_validate`` raises pydantic's
+        ``ValidationError`` with the same locations instead.)
+
+    Examples
+    --------
+    >>> import segsim as ss
+    >>> from segsim.conditions import attr
+    >>> vip = Segment("VIP", attr("plan") == "pro")
+    >>> flow = Flow("Welcome", trigger=ss.flows.SegmentTrigger("VIP"))
+    >>> Scenario(data=DemoSource(contacts=100), segments=[vip], flows=[flow],
+    ...          start="2026-01-01", end="2026-04-01")
+    Scenario(2026-01-01 00:00 → 2026-04-01 00:00, 1 segment, 1 flow, 0 schedule events, data=demo)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data: DataSource | None = None
+    segments: tuple[Segment, ...]
+    flows: tuple[Flow, ...]
+    start: UTCDateTime
+    end: UTCDateTime
+    seed: int = 0
+    schedule: tuple[LifecycleEvent, ...] = ()
+    channels: Channels = Field(default_factory=Channels)
+    include_existing_members: bool = False
+
+    # The store is not part of the model: it is not data to dump, compare or describe in a
+    # schema, only the connection the simulation reads from.
+    _store: Any = PrivateAttr(default=None)
+
+    def __init__(self, store: Any = None, **fields: Any) -> None:
+        if store is None and fields.get("data") is None:
+            raise ScenarioError(
+                "a scenario needs contact data: give a store, Scenario(store, ...), or a data "
+                "source, Scenario(data=DemoSource(), ...)"
+            )
+        if store is not None and fields.get("data") is not None:
+            raise ScenarioError("give either a store or data=..., not both")
+        try:
+            super().__init__(**fields)
+        except ValidationError as exc:
+            raise ScenarioError(_describe_errors(exc, fields)) from None
+        self._store = store
+
+    @property
+    def store(self) -> Any:
+        """The :class:`~segsim.store.Store`, built from ``data`` on first use if needed."""
+        if self._store is None:
+            if self.data is None:
+                raise ScenarioError(
+                    "this scenario has neither a store nor a data source; build it with "
+                    "Scenario(store, ...) or give it data:"
+                )
+            self._store = self.data.open()
+        return self._store
+
+    # -- validation ------------------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Scenario:
+        problems = _problems(self)
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [_custom_error(loc, message, value) for loc, message, value in problems],
+            )
+        return self
+
+    # -- variants ----------------------------------------------------------------------------
+
+    def with_flow(self, flow: Flow) -> Scenario:
+        """A copy with the flow of the same name replaced by ``flow`` (e.g. an A/B variant).
+
+        Scheduled :class:`Edit` events keep the versions they bring in.
+        """
+        names = [f.name for f in self.flows]
+        if flow.name not in names:
+            raise ScenarioError(
+                f"the scenario has no flow {flow.name!r}{_suggest(flow.name, names)}"
+            )
+        flows = tuple(flow if f.name == flow.name else f for f in self.flows)
+        return self._replaced(flows=flows)
+
+    def with_settings(self, flow_name: str, **changes: Any) -> Scenario:
+        """A copy in which flow ``flow_name`` has some activation settings changed.
+
+        >>> scenario.with_settings("Welcome", allow_reentry=True, reentry_wait="7d")  # doctest: +SKIP
+        """
+        by_name = {f.name: f for f in self.flows}
+        if flow_name not in by_name:
+            raise ScenarioError(
+                f"the scenario has no flow {flow_name!r}{_suggest(flow_name, by_name)}"
+            )
+        flow = by_name[flow_name]
+        try:
+            settings = flow.settings._replaced(**changes)
+        except ValidationError as exc:
+            where = f"flow {flow_name!r} settings"
+            raise ScenarioError(_describe_errors(exc, changes, prefix=where)) from None
+        return self.with_flow(flow._replaced(settings=settings))
+
+    def _replaced(self, **changes: Any) -> Scenario:
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        fields.update(changes)
+        try:
+            copy = type(self).model_validate(fields)
+        except ValidationError as exc:
+            raise ScenarioError(_describe_errors(exc, fields)) from None
+        copy._store = self._store
+        return copy
+
+    # -- display ---------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        def count(n: int, noun: str) -> str:
+            return f"{n} {noun}{'' if n == 1 else 's'}"
+
+        if self._store is not None:
+            source = f"store={self._store!r}"
+        else:
+            source = f"data={self.data.kind}" if self.data is not None else "no data"
+        return (
+            f"Scenario({self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M}, "
+            f"{count(len(self.segments), 'segment')}, {count(len(self.flows), 'flow')}, "
+            f"{count(len(self.schedule), 'schedule event')}, {source})"
+        )
+
+
+def _problems(scenario: Scenario) -> list[tuple[Loc, str, Any]]:
+    """Every structural problem of a scenario: ``(location, message, offending value)``."""
+    problems: list[tuple[Loc, str, Any]] = []
+    if scenario.start >= scenario.end:
+        problems.append(
+            (("end",), f"end ({scenario.end}) must be after start ({scenario.start})", scenario.end)
+        )
+
+    segment_names: set[str] = set()
+    for i, segment in enumerate(scenario.segments):
+        if segment.name in segment_names:
+            message = f"two segments are named {segment.name!r}; segment names must be unique"
+            problems.append((("segments", i, "name"), message, segment.name))
+        segment_names.add(segment.name)
+    for i, segment in enumerate(scenario.segments):
+        for name in sorted(segments_used(segment.where)):
+            if name not in segment_names:
+                message = (
+                    f"segment {segment.name!r} refers to unknown segment {name!r}"
+                    f"{_suggest(name, segment_names)}"
+                )
+                problems.append((("segments", i, "where"), message, name))
+
+    flow_names: set[str] = set()
+    for i, flow in enumerate(scenario.flows):
+        if flow.name in flow_names:
+            message = f"two flows are named {flow.name!r}; flow names must be unique"
+            problems.append((("flows", i, "name"), message, flow.name))
+        flow_names.add(flow.name)
+        problems += _flow_problems(flow, ("flows", i), segment_names)
+
+    for k, event in enumerate(scenario.schedule):
+        name, field = (
+            (event.flow_name, "flow_name") if isinstance(event, Edit) else (event.flow, "flow")
+        )
+        if name not in flow_names:
+            message = f"{event.kind} of unknown flow {name!r}{_suggest(name, flow_names)}"
+            problems.append((("schedule", k, field), message, name))
+        if isinstance(event, Edit):
+            problems += _flow_problems(event.flow, ("schedule", k, "flow"), segment_names)
+        if scenario.start < scenario.end and not scenario.start <= event.at < scenario.end:
+            message = (
+                f"{event.kind} of flow {name!r} at {event.at} is outside the scenario window "
+                f"[{scenario.start}, {scenario.end})"
+            )
+            problems.append((("schedule", k, "at"), message, event.at))
+    problems += _lifecycle_problems(scenario.schedule, flow_names)
+    return problems
+
+
+def _flow_problems(flow: Flow, loc: Loc, segment_names: set[str]) -> list[tuple[Loc, str, Any]]:
+    problems: list[tuple[Loc, str, Any]] = []
+
+    def unknown(where: Loc, name: str, what: str) -> None:
+        message = (
+            f"flow {flow.name!r} {what} unknown segment {name!r}{_suggest(name, segment_names)}"
+        )
+        problems.append(((*loc, *where), message, name))
+
+    if flow.trigger is not None and flow.trigger.segment not in segment_names:
+        unknown(("trigger", "segment"), flow.trigger.segment, "is triggered by")
+    for field in ("exit_conditions", "restart_conditions"):
+        for j, event in enumerate(getattr(flow.settings, field)):
+            if (
+                isinstance(event, (ExitsSegment, EntersSegment))
+                and event.segment not in segment_names
+            ):
+                unknown(("settings", field, j, "segment"), event.segment, f"has in {field}")
+    for where, condition in flow.conditions():
+        for name in sorted(segments_used(condition)):
+            if name not in segment_names:
+                unknown(where, name, "refers to")
+    return problems
+
+
+def _lifecycle_problems(
+    schedule: Iterable[Any], flow_names: set[str]
+) -> list[tuple[Loc, str, Any]]:
+    """Events in time order must be possible: activate a draft, pause an active flow,
+    resume a paused one. A flow that some ``Activate`` names is a draft until then."""
+    events = sorted(enumerate(schedule), key=lambda item: (item[1].at, item[0]))
+    activated = {e.flow for _, e in events if isinstance(e, Activate)}
+    state = {name: "draft" if name in activated else "active" for name in flow_names}
+    problems: list[tuple[Loc, str, Any]] = []
+    for k, event in events:
+        if isinstance(event, Edit) or event.flow not in state:
+            continue
+        name, current = event.flow, state[event.flow]
+        needed = {Activate: "draft", Pause: "active", Resume: "paused"}[type(event)]
+        if current != needed:
+            hint = {
+                Activate: "it is active from the scenario start unless an Activate comes "
+                "first; Activate only starts a draft (use Resume after a Pause)",
+                Pause: "only an active flow can be paused",
+                Resume: "only a paused flow can be resumed (Resume without a Pause)",
+            }[type(event)]
+            message = f"{event.kind} of flow {name!r} at {event.at}: the flow is {current}; {hint}"
+            problems.append((("schedule", k), message, name))
+            continue
+        state[name] = {Activate: "active", Pause: "paused", Resume: "active"}[type(event)]
+    return problems
+
+
+# -- error messages --------------------------------------------------------------------------------
+
+_MISSING = object()
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _clean_loc(loc: Iterable[str | int], data: Any) -> Loc:
+    """A pydantic ``loc`` without the tags it inserts for unions, found by walking ``data``.
+
+    Inside a discriminated union pydantic adds the tag (``'wait'``) to the location, and in
+    plain unions the member it tried (``'str'``); neither is a key the user wrote.
+    """
+    out: list[str | int] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            out.append(item)
+            inside = isinstance(node, (list, tuple)) and -len(node) <= item < len(node)
+            node = node[item] if inside else _MISSING
+            continue
+        if isinstance(node, BaseModel):
+            if item in type(node).model_fields:
+                out.append(item)
+                node = getattr(node, item)
+            elif item != getattr(node, "kind", None):
+                out.append(item)
+                node = _MISSING
+        elif isinstance(node, Mapping):
+            if item in node:
+                out.append(item)
+                node = node[item]
+            elif item != node.get("kind"):
+                out.append(item)  # a missing required field
+                node = _MISSING
+        elif node is _MISSING:
+            out.append(item)
+        # else: a scalar or a list: the item names a union member pydantic tried
+    return tuple(out)
+
+
+def _error_lines(exc: ValidationError, data: Any) -> list[tuple[Loc, str]]:
+    """``(location, "<path>: <message>")`` of every error of ``exc``, de-duplicated."""
+    lines: dict[str, Loc] = {}
+    for error in exc.errors(include_url=False):
+        message = error["msg"]
+        for noise in _PYDANTIC_PREFIXES:
+            message = message.removeprefix(noise)
+        loc = _clean_loc(error["loc"], data)
+        path = _format_loc(loc)
+        lines.setdefault(f"{path}: {message}" if path else message, loc)
+    return [(loc, line) for line, loc in lines.items()]
+
+
+def _describe_errors(exc: ValidationError, data: Any, prefix: str = "") -> str:
+    """Every error of ``exc`` on its own line: ``<prefix>: <path>: <message>``."""
+    return "\n".join(f"{prefix}: {line}" if prefix else line for _, line in _error_lines(exc, data))
+
+
+def _yaml_line(root: yaml.Node | None, loc: Loc) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+    node = root
+    line = None if node is None else node.start_mark.line + 1
+    for item in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == item:
+                    child = value
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(item, int)
+            and 0 <= item < len(node.value)
+        ):
+            child = node.value[item]
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with YAML 1.2 booleans: only ``true``/``false``.
+
+    PyYAML follows YAML 1.1, where ``on``, ``off``, ``yes`` and ``no`` are booleans; a
+    trigger's ``on: exit`` would then be read as ``True: exit``.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read a scenario from a YAML file and open its data.
+
+    Relative paths in ``data:`` are read from the YAML file's folder.
+
+    Raises
+    ------
+    ScenarioError
+        For a file that cannot be read, malformed YAML (with line and column) or an invalid
+        scenario: one line per problem, ``<file>: flows[0].steps[2].duration: <message>
+        (line 14)``.
+    SegsimError
+        When the data cannot be loaded (the message names the scenario file and the source).
+
+    Examples
+    --------
+    A minimal file::
+
+        data: {kind: demo, contacts: 1000}
+        start: 2026-01-01
+        end: 2026-04-01
+        segments:
+          - name: VIP
+            where: {kind: compare, attribute: plan, op: "==", value: pro}
+        flows:
+          - name: Welcome
+            trigger: {segment: VIP}
+            steps:
+              - {kind: send_email, id: e1, template: welcome}
+              - {kind: wait, id: w1, duration: 2d}
+    """
+    path = Path(path)
+    label = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(f"{label}: cannot read the scenario file: {reason}") from None
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        raw = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{label}: malformed YAML: {_yaml_problem(exc)}") from None
+    if raw is None:
+        raise ScenarioError(f"{label}: the file is empty")
+    if not isinstance(raw, dict):
+        raise ScenarioError(
+            f"{label}: a scenario file is a mapping with keys data, segments, flows, start, "
+            f"end, ...; got {type(raw).__name__}"
+        )
+    if "store" in raw:
+        raise ScenarioError(f"{label}: store: a file cannot hold a store; describe it with data:")
+    if raw.get("data") is None:
+        raise ScenarioError(
+            f"{label}: data: missing; say where the contact histories are, e.g. "
+            "data: {kind: csv, path: contacts.csv} (kinds: duckdb, csv, parquet, demo)"
+        )
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for loc, line in _error_lines(exc, raw):
+            number = _yaml_line(root, loc)
+            lines.append(f"{label}: {line}" + (f" (line {number})" if number is not None else ""))
+        raise ScenarioError("\n".join(lines)) from None
+    assert scenario.data is not None
+    data = scenario.data.resolved(path.resolve().parent)
+    try:
+        store = data.open()
+    except SegsimError as exc:
+        raise type(exc)(f"{label}: data: {exc}") from None
+    scenario = scenario.model_copy(update={"data": data})
+    scenario._store = store
+    return scenario
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The scenario as YAML that :func:`load_scenario` reads back.
+
+    The store itself is not written: a scenario built on a store is written with
+    ``data: null``, to be replaced by a data source before the file can be loaded.
+    """
+    return yaml.safe_dump(
+        scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON schema of scenario files (for editors and validators)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
