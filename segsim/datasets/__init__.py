@@ -1,10 +1,41 @@
-"""Built-in synthetic data: :func:`demo` builds a store with a realistic contact population.
+"""Built-in synthetic data: :func:`demo` builds a store with a realistic contact population,
+:func:`demo_scenario` the demo scenario (three flows using every action and rule) over it.
 
 Everything is generated offline from a seed; nothing is downloaded.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from segsim.datasets.demo import DEMO_LISTS, DEMO_TYPES, demo, demo_frames
 
-__all__ = ["DEMO_LISTS", "DEMO_TYPES", "demo", "demo_frames"]
+__all__ = ["DEMO_LISTS", "DEMO_SCENARIO", "DEMO_TYPES", "demo", "demo_frames", "demo_scenario"]
+
+#: The demo scenario file shipped with the package (a copy of ``datasets/demo_scenario.yaml``).
+DEMO_SCENARIO = Path(__file__).with_name("demo_scenario.yaml")
+
+
+def demo_scenario(contacts: int | None = None, seed: int | None = None) -> Any:
+    """The demo scenario over the demo population.
+
+    ``contacts`` and ``seed`` override the population's size and seed (the file says 5,000
+    contacts, seed 7); the scenario's own seed is kept.
+    """
+    from segsim.scenario import DemoSource, load_scenario
+
+    scenario = load_scenario(DEMO_SCENARIO)
+    if contacts is None and seed is None:
+        return scenario
+    source = scenario.data
+    assert isinstance(source, DemoSource)
+    data = DemoSource(
+        contacts=source.contacts if contacts is None else contacts,
+        seed=source.seed if seed is None else seed,
+    )
+    return type(scenario)(**{**_fields(scenario), "data": data})
+
+
+def _fields(scenario: Any) -> dict[str, Any]:
+    return {name: getattr(scenario, name) for name in type(scenario).model_fields if name != "data"}
