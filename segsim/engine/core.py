@@ -140,6 +140,7 @@ class Simulation:
         self.segment_of_flow_events = self._index_flow_events()
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
+        self._history_cache: dict[Any, tuple[list, int | None]] = {}
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -197,8 +198,11 @@ class Simulation:
         current_t: int | None = None
         rows: list[tuple] = []
         total = max(plan.end - plan.start, 1)
+        candidates = self._touching_triggers()
         for batch in _batches(reader):
             columns = [batch.column(i).to_pylist() for i in range(7)]
+            if candidates:
+                self._prefetch([c for c, seg in zip(columns[1], columns[2], strict=True) if seg in candidates])
             for row in zip(*columns, strict=True):
                 t = row[0]
                 if t != current_t:
@@ -211,6 +215,15 @@ class Simulation:
         if rows:
             yield current_t, rows  # type: ignore[misc]
         cursor.close()
+
+    def _touching_triggers(self) -> set[int]:
+        """Trigger conditions of flow versions with actions that change contacts."""
+        mutating = {"add_to_list", "remove_from_list", "update_contact", "delete_contact"}
+        return {
+            cf.trigger_condition
+            for cf in self.plan.versions.values()
+            if cf.trigger_condition >= 0 and any(step.kind in mutating for step in cf.steps.values())
+        }
 
     # -- the agenda: one urgent wake-up per instant ------------------------------------------
 
@@ -297,31 +310,49 @@ class Simulation:
         return state
 
     def _history(self, contact_id: Any) -> tuple[list[tuple[int, bool, str, Any]], int | None]:
+        """A contact's used history and birth instant: prefetched in bulk, else one query."""
+        found = self._history_cache.pop(contact_id, None)
+        if found is None:
+            found = self._fetch_histories([contact_id]).get(contact_id, ([], None))
+        return found
+
+    def _fetch_histories(self, contact_ids: list[Any]) -> dict[Any, tuple[list, int | None]]:
+        """The histories of many contacts in one query (one scan of the changes)."""
         plan = self.plan
-        used = {a for a, kind in plan.types.items() if kind}
+        used = set(plan.types)
         cursor = self.store.con.cursor()
         rows = cursor.execute(
-            f"""SELECT epoch_us(c.ts), FALSE, c.attribute, a.type, c.v_string, c.v_number,
-                       c.v_boolean, epoch_us(c.v_timestamp)
+            f"""WITH wanted AS (SELECT unnest(?) AS contact_id)
+                SELECT c.contact_id, epoch_us(c.ts), FALSE, c.attribute, a.type, c.v_string,
+                       c.v_number, c.v_boolean, epoch_us(c.v_timestamp)
                 FROM {schema.CHANGES} c JOIN {schema.ATTRIBUTES} a USING (attribute)
-                WHERE c.contact_id = ? AND c.ts < make_timestamp(?)
+                WHERE c.contact_id IN (SELECT contact_id FROM wanted) AND c.ts < make_timestamp(?)
                 UNION ALL
-                SELECT epoch_us(ts), TRUE, list, 'list', NULL, NULL, member, NULL
-                FROM {schema.LIST_CHANGES} WHERE contact_id = ? AND ts < make_timestamp(?)
-                ORDER BY 1""",
-            [contact_id, plan.end, contact_id, plan.end],
+                SELECT contact_id, epoch_us(ts), TRUE, list, 'list', NULL, NULL, member, NULL
+                FROM {schema.LIST_CHANGES}
+                WHERE contact_id IN (SELECT contact_id FROM wanted) AND ts < make_timestamp(?)
+                ORDER BY 1, 2""",
+            [contact_ids, plan.end, plan.end],
         ).fetchall()
         cursor.close()
-        history = []
-        birth = None
-        for t, is_list, name, kind, v_string, v_number, v_boolean, v_time in rows:
-            birth = t if birth is None else min(birth, t)
+        out: dict[Any, tuple[list, int | None]] = {}
+        for contact_id, t, is_list, name, kind, v_string, v_number, v_boolean, v_time in rows:
+            entry = out.get(contact_id)
+            if entry is None:
+                entry = out[contact_id] = ([], t)  # rows come sorted: the first is the birth
             if is_list:
-                history.append((t, True, name, bool(v_boolean)))
+                entry[0].append((t, True, name, bool(v_boolean)))
             elif name in used:
                 value = {"string": v_string, "number": v_number, "boolean": v_boolean, "timestamp": v_time}[kind]
-                history.append((t, False, name, value))
-        return history, birth
+                entry[0].append((t, False, name, value))
+        return out
+
+    def _prefetch(self, contact_ids: list[Any]) -> None:
+        """Load, in one query, the histories of contacts about to enter flows that change contacts."""
+        wanted = [c for c in dict.fromkeys(contact_ids) if c not in self._history_cache
+                  and (c not in self.contacts or self.contacts[c].live is None)]
+        if wanted:
+            self._history_cache.update(self._fetch_histories(wanted))
 
     def _schedule_boundaries(self, contact_id: Any, state: LiveContact, now: int) -> None:
         for instant in time_boundaries(state.attributes, self.plan.leaves, now, self.plan.end):
