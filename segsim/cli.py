@@ -1,16 +1,21 @@
-"""The ``segsim`` command line.
+"""The ``segsim`` command line: ``demo``, ``run``, ``validate``, ``compare``, ``report``, ``schema``.
 
-Exit codes scripts can rely on: 0 success, 1 a segsim error in the input (bad data,
-scenario or flow: the message says where), 2 a usage error (unknown option, missing file
-argument; argparse's own convention).
+Exit codes scripts can rely on:
+
+* 0 — success (``validate``: the scenario is valid);
+* 1 — bad input: a scenario, flow or data problem (the message says where);
+* 2 — usage error: unknown command or option, missing argument (argparse's convention).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from segsim.errors import SegsimError
 
@@ -18,38 +23,151 @@ EXIT_OK = 0
 EXIT_INPUT_ERROR = 1
 EXIT_USAGE = 2
 
-_DEMO_HELP = """\
-Build the built-in demo data and summarise it.
+_COMMANDS = {
+    "demo": (
+        "simulate the demo scenario on the built-in demo data and write its report",
+        """\
+Build the demo data, simulate the demo scenario (three flows using every action and rule,
+see datasets/demo_scenario.yaml), print a summary and write the HTML report.
+
+examples:
+  segsim demo
+  segsim demo --contacts 20000 --seed 3 --out demo-report
+""",
+    ),
+    "run": (
+        "simulate a scenario file; write the frames as Parquet and the report",
+        """\
+Simulate a scenario file and write segment_events, runs, steps, actions and suppressed as
+Parquet files into --out, with report.html next to them.
 
 example:
-  segsim demo
-  segsim demo --contacts 20000 --seed 3
-"""
+  segsim run datasets/demo_scenario.yaml --out results/
+""",
+    ),
+    "validate": (
+        "check a scenario file and its data; list every problem with its path",
+        """\
+Check a scenario file (YAML structure, then its segments and flows against the data) and
+list every problem with its location, e.g. "flows[0].steps[2].duration: ...".
+Exit code 0 when valid, 1 when not.
+
+example:
+  segsim validate datasets/demo_scenario.yaml
+""",
+    ),
+    "compare": (
+        "simulate two or more scenario files (variants) on the same data, side by side",
+        """\
+Simulate each scenario file as a variant (the first is the baseline), print the
+side-by-side summary with deltas and write the comparison report.
+
+example:
+  segsim compare recheck.yaml event.yaml --out comparison/
+""",
+    ),
+    "report": (
+        "simulate a scenario file and write only its HTML (and Markdown) report",
+        """\
+Simulate a scenario file and write report.html (and report.md with --markdown).
+
+example:
+  segsim report datasets/demo_scenario.yaml --out report/
+""",
+    ),
+    "schema": (
+        "print the JSON schema of scenario files",
+        """\
+Print the JSON schema of scenario files (for editors and validators).
+
+example:
+  segsim schema > scenario.schema.json
+""",
+    ),
+}
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="segsim",
-        description="Dry-run segment-triggered automation flows on real contact histories.",
-        epilog="example: segsim demo",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
     from segsim import __version__
 
+    parser = argparse.ArgumentParser(
+        prog="segsim",
+        description="Dry-run segment-triggered automation flows on real contact histories. "
+        "Nothing is ever sent.",
+        epilog="examples:\n  segsim demo\n  segsim run datasets/demo_scenario.yaml --out results/\n"
+        "exit codes: 0 ok, 1 bad input, 2 usage error",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"segsim {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo",
-        help="run the main job on the built-in demo data",
-        description=_DEMO_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    def command(name: str) -> argparse.ArgumentParser:
+        summary, description = _COMMANDS[name]
+        return commands.add_parser(
+            name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+
+    def progress_flag(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    demo = command("demo")
     demo.add_argument("--contacts", type=int, default=5_000, help="contacts to generate (default 5000)")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the data (default 7)")
-    demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo.add_argument("--out", type=Path, default=Path("segsim-demo"), help="folder for the report (default segsim-demo/)")
+    progress_flag(demo)
     demo.set_defaults(handler=_cmd_demo)
+
+    run = command("run")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--out", type=Path, required=True, help="folder for the Parquet frames and report.html")
+    progress_flag(run)
+    run.set_defaults(handler=_cmd_run)
+
+    validate = command("validate")
+    validate.add_argument("scenario", type=Path, help="scenario YAML file")
+    validate.set_defaults(handler=_cmd_validate)
+
+    compare = command("compare")
+    compare.add_argument("scenarios", type=Path, nargs="+", help="two or more scenario YAML files")
+    compare.add_argument("--out", type=Path, help="folder for comparison.html")
+    progress_flag(compare)
+    compare.set_defaults(handler=_cmd_compare)
+
+    report = command("report")
+    report.add_argument("scenario", type=Path, help="scenario YAML file")
+    report.add_argument("--out", type=Path, required=True, help="folder for report.html")
+    report.add_argument("--markdown", action="store_true", help="also write report.md")
+    progress_flag(report)
+    report.set_defaults(handler=_cmd_report)
+
+    schema = command("schema")
+    schema.set_defaults(handler=_cmd_schema)
     return parser
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _simulate(scenario: Any, progress: bool) -> Any:
+    from segsim.engine import simulate
+
+    return simulate(scenario, progress=progress)
+
+
+def _print_summary(result: Any) -> None:
+    summary = result.summary()
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+
+
+def _write_report(result: Any, folder: Path, markdown: bool = False) -> Path:
+    from segsim.report import build_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    report = build_report(result)
+    path = report.to_html(folder / "report.html")
+    if markdown:
+        (folder / "report.md").write_text(report.to_markdown(), encoding="utf-8")
+    return Path(path)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -61,19 +179,90 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise SegsimError(f"--contacts must be positive, got {args.contacts}")
     started = time.perf_counter()
     with tqdm(total=1, desc="building demo data", disable=args.no_progress, leave=False) as bar:
-        store = datasets.demo(contacts=args.contacts, seed=args.seed)
+        scenario = datasets.demo_scenario(contacts=args.contacts, seed=args.seed)
+        store = scenario.store
         bar.update(1)
-    elapsed = time.perf_counter() - started
-    print(f"demo data: {store!r} (built in {elapsed:.1f} s)")
-    print()
-    print(store.attributes.to_string(index=False))
+    print(f"demo data: {store!r}")
+    result = _simulate(scenario, not args.no_progress)
+    print(f"{result!r} in {time.perf_counter() - started:.1f} s\n")
+    _print_summary(result)
+    path = _write_report(result, args.out)
+    print(f"\nreport: {path.resolve()}")
+    return EXIT_OK
+
+
+def _load(path: Path) -> Any:
+    from segsim.scenario import load_scenario
+
+    return load_scenario(path)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenario = _load(args.scenario)
+    result = _simulate(scenario, not args.no_progress)
+    print(repr(result))
+    _print_summary(result)
+    out = result.to_parquet(args.out)
+    path = _write_report(result, args.out)
+    print(f"\nframes: {Path(out).resolve()}\nreport: {path.resolve()}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from segsim.engine.plan import scenario_problems
+
+    scenario = _load(args.scenario)  # raises with every structural problem and its YAML path
+    problems = scenario_problems(scenario)
+    if problems:
+        for problem in problems:
+            print(f"{args.scenario}: {problem}", file=sys.stderr)
+        print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {args.scenario}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    print(f"{args.scenario}: valid ({len(scenario.segments)} segments, {len(scenario.flows)} flows)")
+    return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from segsim.compare import Comparison
+
+    if len(args.scenarios) < 2:
+        raise SegsimError("compare needs at least two scenario files")
+    results = {}
+    for path in args.scenarios:
+        name = path.stem
+        if name in results:
+            name = str(path)
+        results[name] = _simulate(_load(path), not args.no_progress)
+    comparison = Comparison(results)
+    print(comparison.summary().to_string(index=False))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = comparison.report().to_html(args.out / "comparison.html")
+        print(f"\nreport: {Path(path).resolve()}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    result = _simulate(_load(args.scenario), not args.no_progress)
+    path = _write_report(result, args.out, markdown=args.markdown)
+    print(f"report: {path.resolve()}")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from segsim.scenario import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
@@ -84,5 +273,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT_ERROR
 
 
+def entry_point() -> None:  # pragma: no cover - the console script
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `segsim schema | head`: the reader left, that is fine
+        code = EXIT_OK
+        sys.stdout = None  # type: ignore[assignment]  # nothing more to flush
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry_point()

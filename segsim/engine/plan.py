@@ -355,3 +355,64 @@ def _compile_flow(flow: Flow, version: int, track: Any, segment_index: dict[str,
         recheck=settings.reentry_mode == "recheck",
         on_pause=settings.on_pause,
     )
+
+
+def scenario_problems(scenario: Any) -> list[str]:
+    """Every problem of a scenario against its data, each prefixed by its path.
+
+    Paths follow the scenario file: ``segments[1].where``, ``flows[0].steps[2].then[0].when``,
+    ``flows[0].settings.exit_conditions[0].condition``, ``schedule[3].flow...``. An empty
+    list means :func:`build_plan` (and so a simulation) will accept the scenario.
+    """
+    from segsim.errors import SegsimError
+
+    problems: list[str] = []
+    try:
+        types = _attribute_types(scenario.store.attribute_types, all_flow_versions(scenario))
+    except SegsimError as exc:
+        return [f"flows: {exc}"]
+    names = {s.name for s in scenario.segments}
+
+    def check(condition: Condition, path: str) -> None:
+        try:
+            validate_condition(condition, types, segment_names=names, where="")
+        except SegsimError as exc:
+            problems.append(f"{path}: {exc}")
+
+    for i, segment in enumerate(scenario.segments):
+        check(segment.where, f"segments[{i}].where")
+    if not problems:
+        try:
+            validate_segments(scenario.segments, types)
+        except SegsimError as exc:
+            problems.append(f"segments: {exc}")
+
+    def check_flow(flow: Flow, path: str) -> None:
+        if flow.trigger is not None and flow.trigger.filters is not None:
+            check(flow.trigger.filters, f"{path}.trigger.filters")
+
+        def walk(steps: Sequence[Any], steps_path: str) -> None:
+            for j, step in enumerate(steps):
+                step_path = f"{steps_path}[{j}]"
+                if isinstance(step, Branch):
+                    check(step.when, f"{step_path}.when")
+                    walk(step.then, f"{step_path}.then")
+                    walk(step.otherwise, f"{step_path}.otherwise")
+
+        walk(flow.steps, f"{path}.steps")
+        for label in ("exit_conditions", "restart_conditions"):
+            for j, item in enumerate(getattr(flow.settings, label)):
+                if isinstance(item, AttributeMatches):
+                    check(item.condition, f"{path}.settings.{label}[{j}].condition")
+
+    for i, flow in enumerate(scenario.flows):
+        check_flow(flow, f"flows[{i}]")
+    for k, event in enumerate(scenario.schedule):
+        if isinstance(event, Edit):
+            check_flow(event.flow, f"schedule[{k}].flow")
+    if not problems:
+        try:
+            build_plan(scenario)
+        except SegsimError as exc:
+            problems.append(str(exc))
+    return problems
