@@ -46,7 +46,7 @@ from segsim.flows import (
     Wait,
     Webhook,
 )
-from segsim.result import SimulationResult
+from segsim.result import SimulationResult, open_result
 from segsim.scenario import Scenario, load_scenario
 from segsim.segments import Segment, members, segment_events, segment_sizes
 from segsim.store import Store
@@ -101,6 +101,7 @@ __all__ = [
     "load_scenario",
     "members",
     "not_",
+    "open_result",
     "segment_events",
     "segment_sizes",
     "simulate",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FRAMES", "SimulationResult"]
+__all__ = ["FRAMES", "SimulationResult", "open_result"]
 
 #: frame name -> (column, dtype) in order; "id" is the contact-id dtype of the store
 FRAMES: dict[str, list[tuple[str, str]]] = {
@@ -84,6 +84,42 @@ def build_frame(name: str, rows: list[Any], id_dtype: str) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def _read_frame(directory: Path, name: str, id_dtype: str) -> pd.DataFrame:
+    """One frame of a result folder, with the dtypes of :data:`FRAMES`."""
+    path = directory / f"{name}.parquet"
+    if not path.exists():
+        from segsim.errors import SegsimError
+
+        raise SegsimError(f"{str(directory)!r} is not a complete segsim result: {path.name} is missing")
+    frame = pd.read_parquet(path)
+    data = {}
+    for column, kind in FRAMES[name]:
+        values = frame[column]
+        if kind == "time":
+            data[column] = pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
+        elif kind == "id":
+            data[column] = values.astype(id_dtype)
+        elif kind == "object":
+            data[column] = pd.Series(values.astype(object).where(values.notna(), None), dtype=object)
+        else:
+            data[column] = values.astype(kind)
+    return pd.DataFrame(data)
+
+
+def open_result(directory: str | Path, *, scenario: Any = None, meta: Mapping[str, Any] | None = None) -> SimulationResult:
+    """Open a result folder written by ``simulate(..., out=DIR)`` or ``result.to_parquet(DIR)``.
+
+    Frames are read lazily, on first access; :meth:`SimulationResult.sql` queries the files
+    directly.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        from segsim.errors import SegsimError
+
+        raise SegsimError(f"result folder {str(path)!r} does not exist")
+    return SimulationResult(None, scenario=scenario, meta=meta, directory=path)
+
+
 class SimulationResult:
     """Every simulated step of a scenario, as pandas DataFrames.
 
@@ -95,14 +131,57 @@ class SimulationResult:
         What was simulated.
     """
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame], scenario: Any = None, meta: Mapping[str, Any] | None = None) -> None:
-        self.segment_events: pd.DataFrame = frames["segment_events"]
-        self.runs: pd.DataFrame = frames["runs"]
-        self.steps: pd.DataFrame = frames["steps"]
-        self.actions: pd.DataFrame = frames["actions"]
-        self.suppressed: pd.DataFrame = frames["suppressed"]
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame] | None = None,
+        scenario: Any = None,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        directory: str | Path | None = None,
+    ) -> None:
+        self._frames: dict[str, pd.DataFrame] = dict(frames or {})
+        self.directory = None if directory is None else Path(directory)
+        if self.directory is None and set(self._frames) != set(FRAMES):
+            raise ValueError(f"a result needs the frames {sorted(FRAMES)}, got {sorted(self._frames)}")
         self.scenario = scenario
         self.meta: dict[str, Any] = dict(meta or {})
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        frame = self._frames.get(name)
+        if frame is None:
+            assert self.directory is not None
+            frame = self._frames[name] = _read_frame(self.directory, name, self._id_dtype())
+        return frame
+
+    def _id_dtype(self) -> str:
+        store = getattr(self.scenario, "store", None) if self.scenario is not None else None
+        return "int64" if store is None or store.id_type != "string" else "object"
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Query the frames with DuckDB SQL, by name (``SELECT ... FROM actions``).
+
+        On a result streamed to Parquet (``simulate(..., out=DIR)``) the query reads the
+        files without loading whole frames into memory.
+        """
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            for name in FRAMES:
+                if self.directory is not None and name not in self._frames:
+                    path = str(self.directory / f"{name}.parquet").replace("'", "''")
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+                else:
+                    con.register(name, self._frame(name))
+            return con.execute(query).df()
+        finally:
+            con.close()
+
+    segment_events = property(lambda self: self._frame("segment_events"), doc="Segment entries and exits.")
+    runs = property(lambda self: self._frame("runs"), doc="One row per flow run.")
+    steps = property(lambda self: self._frame("steps"), doc="One row per step executed.")
+    actions = property(lambda self: self._frame("actions"), doc="One row per action step.")
+    suppressed = property(lambda self: self._frame("suppressed"), doc="Trigger events that did not enter.")
 
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -193,10 +272,7 @@ class SimulationResult:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         for name, frame in self.frames.items():
-            out = frame.copy()
-            if out["contact_id"].dtype == object if "contact_id" in out else False:
-                out["contact_id"] = out["contact_id"].astype(str)
-            out.to_parquet(path / f"{name}.parquet", index=False)
+            frame.to_parquet(path / f"{name}.parquet", index=False)
         return path
 
     # -- display --------------------------------------------------------------------------------

@@ -1,19 +1,22 @@
 """The flow engine: :func:`simulate` turns a scenario into a :class:`SimulationResult`.
 
 Modules, upstream first: :mod:`.plan` validates and compiles a scenario, :mod:`.live`
-evaluates contacts touched by actions, :mod:`.core` is the event loop.
+evaluates contacts touched by actions, :mod:`.core` is the event loop, :mod:`.output`
+assembles the frames (in memory or as Parquet), :mod:`.shards` splits a run by contact.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from segsim.engine.core import Logs, Simulation
-from segsim.engine.plan import Plan, build_plan
-from segsim.result import SimulationResult, build_frame
+from segsim.engine.core import Simulation
+from segsim.engine.output import MemorySink, ParquetSink, frames_from_parts, write_frames
+from segsim.engine.plan import build_plan
+from segsim.result import SimulationResult, open_result
 
 __all__ = ["simulate"]
 
@@ -43,7 +46,14 @@ class _Progress:
             self.bar.close()
 
 
-def simulate(scenario: Any, *, progress: bool = True) -> SimulationResult:
+def simulate(
+    scenario: Any,
+    *,
+    progress: bool = True,
+    shards: int = 1,
+    executor: Any = None,
+    out: str | Path | None = None,
+) -> SimulationResult:
     """Replay the scenario's history through its flows; nothing is sent.
 
     Parameters
@@ -52,6 +62,19 @@ def simulate(scenario: Any, *, progress: bool = True) -> SimulationResult:
         Data (a store), segments, flows, window, schedule, channels and seed.
     progress : bool
         Show a progress bar (notebooks and terminals) when the run takes over a second.
+    shards : int
+        Split the contacts into this many independent parts (by a hash of the contact id,
+        computed in DuckDB). The frames are identical whatever the number of shards.
+    executor : None, "processes", a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``
+        Where shards run: ``None`` in this process, one after the other; ``"processes"`` in
+        local processes (one per shard, at most one per CPU); an executor or a Dask client
+        you provide. Outside this process, shards read the store's DuckDB file read-only, so
+        the scenario's store must be a file (``ss.Store("file.duckdb")``) visible to the
+        workers; an in-memory store is first written to a temporary DuckDB file.
+    out : path, optional
+        Stream the frames to Parquet files in this folder instead of holding them in
+        memory; the result then reads them lazily (DuckDB over Parquet). The folder is
+        complete or absent: an interrupted run leaves no half-written result.
 
     Returns
     -------
@@ -67,54 +90,69 @@ def simulate(scenario: Any, *, progress: bool = True) -> SimulationResult:
     CascadeLoopError
         Flows feed each other at one instant without making progress in time.
     """
+    if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
+        raise ValueError(f"shards must be a positive integer, got {shards!r}")
     plan = build_plan(scenario)
-    bar = _Progress(progress)
+    store = scenario.store
+    id_dtype = "int64" if store.id_type == "integer" else "object"
+    meta = {"flows": list(plan.flow_order), "seed": scenario.seed, "shards": shards}
+    out_path = None if out is None else Path(out)
+    work = Path(tempfile.mkdtemp(prefix="segsim-parts-")) if out_path is not None else None
     try:
-        sim = Simulation(
-            plan,
-            scenario.store,
-            include_existing_members=scenario.include_existing_members,
-            progress=bar,
-        )
-        logs = sim.run()
+        if executor is None:
+            parts = _run_in_process(scenario, plan, shards, progress, work, id_dtype)
+        else:
+            from segsim.engine.shards import run_distributed
+
+            parts = run_distributed(scenario, shards, executor, work)
+        if out_path is not None:
+            assert work is not None
+            write_frames(sorted(p for p in work.iterdir() if p.is_dir()), out_path, plan.flow_order)
+            return open_result(out_path, scenario=scenario, meta=meta)
+        frames = frames_from_parts(parts, plan.flow_order, id_dtype)
     finally:
-        bar.close()
-    frames = assemble(logs, plan, scenario.store.id_type)
-    meta = {"flows": list(plan.flow_order), "seed": scenario.seed}
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     return SimulationResult(frames, scenario=scenario, meta=meta)
 
 
-def assemble(logs: Logs, plan: Plan, id_type: str | None) -> dict[str, pd.DataFrame]:
-    """Build the five frames, numbering runs in a canonical order.
-
-    Run ids follow (entry time, contact, flow order, entry order), so they do not depend
-    on how contacts were processed or sharded.
-    """
-    id_dtype = "int64" if id_type == "integer" else "object"
-    flow_rank = {name: i for i, name in enumerate(plan.flow_order)}
-    runs = sorted(
-        logs.runs, key=lambda r: (r[4], _contact_key(r[3]), flow_rank.get(r[1], len(flow_rank)), r[0])
-    )
-    run_id = {record[0]: i + 1 for i, record in enumerate(runs)}
-    run_rows = [(run_id[r[0]], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in runs]
-    step_rows = sorted(
-        ((t, run_id[key], *rest) for t, key, *rest in logs.steps), key=lambda r: (r[0], r[1])
-    )
-    action_rows = sorted(
-        ((t, run_id[key], *rest) for t, key, *rest in logs.actions), key=lambda r: (r[0], r[1])
-    )
-    event_rows = sorted(logs.segment_events, key=lambda r: (r[0], _contact_key(r[1])))
-    suppressed_rows = sorted(
-        logs.suppressed, key=lambda r: (r[0], _contact_key(r[2]), flow_rank.get(r[1], 0))
-    )
-    return {
-        "segment_events": build_frame("segment_events", event_rows, id_dtype),
-        "runs": build_frame("runs", run_rows, id_dtype),
-        "steps": build_frame("steps", step_rows, id_dtype),
-        "actions": build_frame("actions", action_rows, id_dtype),
-        "suppressed": build_frame("suppressed", suppressed_rows, id_dtype),
-    }
+def shard_condition(shard: int, shards: int) -> str | None:
+    """The SQL restricting a query to one shard's contacts (None when unsharded)."""
+    if shards == 1:
+        return None
+    return f"hash(contact_id) % {shards} = {shard}"
 
 
-def _contact_key(contact_id: Any) -> tuple[int, Any]:
-    return (0, contact_id) if isinstance(contact_id, int) else (1, str(contact_id))
+def _run_in_process(
+    scenario: Any, plan: Any, shards: int, progress: bool, work: Path | None, id_dtype: str
+) -> dict[str, list[Any]]:
+    bar = _Progress(progress)
+    parts: dict[str, list[Any]] = {}
+    try:
+        for shard in range(shards):
+            sink = MemorySink(id_dtype) if work is None else ParquetSink(id_dtype, work / f"shard-{shard:04d}")
+            Simulation(
+                plan,
+                scenario.store,
+                include_existing_members=scenario.include_existing_members,
+                contacts_sql=shard_condition(shard, shards),
+                progress=_ShardProgress(bar, shard, shards),
+                sink=sink,
+                key_offset=shard << 40,
+            ).run()
+            for name, frames in sink.parts.items():
+                parts.setdefault(name, []).extend(frames)
+    finally:
+        bar.close()
+    return parts
+
+
+class _ShardProgress:
+    """Progress of shard ``k`` of ``n`` on one bar."""
+
+    def __init__(self, bar: _Progress, shard: int, shards: int) -> None:
+        self.bar, self.shard, self.shards = bar, shard, shards
+
+    def update_to(self, fraction: float) -> None:
+        self.bar.update_to((self.shard + fraction) / self.shards)
+

@@ -64,6 +64,7 @@ class Run:
         "held",
         "key",
         "open",
+        "record",
         "step",
         "token",
         "version",
@@ -80,6 +81,8 @@ class Run:
         self.token = 0
         self.held = False
         self.open = True
+        # run_id (internal key), flow, version, contact, entered_at, entry, ended_at, end_reason
+        self.record: list[Any] = [key, flow.name, flow.version, contact, entered_at, entry, None, None]
 
 
 @dataclass
@@ -100,7 +103,11 @@ class Contact:
 
 @dataclass
 class Logs:
-    """Plain tuples appended in the hot loop; frames are built once, at the end."""
+    """Plain tuples appended in the hot loop; frames are built once, at the end.
+
+    ``runs`` holds each run's mutable ``record`` (its end is filled in when it ends); a sink
+    may move finished rows out (see :mod:`segsim.engine.output`) to bound memory.
+    """
 
     segment_events: list[tuple] = field(default_factory=list)
     runs: list[list] = field(default_factory=list)
@@ -120,6 +127,8 @@ class Simulation:
         include_existing_members: bool = False,
         contacts_sql: str | None = None,
         progress: Any = None,
+        sink: Any = None,
+        key_offset: int = 0,
     ) -> None:
         self.plan = plan
         self.store = store
@@ -136,7 +145,8 @@ class Simulation:
         self.held: dict[str, list[Run]] = {name: [] for name in plan.flow_order}
         self.agenda: dict[int, dict[str, list]] = {}
         self.wakeups: set[int] = set()
-        self.next_run_key = 0
+        self.next_run_key = key_offset
+        self.sink = sink
         self.segment_of_flow_events = self._index_flow_events()
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
@@ -203,6 +213,8 @@ class Simulation:
             columns = [batch.column(i).to_pylist() for i in range(7)]
             if candidates:
                 self._prefetch([c for c, seg in zip(columns[1], columns[2], strict=True) if seg in candidates])
+            if self.sink is not None:
+                self.sink.maybe_flush(self.logs)
             for row in zip(*columns, strict=True):
                 t = row[0]
                 if t != current_t:
@@ -492,7 +504,7 @@ class Simulation:
         self.next_run_key += 1
         contact.runs[cf.name] = run
         contact.ran.add(cf.name)
-        self.logs.runs.append([run.key, cf.name, cf.version, contact_id, t, entry, None, None])
+        self.logs.runs.append(run.record)
         self._continue_soon(run)
 
     def _continue_soon(self, run: Run) -> None:
@@ -512,8 +524,7 @@ class Simulation:
         if run.held:
             run.held = False
             self.held[flow_name].remove(run)
-        record = self.logs.runs[run.key]
-        record[6], record[7] = t, reason
+        run.record[6], run.record[7] = t, reason
         cf = self.flows[flow_name]
         if reason in _RECHECK_AFTER and cf.allow_reentry and cf.recheck:
             at = t + cf.reentry_wait_us
@@ -687,6 +698,8 @@ class Simulation:
         for record in self.logs.runs:
             if record[7] is None:
                 record[6], record[7] = end, "horizon"
+        if self.sink is not None:
+            self.sink.flush(self.logs, final=True)
         if self.progress is not None:
             self.progress.update_to(1.0)
 

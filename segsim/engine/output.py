@@ -1,0 +1,215 @@
+"""From engine logs to the five frames: in memory, or streamed to Parquet with bounded memory.
+
+The engine numbers runs with internal keys in the order it meets them, which depends on how
+contacts were split into shards. The frames give every run a canonical ``run_id`` instead,
+and every frame a canonical row order, computed here in one place (DuckDB SQL) for both the
+in-memory and the Parquet paths:
+
+* ``runs``: by entry time, contact, flow (scenario order), internal key → ``run_id`` 1, 2, …
+* ``steps``, ``actions``: by time, ``run_id``, then the order the engine executed them;
+* ``segment_events``: by time, contact, then engine order;
+* ``suppressed``: by time, contact, flow (scenario order), then engine order.
+
+Ties inside those keys always belong to one contact, which one shard processes in the same
+order as an unsharded run: sharded and unsharded frames are identical.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from segsim.engine.core import Logs
+from segsim.result import FRAMES
+
+#: rows kept in memory per frame before a Parquet sink writes a part file
+FLUSH_ROWS = 250_000
+
+_PART_COLUMNS = {
+    "segment_events": ["time", "contact_id", "segment", "event", "nth", "cause"],
+    "runs": ["key", "flow", "version", "contact_id", "entered_at", "entry", "ended_at", "end_reason"],
+    "steps": ["time", "key", "flow", "contact_id", "step_id", "kind", "outcome", "version"],
+    "actions": [
+        "time", "key", "flow", "step_id", "contact_id", "action", "channel", "template",
+        "status", "reason", "cost", "detail", "version",
+    ],
+    "suppressed": ["time", "flow", "contact_id", "reason"],
+}
+_TIME_COLUMNS = {"time", "entered_at", "ended_at"}
+
+
+def _part_frame(name: str, rows: list[Any], seq_start: int, id_dtype: str) -> pd.DataFrame:
+    """Rows of one frame as a DataFrame with epoch-µs times and an engine-order ``seq``."""
+    columns = _PART_COLUMNS[name]
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    for column in columns:
+        if column in _TIME_COLUMNS or column in ("key", "nth", "version"):
+            frame[column] = frame[column].astype("int64")
+        elif column == "cost":
+            frame[column] = frame[column].astype("float64")
+        elif column == "contact_id":
+            frame[column] = frame[column].astype(id_dtype)
+        else:
+            frame[column] = frame[column].astype(object)
+    frame["seq"] = pd.RangeIndex(seq_start, seq_start + len(frame), dtype="int64")
+    return frame
+
+
+class MemorySink:
+    """Keeps every part in memory (the default)."""
+
+    def __init__(self, id_dtype: str) -> None:
+        self.id_dtype = id_dtype
+        self.parts: dict[str, list[pd.DataFrame]] = {name: [] for name in _PART_COLUMNS}
+        self.seq = dict.fromkeys(_PART_COLUMNS, 0)
+
+    def maybe_flush(self, logs: Logs) -> None:
+        """Nothing to bound in memory; parts are taken at the end."""
+
+    def flush(self, logs: Logs, final: bool = False) -> None:
+        finished_runs = [r for r in logs.runs if r[7] is not None] if not final else logs.runs
+        open_runs = [r for r in logs.runs if r[7] is None] if not final else []
+        batches = {
+            "segment_events": logs.segment_events,
+            "runs": finished_runs,
+            "steps": logs.steps,
+            "actions": logs.actions,
+            "suppressed": logs.suppressed,
+        }
+        for name, rows in batches.items():
+            if rows:
+                self._write(name, _part_frame(name, rows, self.seq[name], self.id_dtype))
+                self.seq[name] += len(rows)
+        logs.segment_events, logs.steps, logs.actions, logs.suppressed = [], [], [], []
+        logs.runs = open_runs
+
+    def _write(self, name: str, frame: pd.DataFrame) -> None:
+        self.parts[name].append(frame)
+
+
+class ParquetSink(MemorySink):
+    """Writes parts as Parquet files once a frame holds :data:`FLUSH_ROWS` rows."""
+
+    def __init__(self, id_dtype: str, directory: Path) -> None:
+        super().__init__(id_dtype)
+        self.directory = directory
+        self.counter = 0
+        for name in _PART_COLUMNS:
+            (directory / name).mkdir(parents=True, exist_ok=True)
+
+    def maybe_flush(self, logs: Logs) -> None:
+        if max(len(logs.segment_events), len(logs.steps), len(logs.actions), len(logs.suppressed), len(logs.runs)) >= FLUSH_ROWS:
+            self.flush(logs)
+
+    def _write(self, name: str, frame: pd.DataFrame) -> None:
+        self.counter += 1
+        frame.to_parquet(self.directory / name / f"part-{self.counter:06d}-{uuid.uuid4().hex[:8]}.parquet", index=False)
+
+
+def _ordering_sql(flow_order: list[str], sources: dict[str, str]) -> dict[str, str]:
+    rank = " ".join(f"WHEN {_quote(name)} THEN {i}" for i, name in enumerate(flow_order))
+    flow_rank = f"(CASE flow {rank} ELSE {len(flow_order)} END)" if flow_order else "0"
+    run_ids = f"""(SELECT key, row_number() OVER (ORDER BY entered_at, contact_id, {flow_rank}, key) AS run_id
+                  FROM {sources["runs"]})"""
+    return {
+        "runs": f"""SELECT r.run_id, s.flow, s.version, s.contact_id, s.entered_at, s.entry,
+                           s.ended_at, s.end_reason
+                    FROM {sources["runs"]} s JOIN {run_ids} r USING (key) ORDER BY r.run_id""",
+        "steps": f"""SELECT s.time, r.run_id, s.flow, s.contact_id, s.step_id, s.kind, s.outcome, s.version
+                     FROM {sources["steps"]} s JOIN {run_ids} r USING (key) ORDER BY s.time, r.run_id, s.seq""",
+        "actions": f"""SELECT s.time, r.run_id, s.flow, s.step_id, s.contact_id, s.action, s.channel,
+                              s.template, s.status, s.reason, s.cost, s.detail, s.version
+                       FROM {sources["actions"]} s JOIN {run_ids} r USING (key) ORDER BY s.time, r.run_id, s.seq""",
+        "segment_events": f"""SELECT time, contact_id, segment, event, nth, cause
+                              FROM {sources["segment_events"]} ORDER BY time, contact_id, seq""",
+        "suppressed": f"""SELECT time, flow, contact_id, reason FROM {sources["suppressed"]}
+                          ORDER BY time, contact_id, {flow_rank}, seq""",
+    }
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def frames_from_parts(parts: dict[str, list[pd.DataFrame]], flow_order: list[str], id_dtype: str) -> dict[str, pd.DataFrame]:
+    """Assemble in-memory parts (from one or many shards) into the five canonical frames."""
+    con = duckdb.connect()
+    sources = {}
+    for name, frames in parts.items():
+        frame = pd.concat(frames, ignore_index=True) if frames else _part_frame(name, [], 0, id_dtype)
+        con.register(f"part_{name}", frame)
+        sources[name] = f"part_{name}"
+    out = {name: _typed(name, con.execute(sql).df(), id_dtype) for name, sql in _ordering_sql(flow_order, sources).items()}
+    con.close()
+    return out
+
+
+def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> None:
+    """Assemble Parquet parts into ``out/<frame>.parquet``, atomically.
+
+    The frames are written to a sibling temporary folder and renamed into place at the end,
+    so ``out`` is either complete or absent (an interrupted run leaves no half-written
+    result); an existing ``out`` is replaced only once the new one is complete.
+    """
+    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    staging.mkdir(parents=True)
+    try:
+        con = duckdb.connect()
+        sources = {}
+        for name in _PART_COLUMNS:
+            files = [str(p) for d in part_dirs for p in sorted((d / name).glob("*.parquet"))]
+            if files:
+                listing = ", ".join(_quote(f) for f in files)
+                sources[name] = f"read_parquet([{listing}])"
+            else:
+                empty = _part_frame(name, [], 0, "int64")
+                con.register(f"empty_{name}", empty)
+                sources[name] = f"empty_{name}"
+        for name, sql in _ordering_sql(flow_order, sources).items():
+            con.execute(f"COPY ({_timestamps_sql(name, sql)}) TO {_quote(str(staging / f'{name}.parquet'))} (FORMAT parquet)")
+        con.close()
+        _replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _timestamps_sql(name: str, sql: str) -> str:
+    """Convert epoch-µs columns to TIMESTAMPTZ in the written files."""
+    columns = [c for c, _ in FRAMES[name]]
+    select = ", ".join(
+        f"make_timestamp({c})::TIMESTAMPTZ AS {c}" if c in _TIME_COLUMNS else c for c in columns
+    )
+    return f"SELECT {select} FROM ({sql})"
+
+
+def _replace(staging: Path, out: Path) -> None:
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:6]}")
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def _typed(name: str, frame: pd.DataFrame, id_dtype: str) -> pd.DataFrame:
+    """Give an assembled frame the dtypes of :data:`segsim.result.FRAMES`."""
+    data = {}
+    for column, kind in FRAMES[name]:
+        values = frame[column]
+        if kind == "time":
+            data[column] = pd.to_datetime(values.astype("int64"), unit="us", utc=True).astype("datetime64[us, UTC]")
+        elif kind == "id":
+            data[column] = values.astype(id_dtype)
+        elif kind == "object":
+            data[column] = pd.Series(values.astype(object).where(values.notna(), None), dtype=object)
+        else:
+            data[column] = values.astype(kind)
+    return pd.DataFrame(data)

@@ -1,0 +1,114 @@
+"""Sharded runs outside this process: local processes, any executor, or a Dask cluster.
+
+Contacts are independent, so a scenario splits by contact (a hash of the id, computed in
+DuckDB). Each shard opens the store's DuckDB file **read-only**, reads only its contacts and
+runs the ordinary engine; the parts come back (or are written as Parquet parts when the run
+streams to ``out=``) and are assembled into canonical frames by :mod:`segsim.engine.output`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from segsim import schema
+from segsim.errors import SegsimError
+
+__all__ = ["run_distributed"]
+
+
+def run_distributed(scenario: Any, shards: int, executor: Any, work: Path | None) -> dict[str, list[Any]]:
+    """Run every shard on ``executor``; returns the in-memory parts (empty with ``work``)."""
+    if executor != "processes" and not hasattr(executor, "submit"):
+        raise ValueError(
+            f"executor must be None, 'processes', a concurrent.futures.Executor or a "
+            f"dask.distributed.Client; got {executor!r}"
+        )
+    store = scenario.store
+    copy_dir = None
+    if store.path is not None and store.read_only:
+        path = store.path
+    else:
+        # A read-write DuckDB connection locks its file against other processes, and an
+        # in-memory store has no file: hand the workers a read-only copy.
+        copy_dir = Path(tempfile.mkdtemp(prefix="segsim-shards-"))
+        path = copy_dir / "store.duckdb"
+        _copy_store(store, path)
+    fields = {name: getattr(scenario, name) for name in type(scenario).model_fields if name != "data"}
+    owned = None
+    if executor == "processes":
+        owned = executor = ProcessPoolExecutor(
+            max_workers=min(shards, os.cpu_count() or 1), mp_context=get_context("spawn")
+        )
+    try:
+        futures = [
+            executor.submit(
+                simulate_shard,
+                fields,
+                str(path),
+                shard,
+                shards,
+                None if work is None else str(work / f"shard-{shard:04d}"),
+            )
+            for shard in range(shards)
+        ]
+        results = [future.result() for future in futures]
+    finally:
+        if owned is not None:
+            owned.shutdown()
+        if copy_dir is not None:
+            shutil.rmtree(copy_dir, ignore_errors=True)
+    parts: dict[str, list[Any]] = {}
+    for result in results:
+        for name, frames in (result or {}).items():
+            parts.setdefault(name, []).extend(frames)
+    return parts
+
+
+def simulate_shard(
+    fields: dict[str, Any], store_path: str, shard: int, shards: int, part_dir: str | None
+) -> dict[str, list[Any]] | None:
+    """One shard, in a worker: open the store read-only, run, return or write the parts."""
+    from segsim.engine import shard_condition
+    from segsim.engine.core import Simulation
+    from segsim.engine.output import MemorySink, ParquetSink
+    from segsim.engine.plan import build_plan
+    from segsim.scenario import Scenario
+    from segsim.store import Store
+
+    store = Store(store_path, read_only=True)
+    try:
+        scenario = Scenario(store, **fields)
+        plan = build_plan(scenario)
+        id_dtype = "int64" if store.id_type == "integer" else "object"
+        sink = MemorySink(id_dtype) if part_dir is None else ParquetSink(id_dtype, Path(part_dir))
+        Simulation(
+            plan,
+            store,
+            include_existing_members=scenario.include_existing_members,
+            contacts_sql=shard_condition(shard, shards),
+            sink=sink,
+            key_offset=shard << 40,
+        ).run()
+    finally:
+        store.close()
+    return None if part_dir is not None else sink.parts
+
+
+def _copy_store(store: Any, path: Path) -> None:
+    """Copy the store's tables into a new DuckDB file."""
+    if store.id_type is None:
+        raise SegsimError("the store is empty: load data before simulating")
+    con = store.con.cursor()
+    try:
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS segsim_copy")
+        for table in (schema.META, schema.ATTRIBUTES, schema.CHANGES, schema.LIST_CHANGES):
+            con.execute(f"CREATE TABLE segsim_copy.{table} AS SELECT * FROM {table}")
+        con.execute("DETACH segsim_copy")
+    finally:
+        con.close()

@@ -1,0 +1,95 @@
+"""Sharded runs (in process, local processes, Dask) and streamed results equal the plain run."""
+
+from __future__ import annotations
+
+import pytest
+
+import segsim as ss
+from segsim.result import FRAMES
+from tests.engine_helpers import day, make_store, reachable, scenario
+
+
+def assert_same(a: ss.SimulationResult, b: ss.SimulationResult) -> None:
+    for name in FRAMES:
+        left, right = getattr(a, name), getattr(b, name)
+        assert left.dtypes.equals(right.dtypes), name
+        assert left.equals(right), name
+
+
+@pytest.fixture(scope="module")
+def demo():
+    scenario = ss.datasets.demo_scenario(contacts=800)
+    return scenario, ss.simulate(scenario, progress=False)
+
+
+@pytest.mark.parametrize("shards", [2, 3, 7])
+def test_in_process_shards_equal_the_plain_run(demo, shards):
+    scenario, plain = demo
+    assert_same(plain, ss.simulate(scenario, progress=False, shards=shards))
+
+
+def test_local_processes_equal_the_plain_run(demo):
+    scenario, plain = demo
+    assert_same(plain, ss.simulate(scenario, progress=False, shards=2, executor="processes"))
+
+
+def test_dask_local_cluster_with_two_workers(demo):
+    distributed = pytest.importorskip("dask.distributed")
+    scenario, plain = demo
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        result = ss.simulate(scenario, progress=False, shards=2, executor=client)
+    assert_same(plain, result)
+
+
+def test_string_ids_and_cascades_shard_identically():
+    gold = ss.Segment("Gold", ss.attr("tier") == "gold")
+    pro = ss.Segment("Pro", ss.attr("plan") == "pro")
+    rows = []
+    for i in range(12):
+        cid = f"c{i:02d}"
+        rows += [*reachable(cid), (cid, -5, "plan", "free"), (cid, i % 5, "plan", "pro"), (cid, 10 + i % 3, "plan", "free")]
+    flows = [
+        ss.Flow("Up", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "1d"), ss.UpdateContact("u", set={"tier": "gold"})]),
+        ss.Flow("Gold", trigger=ss.SegmentTrigger("Gold"), steps=[ss.SendEmail("e", template="g")]),
+    ]
+    s = scenario(make_store(rows), [pro, gold], flows)
+    assert_same(ss.simulate(s, progress=False), ss.simulate(s, progress=False, shards=4))
+
+
+def test_streamed_result_is_complete_and_lazy(demo, tmp_path):
+    scenario, plain = demo
+    out = tmp_path / "result"
+    streamed = ss.simulate(scenario, progress=False, shards=2, out=out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{name}.parquet" for name in FRAMES)
+    assert streamed._frames == {}  # nothing loaded yet
+    sent = streamed.sql("SELECT count(*) AS n FROM actions WHERE status = 'sent'")["n"].iloc[0]
+    assert sent == (plain.actions["status"] == "sent").sum()
+    assert_same(plain, streamed)
+    reopened = ss.open_result(out, scenario=scenario)
+    assert_same(plain, reopened)
+
+
+def test_interrupted_stream_leaves_no_result(tmp_path, monkeypatch):
+    from segsim.engine import output
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    s = scenario(make_store([*reachable(1), (1, -5, "plan", "free"), (1, 2, "plan", "pro")]),
+                 [ss.Segment("Pro", ss.attr("plan") == "pro")],
+                 [ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="t")])])
+    monkeypatch.setattr(output, "_replace", explode)
+    with pytest.raises(KeyboardInterrupt):
+        ss.simulate(s, progress=False, out=tmp_path / "result")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_shard_arguments():
+    s = scenario(make_store([(1, 1, "plan", "pro")]), [ss.Segment("Pro", ss.attr("plan") == "pro")], [])
+    with pytest.raises(ValueError, match="shards"):
+        ss.simulate(s, shards=0)
+    with pytest.raises(ValueError, match="executor"):
+        ss.simulate(s, shards=2, executor="threads please")
+    assert day(0) == s.start
