@@ -202,7 +202,7 @@ class _FrozenModel(BaseModel):
 
 
 class _Step(_FrozenModel):
-    _positional = ("id",)
+    _positional: ClassVar[tuple[str, ...]] = ("id",)
 
     id: Name
 
@@ -593,7 +593,8 @@ class Flow(_FrozenModel):
 
     def with_version(self, version: int) -> Flow:
         """The same flow with another version number."""
-        return self._replaced(version=version)  # type: ignore[no-any-return]
+        flow: Flow = self._replaced(version=version)
+        return flow
 
     # -- display ---------------------------------------------------------------------------
 
@@ -601,6 +602,8 @@ class Flow(_FrozenModel):
         trigger = f"trigger={self.trigger._text()}" if self.trigger else "no trigger (draft)"
         n = len(self.step_ids)
         return f"Flow({self.name!r}, v{self.version}, {trigger}, {n} step{'' if n == 1 else 's'})"
+
+    __str__ = __repr__
 
     def _repr_html_(self) -> str:
         def items(steps: Sequence[Any]) -> str:
@@ -643,7 +646,8 @@ def _step_text(step: Any) -> str:
 def _segment_conditions(segments: Mapping[str, Any] | Iterable[Any]) -> dict[str, Any]:
     if isinstance(segments, Mapping):
         return dict(segments)
-    return {segment.name: segment.where for segment in segments}
+    items: Iterable[Any] = segments
+    return {segment.name: segment.where for segment in items}
 
 
 # -- lifecycle -------------------------------------------------------------------------------------

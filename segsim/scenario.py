@@ -86,7 +86,8 @@ class DuckDBSource(_FrozenModel):
 
     def resolved(self, base: str | Path) -> DuckDBSource:
         """The same source with a relative path made absolute against ``base``."""
-        return self._replaced(path=_resolve(self.path, Path(base)))  # type: ignore[no-any-return]
+        source: DuckDBSource = self._replaced(path=_resolve(self.path, Path(base)))
+        return source
 
     def open(self) -> Any:
         """The :class:`~segsim.store.Store` (read-only)."""
@@ -191,10 +192,12 @@ class Scenario(BaseModel):
 
     Raises
     ------
+    pydantic.ValidationError
+        Listing every problem at its location, e.g. ``flows.0.trigger.segment``: ``flow
+        'Welcome' is triggered by unknown segment 'VPI'; did you mean 'VIP'?``.
+        :func:`load_scenario` reports the same as a :class:`ScenarioError` naming the file.
     ScenarioError
-        Listing every problem by its path, e.g. ``flows[0].trigger.segment: unknown
-        segment 'VPI'; did you mean 'VIP'?``. (``Scenario.model_validate`` raises pydantic's
-        ``ValidationError`` with the same locations instead.)
+        When both a store and ``data`` are given, and from :meth:`store` when neither was.
 
     Examples
     --------
@@ -224,17 +227,11 @@ class Scenario(BaseModel):
     _store: Any = PrivateAttr(default=None)
 
     def __init__(self, store: Any = None, **fields: Any) -> None:
-        if store is None and fields.get("data") is None:
-            raise ScenarioError(
-                "a scenario needs contact data: give a store, Scenario(store, ...), or a data "
-                "source, Scenario(data=DemoSource(), ...)"
-            )
+        # pydantic also calls this to validate a dict (model_validate, nested data), so it
+        # must not insist on a store: a dumped scenario without data is read back store-less.
         if store is not None and fields.get("data") is not None:
             raise ScenarioError("give either a store or data=..., not both")
-        try:
-            super().__init__(**fields)
-        except ValidationError as exc:
-            raise ScenarioError(_describe_errors(exc, fields)) from None
+        super().__init__(**fields)
         self._store = store
 
     @property
@@ -243,11 +240,17 @@ class Scenario(BaseModel):
         if self._store is None:
             if self.data is None:
                 raise ScenarioError(
-                    "this scenario has neither a store nor a data source; build it with "
-                    "Scenario(store, ...) or give it data:"
+                    "this scenario has no contact data: build it with Scenario(store, ...) or "
+                    "Scenario(data=DemoSource(), ...), or attach a store with .with_store(store)"
                 )
             self._store = self.data.open()
         return self._store
+
+    def with_store(self, store: Any) -> Scenario:
+        """The same scenario reading from ``store`` (e.g. one read back from a dump)."""
+        copy = self.model_copy()
+        copy._store = store
+        return copy
 
     # -- validation ------------------------------------------------------------------------
 
@@ -320,6 +323,8 @@ class Scenario(BaseModel):
             f"{count(len(self.schedule), 'schedule event')}, {source})"
         )
 
+    __str__ = __repr__
+
 
 def _problems(scenario: Scenario) -> list[tuple[Loc, str, Any]]:
     """Every structural problem of a scenario: ``(location, message, offending value)``."""
@@ -382,17 +387,19 @@ def _flow_problems(flow: Flow, loc: Loc, segment_names: set[str]) -> list[tuple[
 
     if flow.trigger is not None and flow.trigger.segment not in segment_names:
         unknown(("trigger", "segment"), flow.trigger.segment, "is triggered by")
-    for field in ("exit_conditions", "restart_conditions"):
+    for field, what in (("exit_conditions", "an exit"), ("restart_conditions", "a restart")):
         for j, event in enumerate(getattr(flow.settings, field)):
             if (
                 isinstance(event, (ExitsSegment, EntersSegment))
                 and event.segment not in segment_names
             ):
-                unknown(("settings", field, j, "segment"), event.segment, f"has in {field}")
+                unknown(
+                    ("settings", field, j, "segment"), event.segment, f"has {what} condition on"
+                )
     for where, condition in flow.conditions():
         for name in sorted(segments_used(condition)):
             if name not in segment_names:
-                unknown(where, name, "refers to")
+                unknown(where, name, "refers (in_segment) to")
     return problems
 
 
@@ -465,16 +472,31 @@ def _clean_loc(loc: Iterable[str | int], data: Any) -> Loc:
 
 
 def _error_lines(exc: ValidationError, data: Any) -> list[tuple[Loc, str]]:
-    """``(location, "<path>: <message>")`` of every error of ``exc``, de-duplicated."""
-    lines: dict[str, Loc] = {}
+    """``(location, "<path>: <message>")`` of every error of ``exc``, de-duplicated.
+
+    A value that fits no member of a plain union (a condition value, an Update contact
+    value) gets one error per member from pydantic; they become one line here.
+    """
+    grouped: dict[Loc, list[tuple[str, Any]]] = {}
     for error in exc.errors(include_url=False):
         message = error["msg"]
         for noise in _PYDANTIC_PREFIXES:
             message = message.removeprefix(noise)
-        loc = _clean_loc(error["loc"], data)
+        entries = grouped.setdefault(_clean_loc(error["loc"], data), [])
+        if all(message != known for known, _ in entries):
+            entries.append((message, error.get("input")))
+    lines = []
+    for loc, entries in grouped.items():
+        messages = [message for message, _ in entries]
+        expected = "Input should be "
+        if len(messages) > 1 and all(m.startswith(expected) for m in messages):
+            options = [m.removeprefix(expected) for m in messages]
+            got = repr(entries[0][1])
+            got = got if len(got) <= 60 else got[:57] + "..."
+            messages = [f"{expected}{', '.join(options[:-1])} or {options[-1]}; got {got}"]
         path = _format_loc(loc)
-        lines.setdefault(f"{path}: {message}" if path else message, loc)
-    return [(loc, line) for line, loc in lines.items()]
+        lines += [(loc, f"{path}: {message}" if path else message) for message in messages]
+    return lines
 
 
 def _describe_errors(exc: ValidationError, data: Any, prefix: str = "") -> str:
