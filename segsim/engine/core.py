@@ -19,7 +19,6 @@ batches); a contact touched by an action is replayed and evaluated live from the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,23 +28,14 @@ import simpy
 from simpy.core import URGENT
 
 from segsim import schema
-from segsim._time import to_us
 from segsim.engine.live import LiveContact, replay, time_boundaries
-from segsim.engine.plan import NO_ADDRESS, SEND_CHANNEL, CompiledFlow, Plan
+from segsim.engine.plan import NO_ADDRESS, CompiledFlow, Plan
 from segsim.errors import CascadeLoopError
-from segsim.flows import (
-    Activate,
-    AddToList,
-    DeleteContact,
-    Pause,
-    RemoveFromList,
-    Resume,
-    UpdateContact,
-    Webhook,
-)
+from segsim.flows import Activate, Pause, Resume
 from segsim.segments import transition_query
 
-#: Work (run starts and steps) one contact may do at one instant before it is a loop.
+#: Runs one contact may start at one instant before it is a loop. (A run's steps are a
+#: finite tree, so an instant that never ends needs ever more run starts.)
 MAX_WORK_PER_INSTANT = 1_000
 BATCH_ROWS = 200_000
 
@@ -85,20 +75,22 @@ class Run:
         self.record: list[Any] = [key, flow.name, flow.version, contact, entered_at, entry, None, None]
 
 
-@dataclass
 class Contact:
-    """What the engine knows about one contact."""
+    """What the engine knows about one contact (slotted: there may be millions)."""
 
-    members: set[int] = field(default_factory=set)
-    runs: dict[str, Run] = field(default_factory=dict)  # open run per flow
-    last_end: dict[str, int] = field(default_factory=dict)  # flow -> end of its latest run
-    ran: set[str] = field(default_factory=set)  # flows it has entered
-    live: LiveContact | None = None
-    nth: list[int] | None = None  # live contacts: entries per tracked condition
-    deleted: bool = False
-    work_at: int = -1
-    work: int = 0
-    work_flows: set[str] = field(default_factory=set)
+    __slots__ = ("deleted", "last_end", "live", "members", "nth", "ran", "runs", "work", "work_at", "work_flows")
+
+    def __init__(self) -> None:
+        self.members: set[int] = set()  # tracked conditions that hold now
+        self.runs: dict[str, Run] = {}  # open run per flow
+        self.last_end: dict[str, int] = {}  # flow -> end of its latest run
+        self.ran: set[str] = set()  # flows it has entered
+        self.live: LiveContact | None = None
+        self.nth: list[int] | None = None  # live contacts: entries per tracked condition
+        self.deleted = False
+        self.work_at = -1
+        self.work = 0
+        self.work_flows: set[str] = set()
 
 
 @dataclass
@@ -151,6 +143,8 @@ class Simulation:
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
+        # runs started during an instant's urgent phase, advanced at its end (else None)
+        self._starting: list[Run] | None = None
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -257,6 +251,7 @@ class Simulation:
 
     def _on_instant(self, t: int) -> None:
         self.wakeups.discard(t)
+        self._starting = starting = []
         reactions: dict[Any, list[tuple[int, bool]]] = {}
         if self._stream_next is not None and self._stream_next[0] == t:
             self._apply_stream(self._stream_next[1], reactions)
@@ -276,6 +271,10 @@ class Simulation:
         if bucket is not None:
             for flow_name, contact_id, ended_at in bucket["recheck"]:
                 self._recheck(flow_name, contact_id, ended_at, t)
+        # Runs that entered now take their first steps: the first due steps of this instant.
+        self._starting = None
+        for run in starting:
+            self._advance(run, run.token)
 
     # -- transitions ----------------------------------------------------------------------------
 
@@ -493,7 +492,7 @@ class Simulation:
         if contact.work > MAX_WORK_PER_INSTANT:
             flows = ", ".join(repr(f) for f in sorted(contact.work_flows))
             raise CascadeLoopError(
-                f"contact {contact_id!r} ran more than {MAX_WORK_PER_INSTANT} steps and entries at "
+                f"contact {contact_id!r} entered flows more than {MAX_WORK_PER_INSTANT} times at "
                 f"{_ts(t)} without time passing: flows {flows} feed each other in a loop (a run "
                 "that ends at once and re-enters with no wait, or actions that re-trigger flows)"
             )
@@ -505,7 +504,10 @@ class Simulation:
         contact.runs[cf.name] = run
         contact.ran.add(cf.name)
         self.logs.runs.append(run.record)
-        self._continue_soon(run)
+        if self._starting is not None:
+            self._starting.append(run)
+        else:  # entered during another run's step (a cascade): a due step of this instant
+            self._continue_soon(run)
 
     def _continue_soon(self, run: Run) -> None:
         """Execute the run's current step as a due step of this instant."""
@@ -547,14 +549,12 @@ class Simulation:
             step = cf.steps[step_id]
             kind = step.kind
             if kind == "wait":
-                self._count_work(run.contact, contact, t, cf.name)
                 self.logs.steps.append((t, run.key, cf.name, run.contact, step_id, kind, "waiting", cf.version))
                 delay = cf.wait_us[step_id]
                 event = self.env.timeout(delay)
                 event.callbacks.append(lambda _e, run=run, token=run.token: self._wait_over(run, token))
                 return
             if kind == "branch":
-                self._count_work(run.contact, contact, t, cf.name)
                 holds = cf.branch_condition[step_id] in contact.members
                 self.logs.steps.append(
                     (t, run.key, cf.name, run.contact, step_id, kind, "then" if holds else "otherwise", cf.version)
@@ -566,9 +566,8 @@ class Simulation:
                 run.held = True
                 self.held[cf.name].append(run)
                 return
-            self._count_work(run.contact, contact, t, cf.name)
             run.step = cf.next_of[step_id]
-            self._act(run, cf, step, contact, t)
+            self._act(run, cf, step_id, contact, t)
 
     def _wait_over(self, run: Run, token: int) -> None:
         if not run.open or run.token != token:
@@ -576,39 +575,28 @@ class Simulation:
         run.step = run.flow.next_of[run.step]  # type: ignore[index]
         self._advance(run, token)
 
-    def _act(self, run: Run, cf: CompiledFlow, step: Any, contact: Contact, t: int) -> None:
-        kind = step.kind
+    def _act(self, run: Run, cf: CompiledFlow, step_id: str, contact: Contact, t: int) -> None:
+        info = cf.actions[step_id]
         contact_id = run.contact
-        channel = SEND_CHANNEL.get(kind)
-        template = getattr(step, "template", None)
-        if channel is not None:
+        channel = info.channel
+        if channel in self.plan.channels:  # a message: sent if the contact can receive it
             rule = self.plan.channels[channel]
             status, reason, cost = "sent", None, rule.cost
             if rule.address is None or rule.address not in contact.members:
                 status, reason, cost = "skipped", NO_ADDRESS[channel], 0.0
             elif rule.consent is None or rule.consent not in contact.members:
                 status, reason, cost = "skipped", "unsubscribed", 0.0
-            self._log_action(run, cf, step, t, channel, template, status, reason, cost, None)
+            self._log_action(run, cf, step_id, info, t, status, reason, cost)
             return
-        if isinstance(step, Webhook):
-            detail = json.dumps({"method": step.method, "url": step.url}, sort_keys=True)
-            self._log_action(run, cf, step, t, "webhook", None, "sent", None, self.plan.webhook_cost, detail)
+        if channel == "webhook":  # logged, never sent
+            self._log_action(run, cf, step_id, info, t, "sent", None, self.plan.webhook_cost)
             return
-        if isinstance(step, DeleteContact):
-            self._log_action(run, cf, step, t, "", None, "applied", None, 0.0, None)
+        self._log_action(run, cf, step_id, info, t, "applied", None, 0.0)
+        if info.kind == "delete_contact":
             self._delete(contact_id, contact, t)
             return
-        if isinstance(step, (AddToList, RemoveFromList)):
-            changes = [(True, step.list_name, isinstance(step, AddToList))]
-            detail = step.list_name
-        elif isinstance(step, UpdateContact):
-            changes = [(False, name, _internal_value(value, self.plan.types.get(name))) for name, value in step.set.items()]
-            detail = json.dumps({k: _jsonable(v) for k, v in step.set.items()}, sort_keys=True)
-        else:  # pragma: no cover - every step kind is handled above
-            raise AssertionError(f"unknown step kind {kind}")
-        self._log_action(run, cf, step, t, "", None, "applied", None, 0.0, detail)
         state = self._go_live(contact_id, contact, t)
-        state.apply(changes)
+        state.apply(info.changes)
         self._schedule_boundaries(contact_id, state, t)
         changed = self._evaluate(contact_id, contact, t, "flow step")
         if changed:
@@ -616,12 +604,12 @@ class Simulation:
             self._triggers(contact_id, changed, t)
 
     def _log_action(
-        self, run: Run, cf: CompiledFlow, step: Any, t: int, channel: str, template: Any,
-        status: str, reason: Any, cost: float, detail: Any,
+        self, run: Run, cf: CompiledFlow, step_id: str, info: Any, t: int, status: str, reason: Any, cost: float
     ) -> None:
-        self.logs.steps.append((t, run.key, cf.name, run.contact, step.id, step.kind, status, cf.version))
+        self.logs.steps.append((t, run.key, cf.name, run.contact, step_id, info.kind, status, cf.version))
         self.logs.actions.append(
-            (t, run.key, cf.name, step.id, run.contact, step.kind, channel, template, status, reason, cost, detail, cf.version)
+            (t, run.key, cf.name, step_id, run.contact, info.kind, info.channel, info.template, status, reason,
+             cost, info.detail, cf.version)
         )
 
     def _delete(self, contact_id: Any, contact: Contact, t: int) -> None:
@@ -662,7 +650,7 @@ class Simulation:
             self.status[name] = "paused"
             cf = self.flows[name]
             if cf.on_pause == "exit" and not quiet:
-                for contact_id, run in self._open_runs(name):
+                for _, run in self._open_runs(name):
                     self._end_run(run, t, "paused_exit")
         elif isinstance(event, Resume):
             if self.status[name] != "paused":
@@ -722,16 +710,3 @@ def _ts(t: int) -> str:
     return str(pd.Timestamp(t, unit="us", tz="UTC"))
 
 
-def _internal_value(value: Any, kind: str | None) -> Any:
-    """A value set by Update contact, as the live state holds it (timestamps as epoch µs)."""
-    if value is None:
-        return None
-    if kind == "timestamp":
-        return to_us(value)
-    if kind == "number":
-        return float(value)
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -47,16 +47,19 @@ _TIME_COLUMNS = {"time", "entered_at", "ended_at"}
 def _part_frame(name: str, rows: list[Any], seq_start: int, id_dtype: str) -> pd.DataFrame:
     """Rows of one frame as a DataFrame with epoch-µs times and an engine-order ``seq``."""
     columns = _PART_COLUMNS[name]
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
-    for column in columns:
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    data = {}
+    for column, column_values in zip(columns, values, strict=True):
         if column in _TIME_COLUMNS or column in ("key", "nth", "version"):
-            frame[column] = frame[column].astype("int64")
+            dtype = "int64"
         elif column == "cost":
-            frame[column] = frame[column].astype("float64")
+            dtype = "float64"
         elif column == "contact_id":
-            frame[column] = frame[column].astype(id_dtype)
+            dtype = id_dtype
         else:
-            frame[column] = frame[column].astype(object)
+            dtype = object
+        data[column] = pd.Series(column_values, dtype=dtype)
+    frame = pd.DataFrame(data)
     frame["seq"] = pd.RangeIndex(seq_start, seq_start + len(frame), dtype="int64")
     return frame
 

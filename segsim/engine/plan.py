@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,48 @@ class ChannelRule:
     cost: float
 
 
+@dataclass(frozen=True)
+class ActionInfo:
+    """What an action step does, worked out once: the event loop only reads it."""
+
+    kind: str
+    channel: str  # email, sms, whatsapp, webhook or ""
+    template: str | None
+    detail: str | None  # list name, webhook method and url, or the JSON of Update contact
+    changes: tuple[tuple[bool, str, Any], ...]  # state changes: (is_list, name, value)
+
+
+def _action_info(step: Any, types: dict[str, str]) -> ActionInfo:
+    kind = step.kind
+    if kind in SEND_CHANNEL:
+        return ActionInfo(kind, SEND_CHANNEL[kind], step.template, None, ())
+    if kind == "webhook":
+        detail = json.dumps({"method": step.method, "url": step.url}, sort_keys=True)
+        return ActionInfo(kind, "webhook", None, detail, ())
+    if kind in ("add_to_list", "remove_from_list"):
+        return ActionInfo(kind, "", None, step.list_name, ((True, step.list_name, kind == "add_to_list"),))
+    if kind == "update_contact":
+        changes = tuple((False, name, _internal_value(value, types.get(name))) for name, value in step.set.items())
+        detail = json.dumps({k: _jsonable(v) for k, v in step.set.items()}, sort_keys=True)
+        return ActionInfo(kind, "", None, detail, changes)
+    return ActionInfo(kind, "", None, None, ())  # delete_contact
+
+
+def _internal_value(value: Any, kind: str | None) -> Any:
+    """A value set by Update contact, as live state holds it (timestamps as epoch µs)."""
+    if value is None:
+        return None
+    if kind == "timestamp":
+        return to_us(value)
+    if kind == "number":
+        return float(value)
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 @dataclass
 class CompiledFlow:
     """One version of a flow, ready for the event loop."""
@@ -66,6 +109,7 @@ class CompiledFlow:
     otherwise_first: dict[str, str | None]
     branch_condition: dict[str, int]
     wait_us: dict[str, int]
+    actions: dict[str, ActionInfo]
     trigger_condition: int
     trigger_on_enter: bool
     filter_condition: int | None
@@ -222,7 +266,7 @@ def build_plan(scenario: Any) -> Plan:
         flow_order.append(flow.name)
         version_of[flow.name] = flow.version
         latest[flow.name] = compiled[(flow.name, flow.version)] = _compile_flow(
-            flow, flow.version, track, conditions.segment_index
+            flow, flow.version, track, conditions.segment_index, types
         )
 
     activated_later = {e.flow for e in scenario.schedule if isinstance(e, Activate)}
@@ -234,7 +278,7 @@ def build_plan(scenario: Any) -> Plan:
             previous = version_of[event.flow_name]
             version = event.flow.version if event.flow.version > previous else previous + 1
             version_of[event.flow_name] = version
-            cf = _compile_flow(event.flow, version, track, conditions.segment_index)
+            cf = _compile_flow(event.flow, version, track, conditions.segment_index, types)
             compiled[(event.flow_name, version)] = cf
             lifecycle.append((to_us(event.at), order, (event, cf)))
         else:
@@ -292,13 +336,16 @@ def _check_ready(scenario: Any, initially_active: dict[str, bool], start: int) -
             active[event.flow] = True
 
 
-def _compile_flow(flow: Flow, version: int, track: Any, segment_index: dict[str, int]) -> CompiledFlow:
+def _compile_flow(
+    flow: Flow, version: int, track: Any, segment_index: dict[str, int], types: dict[str, str]
+) -> CompiledFlow:
     steps: dict[str, Any] = {}
     next_of: dict[str, str | None] = {}
     then_first: dict[str, str | None] = {}
     otherwise_first: dict[str, str | None] = {}
     branch_condition: dict[str, int] = {}
     wait_us: dict[str, int] = {}
+    actions: dict[str, ActionInfo] = {}
     where = f"flow {flow.name!r}"
 
     def walk(sequence: Sequence[Any], continuation: str | None) -> str | None:
@@ -312,6 +359,8 @@ def _compile_flow(flow: Flow, version: int, track: Any, segment_index: dict[str,
                 otherwise_first[step.id] = walk(step.otherwise, following)
             elif isinstance(step, Wait):
                 wait_us[step.id] = duration_us(step.duration)
+            else:
+                actions[step.id] = _action_info(step, types)
         return sequence[0].id if sequence else continuation
 
     first = walk(flow.steps, None)
@@ -345,6 +394,7 @@ def _compile_flow(flow: Flow, version: int, track: Any, segment_index: dict[str,
         otherwise_first=otherwise_first,
         branch_condition=branch_condition,
         wait_us=wait_us,
+        actions=actions,
         trigger_condition=trigger_condition,
         trigger_on_enter=on_enter,
         filter_condition=filter_condition,

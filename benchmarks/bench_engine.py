@@ -1,0 +1,145 @@
+"""The flow engine vs bare SimPy doing only the same waits, on the same entries.
+
+    python benchmarks/bench_engine.py [--contacts 200000]
+
+Every contact enters segment ``Pro`` once, at a random instant of the window. The flow is a
+trigger followed by Send Email → Wait 1d → Branch (Send SMS | Send Email) → Wait 2d →
+Webhook, everything logged. Bare SimPy schedules, for the same entry instants, the same two
+waits as event callbacks and nothing else. Printed: flows/s of each, and the ratio (target:
+engine ≥ 0.5× bare SimPy callbacks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import simpy  # noqa: E402
+from data import peak_rss_mb, timed  # noqa: E402
+
+import segsim as ss  # noqa: E402
+from segsim import schema  # noqa: E402
+from segsim._time import to_us  # noqa: E402
+from segsim.engine.core import Simulation  # noqa: E402
+from segsim.engine.output import MemorySink  # noqa: E402
+from segsim.engine.plan import build_plan  # noqa: E402
+
+START, END = "2026-01-01", "2026-07-01"
+DAY = 86_400_000_000
+
+
+def entries_store(contacts: int, seed: int = 1) -> tuple[ss.Store, list[int]]:
+    """Each contact: plan free at sign-up (before the window), pro at a random instant."""
+    rng = random.Random(seed)
+    start, end = to_us(START), to_us(END) - 4 * DAY
+    times = [rng.randrange(start, end) for _ in range(contacts)]
+    store = ss.Store()
+    con = store.con
+    for statement in schema.create_statements("integer"):
+        con.execute(statement)
+    con.execute(f"INSERT INTO {schema.META} VALUES ('schema_version', ?), ('id_type', 'integer')", [schema.SCHEMA_VERSION])
+    con.execute(f"INSERT INTO {schema.ATTRIBUTES} VALUES ('plan', 'string'), ('email', 'string'), "
+                "('email_subscribed', 'boolean'), ('phone', 'string'), ('sms_subscribed', 'boolean')")
+    import pandas as pd
+
+    ids = list(range(1, contacts + 1))
+    entered = pd.DataFrame({"contact_id": ids, "t": times})
+    con.register("entered", entered)
+    con.execute(
+        f"""INSERT INTO {schema.CHANGES}
+        SELECT contact_id, TIMESTAMP '2025-12-01', 'plan', 'free', NULL, NULL, NULL FROM entered
+        UNION ALL SELECT contact_id, make_timestamp(t), 'plan', 'pro', NULL, NULL, NULL FROM entered
+        UNION ALL SELECT contact_id, TIMESTAMP '2025-12-01', 'email', 'x@example.com', NULL, NULL, NULL FROM entered
+        UNION ALL SELECT contact_id, TIMESTAMP '2025-12-01', 'email_subscribed', NULL, NULL, contact_id % 3 > 0, NULL FROM entered
+        UNION ALL SELECT contact_id, TIMESTAMP '2025-12-01', 'phone', '+1', NULL, NULL, NULL FROM entered
+        UNION ALL SELECT contact_id, TIMESTAMP '2025-12-01', 'sms_subscribed', NULL, NULL, TRUE, NULL FROM entered"""
+    )
+    con.unregister("entered")
+    return store, sorted(times)
+
+
+def scenario(store: ss.Store) -> ss.Scenario:
+    flow = ss.Flow(
+        "Bench",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.SendEmail("e1", template="hello"),
+            ss.Wait("w1", "1d"),
+            ss.Branch("b1", when=ss.attr("email_subscribed") == True,  # noqa: E712
+                      then=[ss.SendSMS("s1", template="sms")], otherwise=[ss.SendEmail("e2", template="mail")]),
+            ss.Wait("w2", "2d"),
+            ss.Webhook("h1", url="https://example.com/hook"),
+        ],
+    )
+    return ss.Scenario(store, segments=[ss.Segment("Pro", ss.attr("plan") == "pro")], flows=[flow], start=START, end=END)
+
+
+def bare_simpy(entry_times: list[int]) -> int:
+    """The same entries and waits as event callbacks, nothing else."""
+    env = simpy.Environment(initial_time=to_us(START))
+    done = [0]
+
+    def finish(_event: simpy.Event) -> None:
+        done[0] += 1
+
+    def second_wait(_event: simpy.Event) -> None:
+        env.timeout(2 * DAY).callbacks.append(finish)
+
+    def enter(_event: simpy.Event) -> None:
+        env.timeout(DAY).callbacks.append(second_wait)
+
+    now = env.now
+    for t in entry_times:
+        env.timeout(t - now).callbacks.append(enter)
+    env.run()
+    return done[0]
+
+
+def run(contacts: int) -> dict:
+    store, times = entries_store(contacts)
+    s = scenario(store)
+    plan = build_plan(s)
+    bare_s, completed = timed(bare_simpy, times)
+    assert completed == contacts
+
+    def engine_only() -> None:
+        Simulation(plan, store, sink=MemorySink("int64")).run()
+
+    loop_s, _ = timed(engine_only)
+    total_s, result = timed(ss.simulate, s, progress=False)
+    assert len(result.runs) == contacts and (result.runs["end_reason"] == "completed").all()
+    return {
+        "contacts": contacts,
+        "flows": contacts,
+        "steps_logged": len(result.steps),
+        "bare_simpy_s": round(bare_s, 3),
+        "bare_simpy_flows_per_s": round(contacts / bare_s),
+        "engine_loop_s": round(loop_s, 3),
+        "engine_flows_per_s": round(contacts / loop_s),
+        "ratio_engine_vs_bare": round(bare_s / loop_s, 2),
+        "simulate_total_s": round(total_s, 3),
+        "simulate_flows_per_s": round(contacts / total_s),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--contacts", type=int, default=200_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    figures = run(args.contacts)
+    for key, value in figures.items():
+        print(f"{key:>24}: {value}")
+    print(f"\nengine / bare SimPy callbacks = {figures['ratio_engine_vs_bare']} (target >= 0.5)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
