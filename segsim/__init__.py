@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from segsim import datasets
+from segsim.compare import Comparison, compare
 from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
 from segsim.engine import simulate
 from segsim.errors import (
@@ -46,6 +47,8 @@ from segsim.flows import (
     Wait,
     Webhook,
 )
+from segsim.diagram import draw_flow
+from segsim.report import Report, build_report
 from segsim.result import SimulationResult, open_result
 from segsim.scenario import Scenario, load_scenario
 from segsim.segments import Segment, members, segment_events, segment_sizes
@@ -64,6 +67,7 @@ __all__ = [
     "Branch",
     "CascadeLoopError",
     "Channels",
+    "Comparison",
     "Condition",
     "ConditionError",
     "DataLoadError",
@@ -75,6 +79,7 @@ __all__ = [
     "FlowNotReady",
     "Pause",
     "ReadOnlyStoreError",
+    "Report",
     "RemoveFromList",
     "Resume",
     "Scenario",
@@ -95,7 +100,10 @@ __all__ = [
     "all_of",
     "any_of",
     "attr",
+    "build_report",
+    "compare",
     "datasets",
+    "draw_flow",
     "in_list",
     "in_segment",
     "load_scenario",

@@ -606,6 +606,13 @@ class Flow(_FrozenModel):
     __str__ = __repr__
 
     def _repr_html_(self) -> str:
+        """In Jupyter a flow displays as its diagram (:func:`segsim.diagram.flow_svg`)."""
+        from segsim.diagram import flow_svg  # display only: imported when first shown
+
+        return flow_svg(self)
+
+    def outline_html(self) -> str:
+        """The flow as a nested HTML list of its steps (no drawing)."""
         def items(steps: Sequence[Any]) -> str:
             out = []
             for step in steps:

@@ -275,6 +275,22 @@ class SimulationResult:
             frame.to_parquet(path / f"{name}.parquet", index=False)
         return path
 
+    def report(self, *, freq: str = "W") -> Any:
+        """The projected-sends report (HTML in Jupyter; ``to_html(path)``, ``to_markdown()``)."""
+        from segsim.report import build_report
+
+        return build_report(self, freq=freq)
+
+    def flow(self, name: str) -> FlowInResult:
+        """A flow of this result: shown in Jupyter as its diagram with run counts per step."""
+        flows = {f.name: f for f in getattr(self.scenario, "flows", ())}
+        if name not in flows:
+            from segsim.errors import ScenarioError
+
+            known = ", ".join(repr(n) for n in flows) or "none recorded"
+            raise ScenarioError(f"no flow {name!r} in this result (flows: {known})")
+        return FlowInResult(flows[name], self)
+
     # -- display --------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -292,3 +308,31 @@ class SimulationResult:
             f"<p><b>{html.escape(repr(self))}</b></p>"
             + self.summary().to_html(index=False, float_format=lambda v: f"{v:,.2f}")
         )
+
+
+class FlowInResult:
+    """A flow with the counts of one simulation: displays as an annotated diagram."""
+
+    def __init__(self, flow: Any, result: SimulationResult) -> None:
+        self.flow = flow
+        self.result = result
+
+    def counts(self) -> pd.DataFrame:
+        """Per step: runs that reached it and what happened there."""
+        from segsim.diagram import step_counts
+
+        return step_counts(self.result, self.flow.name)
+
+    def draw(self, *, ax: Any = None) -> Any:
+        """Draw the diagram with counts on ``ax`` (or a new figure); returns the Axes."""
+        from segsim.diagram import draw_flow
+
+        return draw_flow(self.flow, counts=self.counts(), ax=ax)
+
+    def _repr_html_(self) -> str:
+        from segsim.diagram import flow_svg
+
+        return flow_svg(self.flow, counts=self.counts())
+
+    def __repr__(self) -> str:
+        return f"<flow {self.flow.name!r} in {self.result!r}>"

@@ -1,0 +1,403 @@
+"""Reports: sections, exports, and every number reconciled with the frames it comes from."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from segsim.conditions import attr
+from segsim.flows import (
+    ActivationSettings,
+    AddToList,
+    Branch,
+    Edit,
+    ExitsSegment,
+    Flow,
+    Pause,
+    Resume,
+    SegmentTrigger,
+    SendEmail,
+    SendSMS,
+    Wait,
+    Webhook,
+)
+from segsim.report import Report, Section, build_report, markdown_table
+from segsim.result import SimulationResult, build_frame
+from segsim.scenario import Scenario
+from segsim.segments import Segment
+from segsim.store import Store
+
+T0 = pd.Timestamp("2026-01-01", tz="UTC")
+
+
+def us(days: float) -> int:
+    return (T0 + pd.Timedelta(days=days)).value // 1000
+
+
+WELCOME = Flow(
+    "Welcome",
+    trigger=SegmentTrigger("VIP", filters=attr("sms_subscribed") == True),
+    steps=[
+        SendSMS("sms1", template="welcome"),
+        Wait("w1", "2d"),
+        Branch(
+            "b1",
+            when=attr("plan") == "pro",
+            then=[SendEmail("e1", template="tips")],
+            otherwise=[AddToList("l1", "newsletter")],
+        ),
+    ],
+    settings=ActivationSettings(
+        allow_reentry=True,
+        reentry_wait="7d",
+        reentry_mode="event",
+        exit_conditions=[ExitsSegment("VIP")],
+        on_pause="drain",
+    ),
+)
+HOOK = Flow(
+    "Hook",
+    trigger=SegmentTrigger("VIP", on="exit"),
+    steps=[Webhook("h1", url="https://example.com/x")],
+)
+
+
+def _frames():
+    """Two flows, four contacts, every status, two skip and three suppression reasons."""
+    runs = [
+        (1, "Welcome", 1, 1, us(0), "first", us(2), "completed"),
+        (2, "Welcome", 1, 2, us(1), "first", us(3), "completed"),
+        (3, "Welcome", 1, 3, us(8), "first", us(10), "exit_condition"),
+        (4, "Welcome", 1, 1, us(12), "reentry", us(30), "horizon"),
+        (5, "Hook", 1, 4, us(9), "first", us(9), "completed"),
+    ]
+    steps, actions = [], []
+
+    def act(day, run, step_id, kind, channel, template, status, reason=None, cost=0.0):
+        flow, contact = {
+            1: ("Welcome", 1),
+            2: ("Welcome", 2),
+            3: ("Welcome", 3),
+            4: ("Welcome", 1),
+            5: ("Hook", 4),
+        }[run]
+        steps.append((us(day), run, flow, contact, step_id, kind, status, 1))
+        actions.append(
+            (
+                us(day),
+                run,
+                flow,
+                step_id,
+                contact,
+                kind,
+                channel,
+                template,
+                status,
+                reason,
+                cost,
+                None,
+                1,
+            )
+        )
+
+    def rule(day, run, step_id, kind, outcome):
+        flow, contact = ("Welcome", {1: 1, 2: 2, 3: 3, 4: 1}[run])
+        steps.append((us(day), run, flow, contact, step_id, kind, outcome, 1))
+
+    act(0, 1, "sms1", "send_sms", "sms", "welcome", "sent", cost=0.05)
+    rule(0, 1, "w1", "wait", "waiting")
+    rule(2, 1, "b1", "branch", "then")
+    act(2, 1, "e1", "send_email", "email", "tips", "sent", cost=0.001)
+    act(1, 2, "sms1", "send_sms", "sms", "welcome", "skipped", "no_phone")
+    rule(1, 2, "w1", "wait", "waiting")
+    rule(3, 2, "b1", "branch", "otherwise")
+    act(3, 2, "l1", "add_to_list", "", None, "applied")
+    act(8, 3, "sms1", "send_sms", "sms", "welcome", "skipped", "unsubscribed")
+    rule(8, 3, "w1", "wait", "waiting")
+    act(9, 5, "h1", "webhook", "webhook", None, "sent")
+    act(12, 4, "sms1", "send_sms", "sms", "welcome", "sent", cost=0.05)
+    rule(12, 4, "w1", "wait", "waiting")
+    suppressed = [
+        (us(1), "Welcome", 4, "filters"),
+        (us(2), "Welcome", 1, "already_in_flow"),
+        (us(5), "Welcome", 1, "reentry_wait"),
+        (us(6), "Welcome", 1, "reentry_wait"),
+    ]
+    rows = {
+        "runs": runs,
+        "steps": sorted(steps),
+        "actions": sorted(actions, key=lambda r: r[:2]),
+        "suppressed": suppressed,
+        "segment_events": [],
+    }
+    return {name: build_frame(name, r, "int64") for name, r in rows.items()}
+
+
+@pytest.fixture(scope="module")
+def store():
+    rows = [(c, T0 - pd.Timedelta(days=10), "plan", "pro") for c in (1, 2, 3, 4)]
+    rows.append((1, T0 + pd.Timedelta(days=3), "plan", "free"))
+    frame = pd.DataFrame(rows, columns=["contact_id", "ts", "attribute", "value"])
+    s = Store()
+    s.load_attributes(frame)
+    return s
+
+
+@pytest.fixture
+def result(store):
+    scenario = Scenario(
+        store,
+        segments=[Segment("VIP", attr("plan") == "pro")],
+        flows=[WELCOME, HOOK],
+        start=T0,
+        end=T0 + pd.Timedelta(days=30),
+        seed=5,
+        schedule=[
+            Pause("Welcome", at=T0 + pd.Timedelta(days=4)),
+            Resume("Welcome", at=T0 + pd.Timedelta(days=6)),
+            Edit("Welcome", at=T0 + pd.Timedelta(days=20), flow=WELCOME.with_version(2)),
+        ],
+    )
+    return SimulationResult(
+        _frames(), scenario=scenario, meta={"flows": ["Welcome", "Hook"], "seed": 5}
+    )
+
+
+@pytest.fixture
+def bare_result():
+    return SimulationResult(
+        _frames(), scenario=None, meta={"flows": ["Welcome", "Hook"], "seed": 0}
+    )
+
+
+# -- reconciliation: every total recomputed from the frames with plain pandas ---------------------
+
+
+def test_every_number_reconciles_with_the_frames(result):
+    report = build_report(result, freq="W")
+    actions, runs, suppressed = result.actions, result.runs, result.suppressed
+    sent = actions[actions["status"] == "sent"]
+    sends = sent[sent["action"].isin(["send_email", "send_sms", "send_whatsapp", "webhook"])]
+    sent_per_channel = sends.groupby("channel").size().to_dict()
+    assert sent_per_channel == {"email": 1, "sms": 2, "webhook": 1}
+    total_cost = actions["cost"].sum()
+    reach = sends["contact_id"].nunique()
+
+    numbers = report.numbers()
+    assert {k: numbers[f"sent_{k}"] for k in sent_per_channel} == sent_per_channel
+    assert numbers["sent_whatsapp"] == 0
+    assert numbers["sent_total"] == len(sends)
+    assert numbers["cost"] == pytest.approx(total_cost)
+    assert numbers["reach"] == reach
+    assert numbers["runs"] == len(runs)
+    assert numbers["contacts_entered"] == runs["contact_id"].nunique()
+    assert numbers["skipped"] == (actions["status"] == "skipped").sum()
+    assert numbers["suppressed"] == len(suppressed)
+
+    costs = report["cost_by_channel"].table.set_index("channel")
+    assert costs.loc[list(sent_per_channel), "messages"].to_dict() == sent_per_channel
+    assert costs.loc["total", "cost"] == pytest.approx(total_cost)
+    assert costs.loc["total", "messages"] == len(sends)
+
+    per_period = report["sends_per_period"].table
+    assert {c: per_period[c].sum() for c in sent_per_channel} == sent_per_channel
+    assert per_period["total"].sum() == len(sends)
+    assert len(per_period) == 5  # every week of the window (Dec 29 … Jan 26), empty ones included
+
+    reach_table = report["reach"].table.set_index("channel")
+    assert reach_table.loc["any channel", "contacts"] == reach
+    assert (
+        reach_table.loc["sms", "contacts"]
+        == sends[sends["channel"] == "sms"]["contact_id"].nunique()
+    )
+
+    per_flow = report["per_flow"].table.set_index("flow")
+    assert per_flow["runs"].to_dict() == runs.groupby("flow").size().to_dict()
+    assert per_flow["cost"].sum() == pytest.approx(total_cost)
+
+    expected = suppressed.groupby(["flow", "reason"]).size()
+    table = report["suppression_reasons"].table.set_index(["flow", "reason"])["count"]
+    assert table.to_dict() == expected.to_dict()
+
+    skips = report["skip_reasons"].table.set_index(["action", "reason"])["count"]
+    skipped = actions[actions["status"] == "skipped"]
+    assert skips.to_dict() == skipped.groupby(["action", "reason"]).size().to_dict()
+
+    per_step = report["per_step"].table
+    by_status = actions.groupby(["flow", "step_id", "status"]).size()
+    for (flow, step_id, status), n in by_status.items():
+        row = per_step[(per_step["flow"] == flow) & (per_step["step_id"] == step_id)]
+        assert row[status].item() == n, (flow, step_id, status)
+    assert per_step[["sent", "skipped", "applied"]].to_numpy().sum() == len(actions)
+
+    funnel = report["funnel"].table
+    entered = funnel[funnel["stage"] == "entered"].set_index("flow")["runs"]
+    assert entered.to_dict() == runs.groupby("flow").size().to_dict()
+
+    distribution = report["messages_per_contact"].table
+    assert (distribution["messages"] * distribution["contacts"]).sum() == len(sends)
+    assert distribution["contacts"].sum() == reach
+
+
+def test_headline_totals_appear_in_the_exports(result):
+    report = build_report(result)
+    markdown = report.to_markdown()
+    assert "| sent_sms | 2 |" in markdown
+    assert "| runs | 5 |" in markdown
+    assert "| cost | 0.101 |" in markdown
+    assert "| total | 4 | 0.101 |" in markdown
+    assert "| any channel | 2 |" in markdown
+    assert "0.101" in report._repr_html_()
+
+
+# -- what the scenario says -----------------------------------------------------------------------
+
+
+def test_scenario_section_states_window_data_seed_and_flow_settings(result):
+    report = build_report(result)
+    facts = dict(report["scenario"].table.itertuples(index=False, name=None))
+    assert facts == {
+        "window start": "2026-01-01",
+        "window end": "2026-01-31",
+        "contacts": "4",
+        "attribute changes": "5",
+        "seed": "5",
+    }
+    flows = report["flows"].table.set_index("flow")
+    welcome = flows.loc["Welcome"]
+    assert welcome["versions"] == "1, 2 (edit 2026-01-21)"
+    assert welcome["trigger"] == "on enter 'VIP' if sms_subscribed == True"
+    assert welcome["allow_reentry"]
+    assert welcome["reentry_wait"] == pd.Timedelta(days=7)
+    assert welcome["reentry_mode"] == "event"
+    assert welcome["on_pause"] == "drain"
+    assert welcome["exit_conditions"] == "exits 'VIP'"
+    assert welcome["restart_conditions"] == "none"
+    assert welcome["schedule"] == "pause 2026-01-05, resume 2026-01-07"
+    assert flows.loc["Hook", "trigger"] == "on exit 'VIP'"
+    markdown = report.to_markdown()
+    assert (
+        "| Welcome | 1, 2 (edit 2026-01-21) | on enter 'VIP' if sms_subscribed == True | 5 | yes | 1w | event | drain |"
+        in markdown
+    )
+
+
+def test_without_a_scenario_the_report_says_so(bare_result):
+    report = build_report(bare_result)
+    assert "Scenario not recorded" in report["scenario"].text
+    assert "Scenario not recorded" in report.to_markdown()
+    assert [s.key for s in report.sections] == [
+        "scenario",
+        "headline",
+        "sends_per_period",
+        "cost_by_channel",
+        "reach",
+        "per_flow",
+        "per_step",
+        "skip_reasons",
+        "suppression_reasons",
+        "funnel",
+        "messages_per_contact",
+    ]
+    assert len(report["sends_per_period"].table) == 3  # the weeks with sends
+
+
+def test_sections_and_charts(result):
+    report = build_report(result)
+    keys = [s.key for s in report.sections]
+    assert keys[:3] == ["scenario", "flows", "headline"]
+    assert "flow_diagrams" in keys
+    charts = {s.key for s in report.sections if s.figure is not None}
+    assert charts == {"sends_per_period", "flow_diagrams", "funnel", "messages_per_contact"}
+    sends_ax = report["sends_per_period"].figure.axes[0]
+    assert sends_ax.get_legend_handles_labels()[1] == ["email", "sms", "webhook"]
+    assert len(report["funnel"].figure.axes) == 2  # one funnel per flow
+    with pytest.raises(KeyError, match="no section 'nope'"):
+        report["nope"]
+
+
+def test_building_and_exporting_leaves_no_figure_open(result, tmp_path):
+    plt.close("all")
+    report = build_report(result)
+    report.to_html(tmp_path / "r.html")
+    report._repr_html_()
+    report.to_markdown(images=True)
+    assert plt.get_fignums() == []
+
+
+# -- exports ----------------------------------------------------------------------------------------
+
+
+def test_html_file_is_self_contained(result, tmp_path):
+    report = build_report(result)
+    path = report.to_html(tmp_path / "report.html")
+    assert path == tmp_path / "report.html"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<script" not in text and "<link" not in text and "href=" not in text
+    sources = re.findall(r'<img[^>]* src="([^"]+)"', text)
+    assert len(sources) == 4
+    for source in sources:
+        assert source.startswith("data:image/png;base64,")
+        assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert re.findall(r"(?:src|url)\(?=?\"?https?:", text) == []
+    assert "<style>" in text and "Projected sends per period" in text
+
+
+def test_text_is_escaped_in_html():
+    frame = pd.DataFrame({"name": ["<b>x</b>"], "n": [1]})
+    report = Report("A & B", [Section("s", "<Title>", "a < b", table=frame)])
+    body = report._repr_html_()
+    assert "&lt;b&gt;x&lt;/b&gt;" in body and "A &amp; B" in body and "&lt;Title&gt;" in body
+
+
+def test_markdown_table_formats_without_tabulate():
+    frame = pd.DataFrame(
+        {
+            "channel": ["sms", "a|b"],
+            "messages": [1200, 3],
+            "cost": [60.0, 0.0015],
+            "share": [0.25, 0.75],
+            "period": pd.to_datetime(
+                ["2026-01-05", "2026-01-05 09:30"], utc=True, format="ISO8601"
+            ),
+        }
+    )
+    assert markdown_table(frame) == (
+        "| channel | messages | cost | share | period |\n"
+        "| --- | ---: | ---: | ---: | --- |\n"
+        "| sms | 1,200 | 60 | 25.0% | 2026-01-05 |\n"
+        "| a\\|b | 3 | 0.0015 | 75.0% | 2026-01-05 09:30 |"
+    )
+    assert markdown_table(frame.iloc[:0]).endswith("| *none* |  |  |  |  |")
+
+
+def test_markdown_images_are_optional(result):
+    report = build_report(result)
+    assert "data:image/png" not in report.to_markdown()
+    assert "*Chart: Funnel per flow (in the HTML report).*" in report.to_markdown()
+    assert report.to_markdown(images=True).count("](data:image/png;base64,") == 4
+
+
+def test_bad_freq_is_a_clear_error(result):
+    with pytest.raises(ValueError, match="period alias"):
+        build_report(result, freq="fortnight")
+
+
+def test_empty_result_still_reports(bare_result):
+    empty = SimulationResult(
+        {name: frame.iloc[:0] for name, frame in bare_result.frames.items()},
+        meta={"flows": ["Welcome"], "seed": 0},
+    )
+    report = build_report(empty)
+    assert report.numbers()["runs"] == 0 and report.numbers()["cost"] == 0.0
+    assert "| *none* |" in report.to_markdown()
+    assert repr(report) == f"<Report 'Projected sends': {len(report.sections)} sections>"
