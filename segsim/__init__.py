@@ -8,7 +8,8 @@ and :mod:`~segsim.segments` (membership and transitions) → :mod:`~segsim.flows
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from segsim import datasets
 from segsim.compare import Comparison, compare
@@ -55,8 +56,8 @@ from segsim.segments import Segment, members, segment_events, segment_sizes
 from segsim.store import Store
 
 try:
-    __version__ = version("segsim")
-except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = _version("segsim")
+except _PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
 __all__ = [
