@@ -224,11 +224,13 @@ class Simulation:
 
     def _touching_triggers(self) -> set[int]:
         """Trigger conditions of flow versions with actions that change contacts."""
-        mutating = {"add_to_list", "remove_from_list", "update_contact", "delete_contact"}
         return {
             cf.trigger_condition
             for cf in self.plan.versions.values()
-            if cf.trigger_condition >= 0 and any(step.kind in mutating for step in cf.steps.values())
+            if cf.trigger_condition >= 0
+            and any(
+                info.kind == "delete_contact" or self._matters(info.changes) for info in cf.actions.values()
+            )
         }
 
     # -- the agenda: one urgent wake-up per instant ------------------------------------------
@@ -595,6 +597,8 @@ class Simulation:
         if info.kind == "delete_contact":
             self._delete(contact_id, contact, t)
             return
+        if contact.live is None and not self._matters(info.changes):
+            return  # no tracked condition reads what changed: the precomputed path still holds
         state = self._go_live(contact_id, contact, t)
         state.apply(info.changes)
         self._schedule_boundaries(contact_id, state, t)
@@ -602,6 +606,14 @@ class Simulation:
         if changed:
             self._exits_and_restarts(contact_id, changed, t)
             self._triggers(contact_id, changed, t)
+
+    def _matters(self, changes: tuple[tuple[bool, str, Any], ...]) -> bool:
+        """Could these changes alter a membership (does a tracked condition read them)?"""
+        plan = self.plan
+        return any(
+            (name in plan.used_lists) if is_list else (name in plan.used_attributes)
+            for is_list, name, _ in changes
+        )
 
     def _log_action(
         self, run: Run, cf: CompiledFlow, step_id: str, info: Any, t: int, status: str, reason: Any, cost: float

@@ -21,7 +21,9 @@ from segsim._time import duration_us, to_us
 from segsim.conditions import (
     Condition,
     attr,
+    attributes_used,
     compile_predicate,
+    lists_used,
     time_relative_leaves,
     validate_condition,
 )
@@ -144,8 +146,10 @@ class Plan:
     initially_active: dict[str, bool]
     channels: dict[str, ChannelRule]
     webhook_cost: float
-    used_attributes: list[str] = field(default_factory=list)
-    used_lists: list[str] = field(default_factory=list)
+    #: attributes and lists some tracked condition reads: a change to anything else cannot
+    #: change a membership, so it leaves the contact on the precomputed path
+    used_attributes: frozenset[str] = frozenset()
+    used_lists: frozenset[str] = frozenset()
 
     @property
     def user_segments(self) -> int:
@@ -310,6 +314,8 @@ def build_plan(scenario: Any) -> Plan:
         initially_active=initially_active,
         channels=channels,
         webhook_cost=float(channels_model.cost_webhook),
+        used_attributes=frozenset(a for c in conditions.items for a in attributes_used(c, all_named)),
+        used_lists=frozenset(n for c in conditions.items for n in lists_used(c, all_named)),
     )
 
 
