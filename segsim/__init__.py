@@ -54,6 +54,7 @@ from segsim.result import SimulationResult, open_result
 from segsim.scenario import Scenario, load_scenario
 from segsim.segments import Segment, members, segment_events, segment_sizes
 from segsim.store import Store
+from segsim.widgets import Explorer
 
 try:
     __version__ = _version("segsim")
@@ -76,6 +77,7 @@ __all__ = [
     "Edit",
     "EntersSegment",
     "ExitsSegment",
+    "Explorer",
     "Flow",
     "FlowNotReady",
     "Pause",
