@@ -29,8 +29,9 @@ import math
 import operator
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
+import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -105,7 +106,7 @@ _ISO_INSTANT = re.compile(
 
 
 def _utc_datetime(value: dt.datetime) -> dt.datetime:
-    if hasattr(value, "as_unit"):  # pandas Timestamp: drop sub-microsecond digits
+    if isinstance(value, pd.Timestamp):  # drop sub-microsecond digits
         value = value.floor("us").to_pydatetime()
     return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
 
@@ -418,7 +419,7 @@ class Attribute:
         return f"attr({self.name!r})"
 
     def _compare(self, op: str, value: Any) -> Compare:
-        return Compare(attribute=self.name, op=op, value=value)  # type: ignore[arg-type]
+        return Compare(attribute=self.name, op=op, value=value)
 
     def __eq__(self, value: Any) -> Compare:  # type: ignore[override]
         return self._compare("==", value)
@@ -458,11 +459,11 @@ class Attribute:
 
     def older_than(self, duration: str | dt.timedelta) -> OlderThan:
         """The timestamp is at least ``duration`` ago (``"90d"``, ``"36h"``, a timedelta)."""
-        return OlderThan(attribute=self.name, duration=duration)  # type: ignore[arg-type]
+        return OlderThan(attribute=self.name, duration=duration)
 
     def within_last(self, duration: str | dt.timedelta) -> WithinLast:
         """The timestamp is in the last ``duration`` and not in the future."""
-        return WithinLast(attribute=self.name, duration=duration)  # type: ignore[arg-type]
+        return WithinLast(attribute=self.name, duration=duration)
 
 
 def attr(name: str) -> Attribute:
@@ -663,7 +664,7 @@ def validate_condition(
             )
         return node
 
-    return check(condition)  # type: ignore[no-any-return]
+    return check(condition)
 
 
 # -- compilation (shared) --------------------------------------------------------------------------
@@ -761,7 +762,7 @@ def to_sql(
             values = ", ".join(map(_sql_literal, node.values))
             return f"COALESCE({col} IN ({values}), FALSE)"
         if isinstance(node, Contains):
-            return f"COALESCE(contains(lower({col}), {_sql_literal(node.value)}), FALSE)"
+            return f"COALESCE(contains({col}, {_sql_literal(node.value)}), FALSE)"
         if isinstance(node, IsSet):
             return f"({col} IS NOT NULL)"
         if isinstance(node, IsNotSet):
@@ -860,7 +861,7 @@ def _leaf(node: Any, kind: str) -> Predicate:
     """The closure of one attribute leaf (``node`` is validated, ``kind`` its type)."""
     name = node.attribute
     if isinstance(node, Compare):
-        op, literal = _PY_OPS[node.op], node.value
+        op, literal = _PY_OPS[node.op], cast(Any, node.value)
         if kind == "number":
             return lambda a, lists, now: (v := a.get(name)) is not None and op(float(v), literal)
         if kind == "timestamp":
@@ -868,7 +869,7 @@ def _leaf(node: Any, kind: str) -> Predicate:
         return lambda a, lists, now: (v := a.get(name)) is not None and op(v, literal)
     if isinstance(node, IsIn):
         if kind == "timestamp":
-            members = frozenset(_us(v) for v in node.values)
+            members: frozenset[Any] = frozenset(_us(cast(dt.datetime, v)) for v in node.values)
         else:
             members = frozenset(node.values)
         if not members:

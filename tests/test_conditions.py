@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from functools import partial
 
 import duckdb
@@ -584,23 +585,11 @@ P_SEGMENTS = {
     "Fresh": all_of(attr("t1").within_last("1d"), in_segment("Big")),
     "Quote's": any_of(in_list("news"), attr(WEIRD).contains("a")),
 }
-STRINGS = ["", "a", "ab", "b", "B", "é", "z", "日本", "a'b", 'q"', "\uffff", "😀"]
-NUMBERS = [
-    -1.5,
-    -0.0,
-    0.0,
-    0.1,
-    0.1 + 0.2,
-    0.3,
-    1.0,
-    2.0,
-    1e-300,
-    100.0,
-    1e300,
-    float("-inf"),
-    float("inf"),
-]
-DURATIONS_US = [HOUR, DAY, 2 * DAY, 90 * 60_000_000]
+# Small pools, shared by contact values and condition values, so that exact equality, and
+# now == value + d, happen often over a batch of rows.
+STRINGS = ["", "a", "ab", "B", "b", "é", "😀", "a'b"]
+NUMBERS = [-1.5, -0.0, 0.0, 0.1, 0.1 + 0.2, 0.3, 1.0, 1e-300, float("inf")]
+DURATIONS_US = [6 * HOUR, DAY, 2 * DAY, 90 * 60_000_000]
 INSTANTS = [NOW + k * HOUR for k in range(-72, 73, 6)]
 BY_TYPE = {
     "string": st.sampled_from(STRINGS),
@@ -608,14 +597,65 @@ BY_TYPE = {
     "boolean": st.booleans(),
     "timestamp": st.sampled_from(INSTANTS),
 }
+LITERALS = {
+    **BY_TYPE,
+    "number": st.one_of(st.sampled_from(NUMBERS), st.integers(-2, 2)),
+    # as datetimes or as ISO strings, sometimes 1 µs off
+    "timestamp": st.builds(
+        lambda t, nudge, as_text: (
+            from_us(t + nudge).isoformat() if as_text else from_us(t + nudge).to_pydatetime()
+        ),
+        st.sampled_from(INSTANTS),
+        st.sampled_from([0, 0, -1, 1]),
+        st.booleans(),
+    ),
+}
+ATTRIBUTES = st.sampled_from(sorted(P_TYPES))
 ORDER_OPS = ["==", "!=", "<", "<=", ">", ">="]
 durations = st.sampled_from(DURATIONS_US).map(lambda d: dt.timedelta(microseconds=d))
+
+
+def _compare(name: str):
+    ops = ["==", "!="] if P_TYPES[name] == "boolean" else ORDER_OPS
+    return st.builds(
+        partial(Compare, attribute=name), op=st.sampled_from(ops), value=LITERALS[P_TYPES[name]]
+    )
+
+
 time_leaves = st.builds(
     lambda name, relative, duration: getattr(attr(name), relative)(duration),
     st.sampled_from(["t1", "t2"]),
     st.sampled_from(["older_than", "within_last"]),
     durations,
 )
+# one branch per leaf kind, so that each kind is drawn often
+p_leaf = st.one_of(
+    ATTRIBUTES.flatmap(_compare),
+    ATTRIBUTES.flatmap(
+        lambda name: st.lists(LITERALS[P_TYPES[name]], max_size=3).map(attr(name).isin)
+    ),
+    st.builds(
+        lambda name, s: attr(name).contains(s),
+        st.sampled_from([n for n, k in P_TYPES.items() if k == "string"]),
+        st.sampled_from([*STRINGS, "b'", "日"]),
+    ),
+    ATTRIBUTES.map(lambda name: attr(name).is_set()),
+    ATTRIBUTES.map(lambda name: attr(name).is_not_set()),
+    time_leaves,
+    st.sampled_from((*P_LISTS, "unknown list")).map(in_list),
+    st.sampled_from(sorted(P_SEGMENTS)).map(in_segment),
+)
+
+
+@st.composite
+def trees(draw, depth: int = 4):
+    """Random condition trees of depth <= ``depth``, of a few leaves to a few dozen."""
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        return draw(p_leaf)
+    group = draw(st.sampled_from([all_of, any_of, not_]))
+    if group is not_:
+        return not_(draw(trees(depth - 1)))
+    return group([draw(trees(depth - 1)) for _ in range(draw(st.integers(1, 3)))])
 
 
 @st.composite
@@ -623,7 +663,7 @@ def contact_rows(draw):
     """One contact state and an instant, with ``now`` often exactly on a boundary."""
     attributes = {}
     for name, kind in P_TYPES.items():
-        if draw(st.booleans()):
+        if draw(st.integers(0, 3)):
             attributes[name] = draw(BY_TYPE[kind])
         elif draw(st.booleans()):
             attributes[name] = None  # explicit None is unset too
@@ -642,79 +682,46 @@ def contact_rows(draw):
     return attributes, lists, draw(st.one_of(instants))
 
 
-def literals(rows, kind):
-    """Condition values of a type: mostly the rows' own values (exact equality), or the pool."""
-    present = list(
-        dict.fromkeys(
-            a[name]
-            for a, _, _ in rows
-            for name, k in P_TYPES.items()
-            if k == kind and a.get(name) is not None
-        )
-    )
-    pool = BY_TYPE[kind]
-    if kind == "number":
-        pool = st.one_of(pool, st.integers(-2, 3))
-    values = (
-        st.one_of(st.sampled_from(present), st.sampled_from(present), pool) if present else pool
-    )
-    if kind == "timestamp":  # as datetimes or ISO strings, sometimes 1 µs off
-        return st.builds(
-            lambda t, nudge, as_text: (
-                from_us(t + nudge).isoformat() if as_text else from_us(t + nudge).to_pydatetime()
-            ),
-            values,
-            st.sampled_from([0, 0, -1, 1]),
-            st.booleans(),
-        )
-    return values
+def fixed_rows(n: int, seed: int = 20260101):
+    """A batch of ``n`` contact states and instants from the same pools, ``now`` often
+    exactly on a time boundary (``value + d``, ``value``, or 1 µs either side)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        attributes = {}
+        for name, kind in P_TYPES.items():
+            roll = rng.random()
+            if roll < 0.7:
+                pool = {"string": STRINGS, "number": NUMBERS, "boolean": [True, False]}
+                attributes[name] = rng.choice(pool.get(kind, INSTANTS))
+            elif roll < 0.85:
+                attributes[name] = None
+        lists = {name for name in P_LISTS if rng.random() < 0.4}
+        stamps = [attributes[t] for t in ("t1", "t2") if attributes.get(t) is not None]
+        if stamps and rng.random() < 0.7:
+            now = rng.choice(stamps) + rng.choice([0, *DURATIONS_US]) + rng.choice([0, 0, -1, 1])
+        else:
+            now = rng.choice(INSTANTS)
+        rows.append((attributes, lists, now))
+    return rows
 
 
-def trees(rows, depth=4):
-    """Random condition trees of depth <= ``depth`` over every leaf kind."""
-    by_type = {kind: literals(rows, kind) for kind in BY_TYPE}
-    substrings = st.one_of(
-        st.sampled_from(["", "a", "b", "'", "日", "😀"]),
-        by_type["string"].flatmap(lambda s: st.sampled_from([s, s[1:], s[:1]])),
-    )
-    attribute_leaves = []
-    for name, kind in P_TYPES.items():
-        ops = ["==", "!="] if kind == "boolean" else ORDER_OPS
-        attribute_leaves += [
-            st.builds(
-                partial(Compare, attribute=name), op=st.sampled_from(ops), value=by_type[kind]
-            ),
-            st.lists(by_type[kind], max_size=3).map(attr(name).isin),
-            st.sampled_from([attr(name).is_set(), attr(name).is_not_set()]),
-        ]
-        if kind == "string":
-            attribute_leaves.append(substrings.map(attr(name).contains))
-    leaf = st.one_of(
-        st.one_of(attribute_leaves),
-        time_leaves,  # drawn often: their boundaries are where the faces could drift
-        st.sampled_from((*P_LISTS, "unknown list")).map(in_list),
-        st.sampled_from(sorted(P_SEGMENTS)).map(in_segment),
-    )
-    tree = leaf
-    for _ in range(depth):
-        tree = st.one_of(
-            leaf,
-            st.lists(tree, min_size=1, max_size=3).map(all_of),
-            st.lists(tree, min_size=1, max_size=3).map(any_of),
-            tree.map(not_),
-        )
-    return tree
+FIXED_ROWS = fixed_rows(2_000)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_sql_and_python_faces_agree(con, data):
-    rows = data.draw(st.lists(contact_rows(), min_size=1, max_size=20), label="rows")
-    condition = data.draw(trees(rows), label="condition")
+@given(condition=trees(), drawn=st.lists(contact_rows(), max_size=5))
+def test_sql_and_python_faces_agree(con, condition, drawn):
+    # every random condition meets a fixed batch of 2,000 states plus a few drawn ones,
+    # all evaluated in one DuckDB query
+    rows = FIXED_ROWS + drawn
     predicate = compile_predicate(condition, types=P_TYPES, segments=P_SEGMENTS)
     python = [predicate(a, lists, now) for a, lists, now in rows]
     sql = duck_eval(con, condition, rows, types=P_TYPES, lists=P_LISTS, segments=P_SEGMENTS)
-    assert python == sql, f"{condition}\n{to_sql(condition, types=P_TYPES, segments=P_SEGMENTS)}"
+    differ = [(rows[i], python[i], sql[i]) for i in range(len(rows)) if python[i] != sql[i]]
+    assert not differ, (
+        f"{condition}\n{to_sql(condition, types=P_TYPES, segments=P_SEGMENTS)}\n{differ[:3]}"
+    )
     assert all(type(v) is bool for v in python)
 
 
