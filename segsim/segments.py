@@ -209,7 +209,8 @@ def transition_query(
                 WHERE ts < make_timestamp(?) AND list IN (SELECT unnest(?::VARCHAR[]))"""
         )
         params += [end_us, list_list]
-    if any(evaluate(conditions[n], {}, (), 0, types=types, segments=conditions) for n in names):
+    birth = any(evaluate(conditions[n], {}, (), 0, types=types, segments=conditions) for n in names)
+    if birth:
         # A segment that holds on an empty state (is_not_set, not_ ...) holds from the
         # contact's first recorded change of anything: add that instant as a row.
         sources.append(
@@ -239,11 +240,16 @@ def transition_query(
         match = f"is_list AND name = {_literal(name)}"
         pivots.append(f"bool_or({match}) AS ch_{col}, any_value(v_boolean) FILTER (WHERE {match}) AS v_{col}")
         fills.append(f"last_value(CASE WHEN ch_{col} THEN {{'v': v_{col}}} END IGNORE NULLS) OVER w AS s_{col}")
+    # ch_birth: the contact's first recorded change of anything (see above)
+    pivots.append("bool_or(name = '' AND NOT is_list) AS ch_birth" if birth else "FALSE AS ch_birth")
     columns = [*a_col.values(), *l_col.values()]
-    pivot_sql = ", ".join(pivots) if pivots else "NULL AS unused"
-    fill_sql = ", ".join(fills)
-    state_cols = ", ".join(f"s_{c}.v AS {c}" for c in columns)
+    flags = [*(f"ch_{c}" for c in columns), "ch_birth"]
+    pivot_sql = ", ".join(pivots)
+    fill_sql = ", ".join(fills + flags)
+    state_cols = ", ".join([*(f"s_{c}.v AS {c}" for c in columns), *flags])
     carry = "".join(f", {c}" for c in columns)
+    unchanged = "".join(f", FALSE AS {f}" for f in flags)
+    changed = "".join(f", {f}" for f in flags)
 
     # 3. time boundaries strictly between two changes of the contact
     boundaries = []
@@ -254,10 +260,10 @@ def transition_query(
             instants.append(col)
         for instant in instants:
             boundaries.append(
-                f"""SELECT contact_id, {instant} AS t, TRUE AS from_time{carry} FROM state
+                f"""SELECT contact_id, {instant} AS t{carry}{unchanged} FROM state
                     WHERE {instant} > t AND {instant} < coalesce(t_next, {end_us})"""
             )
-    timed = f"SELECT contact_id, t, FALSE AS from_time{carry} FROM state"
+    timed = f"SELECT contact_id, t{carry}{changed} FROM state"
     if boundaries:
         timed += " UNION ALL SELECT DISTINCT * FROM (" + " UNION ALL ".join(boundaries) + ")"
 
@@ -268,13 +274,20 @@ def transition_query(
     def list_column(name: str) -> str:
         return l_col[name]
 
+    def inputs_changed(name: str) -> str:
+        """Did one of this segment's own inputs change at the row (else time made it turn)?"""
+        read = [f"ch_{a_col[a]}" for a in sorted(attributes_used(conditions[name], conditions))]
+        read += [f"ch_{l_col[n]}" for n in sorted(lists_used(conditions[name], conditions))]
+        return " OR ".join([*read, "ch_birth"])
+
     evaluations = ", ".join(
-        f"({to_sql(conditions[name], column=column, list_column=list_column, now='t', segments=conditions, types=types)}) AS m_{i}"
+        f"({to_sql(conditions[name], column=column, list_column=list_column, now='t', segments=conditions, types=types)}) AS m_{i}, "
+        f"({inputs_changed(name)}) AS h_{i}"
         for i, name in enumerate(names)
     )
-    lags = ", ".join(f"m_{i}, lag(m_{i}, 1, FALSE) OVER w AS p_{i}" for i in range(len(names)))
+    lags = ", ".join(f"m_{i}, h_{i}, lag(m_{i}, 1, FALSE) OVER w AS p_{i}" for i in range(len(names)))
     unpivot = " UNION ALL ".join(
-        f"SELECT contact_id, t, from_time, {i} AS segment, m_{i} AS enter FROM lagged WHERE m_{i} <> p_{i}"
+        f"SELECT contact_id, t, NOT h_{i} AS from_time, {i} AS segment, m_{i} AS enter FROM lagged WHERE m_{i} <> p_{i}"
         for i in range(len(names))
     )
     sql = f"""
@@ -287,9 +300,9 @@ def transition_query(
         ),
         state AS (SELECT contact_id, t, t_next{", " + state_cols if state_cols else ""} FROM filled),
         timed AS ({timed}),
-        evaluated AS (SELECT contact_id, t, from_time, {evaluations} FROM timed),
+        evaluated AS (SELECT contact_id, t, {evaluations} FROM timed),
         lagged AS (
-            SELECT contact_id, t, from_time, {lags} FROM evaluated
+            SELECT contact_id, t, {lags} FROM evaluated
             WINDOW w AS (PARTITION BY contact_id ORDER BY t)
         ),
         transitions AS ({unpivot})

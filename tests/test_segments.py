@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import segsim as ss
 from segsim import all_of, any_of, attr, in_list, in_segment, not_
-from segsim.conditions import compile_predicate, time_relative_leaves
+from segsim.conditions import attributes_used, compile_predicate, lists_used, time_relative_leaves
 from segsim.segments import transition_query, validate_segments
 from tests.engine_helpers import day, events_log, make_store
 
@@ -245,7 +245,11 @@ def test_sql_transitions_match_python_replay(condition, history):
             break
         _, members, nth = replay(history_rows, birth, t, [predicate], leaves)
         if members[0] != previous_members[0]:
-            cause = "history" if any(r[0] == t for r in history_rows) else "time"
+            # history when one of the segment's own inputs changed then (or the contact
+            # appeared then, for a segment that holds on an empty state); else time
+            inputs = attributes_used(condition) | lists_used(condition)
+            own_change = any(r[0] == t and r[2] in inputs for r in history_rows)
+            cause = "history" if own_change or t == birth else "time"
             expected.append((t, members[0], nth[0], cause))
         previous_members = members
     assert got == expected

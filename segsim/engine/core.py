@@ -140,6 +140,15 @@ class Simulation:
         self.next_run_key = key_offset
         self.sink = sink
         self.segment_of_flow_events = self._index_flow_events()
+        # conditions some version of some flow reacts to: a transition is recorded as a
+        # reaction even if only a version edited in at this very instant reacts to it
+        # (lifecycle comes before triggers, exits and restarts at one instant)
+        self.reacting = {
+            condition
+            for cf in plan.versions.values()
+            for condition in (cf.trigger_condition, *(c for c, _ in cf.exit_events), *(c for c, _ in cf.restart_events))
+            if condition >= 0
+        }
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
@@ -303,7 +312,7 @@ class Simulation:
             if segment < n_user:
                 log((t, contact_id, names[segment], "enter" if enter else "exit", nth,
                      "time" if from_time else "history"))
-            if segment in self.segment_of_flow_events:
+            if segment in self.reacting:
                 reactions.setdefault(contact_id, []).append((segment, enter))
 
     def _go_live(self, contact_id: Any, contact: Contact, now: int) -> LiveContact:
@@ -332,7 +341,7 @@ class Simulation:
     def _fetch_histories(self, contact_ids: list[Any]) -> dict[Any, tuple[list, int | None]]:
         """The histories of many contacts in one query (one scan of the changes)."""
         plan = self.plan
-        used = set(plan.types)
+        used, used_lists = plan.used_attributes, plan.used_lists
         cursor = self.store.con.cursor()
         rows = cursor.execute(
             f"""WITH wanted AS (SELECT unnest(?) AS contact_id)
@@ -354,7 +363,8 @@ class Simulation:
             if entry is None:
                 entry = out[contact_id] = ([], t)  # rows come sorted: the first is the birth
             if is_list:
-                entry[0].append((t, True, name, bool(v_boolean)))
+                if name in used_lists:
+                    entry[0].append((t, True, name, bool(v_boolean)))
             elif name in used:
                 value = {"string": v_string, "number": v_number, "boolean": v_boolean, "timestamp": v_time}[kind]
                 entry[0].append((t, False, name, value))
@@ -379,18 +389,26 @@ class Simulation:
         if state is None or contact.deleted:
             return
         cause = "time"
+        inputs: set[tuple[bool, str]] = set()
         while state.future and state.future[0][0] <= t:
             _, changes = state.future.pop(0)
             state.apply(changes)
+            inputs.update((is_list, name) for is_list, name, _ in changes)
             cause = "history"
-        changed = self._evaluate(contact_id, contact, t, cause)
+        changed = self._evaluate(contact_id, contact, t, cause, inputs)
         if cause == "history":
             self._schedule_boundaries(contact_id, state, t)
         if changed:
             reactions.setdefault(contact_id, []).extend(changed)
 
-    def _evaluate(self, contact_id: Any, contact: Contact, t: int, cause: str) -> list[tuple[int, bool]]:
-        """Re-evaluate a live contact's tracked conditions; log and return what changed."""
+    def _evaluate(
+        self, contact_id: Any, contact: Contact, t: int, cause: str, inputs: set[tuple[bool, str]] | None = None
+    ) -> list[tuple[int, bool]]:
+        """Re-evaluate a live contact's tracked conditions; log and return what changed.
+
+        With ``cause="history"``, ``inputs`` are the attributes and lists that changed: a
+        condition none of whose own inputs changed turned because of time (as in SQL).
+        """
         state = contact.live
         assert state is not None and contact.nth is not None
         changed = []
@@ -405,10 +423,13 @@ class Simulation:
             else:
                 contact.members.discard(i)
             if i < n_user:
+                why = cause
+                if cause == "history" and inputs is not None and not (self.plan.inputs[i] & inputs):
+                    why = "time"
                 self.logs.segment_events.append(
-                    (t, contact_id, self.plan.segments[i].name, "enter" if value else "exit", contact.nth[i], cause)
+                    (t, contact_id, self.plan.segments[i].name, "enter" if value else "exit", contact.nth[i], why)
                 )
-            if i in self.segment_of_flow_events:
+            if i in self.reacting:
                 changed.append((i, value))
         return changed
 
@@ -640,7 +661,7 @@ class Simulation:
                 self.logs.segment_events.append(
                     (t, contact_id, self.plan.segments[i].name, "exit", contact.nth[i], "flow step")
                 )
-            if i in self.segment_of_flow_events:
+            if i in self.reacting:
                 changed.append((i, False))
         contact.members = set()
         self._triggers(contact_id, changed, t)

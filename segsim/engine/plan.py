@@ -150,6 +150,8 @@ class Plan:
     #: change a membership, so it leaves the contact on the precomputed path
     used_attributes: frozenset[str] = frozenset()
     used_lists: frozenset[str] = frozenset()
+    #: per tracked condition, what it reads: (is_list, name) pairs
+    inputs: list[frozenset[tuple[bool, str]]] = field(default_factory=list)
 
     @property
     def user_segments(self) -> int:
@@ -316,6 +318,10 @@ def build_plan(scenario: Any) -> Plan:
         webhook_cost=float(channels_model.cost_webhook),
         used_attributes=frozenset(a for c in conditions.items for a in attributes_used(c, all_named)),
         used_lists=frozenset(n for c in conditions.items for n in lists_used(c, all_named)),
+        inputs=[
+            frozenset({(False, a) for a in attributes_used(c, all_named)} | {(True, n) for n in lists_used(c, all_named)})
+            for c in conditions.items
+        ],
     )
 
 
