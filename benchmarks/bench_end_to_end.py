@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from data import END, START, build_store, peak_rss_mb, timed  # noqa: E402
+from data import END, START, build_store, peak_rss_mb, timed
 
-import segsim as ss  # noqa: E402
-from segsim import all_of, attr  # noqa: E402
+import segsim as ss
+from segsim import all_of, attr
 
 
 def scenario(store: ss.Store) -> ss.Scenario:

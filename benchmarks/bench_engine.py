@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import simpy  # noqa: E402
-from data import peak_rss_mb, timed  # noqa: E402
+import simpy
+from data import peak_rss_mb, timed
 
-import segsim as ss  # noqa: E402
-from segsim import schema  # noqa: E402
-from segsim._time import to_us  # noqa: E402
-from segsim.engine.core import Simulation  # noqa: E402
-from segsim.engine.output import MemorySink  # noqa: E402
-from segsim.engine.plan import build_plan  # noqa: E402
+import segsim as ss
+from segsim import schema
+from segsim._time import to_us
+from segsim.engine.core import Simulation
+from segsim.engine.output import MemorySink
+from segsim.engine.plan import build_plan
 
 START, END = "2026-01-01", "2026-07-01"
 DAY = 86_400_000_000

@@ -14,6 +14,7 @@ from importlib.metadata import version as _version
 from segsim import datasets
 from segsim.compare import Comparison, compare
 from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
+from segsim.diagram import draw_flow
 from segsim.engine import simulate
 from segsim.errors import (
     CascadeLoopError,
@@ -48,7 +49,6 @@ from segsim.flows import (
     Wait,
     Webhook,
 )
-from segsim.diagram import draw_flow
 from segsim.report import Report, build_report
 from segsim.result import SimulationResult, open_result
 from segsim.scenario import Scenario, load_scenario
@@ -82,8 +82,8 @@ __all__ = [
     "FlowNotReady",
     "Pause",
     "ReadOnlyStoreError",
-    "Report",
     "RemoveFromList",
+    "Report",
     "Resume",
     "Scenario",
     "ScenarioError",

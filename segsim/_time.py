@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "US_PER_SECOND",
     "Duration",
     "Instant",
-    "US_PER_SECOND",
     "format_duration",
     "from_us",
     "parse_duration",
@@ -59,7 +59,12 @@ def parse_duration(value: Any) -> dt.timedelta:
         match = _DURATION_RE.match(value.lower())
         if match and match.group(2) in _UNITS_US:
             micros = round(float(match.group(1)) * _UNITS_US[match.group(2)])
-            return dt.timedelta(microseconds=micros)
+            try:
+                return dt.timedelta(microseconds=micros)
+            except OverflowError:
+                raise ValueError(
+                    f"the duration {value!r} is too long: at most {dt.timedelta.max.days:,} days"
+                ) from None
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(
             f"a duration is a string like '90min', '36h', '2d', '1w' or a timedelta, "

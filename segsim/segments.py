@@ -356,7 +356,7 @@ def segment_events(
         ``"time"`` for a time-relative condition turning at its exact instant.
     """
     segments = [segments] if isinstance(segments, Segment) else list(segments)
-    start_us, end_us = _window(start, end)
+    start_us, _end_us = _window(start, end)
     if not segments or not _has_data(store):
         return _empty_events()
     query = transition_query(store, segments, end)
@@ -450,7 +450,7 @@ def segment_sizes(
     ``exits`` the transitions in ``[time, time + freq)``. Periods start at ``start``.
     """
     segments = [segments] if isinstance(segments, Segment) else list(segments)
-    start_us, end_us = _window(start, end)
+    start_us, _end_us = _window(start, end)
     try:
         step = pd.Timedelta(freq)
     except ValueError:

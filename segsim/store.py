@@ -546,7 +546,7 @@ def _contact_ids(source: _Source, raw: pd.Series) -> tuple[pd.Series, str]:
         bad = np.flatnonzero(values != np.floor(values))
         if len(bad):
             raise source.fail(f"contact id {values[bad[0]]!r} is not a whole number", int(bad[0]), "contact_id")
-        return raw.astype("int64"), "integer"
+        return _int64_ids(source, [int(v) for v in values]), "integer"
     values = raw.tolist()
     kinds = [_id_kind(v) for v in values]
     for position, kind in enumerate(kinds):
@@ -559,7 +559,7 @@ def _contact_ids(source: _Source, raw: pd.Series) -> tuple[pd.Series, str]:
             )
     if source.kind == "csv":
         if all(_INT_ID.match(v) for v in values):
-            return pd.Series([int(v) for v in values], dtype="int64"), "integer"
+            return _int64_ids(source, [int(v) for v in values]), "integer"
         return pd.Series(values, dtype=object), "string"
     if "int" in kinds and "str" in kinds:
         position = kinds.index("str" if kinds.count("str") < kinds.count("int") else "int")
@@ -569,11 +569,23 @@ def _contact_ids(source: _Source, raw: pd.Series) -> tuple[pd.Series, str]:
             "contact_id",
         )
     if kinds and kinds[0] == "int":
-        return pd.Series([int(v) for v in values], dtype="int64"), "integer"
+        return _int64_ids(source, [int(v) for v in values]), "integer"
     for position, value in enumerate(values):
         if value == "":
             raise source.fail("contact id is an empty string", position, "contact_id")
     return pd.Series(values, dtype=object), "string"
+
+
+def _int64_ids(source: _Source, values: list[int]) -> pd.Series:
+    """Integer ids as int64; one outside its range is named (DuckDB stores them as BIGINT)."""
+    for position, value in enumerate(values):
+        if not -(2**63) <= value < 2**63:
+            raise source.fail(
+                f"contact id {value!r} is outside the 64-bit integer range; give such ids as strings",
+                position,
+                "contact_id",
+            )
+    return pd.Series(values, dtype="int64")
 
 
 def _id_kind(value: Any) -> str | None:
@@ -653,6 +665,10 @@ def _names(source: _Source, raw: pd.Series, column: str) -> pd.Series:
 
 
 def _declared_types(types: Mapping[str, str] | None, known: Mapping[str, str]) -> dict[str, str]:
+    if types is not None and not isinstance(types, Mapping):
+        raise TypeError(
+            f"types maps attribute names to types, e.g. {{'plan': 'string'}}; got {type(types).__name__}"
+        )
     declared = dict(types or {})
     for name, kind in declared.items():
         if kind not in schema.ATTRIBUTE_TYPES:

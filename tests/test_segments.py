@@ -146,7 +146,7 @@ def test_comparing_across_types_is_an_error():
 
 
 def test_empty_group_is_rejected():
-    with pytest.raises(ValueError, match="(?i)empty|at least"):
+    with pytest.raises(ValueError, match=r"(?i)empty|at least"):
         ss.Segment("X", all_of())
 
 
@@ -257,7 +257,7 @@ def test_sql_transitions_match_python_replay(condition, history):
 
 def _boundaries(history_rows, leaves):
     out = set()
-    for t, is_list, name, value in history_rows:
+    for _t, is_list, name, value in history_rows:
         if is_list or value is None:
             continue
         for attribute, d, kind in leaves:

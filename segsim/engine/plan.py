@@ -261,7 +261,7 @@ def build_plan(scenario: Any) -> Plan:
                     f"channel {channel}: consent attribute {consent_attr!r} is {types[consent_attr]}, "
                     "it must be boolean"
                 )
-            consent = conditions.add(attr(consent_attr) == True)  # noqa: E712 - builds a condition
+            consent = conditions.add(attr(consent_attr) == True)
         channels[channel] = ChannelRule(address=address, consent=consent, cost=float(cost))
 
     compiled: dict[tuple[str, int], CompiledFlow] = {}
