@@ -91,11 +91,21 @@ def _read_frame(directory: Path, name: str, id_dtype: str) -> pd.DataFrame:
         from segsim.errors import SegsimError
 
         raise SegsimError(f"{str(directory)!r} is not a complete segsim result: {path.name} is missing")
-    frame = pd.read_parquet(path)
+    return typed_frame(name, pd.read_parquet(path), id_dtype)
+
+
+def typed_frame(name: str, frame: pd.DataFrame, id_dtype: str) -> pd.DataFrame:
+    """Give a frame the columns and dtypes of :data:`FRAMES`.
+
+    Time columns may hold epoch microseconds (integers) or timestamps; both become
+    ``datetime64[us, UTC]``. Missing strings become ``None``.
+    """
     data = {}
     for column, kind in FRAMES[name]:
         values = frame[column]
         if kind == "time":
+            if pd.api.types.is_integer_dtype(values):
+                values = pd.to_datetime(values, unit="us", utc=True)
             data[column] = pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
         elif kind == "id":
             data[column] = values.astype(id_dtype)

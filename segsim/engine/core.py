@@ -152,6 +152,7 @@ class Simulation:
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
+        self._segment_names = [s.name for s in plan.segments]
         # runs started during an instant's urgent phase, advanced at its end (else None)
         self._starting: list[Run] | None = None
 
@@ -297,7 +298,7 @@ class Simulation:
 
     def _apply_stream(self, rows: list[tuple], reactions: dict[Any, list[tuple[int, bool]]]) -> None:
         n_user = self.plan.user_segments
-        names = [s.name for s in self.plan.segments]
+        names = self._segment_names
         log = self.logs.segment_events.append
         for t, contact_id, segment, enter, nth, from_time, initial in rows:
             contact = self._contact(contact_id)
@@ -488,6 +489,13 @@ class Simulation:
         """``reentry_mode="recheck"``: enter now if the contact matches the trigger state."""
         contact = self.contacts[contact_id]
         cf = self.flows[flow_name]
+        due = ended_at + cf.reentry_wait_us
+        if t < due and contact.last_end.get(flow_name) == ended_at:
+            # an edit lengthened the re-entry wait since the run ended: recheck at its new end
+            if due < self.plan.end:
+                self._bucket(due)["recheck"].append((flow_name, contact_id, ended_at))
+                self._wake(due)
+            return
         if (
             self.status[flow_name] != "active"
             or contact.deleted

@@ -26,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from segsim.engine.core import Logs
-from segsim.result import FRAMES
+from segsim.result import FRAMES, typed_frame
 
 #: rows kept in memory per frame before a Parquet sink writes a part file
 FLUSH_ROWS = 250_000
@@ -148,7 +148,7 @@ def frames_from_parts(parts: dict[str, list[pd.DataFrame]], flow_order: list[str
         frame = pd.concat(frames, ignore_index=True) if frames else _part_frame(name, [], 0, id_dtype)
         con.register(f"part_{name}", frame)
         sources[name] = f"part_{name}"
-    out = {name: _typed(name, con.execute(sql).df(), id_dtype) for name, sql in _ordering_sql(flow_order, sources).items()}
+    out = {name: typed_frame(name, con.execute(sql).df(), id_dtype) for name, sql in _ordering_sql(flow_order, sources).items()}
     con.close()
     return out
 
@@ -200,19 +200,3 @@ def _replace(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(out)
-
-
-def _typed(name: str, frame: pd.DataFrame, id_dtype: str) -> pd.DataFrame:
-    """Give an assembled frame the dtypes of :data:`segsim.result.FRAMES`."""
-    data = {}
-    for column, kind in FRAMES[name]:
-        values = frame[column]
-        if kind == "time":
-            data[column] = pd.to_datetime(values.astype("int64"), unit="us", utc=True).astype("datetime64[us, UTC]")
-        elif kind == "id":
-            data[column] = values.astype(id_dtype)
-        elif kind == "object":
-            data[column] = pd.Series(values.astype(object).where(values.notna(), None), dtype=object)
-        else:
-            data[column] = values.astype(kind)
-    return pd.DataFrame(data)
