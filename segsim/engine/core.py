@@ -79,19 +79,18 @@ class Run:
 class Contact:
     """What the engine knows about one contact (slotted: there may be millions)."""
 
-    __slots__ = ("deleted", "last_end", "live", "members", "nth", "ran", "runs", "work", "work_at", "work_flows")
+    __slots__ = ("deleted", "last_end", "live", "members", "nth", "runs", "work", "work_at", "work_flows")
 
     def __init__(self) -> None:
         self.members: set[int] = set()  # tracked conditions that hold now
         self.runs: dict[str, Run] = {}  # open run per flow
         self.last_end: dict[str, int] = {}  # flow -> end of its latest run
-        self.ran: set[str] = set()  # flows it has entered
         self.live: LiveContact | None = None
         self.nth: list[int] | None = None  # live contacts: entries per tracked condition
         self.deleted = False
         self.work_at = -1
         self.work = 0
-        self.work_flows: set[str] = set()
+        self.work_flows: set[str] | None = None  # flows started at ``work_at`` (made when needed)
 
 
 @dataclass
@@ -477,7 +476,7 @@ class Simulation:
         if reason is not None:
             self.logs.suppressed.append((t, cf.name, contact_id, reason))
             return
-        self._start_run(cf, contact_id, contact, t, "reentry" if cf.name in contact.ran else "first")
+        self._start_run(cf, contact_id, contact, t, "reentry" if cf.name in contact.last_end else "first")
 
     def _suppression(self, cf: CompiledFlow, contact: Contact, t: int) -> str | None:
         status = self.status[cf.name]
@@ -489,7 +488,7 @@ class Simulation:
             return "deleted"
         if cf.name in contact.runs:
             return "already_in_flow"
-        if cf.name in contact.ran:
+        if cf.name in contact.last_end:  # it ran this flow before (and that run ended)
             if not cf.allow_reentry:
                 return "no_reentry"
             if t < contact.last_end[cf.name] + cf.reentry_wait_us:
@@ -531,6 +530,7 @@ class Simulation:
     def _count_work(self, contact_id: Any, contact: Contact, t: int, flow_name: str) -> None:
         if contact.work_at != t:
             contact.work_at, contact.work, contact.work_flows = t, 0, set()
+        assert contact.work_flows is not None
         contact.work += 1
         contact.work_flows.add(flow_name)
         if contact.work > MAX_WORK_PER_INSTANT:
@@ -546,7 +546,6 @@ class Simulation:
         run = Run(self.next_run_key, cf, contact_id, t, entry)
         self.next_run_key += 1
         contact.runs[cf.name] = run
-        contact.ran.add(cf.name)
         self.logs.runs.append(run.record)
         if self._starting is not None:
             self._starting.append(run)
