@@ -2,7 +2,7 @@
 
     python benchmarks/bench_segments.py [--contacts 1000000] [--changes 10]
 
-Prints segsim's time for one simple segment, the time of a plain query computing the same
+Prints segsim's time (best of three) for one simple segment, the time of a plain query computing the same
 transitions (pivot of the used attribute, window fill, ``lag``), their ratio (target ≤ 1.5),
 the time for three segments including a time-relative one (target < 10 s) and the peak RSS
 (target < 4 GB). Not a test: timings never decide pass/fail.
@@ -51,10 +51,14 @@ def run(contacts: int, changes: int) -> dict:
     vip = ss.Segment("VIP", all_of(attr("plan") == "pro", attr("ltv") >= 100))
     lapsed = ss.Segment("Lapsed", attr("last_purchase_at").older_than("90d"))
 
-    # warm up DuckDB's caches once, then measure both sides the same way (rows into pandas)
+    # warm up DuckDB's caches once, then measure both sides the same way (rows into pandas),
+    # best of three each: single timings on a 2-core machine vary by ±15%
     store.con.execute(PLAIN.format(start=START, end=END)).df()
-    plain_s, plain = timed(lambda: store.con.execute(PLAIN.format(start=START, end=END)).df())
-    one_s, one = timed(ss.segment_events, store, [pro], START, END)
+    plain_s, plain = min(
+        (timed(lambda: store.con.execute(PLAIN.format(start=START, end=END)).df()) for _ in range(3)),
+        key=lambda item: item[0],
+    )
+    one_s, one = min((timed(ss.segment_events, store, [pro], START, END) for _ in range(3)), key=lambda item: item[0])
     assert len(one) == len(plain), (len(one), len(plain))
     three_s, three = timed(ss.segment_events, store, [pro, vip, lapsed], START, END)
     return {
