@@ -71,6 +71,8 @@ def compare(
     variants: Mapping[str, Any],
     *,
     progress: bool = False,
+    shards: int = 1,
+    executor: Any = None,
 ) -> Comparison:
     """Simulate variants of a scenario on the same data and seed, side by side.
 
@@ -86,6 +88,9 @@ def compare(
         with ``scenario`` and returns either. The first variant is the baseline.
     progress : bool, default False
         Show a progress bar for each simulation.
+    shards, executor
+        Passed to :func:`segsim.simulate` for every variant: each variant's contacts fan out
+        on the same local processes or Dask cluster, with frames identical to a plain run.
 
     Returns
     -------
@@ -104,7 +109,9 @@ def compare(
         str(name): _variant_scenario(scenario, str(name), variant)
         for name, variant in variants.items()
     }
-    results = {name: simulate(s, progress=progress) for name, s in scenarios.items()}
+    results = {
+        name: simulate(s, progress=progress, shards=shards, executor=executor) for name, s in scenarios.items()
+    }
     return Comparison(results)
 
 

@@ -93,3 +93,13 @@ def test_bad_shard_arguments():
     with pytest.raises(ValueError, match="executor"):
         ss.simulate(s, shards=2, executor="threads please")
     assert day(0) == s.start
+
+
+def test_comparison_variants_fan_out_the_same_way(demo):
+    scenario, _ = demo
+    variant = scenario.with_settings("Welcome Pro", reentry_mode="event")
+    plain = ss.compare(scenario, {"recheck": scenario, "event": variant})
+    sharded = ss.compare(scenario, {"recheck": scenario, "event": variant}, shards=2, executor="processes")
+    for name in ("recheck", "event"):
+        assert_same(plain.results[name], sharded.results[name])
+    assert plain.summary().equals(sharded.summary())
