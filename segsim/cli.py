@@ -279,7 +279,7 @@ def entry_point() -> None:  # pragma: no cover - the console script
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. `segsim schema | head`: the reader left, that is fine
         code = EXIT_OK
-        sys.stdout = None  # type: ignore[assignment]  # nothing more to flush
+        sys.stdout = None  # nothing more to flush
     sys.exit(code)
 
 

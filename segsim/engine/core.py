@@ -22,7 +22,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import pyarrow as pa
 import simpy
@@ -268,14 +269,17 @@ class Simulation:
             return
         self.wakeups.add(t)
         event = simpy.Event(self.env)
-        event.callbacks.append(lambda _e, t=t: self._on_instant(t))
+        event.callbacks.append(partial(self._on_event_instant, t))
         event._ok = True
         event._value = None
         self.env.schedule(event, URGENT, t - self.env.now)
 
+    def _on_event_instant(self, t: int, _event: simpy.Event) -> None:
+        self._on_instant(t)
+
     def _on_instant(self, t: int) -> None:
         self.wakeups.discard(t)
-        self._starting = starting = []
+        self._starting = starting = cast(list[Run], [])
         reactions: dict[Any, list[tuple[int, bool]]] = {}
         if self._stream_next is not None and self._stream_next[0] == t:
             self._apply_stream(self._stream_next[1], reactions)
@@ -581,7 +585,7 @@ class Simulation:
         """Execute steps from the run's current step until a wait, a hold or the end."""
         if not run.open or run.token != token:
             return
-        t = self.env.now
+        t = int(self.env.now)
         contact = self.contacts[run.contact]
         while run.open and run.token == token:
             step_id = run.step
@@ -595,7 +599,7 @@ class Simulation:
                 self.logs.steps.append((t, run.key, cf.name, run.contact, step_id, kind, "waiting", cf.version))
                 delay = cf.wait_us[step_id]
                 event = self.env.timeout(delay)
-                event.callbacks.append(lambda _e, run=run, token=run.token: self._wait_over(run, token))
+                event.callbacks.append(partial(self._on_wait_over, run, run.token))
                 return
             if kind == "branch":
                 holds = cf.branch_condition[step_id] in contact.members
@@ -611,6 +615,9 @@ class Simulation:
                 return
             run.step = cf.next_of[step_id]
             self._act(run, cf, step_id, contact, t)
+
+    def _on_wait_over(self, run: Run, token: int, _event: simpy.Event) -> None:
+        self._wait_over(run, token)
 
     def _wait_over(self, run: Run, token: int) -> None:
         if not run.open or run.token != token:

@@ -50,6 +50,7 @@ def _part_frame(name: str, rows: list[Any], seq_start: int, id_dtype: str) -> pd
     values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
     data = {}
     for column, column_values in zip(columns, values, strict=True):
+        dtype: Any
         if column in _TIME_COLUMNS or column in ("key", "nth", "version"):
             dtype = "int64"
         elif column == "cost":
@@ -78,7 +79,7 @@ class MemorySink:
     def flush(self, logs: Logs, final: bool = False) -> None:
         finished_runs = [r for r in logs.runs if r[7] is not None] if not final else logs.runs
         open_runs = [r for r in logs.runs if r[7] is None] if not final else []
-        batches = {
+        batches: dict[str, list[Any]] = {
             "segment_events": logs.segment_events,
             "runs": finished_runs,
             "steps": logs.steps,
