@@ -12,9 +12,11 @@ engine ≥ 0.5× bare SimPy callbacks).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sys
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -100,11 +102,58 @@ def bare_simpy(entry_times: list[int]) -> int:
     return done[0]
 
 
+def logging_floor(entry_times: list[int]) -> int:
+    """Bare SimPy plus only the logging the frames require: the floor of any engine here.
+
+    The same entries and waits as :func:`bare_simpy`, and per flow the rows DESIGN §5 asks
+    for (one run record, six ``steps`` rows, four ``actions`` rows) appended as tuples.
+    """
+    env = simpy.Environment(initial_time=to_us(START))
+    runs: list[list] = []
+    steps: list[tuple] = []
+    actions: list[tuple] = []
+
+    def finish(run: list, _event: simpy.Event) -> None:
+        t = env.now
+        steps.append((t, run[0], "Bench", run[3], "h1", "webhook", "sent", 1))
+        actions.append((t, run[0], "Bench", "h1", run[3], "webhook", "webhook", None, "sent", None, 0.0, None, 1))
+        run[6], run[7] = t, "completed"
+
+    def second_wait(run: list, _event: simpy.Event) -> None:
+        t = env.now
+        steps.append((t, run[0], "Bench", run[3], "b1", "branch", "then", 1))
+        steps.append((t, run[0], "Bench", run[3], "s1", "send_sms", "sent", 1))
+        actions.append((t, run[0], "Bench", "s1", run[3], "send_sms", "sms", "sms", "sent", None, 0.05, None, 1))
+        steps.append((t, run[0], "Bench", run[3], "w2", "wait", "waiting", 1))
+        env.timeout(2 * DAY).callbacks.append(partial(finish, run))
+
+    def enter(contact: int, _event: simpy.Event) -> None:
+        t = env.now
+        run = [len(runs), "Bench", 1, contact, t, "first", None, None]
+        runs.append(run)
+        steps.append((t, run[0], "Bench", contact, "e1", "send_email", "sent", 1))
+        actions.append((t, run[0], "Bench", "e1", contact, "send_email", "email", "hello", "sent", None, 0.001, None, 1))
+        steps.append((t, run[0], "Bench", contact, "w1", "wait", "waiting", 1))
+        env.timeout(DAY).callbacks.append(partial(second_wait, run))
+
+    now = env.now
+    for contact, t in enumerate(entry_times):
+        env.timeout(t - now).callbacks.append(partial(enter, contact))
+    gc.disable()
+    try:
+        env.run()
+    finally:
+        gc.enable()
+    return sum(1 for r in runs if r[7] == "completed")
+
+
 def run(contacts: int) -> dict:
     store, times = entries_store(contacts)
     s = scenario(store)
     plan = build_plan(s)
     bare_s, completed = timed(bare_simpy, times)
+    assert completed == contacts
+    floor_s, completed = timed(logging_floor, times)
     assert completed == contacts
 
     def engine_only() -> None:
@@ -119,9 +168,13 @@ def run(contacts: int) -> dict:
         "steps_logged": len(result.steps),
         "bare_simpy_s": round(bare_s, 3),
         "bare_simpy_flows_per_s": round(contacts / bare_s),
+        "logging_floor_s": round(floor_s, 3),
+        "logging_floor_flows_per_s": round(contacts / floor_s),
+        "ratio_floor_vs_bare": round(bare_s / floor_s, 2),
         "engine_loop_s": round(loop_s, 3),
         "engine_flows_per_s": round(contacts / loop_s),
         "ratio_engine_vs_bare": round(bare_s / loop_s, 2),
+        "ratio_engine_vs_floor": round(floor_s / loop_s, 2),
         "simulate_total_s": round(total_s, 3),
         "simulate_flows_per_s": round(contacts / total_s),
         "peak_rss_mb": round(peak_rss_mb()),
