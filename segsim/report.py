@@ -44,7 +44,7 @@ from segsim.analysis import (
     skip_reasons,
     suppression_reasons,
 )
-from segsim.diagram import diagram_size, draw_flow, step_counts
+from segsim.diagram import STEP_COUNT_COLUMNS, diagram_size, draw_flow, step_counts
 from segsim.plots import plot_funnel, plot_messages_per_contact, plot_sends
 
 __all__ = ["Report", "Section", "build_report", "markdown_table"]
@@ -501,19 +501,7 @@ def _step_tables(result: Any, flows: Sequence[str]) -> pd.DataFrame:
         counts.insert(0, "flow", name)
         parts.append(counts)
     if not parts:
-        return pd.DataFrame(
-            columns=[
-                "flow",
-                "step_id",
-                "kind",
-                "reached",
-                "sent",
-                "skipped",
-                "applied",
-                "then",
-                "otherwise",
-            ]
-        )
+        return pd.DataFrame(columns=["flow", *STEP_COUNT_COLUMNS])
     return pd.concat(parts, ignore_index=True)
 
 
