@@ -37,7 +37,12 @@ class _Progress:
                 return
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=1000, desc="simulating", unit="‰", leave=False)
+            self.bar = tqdm(
+                total=1000,
+                desc="simulating",
+                leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+            )
         self.bar.n = int(min(max(fraction, 0.0), 1.0) * 1000)
         self.bar.refresh()
 
