@@ -33,8 +33,8 @@ class _Progress:
         if not self.enabled:
             return
         if self.bar is None:
-            if time.perf_counter() - self.started < 1.0 and fraction < 1.0:
-                return
+            if time.perf_counter() - self.started < 1.0:
+                return  # quick runs show no bar
             from tqdm.auto import tqdm
 
             self.bar = tqdm(
