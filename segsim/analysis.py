@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segsim.flows import ACTION_KINDS
+
 __all__ = [
     "CHANNELS",
     "END_REASONS",
@@ -56,16 +58,7 @@ SEND_ACTIONS = ("send_email", "send_sms", "send_whatsapp", "webhook")
 #: Channels in their documented order.
 CHANNELS = ("email", "sms", "whatsapp", "webhook")
 #: Every action kind, in the documented order.
-ACTIONS = (
-    "send_email",
-    "send_sms",
-    "send_whatsapp",
-    "add_to_list",
-    "remove_from_list",
-    "update_contact",
-    "delete_contact",
-    "webhook",
-)
+ACTIONS = ACTION_KINDS
 #: Why a send was skipped, in the documented order.
 SKIP_REASONS = ("no_email", "no_phone", "unsubscribed")
 #: Why a trigger event did not enter, in the documented (priority) order.

@@ -454,12 +454,14 @@ class Simulation:
 
     def _exits_and_restarts(self, contact_id: Any, changes: list[tuple[int, bool]], t: int) -> None:
         contact = self.contacts[contact_id]
+        if not contact.runs:
+            return
+        happened = set(changes)
         for flow_name in self.plan.flow_order:
             run = contact.runs.get(flow_name)
             if run is None:
                 continue
             cf = run.flow
-            happened = set(changes)
             if any(event in happened for event in cf.exit_events):
                 self._end_run(run, t, "exit_condition")
             elif any(event in happened for event in cf.restart_events):

@@ -242,18 +242,9 @@ def build_plan(scenario: Any) -> Plan:
 
     channels_model = scenario.channels
     channels: dict[str, ChannelRule] = {}
-    for channel, (address_attr, consent_attr, cost) in {
-        "email": (channels_model.email_address, channels_model.email_consent, channels_model.cost_email),
-        "sms": (channels_model.sms_address, channels_model.sms_consent, channels_model.cost_sms),
-        "whatsapp": (
-            channels_model.whatsapp_address,
-            channels_model.whatsapp_consent,
-            channels_model.cost_whatsapp,
-        ),
-    }.items():
-        address = (
-            conditions.add(attr(address_attr).is_set()) if address_attr in types else None
-        )
+    for kind, channel in SEND_CHANNEL.items():
+        address_attr, consent_attr, cost = channels_model.rule(kind)
+        address = conditions.add(attr(address_attr).is_set()) if address_attr in types else None
         consent = None
         if consent_attr in types:
             if types[consent_attr] != "boolean":
