@@ -31,19 +31,43 @@ def scenario(store: ss.Store) -> ss.Scenario:
         ss.Segment("Lapsed", attr("last_purchase_at").older_than("90d")),
     ]
     flows = [
-        ss.Flow("Welcome", trigger=ss.SegmentTrigger("Pro", filters=attr("email_subscribed") == True),  # noqa: E712
-                steps=[ss.SendEmail("e1", template="welcome"), ss.Wait("w1", "2d"),
-                       ss.Branch("b1", when=attr("ltv") >= 50, then=[ss.SendEmail("e2", template="tips")],
-                                 otherwise=[ss.SendSMS("s1", template="nudge")])],
-                settings=ss.ActivationSettings(exit_conditions=[ss.ExitsSegment("Pro")])),
-        ss.Flow("VIP", trigger=ss.SegmentTrigger("VIP"),
-                steps=[ss.Webhook("h1", url="https://crm.example.com/vip"), ss.Wait("w1", "1d"),
-                       ss.SendEmail("e1", template="vip")],
-                settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="30d")),
-        ss.Flow("Win-back", trigger=ss.SegmentTrigger("Lapsed"),
-                steps=[ss.SendEmail("e1", template="miss-you"), ss.Wait("w1", "7d"),
-                       ss.AddToList("l1", "winback")],
-                settings=ss.ActivationSettings(exit_conditions=[ss.AttributeMatches(attr("last_purchase_at").within_last("1d"))])),
+        ss.Flow(
+            "Welcome",
+            trigger=ss.SegmentTrigger("Pro", filters=attr("email_subscribed") == True),  # noqa: E712
+            steps=[
+                ss.SendEmail("e1", template="welcome"),
+                ss.Wait("w1", "2d"),
+                ss.Branch(
+                    "b1",
+                    when=attr("ltv") >= 50,
+                    then=[ss.SendEmail("e2", template="tips")],
+                    otherwise=[ss.SendSMS("s1", template="nudge")],
+                ),
+            ],
+            settings=ss.ActivationSettings(exit_conditions=[ss.ExitsSegment("Pro")]),
+        ),
+        ss.Flow(
+            "VIP",
+            trigger=ss.SegmentTrigger("VIP"),
+            steps=[
+                ss.Webhook("h1", url="https://crm.example.com/vip"),
+                ss.Wait("w1", "1d"),
+                ss.SendEmail("e1", template="vip"),
+            ],
+            settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="30d"),
+        ),
+        ss.Flow(
+            "Win-back",
+            trigger=ss.SegmentTrigger("Lapsed"),
+            steps=[
+                ss.SendEmail("e1", template="miss-you"),
+                ss.Wait("w1", "7d"),
+                ss.AddToList("l1", "winback"),
+            ],
+            settings=ss.ActivationSettings(
+                exit_conditions=[ss.AttributeMatches(attr("last_purchase_at").within_last("1d"))]
+            ),
+        ),
     ]
     return ss.Scenario(store, segments=segments, flows=flows, start=START, end=END)
 
@@ -56,9 +80,13 @@ def run(contacts: int, shards: int = 1, executor: str | None = None) -> dict:
         store.close()
         store = ss.Store(path, read_only=True)
         s = scenario(store)
-        seconds, result = timed(ss.simulate, s, progress=False, shards=shards, executor=executor, out=Path(tmp) / "out")
-        counts = result.sql("SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM steps) AS steps, "
-                            "(SELECT count(*) FROM actions) AS actions")
+        seconds, result = timed(
+            ss.simulate, s, progress=False, shards=shards, executor=executor, out=Path(tmp) / "out"
+        )
+        counts = result.sql(
+            "SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM steps) AS steps, "
+            "(SELECT count(*) FROM actions) AS actions"
+        )
         return {
             "contacts": contacts,
             "changes": int(changes),
@@ -74,7 +102,9 @@ def run(contacts: int, shards: int = 1, executor: str | None = None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--shards", type=int, default=1)
     parser.add_argument("--executor", choices=["processes"], default=None)

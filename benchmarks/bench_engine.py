@@ -44,9 +44,14 @@ def entries_store(contacts: int, seed: int = 1) -> tuple[ss.Store, list[int]]:
     con = store.con
     for statement in schema.create_statements("integer"):
         con.execute(statement)
-    con.execute(f"INSERT INTO {schema.META} VALUES ('schema_version', ?), ('id_type', 'integer')", [schema.SCHEMA_VERSION])
-    con.execute(f"INSERT INTO {schema.ATTRIBUTES} VALUES ('plan', 'string'), ('email', 'string'), "
-                "('email_subscribed', 'boolean'), ('phone', 'string'), ('sms_subscribed', 'boolean')")
+    con.execute(
+        f"INSERT INTO {schema.META} VALUES ('schema_version', ?), ('id_type', 'integer')",
+        [schema.SCHEMA_VERSION],
+    )
+    con.execute(
+        f"INSERT INTO {schema.ATTRIBUTES} VALUES ('plan', 'string'), ('email', 'string'), "
+        "('email_subscribed', 'boolean'), ('phone', 'string'), ('sms_subscribed', 'boolean')"
+    )
     import pandas as pd
 
     ids = list(range(1, contacts + 1))
@@ -72,13 +77,23 @@ def scenario(store: ss.Store) -> ss.Scenario:
         steps=[
             ss.SendEmail("e1", template="hello"),
             ss.Wait("w1", "1d"),
-            ss.Branch("b1", when=ss.attr("email_subscribed") == True,  # noqa: E712
-                      then=[ss.SendSMS("s1", template="sms")], otherwise=[ss.SendEmail("e2", template="mail")]),
+            ss.Branch(
+                "b1",
+                when=ss.attr("email_subscribed") == True,  # noqa: E712
+                then=[ss.SendSMS("s1", template="sms")],
+                otherwise=[ss.SendEmail("e2", template="mail")],
+            ),
             ss.Wait("w2", "2d"),
             ss.Webhook("h1", url="https://example.com/hook"),
         ],
     )
-    return ss.Scenario(store, segments=[ss.Segment("Pro", ss.attr("plan") == "pro")], flows=[flow], start=START, end=END)
+    return ss.Scenario(
+        store,
+        segments=[ss.Segment("Pro", ss.attr("plan") == "pro")],
+        flows=[flow],
+        start=START,
+        end=END,
+    )
 
 
 def bare_simpy(entry_times: list[int]) -> int:
@@ -116,14 +131,46 @@ def logging_floor(entry_times: list[int]) -> int:
     def finish(run: list, _event: simpy.Event) -> None:
         t = env.now
         steps.append((t, run[0], "Bench", run[3], "h1", "webhook", "sent", 1))
-        actions.append((t, run[0], "Bench", "h1", run[3], "webhook", "webhook", None, "sent", None, 0.0, None, 1))
+        actions.append(
+            (
+                t,
+                run[0],
+                "Bench",
+                "h1",
+                run[3],
+                "webhook",
+                "webhook",
+                None,
+                "sent",
+                None,
+                0.0,
+                None,
+                1,
+            )
+        )
         run[6], run[7] = t, "completed"
 
     def second_wait(run: list, _event: simpy.Event) -> None:
         t = env.now
         steps.append((t, run[0], "Bench", run[3], "b1", "branch", "then", 1))
         steps.append((t, run[0], "Bench", run[3], "s1", "send_sms", "sent", 1))
-        actions.append((t, run[0], "Bench", "s1", run[3], "send_sms", "sms", "sms", "sent", None, 0.05, None, 1))
+        actions.append(
+            (
+                t,
+                run[0],
+                "Bench",
+                "s1",
+                run[3],
+                "send_sms",
+                "sms",
+                "sms",
+                "sent",
+                None,
+                0.05,
+                None,
+                1,
+            )
+        )
         steps.append((t, run[0], "Bench", run[3], "w2", "wait", "waiting", 1))
         env.timeout(2 * DAY).callbacks.append(partial(finish, run))
 
@@ -132,7 +179,23 @@ def logging_floor(entry_times: list[int]) -> int:
         run = [len(runs), "Bench", 1, contact, t, "first", None, None]
         runs.append(run)
         steps.append((t, run[0], "Bench", contact, "e1", "send_email", "sent", 1))
-        actions.append((t, run[0], "Bench", "e1", contact, "send_email", "email", "hello", "sent", None, 0.001, None, 1))
+        actions.append(
+            (
+                t,
+                run[0],
+                "Bench",
+                "e1",
+                contact,
+                "send_email",
+                "email",
+                "hello",
+                "sent",
+                None,
+                0.001,
+                None,
+                1,
+            )
+        )
         steps.append((t, run[0], "Bench", contact, "w1", "wait", "waiting", 1))
         env.timeout(DAY).callbacks.append(partial(second_wait, run))
 
@@ -182,7 +245,9 @@ def run(contacts: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--contacts", type=int, default=200_000)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

@@ -55,10 +55,16 @@ def run(contacts: int, changes: int) -> dict:
     # best of three each: single timings on a 2-core machine vary by ±15%
     store.con.execute(PLAIN.format(start=START, end=END)).df()
     plain_s, plain = min(
-        (timed(lambda: store.con.execute(PLAIN.format(start=START, end=END)).df()) for _ in range(3)),
+        (
+            timed(lambda: store.con.execute(PLAIN.format(start=START, end=END)).df())
+            for _ in range(3)
+        ),
         key=lambda item: item[0],
     )
-    one_s, one = min((timed(ss.segment_events, store, [pro], START, END) for _ in range(3)), key=lambda item: item[0])
+    one_s, one = min(
+        (timed(ss.segment_events, store, [pro], START, END) for _ in range(3)),
+        key=lambda item: item[0],
+    )
     assert len(one) == len(plain), (len(one), len(plain))
     three_s, three = timed(ss.segment_events, store, [pro, vip, lapsed], START, END)
     return {
@@ -76,7 +82,9 @@ def run(contacts: int, changes: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--changes", type=int, default=10, help="changes per contact (about)")
     parser.add_argument("--json", type=Path, help="also write the figures here")

@@ -17,7 +17,9 @@ START = "2026-01-01"
 END = "2026-07-01"
 
 
-def build_store(contacts: int, changes_per_contact: int = 10, path: str | Path | None = None, seed: int = 1) -> ss.Store:
+def build_store(
+    contacts: int, changes_per_contact: int = 10, path: str | Path | None = None, seed: int = 1
+) -> ss.Store:
     """``contacts`` contacts with about ``changes_per_contact`` changes each, over ~8 months.
 
     Attributes: ``plan`` (string), ``ltv`` (number), ``email_subscribed`` (boolean),
@@ -28,7 +30,10 @@ def build_store(contacts: int, changes_per_contact: int = 10, path: str | Path |
     con.execute("BEGIN")
     for statement in schema.create_statements("integer"):
         con.execute(statement)
-    con.execute(f"INSERT INTO {schema.META} VALUES ('schema_version', ?), ('id_type', 'integer')", [schema.SCHEMA_VERSION])
+    con.execute(
+        f"INSERT INTO {schema.META} VALUES ('schema_version', ?), ('id_type', 'integer')",
+        [schema.SCHEMA_VERSION],
+    )
     con.execute(
         f"""INSERT INTO {schema.ATTRIBUTES} VALUES ('plan', 'string'), ('ltv', 'number'),
             ('email_subscribed', 'boolean'), ('last_purchase_at', 'timestamp'),

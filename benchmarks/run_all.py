@@ -29,15 +29,20 @@ HERE = Path(__file__).resolve().parent
 def _run(script: str, *args: str) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
-    subprocess.run([sys.executable, str(HERE / script), *args, "--json", str(out)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(HERE / script), *args, "--json", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     figures = json.loads(out.read_text())
     out.unlink()
     return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="sizes divided by 10")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
@@ -45,25 +50,68 @@ def main() -> None:
     rows = []
 
     seg = _run("bench_segments.py", "--contacts", str(1_000_000 // scale))
-    rows.append(("transitions / plain DuckDB", f"{seg['contacts']:,} contacts", f"{seg['segsim_one_segment_s']} s vs {seg['plain_query_s']} s",
-                 f"ratio {seg['ratio']}", "≤ 1.5"))
-    rows.append(("3 segments incl. time-relative", f"{seg['changes']:,} changes", f"{seg['segsim_three_segments_s']} s",
-                 f"{seg['peak_rss_mb']} MB", "< 10 s"))
+    rows.append(
+        (
+            "transitions / plain DuckDB",
+            f"{seg['contacts']:,} contacts",
+            f"{seg['segsim_one_segment_s']} s vs {seg['plain_query_s']} s",
+            f"ratio {seg['ratio']}",
+            "≤ 1.5",
+        )
+    )
+    rows.append(
+        (
+            "3 segments incl. time-relative",
+            f"{seg['changes']:,} changes",
+            f"{seg['segsim_three_segments_s']} s",
+            f"{seg['peak_rss_mb']} MB",
+            "< 10 s",
+        )
+    )
 
     eng = _run("bench_engine.py", "--contacts", str(200_000 // scale))
-    rows.append(("engine / bare SimPy callbacks", f"{eng['flows']:,} flows", f"{eng['engine_flows_per_s']:,} vs {eng['bare_simpy_flows_per_s']:,} flows/s",
-                 f"ratio {eng['ratio_engine_vs_bare']}", "≥ 0.5"))
+    rows.append(
+        (
+            "engine / bare SimPy callbacks",
+            f"{eng['flows']:,} flows",
+            f"{eng['engine_flows_per_s']:,} vs {eng['bare_simpy_flows_per_s']:,} flows/s",
+            f"ratio {eng['ratio_engine_vs_bare']}",
+            "≥ 0.5",
+        )
+    )
 
     ends = []
     for contacts in (100_000, 300_000, 1_000_000):
         e2e = _run("bench_end_to_end.py", "--contacts", str(contacts // scale))
         ends.append(e2e)
-        rows.append(("end to end, 3 flows", f"{e2e['contacts']:,} contacts", f"{e2e['simulate_s']} s",
-                     f"{e2e['peak_rss_mb']} MB", "1M: < 120 s, < 4 GB"))
-    two = _run("bench_end_to_end.py", "--contacts", str(1_000_000 // scale), "--shards", "2", "--executor", "processes")
+        rows.append(
+            (
+                "end to end, 3 flows",
+                f"{e2e['contacts']:,} contacts",
+                f"{e2e['simulate_s']} s",
+                f"{e2e['peak_rss_mb']} MB",
+                "1M: < 120 s, < 4 GB",
+            )
+        )
+    two = _run(
+        "bench_end_to_end.py",
+        "--contacts",
+        str(1_000_000 // scale),
+        "--shards",
+        "2",
+        "--executor",
+        "processes",
+    )
     one = ends[-1]
-    rows.append(("2 shards vs 1 (processes)", f"{two['contacts']:,} contacts", f"{two['simulate_s']} s vs {one['simulate_s']} s",
-                 f"speed-up {round(one['simulate_s'] / two['simulate_s'], 2)}", "≥ 1.7"))
+    rows.append(
+        (
+            "2 shards vs 1 (processes)",
+            f"{two['contacts']:,} contacts",
+            f"{two['simulate_s']} s vs {one['simulate_s']} s",
+            f"speed-up {round(one['simulate_s'] / two['simulate_s'], 2)}",
+            "≥ 1.7",
+        )
+    )
 
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     header = ("benchmark", "size", "time", "figure", "target")
@@ -72,9 +120,23 @@ def main() -> None:
     print("-+-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": __import__("os").cpu_count()}
-    args.json.write_text(json.dumps({"machine": machine, "segments": seg, "engine": eng, "end_to_end": ends,
-                                     "two_shards": two}, indent=2))
+    machine = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": __import__("os").cpu_count(),
+    }
+    args.json.write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "segments": seg,
+                "engine": eng,
+                "end_to_end": ends,
+                "two_shards": two,
+            },
+            indent=2,
+        )
+    )
     print(f"\nfigures written to {args.json}")
 
 

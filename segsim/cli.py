@@ -104,22 +104,34 @@ def _build_parser() -> argparse.ArgumentParser:
     def command(name: str) -> argparse.ArgumentParser:
         summary, description = _COMMANDS[name]
         return commands.add_parser(
-            name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+            name,
+            help=summary,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
     def progress_flag(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     demo = command("demo")
-    demo.add_argument("--contacts", type=int, default=5_000, help="contacts to generate (default 5000)")
+    demo.add_argument(
+        "--contacts", type=int, default=5_000, help="contacts to generate (default 5000)"
+    )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the data (default 7)")
-    demo.add_argument("--out", type=Path, default=Path("segsim-demo"), help="folder for the report (default segsim-demo/)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("segsim-demo"),
+        help="folder for the report (default segsim-demo/)",
+    )
     progress_flag(demo)
     demo.set_defaults(handler=_cmd_demo)
 
     run = command("run")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--out", type=Path, required=True, help="folder for the Parquet frames and report.html")
+    run.add_argument(
+        "--out", type=Path, required=True, help="folder for the Parquet frames and report.html"
+    )
     progress_flag(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -216,9 +228,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         for problem in problems:
             print(f"{args.scenario}: {problem}", file=sys.stderr)
-        print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {args.scenario}", file=sys.stderr)
+        print(
+            f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {args.scenario}",
+            file=sys.stderr,
+        )
         return EXIT_INPUT_ERROR
-    print(f"{args.scenario}: valid ({len(scenario.segments)} segments, {len(scenario.flows)} flows)")
+    print(
+        f"{args.scenario}: valid ({len(scenario.segments)} segments, {len(scenario.flows)} flows)"
+    )
     return EXIT_OK
 
 

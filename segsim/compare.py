@@ -110,7 +110,8 @@ def compare(
         for name, variant in variants.items()
     }
     results = {
-        name: simulate(s, progress=progress, shards=shards, executor=executor) for name, s in scenarios.items()
+        name: simulate(s, progress=progress, shards=shards, executor=executor)
+        for name, s in scenarios.items()
     }
     return Comparison(results)
 

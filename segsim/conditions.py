@@ -119,7 +119,9 @@ def _scalar(value: Any) -> Any:
         raise ValueError("NaN is not a value a condition can compare with (use is_not_set)")
     if isinstance(value, float) and math.isinf(value):
         # the store refuses non-finite numbers, and JSON/YAML cannot carry them
-        raise ValueError(f"{value!r} is not a finite number (a number beyond ±1.8e308 reads as inf)")
+        raise ValueError(
+            f"{value!r} is not a finite number (a number beyond ±1.8e308 reads as inf)"
+        )
     if isinstance(value, dt.datetime):
         return _utc_datetime(value)
     if isinstance(value, dt.date):  # an unquoted YAML date

@@ -613,6 +613,7 @@ class Flow(_FrozenModel):
 
     def outline_html(self) -> str:
         """The flow as a nested HTML list of its steps (no drawing)."""
+
         def items(steps: Sequence[Any]) -> str:
             out = []
             for step in steps:

@@ -72,9 +72,9 @@ def build_frame(name: str, rows: list[Any], id_dtype: str) -> pd.DataFrame:
     data = {}
     for (column, kind), values in zip(spec, columns, strict=True):
         if kind == "time":
-            data[column] = pd.to_datetime(pd.Series(values, dtype="int64"), unit="us", utc=True).astype(
-                "datetime64[us, UTC]"
-            )
+            data[column] = pd.to_datetime(
+                pd.Series(values, dtype="int64"), unit="us", utc=True
+            ).astype("datetime64[us, UTC]")
         elif kind == "id":
             data[column] = pd.Series(values, dtype=id_dtype)
         elif kind == "object":
@@ -90,7 +90,9 @@ def _read_frame(directory: Path, name: str, id_dtype: str) -> pd.DataFrame:
     if not path.exists():
         from segsim.errors import SegsimError
 
-        raise SegsimError(f"{str(directory)!r} is not a complete segsim result: {path.name} is missing")
+        raise SegsimError(
+            f"{str(directory)!r} is not a complete segsim result: {path.name} is missing"
+        )
     return typed_frame(name, pd.read_parquet(path), id_dtype)
 
 
@@ -110,13 +112,17 @@ def typed_frame(name: str, frame: pd.DataFrame, id_dtype: str) -> pd.DataFrame:
         elif kind == "id":
             data[column] = values.astype(id_dtype)
         elif kind == "object":
-            data[column] = pd.Series(values.astype(object).where(values.notna(), None), dtype=object)
+            data[column] = pd.Series(
+                values.astype(object).where(values.notna(), None), dtype=object
+            )
         else:
             data[column] = values.astype(kind)
     return pd.DataFrame(data)
 
 
-def open_result(directory: str | Path, *, scenario: Any = None, meta: Mapping[str, Any] | None = None) -> SimulationResult:
+def open_result(
+    directory: str | Path, *, scenario: Any = None, meta: Mapping[str, Any] | None = None
+) -> SimulationResult:
     """Open a result folder written by ``simulate(..., out=DIR)`` or ``result.to_parquet(DIR)``.
 
     Frames are read lazily, on first access; :meth:`SimulationResult.sql` queries the files
@@ -152,7 +158,9 @@ class SimulationResult:
         self._frames: dict[str, pd.DataFrame] = dict(frames or {})
         self.directory = None if directory is None else Path(directory)
         if self.directory is None and set(self._frames) != set(FRAMES):
-            raise ValueError(f"a result needs the frames {sorted(FRAMES)}, got {sorted(self._frames)}")
+            raise ValueError(
+                f"a result needs the frames {sorted(FRAMES)}, got {sorted(self._frames)}"
+            )
         self.scenario = scenario
         self.meta: dict[str, Any] = dict(meta or {})
 
@@ -187,11 +195,15 @@ class SimulationResult:
         finally:
             con.close()
 
-    segment_events = property(lambda self: self._frame("segment_events"), doc="Segment entries and exits.")
+    segment_events = property(
+        lambda self: self._frame("segment_events"), doc="Segment entries and exits."
+    )
     runs = property(lambda self: self._frame("runs"), doc="One row per flow run.")
     steps = property(lambda self: self._frame("steps"), doc="One row per step executed.")
     actions = property(lambda self: self._frame("actions"), doc="One row per action step.")
-    suppressed = property(lambda self: self._frame("suppressed"), doc="Trigger events that did not enter.")
+    suppressed = property(
+        lambda self: self._frame("suppressed"), doc="Trigger events that did not enter."
+    )
 
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -221,10 +233,23 @@ class SimulationResult:
             row["suppressed"] = int((self.suppressed["flow"] == flow).sum())
             row["cost"] = float(actions["cost"].sum())
             rows.append(row)
-        return pd.DataFrame(rows, columns=[
-            "flow", "runs", "contacts", "completed", "still_running", "email_sent", "sms_sent",
-            "whatsapp_sent", "webhook_sent", "skipped", "suppressed", "cost",
-        ])
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "flow",
+                "runs",
+                "contacts",
+                "completed",
+                "still_running",
+                "email_sent",
+                "sms_sent",
+                "whatsapp_sent",
+                "webhook_sent",
+                "skipped",
+                "suppressed",
+                "cost",
+            ],
+        )
 
     def explain(self, contact_id: Any) -> pd.DataFrame:
         """One contact's story in time order: why did it get (or not get) each message?
@@ -245,16 +270,38 @@ class SimulationResult:
                 rows.append((r.ts, 0, what, None, None, None, f"{r.attribute} = {r.value!r}"))
         seg = self.segment_events[self.segment_events["contact_id"] == contact_id]
         for r in seg.itertuples():
-            rows.append((r.time, 1, f"segment {r.event}", None, None, None, f"{r.segment} (#{r.nth}, {r.cause})"))
+            rows.append(
+                (
+                    r.time,
+                    1,
+                    f"segment {r.event}",
+                    None,
+                    None,
+                    None,
+                    f"{r.segment} (#{r.nth}, {r.cause})",
+                )
+            )
         runs = self.runs[self.runs["contact_id"] == contact_id]
         for r in runs.itertuples():
-            rows.append((r.entered_at, 2, "run entered", r.flow, r.run_id, None, f"{r.entry}, version {r.version}"))
+            rows.append(
+                (
+                    r.entered_at,
+                    2,
+                    "run entered",
+                    r.flow,
+                    r.run_id,
+                    None,
+                    f"{r.entry}, version {r.version}",
+                )
+            )
             rows.append((r.ended_at, 4, "run ended", r.flow, r.run_id, None, r.end_reason))
         sup = self.suppressed[self.suppressed["contact_id"] == contact_id]
         for r in sup.itertuples():
             rows.append((r.time, 2, "not entered", r.flow, None, None, r.reason))
         steps = self.steps[self.steps["contact_id"] == contact_id]
-        actions = self.actions[self.actions["contact_id"] == contact_id].set_index(["run_id", "step_id", "time"])
+        actions = self.actions[self.actions["contact_id"] == contact_id].set_index(
+            ["run_id", "step_id", "time"]
+        )
         for r in steps.itertuples():
             detail = r.outcome
             key = (r.run_id, r.step_id, r.time)
@@ -271,7 +318,9 @@ class SimulationResult:
                     parts.append(str(a["detail"]))
                 detail = ", ".join(parts)
             rows.append((r.time, 3, r.kind, r.flow, r.run_id, r.step_id, detail))
-        frame = pd.DataFrame(rows, columns=["time", "order", "what", "flow", "run_id", "step_id", "detail"])
+        frame = pd.DataFrame(
+            rows, columns=["time", "order", "what", "flow", "run_id", "step_id", "detail"]
+        )
         frame = frame.sort_values(["time", "order"], kind="stable").drop(columns="order")
         frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
         frame["run_id"] = frame["run_id"].astype("Int64")
@@ -314,9 +363,8 @@ class SimulationResult:
         )
 
     def _repr_html_(self) -> str:
-        return (
-            f"<p><b>{html.escape(repr(self))}</b></p>"
-            + self.summary().to_html(index=False, float_format=lambda v: f"{v:,.2f}")
+        return f"<p><b>{html.escape(repr(self))}</b></p>" + self.summary().to_html(
+            index=False, float_format=lambda v: f"{v:,.2f}"
         )
 
 

@@ -112,7 +112,9 @@ def validate_segments(
     by_name: dict[str, Segment] = {}
     for segment in segments:
         if segment.name in by_name:
-            raise SegmentError(f"two segments are named {segment.name!r}; segment names must be unique")
+            raise SegmentError(
+                f"two segments are named {segment.name!r}; segment names must be unique"
+            )
         by_name[segment.name] = segment
     conditions = {
         name: validate_condition(
@@ -234,15 +236,25 @@ def transition_query(
         col = a_col[name]
         value = schema.VALUE_COLUMN[types[name]] if types[name] != "timestamp" else "v_time"
         match = f"NOT is_list AND name = {_literal(name)}"
-        pivots.append(f"bool_or({match}) AS ch_{col}, any_value({value}) FILTER (WHERE {match}) AS v_{col}")
-        fills.append(f"last_value(CASE WHEN ch_{col} THEN {{'v': v_{col}}} END IGNORE NULLS) OVER w AS s_{col}")
+        pivots.append(
+            f"bool_or({match}) AS ch_{col}, any_value({value}) FILTER (WHERE {match}) AS v_{col}"
+        )
+        fills.append(
+            f"last_value(CASE WHEN ch_{col} THEN {{'v': v_{col}}} END IGNORE NULLS) OVER w AS s_{col}"
+        )
     for name in list_list:
         col = l_col[name]
         match = f"is_list AND name = {_literal(name)}"
-        pivots.append(f"bool_or({match}) AS ch_{col}, any_value(v_boolean) FILTER (WHERE {match}) AS v_{col}")
-        fills.append(f"last_value(CASE WHEN ch_{col} THEN {{'v': v_{col}}} END IGNORE NULLS) OVER w AS s_{col}")
+        pivots.append(
+            f"bool_or({match}) AS ch_{col}, any_value(v_boolean) FILTER (WHERE {match}) AS v_{col}"
+        )
+        fills.append(
+            f"last_value(CASE WHEN ch_{col} THEN {{'v': v_{col}}} END IGNORE NULLS) OVER w AS s_{col}"
+        )
     # ch_birth: the contact's first recorded change of anything (see above)
-    pivots.append("bool_or(name = '' AND NOT is_list) AS ch_birth" if birth else "FALSE AS ch_birth")
+    pivots.append(
+        "bool_or(name = '' AND NOT is_list) AS ch_birth" if birth else "FALSE AS ch_birth"
+    )
     columns = [*a_col.values(), *l_col.values()]
     flags = [*(f"ch_{c}" for c in columns), "ch_birth"]
     pivot_sql = ", ".join(pivots)
@@ -286,7 +298,9 @@ def transition_query(
         f"({inputs_changed(name)}) AS h_{i}"
         for i, name in enumerate(names)
     )
-    lags = ", ".join(f"m_{i}, h_{i}, lag(m_{i}, 1, FALSE) OVER w AS p_{i}" for i in range(len(names)))
+    lags = ", ".join(
+        f"m_{i}, h_{i}, lag(m_{i}, 1, FALSE) OVER w AS p_{i}" for i in range(len(names))
+    )
     unpivot = " UNION ALL ".join(
         f"SELECT contact_id, t, NOT h_{i} AS from_time, {i} AS segment, m_{i} AS enter FROM lagged WHERE m_{i} <> p_{i}"
         for i in range(len(names))
@@ -383,9 +397,14 @@ def _events_frame(frame: pd.DataFrame, names: Sequence[str], store: Any) -> pd.D
     from_time = frame["from_time"].to_numpy(dtype=bool)
     out = pd.DataFrame(
         {
-            "time": pd.to_datetime(frame["t"].astype("int64"), unit="us", utc=True).astype("datetime64[us, UTC]"),
+            "time": pd.to_datetime(frame["t"].astype("int64"), unit="us", utc=True).astype(
+                "datetime64[us, UTC]"
+            ),
             "contact_id": store._ids_out(frame["contact_id"]),
-            "segment": pd.Series(np.asarray(names, dtype=object)[frame["segment"].to_numpy(dtype=np.int64)], dtype=object),
+            "segment": pd.Series(
+                np.asarray(names, dtype=object)[frame["segment"].to_numpy(dtype=np.int64)],
+                dtype=object,
+            ),
             "event": pd.Series(np.where(enter, "enter", "exit").astype(object), dtype=object),
             "nth": frame["nth"].astype("int64"),
             "cause": pd.Series(np.where(from_time, "time", "history").astype(object), dtype=object),
@@ -424,7 +443,9 @@ def _with_references(segments: Sequence[Segment], wanted: Segment) -> list[Segme
     return [*segments, wanted]
 
 
-def members(store: Any, segment: Segment, at: Any, *, segments: Sequence[Segment] = ()) -> pd.DataFrame:
+def members(
+    store: Any, segment: Segment, at: Any, *, segments: Sequence[Segment] = ()
+) -> pd.DataFrame:
     """The contacts in ``segment`` at instant ``at`` (transitions at ``at`` included).
 
     ``segments`` supplies the segments that ``segment`` refers to with ``in_segment``.
@@ -458,7 +479,9 @@ def segment_sizes(
     try:
         step = pd.Timedelta(freq)
     except ValueError:
-        raise ValueError(f"freq must be a fixed duration like '1D', '6h' or '1W', got {freq!r}") from None
+        raise ValueError(
+            f"freq must be a fixed duration like '1D', '6h' or '1W', got {freq!r}"
+        ) from None
     if step <= pd.Timedelta(0):
         raise ValueError(f"freq must be positive, got {freq!r}")
     times = pd.date_range(to_timestamp(start), to_timestamp(end), freq=step, inclusive="left")
@@ -485,7 +508,9 @@ def segment_sizes(
             FROM q WHERE t >= {start_us} GROUP BY segment, (t - {start_us}) // {step_us}""",
         query.params,
     ).df()
-    initial = {names[int(r.segment)]: int(r.entries) for r in frame.itertuples() if r.what == "initial"}
+    initial = {
+        names[int(r.segment)]: int(r.entries) for r in frame.itertuples() if r.what == "initial"
+    }
     periods = frame[frame["what"] == "period"]
     out = pd.DataFrame(index=grid).reset_index()
     out["time"] = out["time"].astype("datetime64[us, UTC]")
@@ -493,8 +518,12 @@ def segment_sizes(
         (times[int(r.period)], names[int(r.segment)]): (int(r.entries), int(r.exits))
         for r in periods.itertuples()
     }
-    out["entries"] = [counts.get((t, s), (0, 0))[0] for t, s in zip(out["time"], out["segment"], strict=True)]
-    out["exits"] = [counts.get((t, s), (0, 0))[1] for t, s in zip(out["time"], out["segment"], strict=True)]
+    out["entries"] = [
+        counts.get((t, s), (0, 0))[0] for t, s in zip(out["time"], out["segment"], strict=True)
+    ]
+    out["exits"] = [
+        counts.get((t, s), (0, 0))[1] for t, s in zip(out["time"], out["segment"], strict=True)
+    ]
     out["members"] = 0
     for name in names:
         rows = out["segment"] == name

@@ -39,7 +39,9 @@ _FALSE = frozenset({"false", "f", "no", "n", "0"})
 _INFERRED_BOOL = frozenset({"true", "false"})
 # Text inferred as a number: plain decimals only, so phone numbers ("+33612345678") and codes
 # with leading zeros ("01234") stay strings unless declared numbers.
-_INFERRED_NUMBER = re.compile(r"^-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_INFERRED_NUMBER = re.compile(
+    r"^-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
+)
 
 
 class _Source:
@@ -58,7 +60,9 @@ class _Source:
             return f"row {position + 1}"
         return f"row with index {self.frame.index[position]!r}"
 
-    def fail(self, message: str, position: int | None = None, column: str | None = None) -> DataLoadError:
+    def fail(
+        self, message: str, position: int | None = None, column: str | None = None
+    ) -> DataLoadError:
         where = [self.label]
         if column is not None:
             where.append(f"column {column!r}")
@@ -180,7 +184,9 @@ class Store:
         """Every list that appears in the loaded list history, sorted."""
         if not self._has_tables():
             return []
-        rows = self.con.execute(f"SELECT DISTINCT list FROM {schema.LIST_CHANGES} ORDER BY 1").fetchall()
+        rows = self.con.execute(
+            f"SELECT DISTINCT list FROM {schema.LIST_CHANGES} ORDER BY 1"
+        ).fetchall()
         return [r[0] for r in rows]
 
     @property
@@ -363,7 +369,15 @@ class Store:
         rows["_row"] = np.arange(len(rows))
         rows = _deduplicate(source, rows, ["contact_id", "ts", "attribute"], on_conflict)
         catalog = {**{k: v for k, v in declared.items() if k not in known}, **new_types}
-        return self._write(rows, schema.CHANGES, ["contact_id", "ts", "attribute"], on_conflict, source, id_type, catalog)
+        return self._write(
+            rows,
+            schema.CHANGES,
+            ["contact_id", "ts", "attribute"],
+            on_conflict,
+            source,
+            id_type,
+            catalog,
+        )
 
     def load_lists(
         self,
@@ -388,11 +402,21 @@ class Store:
         rows = pd.DataFrame({"contact_id": ids, "ts": ts, "list": names, "member": member})
         rows["_row"] = np.arange(len(rows))
         rows = _deduplicate(source, rows, ["contact_id", "ts", "list"], on_conflict)
-        return self._write(rows, schema.LIST_CHANGES, ["contact_id", "ts", "list"], on_conflict, source, id_type, {})
+        return self._write(
+            rows,
+            schema.LIST_CHANGES,
+            ["contact_id", "ts", "list"],
+            on_conflict,
+            source,
+            id_type,
+            {},
+        )
 
     def _check_writable(self) -> None:
         if self.read_only:
-            raise ReadOnlyStoreError(f"{self._where()} was opened read-only; nothing can be loaded into it")
+            raise ReadOnlyStoreError(
+                f"{self._where()} was opened read-only; nothing can be loaded into it"
+            )
 
     def _contact_ids(self, source: _Source, raw: pd.Series) -> tuple[pd.Series, str]:
         ids, id_type = _contact_ids(source, raw)
@@ -440,11 +464,13 @@ class Store:
             value_columns = [c for c in stored if c not in key]
             on_key = " AND ".join(f"t.{c} = i.{c}" for c in key)
             same_value = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in value_columns)
-            clash = _first(con.execute(
-                f"""SELECT i._row, {", ".join(f"t.{c}" for c in stored)}, {", ".join(f"i.{c}" for c in value_columns)}
+            clash = _first(
+                con.execute(
+                    f"""SELECT i._row, {", ".join(f"t.{c}" for c in stored)}, {", ".join(f"i.{c}" for c in value_columns)}
                     FROM segsim_incoming i JOIN {table} t ON {on_key}
                     WHERE NOT ({same_value}) ORDER BY i._row LIMIT 1"""
-            ))
+                )
+            )
             if clash is not None and on_conflict == "error":
                 position, cid, ts, name = clash[0], clash[1], clash[2], clash[3]
                 width = len(value_columns)
@@ -486,7 +512,9 @@ def _read_source(data: Any) -> _Source:
     if isinstance(data, pd.DataFrame):
         return _Source(data, "DataFrame", "dataframe")
     if not isinstance(data, (str, Path)):
-        raise TypeError(f"data must be a DataFrame or a path to a CSV or Parquet file, got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a DataFrame or a path to a CSV or Parquet file, got {type(data).__name__}"
+        )
     path = Path(data)
     label = f"file {str(path)!r}"
     if not path.exists():
@@ -503,10 +531,14 @@ def _read_source(data: Any) -> _Source:
             return _Source(pd.read_parquet(path), label, "parquet")
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise DataLoadError(f"{label} cannot be read: {exc}") from None
-    raise DataLoadError(f"{label}: unknown file type {suffix!r}; segsim reads .csv and .parquet files")
+    raise DataLoadError(
+        f"{label}: unknown file type {suffix!r}; segsim reads .csv and .parquet files"
+    )
 
 
-def _map_columns(source: _Source, required: tuple[str, ...], columns: Mapping[str, str] | None) -> pd.DataFrame:
+def _map_columns(
+    source: _Source, required: tuple[str, ...], columns: Mapping[str, str] | None
+) -> pd.DataFrame:
     mapping = {name: name for name in required}
     for field, column in (columns or {}).items():
         if field not in required:
@@ -519,13 +551,19 @@ def _map_columns(source: _Source, required: tuple[str, ...], columns: Mapping[st
         for field in missing:
             column = mapping[field]
             hint = difflib.get_close_matches(column, available, n=1)
-            suggestion = f" (did you mean {hint[0]!r}? map it with columns={{{field!r}: {hint[0]!r}}})" if hint else ""
+            suggestion = (
+                f" (did you mean {hint[0]!r}? map it with columns={{{field!r}: {hint[0]!r}}})"
+                if hint
+                else ""
+            )
             parts.append(f"{column!r}{suggestion}")
         raise DataLoadError(
             f"{source.label}: missing column{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
             f"the columns are {available}"
         )
-    return pd.DataFrame({field: source.frame[column].to_numpy() for field, column in mapping.items()})
+    return pd.DataFrame(
+        {field: source.frame[column].to_numpy() for field, column in mapping.items()}
+    )
 
 
 def _first_null(series: pd.Series) -> int | None:
@@ -545,7 +583,9 @@ def _contact_ids(source: _Source, raw: pd.Series) -> tuple[pd.Series, str]:
         values = raw.to_numpy()
         bad = np.flatnonzero(values != np.floor(values))
         if len(bad):
-            raise source.fail(f"contact id {values[bad[0]]!r} is not a whole number", int(bad[0]), "contact_id")
+            raise source.fail(
+                f"contact id {values[bad[0]]!r} is not a whole number", int(bad[0]), "contact_id"
+            )
         return _int64_ids(source, [int(v) for v in values]), "integer"
     values = raw.tolist()
     kinds = [_id_kind(v) for v in values]
@@ -617,7 +657,12 @@ def _timestamps(source: _Source, raw: pd.Series) -> pd.Series:
         bad = np.flatnonzero(pd.isna(parsed).to_numpy())
         if len(bad):
             raise source.fail(f"cannot read {raw.iloc[bad[0]]!r} as a timestamp", int(bad[0]), "ts")
-    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]").reset_index(drop=True)
+    return (
+        parsed.dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .astype("datetime64[us]")
+        .reset_index(drop=True)
+    )
 
 
 def _parse_instants(raw: pd.Series) -> pd.Series:
@@ -629,7 +674,9 @@ def _parse_instants(raw: pd.Series) -> pd.Series:
         strings = values[is_str].str.strip()
         parsed = pd.to_datetime(strings, utc=True, errors="coerce", format="ISO8601")
         out[is_str] = parsed.astype("datetime64[us, UTC]")
-    others = ~is_str & values.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "isoformat"))
+    others = ~is_str & values.map(
+        lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "isoformat")
+    )
     if others.any():
         out[others] = _native_instants(values[others].tolist())
     return out
@@ -660,7 +707,9 @@ def _names(source: _Source, raw: pd.Series, column: str) -> pd.Series:
     values = raw.tolist()
     for position, value in enumerate(values):
         if not isinstance(value, str) or not value.strip():
-            raise source.fail(f"{column} name must be a non-empty string, got {value!r}", position, column)
+            raise source.fail(
+                f"{column} name must be a non-empty string, got {value!r}", position, column
+            )
     return pd.Series(values, dtype=object)
 
 
@@ -707,7 +756,9 @@ def _typed_values(
     other = np.flatnonzero(kinds == "other")
     if len(other):
         v = values[other[0]]
-        raise source.fail(f"unsupported value {v!r} of type {type(v).__name__}", int(other[0]), "value")
+        raise source.fail(
+            f"unsupported value {v!r} of type {type(v).__name__}", int(other[0]), "value"
+        )
     out = {
         "v_string": np.full(n, None, dtype=object),
         "v_number": np.full(n, np.nan),
@@ -727,7 +778,11 @@ def _typed_values(
     number = out["v_number"]
     bad = np.flatnonzero(np.isinf(number))
     if len(bad):
-        raise source.fail(f"attribute {name_array[bad[0]]!r}: value {values[bad[0]]!r} is not finite", int(bad[0]), "value")
+        raise source.fail(
+            f"attribute {name_array[bad[0]]!r}: value {values[bad[0]]!r} is not finite",
+            int(bad[0]),
+            "value",
+        )
     return (
         {
             "v_string": pd.Series(out["v_string"], dtype=object),
@@ -739,7 +794,9 @@ def _typed_values(
     )
 
 
-def _infer_type(source: _Source, name: str, values: np.ndarray, kinds: np.ndarray, present: np.ndarray) -> str:
+def _infer_type(
+    source: _Source, name: str, values: np.ndarray, kinds: np.ndarray, present: np.ndarray
+) -> str:
     natives = {k for k in kinds[present] if k != "str"}
     if len(natives) > 1:
         first = {k: next(p for p in present if kinds[p] == k) for k in natives}
@@ -755,7 +812,9 @@ def _infer_type(source: _Source, name: str, values: np.ndarray, kinds: np.ndarra
         (native,) = natives
         if strings and not _strings_parse(strings, native):
             p_native = next(p for p in present if kinds[p] != "str")
-            p_string = next(p for p in present if kinds[p] == "str" and not _strings_parse([values[p]], native))
+            p_string = next(
+                p for p in present if kinds[p] == "str" and not _strings_parse([values[p]], native)
+            )
             a, b = sorted((p_native, p_string))
             raise source.fail(
                 f"attribute {name!r} mixes types: {_describe(values[a], kinds[a])} and, at "
@@ -787,7 +846,9 @@ def _strings_parse(strings: list[str], kind: str) -> bool:
     if kind == "timestamp":
         if not series.str.match(r"^\d{4}-\d{2}-\d{2}").all():
             return False
-        return bool(pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601").notna().all())
+        return bool(
+            pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601").notna().all()
+        )
     if kind == "boolean":
         return bool(series.str.lower().isin(_TRUE | _FALSE).all())
     return True
@@ -809,7 +870,9 @@ def _convert(
     if len(wrong):
         p = int(wrong[0])
         raise source.fail(
-            f"attribute {name!r} is {kind}, but this value is {_describe(values[p], kinds[p])}", p, "value"
+            f"attribute {name!r} is {kind}, but this value is {_describe(values[p], kinds[p])}",
+            p,
+            "value",
         )
     strings = present[kinds[present] == "str"]
     natives = present[kinds[present] != "str"]
@@ -818,7 +881,9 @@ def _convert(
     elif kind == "number":
         out["v_number"][natives] = values[natives].astype(float)
         if len(strings):
-            parsed = pd.to_numeric(pd.Series(values[strings]).str.strip(), errors="coerce").to_numpy(dtype=float)
+            parsed = pd.to_numeric(
+                pd.Series(values[strings]).str.strip(), errors="coerce"
+            ).to_numpy(dtype=float)
             _reject(source, name, kind, values, strings, np.isnan(parsed))
             out["v_number"][strings] = parsed
     elif kind == "boolean":
@@ -834,11 +899,22 @@ def _convert(
         out["v_timestamp"][present] = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
 
 
-def _reject(source: _Source, name: str, kind: str, values: np.ndarray, positions: np.ndarray, bad: np.ndarray) -> None:
+def _reject(
+    source: _Source,
+    name: str,
+    kind: str,
+    values: np.ndarray,
+    positions: np.ndarray,
+    bad: np.ndarray,
+) -> None:
     failing = positions[bad]
     if len(failing):
         p = int(failing[0])
-        raise source.fail(f"attribute {name!r} is {kind}, but value {values[p]!r} does not read as {kind}", p, "value")
+        raise source.fail(
+            f"attribute {name!r} is {kind}, but value {values[p]!r} does not read as {kind}",
+            p,
+            "value",
+        )
 
 
 def _membership(source: _Source, raw: pd.Series) -> pd.Series:
@@ -859,7 +935,9 @@ def _membership(source: _Source, raw: pd.Series) -> pd.Series:
     return pd.Series(out, dtype=bool)
 
 
-def _deduplicate(source: _Source, rows: pd.DataFrame, key: list[str], on_conflict: OnConflict) -> pd.DataFrame:
+def _deduplicate(
+    source: _Source, rows: pd.DataFrame, key: list[str], on_conflict: OnConflict
+) -> pd.DataFrame:
     """Drop repeated identical rows; a key with two different values is a conflict.
 
     ``rows`` carries ``_row``, the position of each row in the source, to name it in errors.
@@ -895,7 +973,12 @@ def _plain(value: Any) -> Any:
 def _value_of(row: Any, n_key: int) -> Any:
     """The first non-null value among a row's value columns (None for an unset)."""
     for value in tuple(row)[n_key:]:
-        if value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA and value is not pd.NaT:
+        if (
+            value is not None
+            and not (isinstance(value, float) and math.isnan(value))
+            and value is not pd.NA
+            and value is not pd.NaT
+        ):
             return value.isoformat() if hasattr(value, "isoformat") else _plain(value)
     return None
 

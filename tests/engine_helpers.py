@@ -22,17 +22,25 @@ def days(ts: pd.Timestamp) -> float:
     return int(value) if value == int(value) else value
 
 
-def make_store(rows: list[tuple[Any, float, str, Any]], lists: list[tuple[Any, float, str, bool]] = (), types=None) -> ss.Store:
+def make_store(
+    rows: list[tuple[Any, float, str, Any]],
+    lists: list[tuple[Any, float, str, bool]] = (),
+    types=None,
+) -> ss.Store:
     """A store from ``(contact, day, attribute, value)`` and ``(contact, day, list, member)``."""
     store = ss.Store()
     frame = pd.DataFrame(
-        [(c, day(d), a, v) for c, d, a, v in rows], columns=["contact_id", "ts", "attribute", "value"]
+        [(c, day(d), a, v) for c, d, a, v in rows],
+        columns=["contact_id", "ts", "attribute", "value"],
     )
     frame["value"] = frame["value"].astype(object)
     store.load_attributes(frame, types=types)
     if lists:
         store.load_lists(
-            pd.DataFrame([(c, day(d), name, m) for c, d, name, m in lists], columns=["contact_id", "ts", "list", "member"])
+            pd.DataFrame(
+                [(c, day(d), name, m) for c, d, name, m in lists],
+                columns=["contact_id", "ts", "list", "member"],
+            )
         )
     return store
 

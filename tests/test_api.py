@@ -6,7 +6,9 @@ import segsim as ss
 
 
 def test_all_matches_public_names():
-    public = {name for name in dir(ss) if not name.startswith("_") and not _is_module(getattr(ss, name))}
+    public = {
+        name for name in dir(ss) if not name.startswith("_") and not _is_module(getattr(ss, name))
+    }
     assert public - {"annotations"} <= set(ss.__all__) | {"datasets"}
     for name in ss.__all__:
         assert hasattr(ss, name), name

@@ -42,7 +42,9 @@ def test_no_command_and_unknown_option_are_usage_errors(capsys):
 
 
 def test_demo_simulates_and_writes_the_report(tmp_path, capsys):
-    assert main(["demo", "--contacts", "300", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+    assert (
+        main(["demo", "--contacts", "300", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+    )
     out = capsys.readouterr().out
     assert "Welcome Pro" in out and "report:" in out
     assert (tmp_path / "demo" / "report.html").stat().st_size > 10_000
@@ -52,7 +54,14 @@ def test_run_writes_frames_and_report(small_scenario, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(small_scenario), "--out", str(out), "--no-progress"]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"runs.parquet", "steps.parquet", "actions.parquet", "segment_events.parquet", "suppressed.parquet", "report.html"} <= names
+    assert {
+        "runs.parquet",
+        "steps.parquet",
+        "actions.parquet",
+        "segment_events.parquet",
+        "suppressed.parquet",
+        "report.html",
+    } <= names
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) > 0 and runs["end_reason"].notna().all()
 
@@ -72,7 +81,11 @@ def test_validate_ok_and_broken(small_scenario, tmp_path, capsys):
 
 def test_validate_lists_every_yaml_problem_with_its_path(small_scenario, tmp_path, capsys):
     broken = tmp_path / "broken.yaml"
-    text = small_scenario.read_text().replace("duration: 2d", "duration: two days").replace("duration: 3d", "duration: -3d")
+    text = (
+        small_scenario.read_text()
+        .replace("duration: 2d", "duration: two days")
+        .replace("duration: 3d", "duration: -3d")
+    )
     broken.write_text(text)
     assert main(["validate", str(broken)]) == 1
     err = capsys.readouterr().err
@@ -92,15 +105,41 @@ def test_schema_is_json(capsys):
 
 def test_compare_two_files(small_scenario, tmp_path, capsys):
     other = tmp_path / "event.yaml"
-    other.write_text(small_scenario.read_text().replace("reentry_mode: recheck", "reentry_mode: event"))
-    assert main(["compare", str(small_scenario), str(other), "--out", str(tmp_path / "cmp"), "--no-progress"]) == 0
+    other.write_text(
+        small_scenario.read_text().replace("reentry_mode: recheck", "reentry_mode: event")
+    )
+    assert (
+        main(
+            [
+                "compare",
+                str(small_scenario),
+                str(other),
+                "--out",
+                str(tmp_path / "cmp"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "scenario" in out and "event" in out
     assert (tmp_path / "cmp" / "comparison.html").exists()
 
 
 def test_report_writes_html_and_markdown(small_scenario, tmp_path):
-    assert main(["report", str(small_scenario), "--out", str(tmp_path / "r"), "--markdown", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(small_scenario),
+                "--out",
+                str(tmp_path / "r"),
+                "--markdown",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "r" / "report.html").exists()
     assert (tmp_path / "r" / "report.md").read_text().startswith("#")
 

@@ -588,7 +588,17 @@ P_SEGMENTS = {
 # Small pools, shared by contact values and condition values, so that exact equality, and
 # now == value + d, happen often over a batch of rows.
 STRINGS = ["", "a", "ab", "B", "b", "é", "😀", "a'b"]
-NUMBERS = [-1.5, -0.0, 0.0, 0.1, 0.1 + 0.2, 0.3, 1.0, 1e-300, 1e300]  # no inf: conditions and the store refuse non-finite numbers
+NUMBERS = [
+    -1.5,
+    -0.0,
+    0.0,
+    0.1,
+    0.1 + 0.2,
+    0.3,
+    1.0,
+    1e-300,
+    1e300,
+]  # no inf: conditions and the store refuse non-finite numbers
 DURATIONS_US = [6 * HOUR, DAY, 2 * DAY, 90 * 60_000_000]
 INSTANTS = [NOW + k * HOUR for k in range(-72, 73, 6)]
 BY_TYPE = {

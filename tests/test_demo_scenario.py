@@ -8,7 +8,15 @@ import pytest
 import segsim as ss
 from segsim.result import FRAMES
 
-END_REASONS = {"completed", "exit_condition", "restarted", "contact_deleted", "step_removed", "paused_exit", "horizon"}
+END_REASONS = {
+    "completed",
+    "exit_condition",
+    "restarted",
+    "contact_deleted",
+    "step_removed",
+    "paused_exit",
+    "horizon",
+}
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +28,14 @@ def demo():
 def test_every_action_and_rule_is_exercised(demo):
     _, result = demo
     assert set(result.actions["action"]) == {
-        "send_email", "send_sms", "send_whatsapp", "add_to_list", "remove_from_list",
-        "update_contact", "delete_contact", "webhook",
+        "send_email",
+        "send_sms",
+        "send_whatsapp",
+        "add_to_list",
+        "remove_from_list",
+        "update_contact",
+        "delete_contact",
+        "webhook",
     }
     assert {"wait", "branch"} <= set(result.steps["kind"])
     assert {"then", "otherwise"} <= set(result.steps["outcome"])
@@ -41,16 +55,26 @@ def test_every_action_and_step_belongs_to_a_run_and_falls_inside_it(demo):
     _, result = demo
     runs = result.runs.set_index("run_id")
     for frame in (result.steps, result.actions):
-        joined = frame.join(runs[["entered_at", "ended_at", "contact_id", "flow"]], on="run_id", suffixes=("", "_run"))
+        joined = frame.join(
+            runs[["entered_at", "ended_at", "contact_id", "flow"]],
+            on="run_id",
+            suffixes=("", "_run"),
+        )
         assert joined["entered_at"].notna().all()
         assert (joined["contact_id"] == joined["contact_id_run"]).all()
         assert (joined["flow"] == joined["flow_run"]).all()
-        assert ((joined["time"] >= joined["entered_at"]) & (joined["time"] <= joined["ended_at"])).all()
+        assert (
+            (joined["time"] >= joined["entered_at"]) & (joined["time"] <= joined["ended_at"])
+        ).all()
 
 
 def test_no_action_after_a_contact_is_deleted(demo):
     _, result = demo
-    deleted = result.actions[result.actions["action"] == "delete_contact"].groupby("contact_id")["time"].min()
+    deleted = (
+        result.actions[result.actions["action"] == "delete_contact"]
+        .groupby("contact_id")["time"]
+        .min()
+    )
     later = result.actions.join(deleted.rename("deleted_at"), on="contact_id")
     assert not (later["time"] > later["deleted_at"]).any()
     events = result.segment_events.join(deleted.rename("deleted_at"), on="contact_id")
@@ -59,8 +83,12 @@ def test_no_action_after_a_contact_is_deleted(demo):
 
 def test_runs_of_one_contact_in_one_flow_never_overlap(demo):
     _, result = demo
-    for _, runs in result.runs.sort_values(["entered_at", "run_id"]).groupby(["flow", "contact_id"]):
-        assert (runs["entered_at"].iloc[1:].to_numpy() >= runs["ended_at"].iloc[:-1].to_numpy()).all()
+    for _, runs in result.runs.sort_values(["entered_at", "run_id"]).groupby(
+        ["flow", "contact_id"]
+    ):
+        assert (
+            runs["entered_at"].iloc[1:].to_numpy() >= runs["ended_at"].iloc[:-1].to_numpy()
+        ).all()
 
 
 def test_counts_reconcile_with_summary_and_report(demo):
@@ -71,7 +99,9 @@ def test_counts_reconcile_with_summary_and_report(demo):
         assert row["runs"] == (result.runs["flow"] == flow).sum()
         assert row["email_sent"] == ((sent["flow"] == flow) & (sent["channel"] == "email")).sum()
         assert row["suppressed"] == (result.suppressed["flow"] == flow).sum()
-        assert row["cost"] == pytest.approx(result.actions.loc[result.actions["flow"] == flow, "cost"].sum())
+        assert row["cost"] == pytest.approx(
+            result.actions.loc[result.actions["flow"] == flow, "cost"].sum()
+        )
     numbers = result.report().numbers()
     assert numbers["sent_email"] == (sent["channel"] == "email").sum()
     assert numbers["cost"] == pytest.approx(result.actions["cost"].sum())
@@ -79,10 +109,20 @@ def test_counts_reconcile_with_summary_and_report(demo):
 
 def test_untouched_contacts_follow_the_precomputed_segment_events(demo):
     scenario, result = demo
-    touched = set(result.actions.loc[result.actions["action"].isin(
-        ["add_to_list", "remove_from_list", "update_contact", "delete_contact"]), "contact_id"])
-    direct = ss.segment_events(scenario.store, list(scenario.segments), scenario.start, scenario.end)
-    mine = result.segment_events[~result.segment_events["contact_id"].isin(touched)].reset_index(drop=True)
+    touched = set(
+        result.actions.loc[
+            result.actions["action"].isin(
+                ["add_to_list", "remove_from_list", "update_contact", "delete_contact"]
+            ),
+            "contact_id",
+        ]
+    )
+    direct = ss.segment_events(
+        scenario.store, list(scenario.segments), scenario.start, scenario.end
+    )
+    mine = result.segment_events[~result.segment_events["contact_id"].isin(touched)].reset_index(
+        drop=True
+    )
     theirs = direct[~direct["contact_id"].isin(touched)].reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, theirs)
 

@@ -17,7 +17,11 @@ def test_scenario_example_in_datasets_readme_loads_and_simulates(tmp_path):
     block = re.search(r"## Scenario files.*?```yaml\n(.*?)```", text, re.S).group(1)
     raw = yaml.safe_load(block)
     assert raw["data"]["kind"] == "csv"
-    lines = [line for line in block.splitlines() if not line.startswith(("data:", "  kind: csv", "  path:", "  types:", "  lists:"))]
+    lines = [
+        line
+        for line in block.splitlines()
+        if not line.startswith(("data:", "  kind: csv", "  path:", "  types:", "  lists:"))
+    ]
     path = tmp_path / "scenario.yaml"
     path.write_text("data: {kind: demo, contacts: 200}\n" + "\n".join(lines))
     scenario = ss.load_scenario(path)

@@ -38,7 +38,11 @@ def welcome(**settings):
     return ss.Flow(
         "Welcome",
         trigger=ss.SegmentTrigger("Pro", on="enter"),
-        steps=[ss.SendEmail("e1", template="hello"), ss.Wait("w1", "2d"), ss.SendEmail("e2", template="tips")],
+        steps=[
+            ss.SendEmail("e1", template="hello"),
+            ss.Wait("w1", "2d"),
+            ss.SendEmail("e2", template="tips"),
+        ],
         settings=ss.ActivationSettings(**settings),
     )
 
@@ -54,44 +58,71 @@ def test_entry_runs_steps_in_order_and_completes():
         (4, "Welcome", 1, "e2", "sent", None),
     ]
     steps = [(r.step_id, r.kind, r.outcome) for r in result.steps.itertuples()]
-    assert steps == [("e1", "send_email", "sent"), ("w1", "wait", "waiting"), ("e2", "send_email", "sent")]
+    assert steps == [
+        ("e1", "send_email", "sent"),
+        ("w1", "wait", "waiting"),
+        ("e2", "send_email", "sent"),
+    ]
     assert events_log(result) == [(2, 1, "Pro", "enter", 1, "history")]
     assert list(result.runs["run_id"]) == [1]
 
 
 def test_exit_trigger_fires_on_leaving():
-    flow = ss.Flow("Bye", trigger=ss.SegmentTrigger("Pro", on="exit"), steps=[ss.SendEmail("e1", template="bye")])
+    flow = ss.Flow(
+        "Bye",
+        trigger=ss.SegmentTrigger("Pro", on="exit"),
+        steps=[ss.SendEmail("e1", template="bye")],
+    )
     result = ss.simulate(scenario(make_store(pro_history(exit=5)), [PRO], [flow]), progress=False)
     assert runs_log(result) == [("Bye", 1, 5, "first", 5, "completed")]
 
 
 def test_suppression_flow_inactive_before_activation():
-    s = scenario(make_store(pro_history(enter=2)), [PRO], [welcome()], schedule=[ss.Activate("Welcome", at=day(3))])
+    s = scenario(
+        make_store(pro_history(enter=2)),
+        [PRO],
+        [welcome()],
+        schedule=[ss.Activate("Welcome", at=day(3))],
+    )
     result = ss.simulate(s, progress=False)
     assert suppressed_log(result) == [(2, "Welcome", 1, "flow_inactive")]
     assert runs_log(result) == []
 
 
 def test_suppression_flow_paused_same_instant_lifecycle_first():
-    s = scenario(make_store(pro_history(enter=2)), [PRO], [welcome()], schedule=[ss.Pause("Welcome", at=day(2))])
+    s = scenario(
+        make_store(pro_history(enter=2)),
+        [PRO],
+        [welcome()],
+        schedule=[ss.Pause("Welcome", at=day(2))],
+    )
     result = ss.simulate(s, progress=False)
     assert suppressed_log(result) == [(2, "Welcome", 1, "flow_paused")]
 
 
 def test_suppression_already_in_flow():
     flow = ss.Flow("Long", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "10d")])
-    result = ss.simulate(scenario(make_store(pro_history(enter=2, exit=3, again=4)), [PRO], [flow]), progress=False)
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2, exit=3, again=4)), [PRO], [flow]), progress=False
+    )
     assert suppressed_log(result) == [(4, "Long", 1, "already_in_flow")]
     assert runs_log(result) == [("Long", 1, 2, "first", 12, "completed")]
 
 
 def test_suppression_no_reentry_by_default():
-    result = ss.simulate(scenario(make_store(pro_history(enter=2, exit=5, again=8)), [PRO], [welcome()]), progress=False)
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2, exit=5, again=8)), [PRO], [welcome()]),
+        progress=False,
+    )
     assert suppressed_log(result) == [(8, "Welcome", 1, "no_reentry")]
 
 
 def test_reentry_wait_suppresses_then_allows():
-    history = [*pro_history(enter=2, exit=5, again=8), (1, 9, "plan", "free"), (1, 13, "plan", "pro")]
+    history = [
+        *pro_history(enter=2, exit=5, again=8),
+        (1, 9, "plan", "free"),
+        (1, 13, "plan", "pro"),
+    ]
     flow = welcome(allow_reentry=True, reentry_wait="7d", reentry_mode="event")
     result = ss.simulate(scenario(make_store(history), [PRO], [flow]), progress=False)
     # first run ends day 4; events before day 11 are suppressed, the one at day 13 enters
@@ -104,7 +135,11 @@ def test_reentry_wait_suppresses_then_allows():
 
 def test_suppression_filters():
     history = [*pro_history(), (1, -30, "vip", False)]
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro", filters=attr("vip") == True), steps=[ss.SendEmail("e", template="t")])
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro", filters=attr("vip") == True),
+        steps=[ss.SendEmail("e", template="t")],
+    )
     result = ss.simulate(scenario(make_store(history), [PRO], [flow]), progress=False)
     assert suppressed_log(result) == [(2, "F", 1, "filters")]
 
@@ -112,7 +147,11 @@ def test_suppression_filters():
 def test_suppression_reasons_come_in_order():
     # paused AND filters failing: flow_paused wins (first that applies)
     history = [*pro_history(), (1, -30, "vip", False)]
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro", filters=attr("vip") == True), steps=[ss.SendEmail("e", template="t")])
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro", filters=attr("vip") == True),
+        steps=[ss.SendEmail("e", template="t")],
+    )
     s = scenario(make_store(history), [PRO], [flow], schedule=[ss.Pause("F", at=day(1))])
     assert suppressed_log(ss.simulate(s, progress=False)) == [(2, "F", 1, "flow_paused")]
 
@@ -121,9 +160,15 @@ def test_suppression_reasons_come_in_order():
 
 
 def test_recheck_enters_at_end_of_reentry_wait_if_still_member():
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="t")],
-                   settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"))
-    result = ss.simulate(scenario(make_store(pro_history(enter=2)), [PRO], [flow], end=10), progress=False)
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendEmail("e", template="t")],
+        settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"),
+    )
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2)), [PRO], [flow], end=10), progress=False
+    )
     assert runs_log(result) == [
         ("F", 1, 2, "first", 2, "completed"),
         ("F", 1, 5, "recheck", 5, "completed"),
@@ -132,31 +177,61 @@ def test_recheck_enters_at_end_of_reentry_wait_if_still_member():
 
 
 def test_recheck_does_nothing_when_no_longer_member():
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="t")],
-                   settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"))
-    result = ss.simulate(scenario(make_store(pro_history(enter=2, exit=4)), [PRO], [flow], end=10), progress=False)
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendEmail("e", template="t")],
+        settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"),
+    )
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2, exit=4)), [PRO], [flow], end=10), progress=False
+    )
     assert runs_log(result) == [("F", 1, 2, "first", 2, "completed")]
     assert suppressed_log(result) == []
 
 
 def test_event_mode_waits_for_a_new_trigger_event():
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="t")],
-                   settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d", reentry_mode="event"))
-    result = ss.simulate(scenario(make_store(pro_history(enter=2, exit=6, again=7)), [PRO], [flow], end=10), progress=False)
-    assert runs_log(result) == [("F", 1, 2, "first", 2, "completed"), ("F", 1, 7, "reentry", 7, "completed")]
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendEmail("e", template="t")],
+        settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d", reentry_mode="event"),
+    )
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2, exit=6, again=7)), [PRO], [flow], end=10),
+        progress=False,
+    )
+    assert runs_log(result) == [
+        ("F", 1, 2, "first", 2, "completed"),
+        ("F", 1, 7, "reentry", 7, "completed"),
+    ]
 
 
 def test_trigger_event_before_recheck_at_same_instant():
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="t")],
-                   settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"))
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendEmail("e", template="t")],
+        settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"),
+    )
     # run ends day 2; out day 3, back in day 5 exactly when the recheck is due
-    result = ss.simulate(scenario(make_store(pro_history(enter=2, exit=3, again=5)), [PRO], [flow], end=7), progress=False)
-    assert runs_log(result) == [("F", 1, 2, "first", 2, "completed"), ("F", 1, 5, "reentry", 5, "completed")]
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2, exit=3, again=5)), [PRO], [flow], end=7),
+        progress=False,
+    )
+    assert runs_log(result) == [
+        ("F", 1, 2, "first", 2, "completed"),
+        ("F", 1, 5, "reentry", 5, "completed"),
+    ]
 
 
 def test_zero_length_run_with_zero_wait_is_a_detected_loop():
-    flow = ss.Flow("Spin", trigger=ss.SegmentTrigger("Pro"), steps=[],
-                   settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="0s"))
+    flow = ss.Flow(
+        "Spin",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[],
+        settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="0s"),
+    )
     with pytest.raises(ss.CascadeLoopError, match=r"contact 1.*'Spin'"):
         ss.simulate(scenario(make_store(pro_history()), [PRO], [flow]), progress=False)
 
@@ -165,18 +240,33 @@ def test_zero_length_run_with_zero_wait_is_a_detected_loop():
 
 
 def test_exit_condition_ends_a_waiting_run_at_once():
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"),
-                   steps=[ss.SendEmail("e1", template="a"), ss.Wait("w", "30d"), ss.SendEmail("e2", template="b")],
-                   settings=ss.ActivationSettings(exit_conditions=[ss.ExitsSegment("Pro")]))
-    result = ss.simulate(scenario(make_store(pro_history(enter=2, exit=4)), [PRO], [flow], end=60), progress=False)
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.SendEmail("e1", template="a"),
+            ss.Wait("w", "30d"),
+            ss.SendEmail("e2", template="b"),
+        ],
+        settings=ss.ActivationSettings(exit_conditions=[ss.ExitsSegment("Pro")]),
+    )
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2, exit=4)), [PRO], [flow], end=60), progress=False
+    )
     assert runs_log(result) == [("F", 1, 2, "first", 4, "exit_condition")]
     assert [a[3] for a in actions_log(result)] == ["e1"]
 
 
 def test_attribute_matches_exit_condition():
     history = [*pro_history(), (1, 3, "customer", True)]
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "10d"), ss.SendEmail("e", template="b")],
-                   settings=ss.ActivationSettings(exit_conditions=[ss.AttributeMatches(attr("customer") == True)]))
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w", "10d"), ss.SendEmail("e", template="b")],
+        settings=ss.ActivationSettings(
+            exit_conditions=[ss.AttributeMatches(attr("customer") == True)]
+        ),
+    )
     result = ss.simulate(scenario(make_store(history), [PRO], [flow]), progress=False)
     assert runs_log(result) == [("F", 1, 2, "first", 3, "exit_condition")]
 
@@ -184,11 +274,21 @@ def test_attribute_matches_exit_condition():
 def test_restart_condition_starts_over_from_first_step():
     clicked = ss.Segment("Clicked", attr("clicked") == True)
     history = [*pro_history(), (1, 4, "clicked", True)]
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"),
-                   steps=[ss.SendEmail("e1", template="a"), ss.Wait("w", "5d"), ss.SendEmail("e2", template="b")],
-                   settings=ss.ActivationSettings(restart_conditions=[ss.EntersSegment("Clicked")]))
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.SendEmail("e1", template="a"),
+            ss.Wait("w", "5d"),
+            ss.SendEmail("e2", template="b"),
+        ],
+        settings=ss.ActivationSettings(restart_conditions=[ss.EntersSegment("Clicked")]),
+    )
     result = ss.simulate(scenario(make_store(history), [PRO, clicked], [flow]), progress=False)
-    assert runs_log(result) == [("F", 1, 2, "first", 4, "restarted"), ("F", 1, 4, "restart", 9, "completed")]
+    assert runs_log(result) == [
+        ("F", 1, 2, "first", 4, "restarted"),
+        ("F", 1, 4, "restart", 9, "completed"),
+    ]
     assert [(a[0], a[3]) for a in actions_log(result)] == [(2, "e1"), (4, "e1"), (9, "e2")]
 
 
@@ -197,17 +297,33 @@ def test_restart_condition_starts_over_from_first_step():
 
 def test_channel_eligibility_and_skip_reasons():
     rows = [
-        (1, -10, "plan", "free"), (1, 2, "plan", "pro"),  # no email, no phone
-        (2, -10, "plan", "free"), (2, 2, "plan", "pro"), (2, -10, "email", "x@y.z"), (2, -10, "email_subscribed", False),
-        (2, -10, "phone", "+1"), (2, -10, "sms_subscribed", True), (2, -10, "whatsapp_subscribed", False),
+        (1, -10, "plan", "free"),
+        (1, 2, "plan", "pro"),  # no email, no phone
+        (2, -10, "plan", "free"),
+        (2, 2, "plan", "pro"),
+        (2, -10, "email", "x@y.z"),
+        (2, -10, "email_subscribed", False),
+        (2, -10, "phone", "+1"),
+        (2, -10, "sms_subscribed", True),
+        (2, -10, "whatsapp_subscribed", False),
     ]
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[
-        ss.SendEmail("e", template="t"), ss.SendSMS("s", template="t"), ss.SendWhatsApp("w", template="t"),
-    ])
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.SendEmail("e", template="t"),
+            ss.SendSMS("s", template="t"),
+            ss.SendWhatsApp("w", template="t"),
+        ],
+    )
     result = ss.simulate(scenario(make_store(rows), [PRO], [flow]), progress=False)
     assert [(a[2], a[3], a[4], a[5]) for a in actions_log(result)] == [
-        (1, "e", "skipped", "no_email"), (1, "s", "skipped", "no_phone"), (1, "w", "skipped", "no_phone"),
-        (2, "e", "skipped", "unsubscribed"), (2, "s", "sent", None), (2, "w", "skipped", "unsubscribed"),
+        (1, "e", "skipped", "no_email"),
+        (1, "s", "skipped", "no_phone"),
+        (1, "w", "skipped", "no_phone"),
+        (2, "e", "skipped", "unsubscribed"),
+        (2, "s", "sent", None),
+        (2, "w", "skipped", "unsubscribed"),
     ]
     channels = ss.Channels()
     sent = result.actions[result.actions["status"] == "sent"]
@@ -216,14 +332,22 @@ def test_channel_eligibility_and_skip_reasons():
 
 
 def test_list_contact_and_webhook_actions_always_apply():
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[
-        ss.AddToList("l", "vip"), ss.RemoveFromList("r", "trial"), ss.UpdateContact("u", set={"tier": "gold"}),
-        ss.Webhook("h", url="https://example.invalid/hook", body={"x": 1}),
-    ])
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.AddToList("l", "vip"),
+            ss.RemoveFromList("r", "trial"),
+            ss.UpdateContact("u", set={"tier": "gold"}),
+            ss.Webhook("h", url="https://example.invalid/hook", body={"x": 1}),
+        ],
+    )
     result = ss.simulate(scenario(make_store(pro_history()), [PRO], [flow]), progress=False)
     assert [(r.action, r.channel, r.status) for r in result.actions.itertuples()] == [
-        ("add_to_list", "", "applied"), ("remove_from_list", "", "applied"),
-        ("update_contact", "", "applied"), ("webhook", "webhook", "sent"),
+        ("add_to_list", "", "applied"),
+        ("remove_from_list", "", "applied"),
+        ("update_contact", "", "applied"),
+        ("webhook", "webhook", "sent"),
     ]
 
 
@@ -231,7 +355,11 @@ def test_webhooks_never_touch_the_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("segsim opened a socket")
 
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Webhook("h", url="https://example.com/hook")])
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Webhook("h", url="https://example.com/hook")],
+    )
     s = scenario(make_store(pro_history()), [PRO], [flow])
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
@@ -244,20 +372,34 @@ def test_webhooks_never_touch_the_network(monkeypatch):
 
 def test_update_contact_cascades_into_another_flows_trigger_at_once():
     gold = ss.Segment("Gold", attr("tier") == "gold")
-    upgrade = ss.Flow("Upgrade", trigger=ss.SegmentTrigger("Pro"), steps=[ss.UpdateContact("u", set={"tier": "gold"})])
-    gold_welcome = ss.Flow("GoldWelcome", trigger=ss.SegmentTrigger("Gold"), steps=[ss.SendEmail("e", template="gold")])
-    result = ss.simulate(scenario(make_store(pro_history()), [PRO, gold], [upgrade, gold_welcome]), progress=False)
+    upgrade = ss.Flow(
+        "Upgrade",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.UpdateContact("u", set={"tier": "gold"})],
+    )
+    gold_welcome = ss.Flow(
+        "GoldWelcome", trigger=ss.SegmentTrigger("Gold"), steps=[ss.SendEmail("e", template="gold")]
+    )
+    result = ss.simulate(
+        scenario(make_store(pro_history()), [PRO, gold], [upgrade, gold_welcome]), progress=False
+    )
     assert runs_log(result) == [
         ("Upgrade", 1, 2, "first", 2, "completed"),
         ("GoldWelcome", 1, 2, "first", 2, "completed"),
     ]
-    assert events_log(result) == [(2, 1, "Pro", "enter", 1, "history"), (2, 1, "Gold", "enter", 1, "flow step")]
+    assert events_log(result) == [
+        (2, 1, "Pro", "enter", 1, "history"),
+        (2, 1, "Gold", "enter", 1, "flow step"),
+    ]
 
 
 def test_list_action_fires_exit_condition_of_own_run():
-    flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"),
-                   steps=[ss.AddToList("l", "customers"), ss.SendEmail("e", template="never")],
-                   settings=ss.ActivationSettings(exit_conditions=[ss.AttributeMatches(in_list("customers"))]))
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.AddToList("l", "customers"), ss.SendEmail("e", template="never")],
+        settings=ss.ActivationSettings(exit_conditions=[ss.AttributeMatches(in_list("customers"))]),
+    )
     result = ss.simulate(scenario(make_store(pro_history()), [PRO], [flow]), progress=False)
     assert runs_log(result) == [("F", 1, 2, "first", 2, "exit_condition")]
     assert [a[3] for a in actions_log(result)] == ["l"]
@@ -266,33 +408,70 @@ def test_list_action_fires_exit_condition_of_own_run():
 def test_touched_contact_keeps_following_its_history():
     # after the action touches contact 1, its later history (exit at day 6) is evaluated live
     tag = ss.Flow("Tag", trigger=ss.SegmentTrigger("Pro"), steps=[ss.AddToList("l", "tagged")])
-    bye = ss.Flow("Bye", trigger=ss.SegmentTrigger("Pro", on="exit"), steps=[ss.SendEmail("e", template="bye")])
-    result = ss.simulate(scenario(make_store(pro_history(enter=2, exit=6)), [PRO], [tag, bye]), progress=False)
-    assert events_log(result) == [(2, 1, "Pro", "enter", 1, "history"), (6, 1, "Pro", "exit", 1, "history")]
-    assert runs_log(result) == [("Tag", 1, 2, "first", 2, "completed"), ("Bye", 1, 6, "first", 6, "completed")]
+    bye = ss.Flow(
+        "Bye",
+        trigger=ss.SegmentTrigger("Pro", on="exit"),
+        steps=[ss.SendEmail("e", template="bye")],
+    )
+    result = ss.simulate(
+        scenario(make_store(pro_history(enter=2, exit=6)), [PRO], [tag, bye]), progress=False
+    )
+    assert events_log(result) == [
+        (2, 1, "Pro", "enter", 1, "history"),
+        (6, 1, "Pro", "exit", 1, "history"),
+    ]
+    assert runs_log(result) == [
+        ("Tag", 1, 2, "first", 2, "completed"),
+        ("Bye", 1, 6, "first", 6, "completed"),
+    ]
 
 
 def test_self_feeding_cascade_is_detected():
     in_a = ss.Segment("InA", in_list("a"))
     settings = ss.ActivationSettings(allow_reentry=True, reentry_wait="0s", reentry_mode="event")
-    remove = ss.Flow("Remove", trigger=ss.SegmentTrigger("InA"), steps=[ss.RemoveFromList("r", "a")], settings=settings)
-    add = ss.Flow("Add", trigger=ss.SegmentTrigger("InA", on="exit"), steps=[ss.AddToList("x", "a")], settings=settings)
+    remove = ss.Flow(
+        "Remove",
+        trigger=ss.SegmentTrigger("InA"),
+        steps=[ss.RemoveFromList("r", "a")],
+        settings=settings,
+    )
+    add = ss.Flow(
+        "Add",
+        trigger=ss.SegmentTrigger("InA", on="exit"),
+        steps=[ss.AddToList("x", "a")],
+        settings=settings,
+    )
     store = make_store([(1, -5, "plan", "free")], lists=[(1, 2, "a", True)])
     with pytest.raises(ss.CascadeLoopError, match="contact 1"):
         ss.simulate(scenario(store, [in_a], [remove, add]), progress=False)
 
 
 def test_delete_contact_ends_every_run_and_ignores_later_history():
-    long = ss.Flow("Long", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "20d"), ss.SendEmail("e", template="x")])
-    delete = ss.Flow("Delete", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "1d"), ss.DeleteContact("d")])
-    bye = ss.Flow("Bye", trigger=ss.SegmentTrigger("Pro", on="exit"), steps=[ss.SendEmail("e", template="bye")])
+    long = ss.Flow(
+        "Long",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w", "20d"), ss.SendEmail("e", template="x")],
+    )
+    delete = ss.Flow(
+        "Delete",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w", "1d"), ss.DeleteContact("d")],
+    )
+    bye = ss.Flow(
+        "Bye",
+        trigger=ss.SegmentTrigger("Pro", on="exit"),
+        steps=[ss.SendEmail("e", template="bye")],
+    )
     history = pro_history(enter=2, exit=6, again=8)
     result = ss.simulate(scenario(make_store(history), [PRO], [long, delete, bye]), progress=False)
     assert runs_log(result) == [
         ("Long", 1, 2, "first", 3, "contact_deleted"),
         ("Delete", 1, 2, "first", 3, "contact_deleted"),
     ]
-    assert events_log(result) == [(2, 1, "Pro", "enter", 1, "history"), (3, 1, "Pro", "exit", 1, "flow step")]
+    assert events_log(result) == [
+        (2, 1, "Pro", "enter", 1, "history"),
+        (3, 1, "Pro", "exit", 1, "flow step"),
+    ]
     assert suppressed_log(result) == [(3, "Bye", 1, "deleted")]
 
 
@@ -300,8 +479,12 @@ def test_delete_contact_ends_every_run_and_ignores_later_history():
 
 
 def paused_flow(on_pause):
-    return ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "2d"), ss.SendEmail("e", template="t")],
-                   settings=ss.ActivationSettings(on_pause=on_pause))
+    return ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w", "2d"), ss.SendEmail("e", template="t")],
+        settings=ss.ActivationSettings(on_pause=on_pause),
+    )
 
 
 @pytest.mark.parametrize(
@@ -313,17 +496,31 @@ def paused_flow(on_pause):
     ],
 )
 def test_on_pause_policies(on_pause, runs, sends):
-    s = scenario(make_store(pro_history(enter=1)), [PRO], [paused_flow(on_pause)],
-                 schedule=[ss.Pause("F", at=day(2)), ss.Resume("F", at=day(5))])
+    s = scenario(
+        make_store(pro_history(enter=1)),
+        [PRO],
+        [paused_flow(on_pause)],
+        schedule=[ss.Pause("F", at=day(2)), ss.Resume("F", at=day(5))],
+    )
     result = ss.simulate(s, progress=False)
     assert runs_log(result) == runs
     assert [a[0] for a in actions_log(result)] == sends
 
 
 def test_edit_moves_running_runs_by_step_id():
-    v1 = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "5d"), ss.SendEmail("old", template="a")])
-    v2 = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "5d"), ss.SendEmail("new", template="b")])
-    s = scenario(make_store(pro_history(enter=1)), [PRO], [v1], schedule=[ss.Edit("F", at=day(3), flow=v2)])
+    v1 = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w", "5d"), ss.SendEmail("old", template="a")],
+    )
+    v2 = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w", "5d"), ss.SendEmail("new", template="b")],
+    )
+    s = scenario(
+        make_store(pro_history(enter=1)), [PRO], [v1], schedule=[ss.Edit("F", at=day(3), flow=v2)]
+    )
     result = ss.simulate(s, progress=False)
     assert [a[3] for a in actions_log(result)] == ["new"]
     assert list(result.runs["version"]) == [1]
@@ -331,9 +528,19 @@ def test_edit_moves_running_runs_by_step_id():
 
 
 def test_edit_ends_runs_whose_step_is_gone():
-    v1 = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "5d"), ss.SendEmail("e", template="a")])
-    v2 = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w2", "1d"), ss.SendEmail("e", template="a")])
-    s = scenario(make_store(pro_history(enter=1)), [PRO], [v1], schedule=[ss.Edit("F", at=day(3), flow=v2)])
+    v1 = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w", "5d"), ss.SendEmail("e", template="a")],
+    )
+    v2 = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("w2", "1d"), ss.SendEmail("e", template="a")],
+    )
+    s = scenario(
+        make_store(pro_history(enter=1)), [PRO], [v1], schedule=[ss.Edit("F", at=day(3), flow=v2)]
+    )
     assert runs_log(ss.simulate(s, progress=False)) == [("F", 1, 1, "first", 3, "step_removed")]
 
 
@@ -356,15 +563,25 @@ def test_existing_members_are_not_entrants_unless_asked():
     flow = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="a")])
     store = make_store(pro_history(enter=-3))
     assert runs_log(ss.simulate(scenario(store, [PRO], [flow]), progress=False)) == []
-    result = ss.simulate(scenario(store, [PRO], [flow], include_existing_members=True), progress=False)
+    result = ss.simulate(
+        scenario(store, [PRO], [flow], include_existing_members=True), progress=False
+    )
     assert runs_log(result) == [("F", 1, 0, "first", 0, "completed")]
     assert events_log(result) == [(0, 1, "Pro", "enter", 1, "history")]
 
 
 def test_time_relative_segment_enters_at_exact_instant():
     lapsed = ss.Segment("Lapsed", attr("last_purchase_at").older_than("10d"))
-    rows = [*reachable(1), (1, -5, "last_purchase_at", day(-5)), (1, 12, "last_purchase_at", day(12))]
-    flow = ss.Flow("WinBack", trigger=ss.SegmentTrigger("Lapsed"), steps=[ss.SendEmail("e", template="miss-you")])
+    rows = [
+        *reachable(1),
+        (1, -5, "last_purchase_at", day(-5)),
+        (1, 12, "last_purchase_at", day(12)),
+    ]
+    flow = ss.Flow(
+        "WinBack",
+        trigger=ss.SegmentTrigger("Lapsed"),
+        steps=[ss.SendEmail("e", template="miss-you")],
+    )
     result = ss.simulate(scenario(make_store(rows), [lapsed], [flow]), progress=False)
     assert events_log(result) == [
         (5, 1, "Lapsed", "enter", 1, "time"),

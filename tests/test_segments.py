@@ -20,10 +20,15 @@ def events(store, segments, start=0, end=30, **kwargs):
 
 
 def test_enter_exit_reenter_with_nth_counted_over_whole_history():
-    store = make_store([
-        (1, -20, "plan", "pro"), (1, -10, "plan", "free"),  # a first spell before the window
-        (1, 2, "plan", "pro"), (1, 5, "plan", "free"), (1, 9, "plan", "pro"),
-    ])
+    store = make_store(
+        [
+            (1, -20, "plan", "pro"),
+            (1, -10, "plan", "free"),  # a first spell before the window
+            (1, 2, "plan", "pro"),
+            (1, 5, "plan", "free"),
+            (1, 9, "plan", "pro"),
+        ]
+    )
     assert events(store, PRO) == [
         (2, 1, "Pro", "enter", 2, "history"),
         (5, 1, "Pro", "exit", 2, "history"),
@@ -34,7 +39,9 @@ def test_enter_exit_reenter_with_nth_counted_over_whole_history():
 def test_history_before_start_only_builds_state():
     store = make_store([(1, -3, "plan", "pro"), (2, -3, "plan", "free")])
     assert events(store, PRO) == []
-    assert events(store, PRO, include_existing_members=True) == [(0, 1, "Pro", "enter", 1, "history")]
+    assert events(store, PRO, include_existing_members=True) == [
+        (0, 1, "Pro", "enter", 1, "history")
+    ]
 
 
 def test_change_exactly_at_start_is_in_the_window_and_end_is_not():
@@ -45,12 +52,20 @@ def test_change_exactly_at_start_is_in_the_window_and_end_is_not():
 def test_simultaneous_changes_apply_together():
     # plan and ltv change at the same instant: one evaluation, one entry, no flicker
     vip = ss.Segment("VIP", all_of(attr("plan") == "pro", attr("ltv") >= 100))
-    store = make_store([
-        (1, -5, "plan", "free"), (1, -5, "ltv", 50.0),
-        (1, 3, "plan", "pro"), (1, 3, "ltv", 150.0),
-        (1, 6, "plan", "free"), (1, 6, "ltv", 10.0),
-    ])
-    assert events(store, vip) == [(3, 1, "VIP", "enter", 1, "history"), (6, 1, "VIP", "exit", 1, "history")]
+    store = make_store(
+        [
+            (1, -5, "plan", "free"),
+            (1, -5, "ltv", 50.0),
+            (1, 3, "plan", "pro"),
+            (1, 3, "ltv", 150.0),
+            (1, 6, "plan", "free"),
+            (1, 6, "ltv", 10.0),
+        ]
+    )
+    assert events(store, vip) == [
+        (3, 1, "VIP", "enter", 1, "history"),
+        (6, 1, "VIP", "exit", 1, "history"),
+    ]
 
 
 def test_unchanged_membership_logs_nothing():
@@ -97,7 +112,9 @@ def test_within_last_enters_at_value_and_exits_at_value_plus_d():
 def test_lists_and_in_segment():
     newsletter = ss.Segment("Newsletter", in_list("newsletter"))
     pro_news = ss.Segment("ProNews", all_of(in_segment("Pro"), in_segment("Newsletter")))
-    store = make_store([(1, -5, "plan", "pro")], lists=[(1, 3, "newsletter", True), (1, 8, "newsletter", False)])
+    store = make_store(
+        [(1, -5, "plan", "pro")], lists=[(1, 3, "newsletter", True), (1, 8, "newsletter", False)]
+    )
     assert events(store, [PRO, newsletter, pro_news]) == [
         (3, 1, "Newsletter", "enter", 1, "history"),
         (3, 1, "ProNews", "enter", 1, "history"),
@@ -114,17 +131,26 @@ def test_string_contact_ids_come_back_as_given():
 
 
 def test_members_and_sizes():
-    store = make_store([
-        (1, -5, "plan", "pro"), (2, 1, "plan", "pro"), (2, 2, "plan", "free"), (3, 2, "plan", "pro"),
-    ])
+    store = make_store(
+        [
+            (1, -5, "plan", "pro"),
+            (2, 1, "plan", "pro"),
+            (2, 2, "plan", "free"),
+            (3, 2, "plan", "pro"),
+        ]
+    )
     assert ss.members(store, PRO, at=day(1))["contact_id"].tolist() == [1, 2]
     assert ss.members(store, PRO, at=day(2))["contact_id"].tolist() == [1, 3]
     sizes = ss.segment_sizes(store, PRO, start=day(0), end=day(3), freq="1D")
-    assert sizes[["members", "entries", "exits"]].values.tolist() == [[1, 0, 0], [2, 1, 0], [2, 1, 1]]
+    assert sizes[["members", "entries", "exits"]].values.tolist() == [
+        [1, 0, 0],
+        [2, 1, 0],
+        [2, 1, 1],
+    ]
 
 
 def test_weird_attribute_names_are_safe():
-    name = "it's \"odd\"; drop table x"
+    name = 'it\'s "odd"; drop table x'
     store = make_store([(1, 2, name, "yes")])
     seg = ss.Segment("Odd", attr(name) == "yes")
     assert events(store, seg) == [(2, 1, "Odd", "enter", 1, "history")]

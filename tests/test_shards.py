@@ -36,9 +36,12 @@ def test_local_processes_equal_the_plain_run(demo):
 def test_dask_local_cluster_with_two_workers(demo):
     distributed = pytest.importorskip("dask.distributed")
     scenario, plain = demo
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         result = ss.simulate(scenario, progress=False, shards=2, executor=client)
     assert_same(plain, result)
 
@@ -49,9 +52,18 @@ def test_string_ids_and_cascades_shard_identically():
     rows = []
     for i in range(12):
         cid = f"c{i:02d}"
-        rows += [*reachable(cid), (cid, -5, "plan", "free"), (cid, i % 5, "plan", "pro"), (cid, 10 + i % 3, "plan", "free")]
+        rows += [
+            *reachable(cid),
+            (cid, -5, "plan", "free"),
+            (cid, i % 5, "plan", "pro"),
+            (cid, 10 + i % 3, "plan", "free"),
+        ]
     flows = [
-        ss.Flow("Up", trigger=ss.SegmentTrigger("Pro"), steps=[ss.Wait("w", "1d"), ss.UpdateContact("u", set={"tier": "gold"})]),
+        ss.Flow(
+            "Up",
+            trigger=ss.SegmentTrigger("Pro"),
+            steps=[ss.Wait("w", "1d"), ss.UpdateContact("u", set={"tier": "gold"})],
+        ),
         ss.Flow("Gold", trigger=ss.SegmentTrigger("Gold"), steps=[ss.SendEmail("e", template="g")]),
     ]
     s = scenario(make_store(rows), [pro, gold], flows)
@@ -77,9 +89,11 @@ def test_interrupted_stream_leaves_no_result(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise KeyboardInterrupt
 
-    s = scenario(make_store([*reachable(1), (1, -5, "plan", "free"), (1, 2, "plan", "pro")]),
-                 [ss.Segment("Pro", ss.attr("plan") == "pro")],
-                 [ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="t")])])
+    s = scenario(
+        make_store([*reachable(1), (1, -5, "plan", "free"), (1, 2, "plan", "pro")]),
+        [ss.Segment("Pro", ss.attr("plan") == "pro")],
+        [ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="t")])],
+    )
     monkeypatch.setattr(output, "_replace", explode)
     with pytest.raises(KeyboardInterrupt):
         ss.simulate(s, progress=False, out=tmp_path / "result")
@@ -87,7 +101,9 @@ def test_interrupted_stream_leaves_no_result(tmp_path, monkeypatch):
 
 
 def test_bad_shard_arguments():
-    s = scenario(make_store([(1, 1, "plan", "pro")]), [ss.Segment("Pro", ss.attr("plan") == "pro")], [])
+    s = scenario(
+        make_store([(1, 1, "plan", "pro")]), [ss.Segment("Pro", ss.attr("plan") == "pro")], []
+    )
     with pytest.raises(ValueError, match="shards"):
         ss.simulate(s, shards=0)
     with pytest.raises(ValueError, match="executor"):
@@ -99,7 +115,9 @@ def test_comparison_variants_fan_out_the_same_way(demo):
     scenario, _ = demo
     variant = scenario.with_settings("Welcome Pro", reentry_mode="event")
     plain = ss.compare(scenario, {"recheck": scenario, "event": variant})
-    sharded = ss.compare(scenario, {"recheck": scenario, "event": variant}, shards=2, executor="processes")
+    sharded = ss.compare(
+        scenario, {"recheck": scenario, "event": variant}, shards=2, executor="processes"
+    )
     for name in ("recheck", "event"):
         assert_same(plain.results[name], sharded.results[name])
     assert plain.summary().equals(sharded.summary())

@@ -135,7 +135,11 @@ def _run_in_process(
     parts: dict[str, list[Any]] = {}
     try:
         for shard in range(shards):
-            sink = MemorySink(id_dtype) if work is None else ParquetSink(id_dtype, work / f"shard-{shard:04d}")
+            sink = (
+                MemorySink(id_dtype)
+                if work is None
+                else ParquetSink(id_dtype, work / f"shard-{shard:04d}")
+            )
             Simulation(
                 plan,
                 scenario.store,
@@ -160,4 +164,3 @@ class _ShardProgress:
 
     def update_to(self, fraction: float) -> None:
         self.bar.update_to((self.shard + fraction) / self.shards)
-

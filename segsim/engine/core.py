@@ -62,7 +62,9 @@ class Run:
         "version",
     )
 
-    def __init__(self, key: int, flow: CompiledFlow, contact: Any, entered_at: int, entry: str) -> None:
+    def __init__(
+        self, key: int, flow: CompiledFlow, contact: Any, entered_at: int, entry: str
+    ) -> None:
         self.key = key
         self.flow = flow  # the current version; runs move to new versions on edit
         self.version = flow.version  # the version it entered on
@@ -74,13 +76,32 @@ class Run:
         self.held = False
         self.open = True
         # run_id (internal key), flow, version, contact, entered_at, entry, ended_at, end_reason
-        self.record: list[Any] = [key, flow.name, flow.version, contact, entered_at, entry, None, None]
+        self.record: list[Any] = [
+            key,
+            flow.name,
+            flow.version,
+            contact,
+            entered_at,
+            entry,
+            None,
+            None,
+        ]
 
 
 class Contact:
     """What the engine knows about one contact (slotted: there may be millions)."""
 
-    __slots__ = ("deleted", "last_end", "live", "members", "nth", "runs", "work", "work_at", "work_flows")
+    __slots__ = (
+        "deleted",
+        "last_end",
+        "live",
+        "members",
+        "nth",
+        "runs",
+        "work",
+        "work_at",
+        "work_flows",
+    )
 
     def __init__(self) -> None:
         self.members: set[int] = set()  # tracked conditions that hold now
@@ -132,7 +153,8 @@ class Simulation:
         self.contacts: dict[Any, Contact] = {}
         self.logs = Logs()
         self.status = {
-            name: ("active" if active else "draft") for name, active in plan.initially_active.items()
+            name: ("active" if active else "draft")
+            for name, active in plan.initially_active.items()
         }
         self.flows = dict(plan.flows)
         self.held: dict[str, list[Run]] = {name: [] for name in plan.flow_order}
@@ -147,7 +169,11 @@ class Simulation:
         self.reacting = {
             condition
             for cf in plan.versions.values()
-            for condition in (cf.trigger_condition, *(c for c, _ in cf.exit_events), *(c for c, _ in cf.restart_events))
+            for condition in (
+                cf.trigger_condition,
+                *(c for c, _ in cf.exit_events),
+                *(c for c, _ in cf.restart_events),
+            )
             if condition >= 0
         }
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
@@ -165,7 +191,9 @@ class Simulation:
         for name in self.plan.flow_order:
             cf = self.flows[name]
             if cf.trigger_condition >= 0:
-                index.setdefault(cf.trigger_condition, []).append((name, "trigger", cf.trigger_on_enter))
+                index.setdefault(cf.trigger_condition, []).append(
+                    (name, "trigger", cf.trigger_on_enter)
+                )
             for condition, on_enter in cf.exit_events:
                 index.setdefault(condition, []).append((name, "exit", on_enter))
             for condition, on_enter in cf.restart_events:
@@ -229,7 +257,9 @@ class Simulation:
         for batch in _batches(reader):
             columns = [batch.column(i).to_pylist() for i in range(7)]
             if candidates:
-                self._prefetch([c for c, seg in zip(columns[1], columns[2], strict=True) if seg in candidates])
+                self._prefetch(
+                    [c for c, seg in zip(columns[1], columns[2], strict=True) if seg in candidates]
+                )
             if self.sink is not None:
                 self.sink.maybe_flush(self.logs)
             for row in zip(*columns, strict=True):
@@ -252,7 +282,8 @@ class Simulation:
             for cf in self.plan.versions.values()
             if cf.trigger_condition >= 0
             and any(
-                info.kind == "delete_contact" or self._matters(info.changes) for info in cf.actions.values()
+                info.kind == "delete_contact" or self._matters(info.changes)
+                for info in cf.actions.values()
             )
         }
 
@@ -312,7 +343,9 @@ class Simulation:
             contact = self.contacts[contact_id] = Contact()
         return contact
 
-    def _apply_stream(self, rows: list[tuple], reactions: dict[Any, list[tuple[int, bool]]]) -> None:
+    def _apply_stream(
+        self, rows: list[tuple], reactions: dict[Any, list[tuple[int, bool]]]
+    ) -> None:
         n_user = self.plan.user_segments
         names = self._segment_names
         log = self.logs.segment_events.append
@@ -327,8 +360,16 @@ class Simulation:
             if initial and not self.include_existing:
                 continue
             if segment < n_user:
-                log((t, contact_id, names[segment], "enter" if enter else "exit", nth,
-                     "time" if from_time else "history"))
+                log(
+                    (
+                        t,
+                        contact_id,
+                        names[segment],
+                        "enter" if enter else "exit",
+                        nth,
+                        "time" if from_time else "history",
+                    )
+                )
             if segment in self.reacting:
                 reactions.setdefault(contact_id, []).append((segment, enter))
 
@@ -383,14 +424,23 @@ class Simulation:
                 if name in used_lists:
                     entry[0].append((t, True, name, bool(v_boolean)))
             elif name in used:
-                value = {"string": v_string, "number": v_number, "boolean": v_boolean, "timestamp": v_time}[kind]
+                value = {
+                    "string": v_string,
+                    "number": v_number,
+                    "boolean": v_boolean,
+                    "timestamp": v_time,
+                }[kind]
                 entry[0].append((t, False, name, value))
         return out
 
     def _prefetch(self, contact_ids: list[Any]) -> None:
         """Load, in one query, the histories of contacts about to enter flows that change contacts."""
-        wanted = [c for c in dict.fromkeys(contact_ids) if c not in self._history_cache
-                  and (c not in self.contacts or self.contacts[c].live is None)]
+        wanted = [
+            c
+            for c in dict.fromkeys(contact_ids)
+            if c not in self._history_cache
+            and (c not in self.contacts or self.contacts[c].live is None)
+        ]
         if wanted:
             self._history_cache.update(self._fetch_histories(wanted))
 
@@ -399,7 +449,9 @@ class Simulation:
             self._bucket(instant)["live"].append(contact_id)
             self._wake(instant)
 
-    def _live_instant(self, contact_id: Any, t: int, reactions: dict[Any, list[tuple[int, bool]]]) -> None:
+    def _live_instant(
+        self, contact_id: Any, t: int, reactions: dict[Any, list[tuple[int, bool]]]
+    ) -> None:
         """A live contact's history changes and/or time boundary at ``t``."""
         contact = self.contacts[contact_id]
         state = contact.live
@@ -419,7 +471,12 @@ class Simulation:
             reactions.setdefault(contact_id, []).extend(changed)
 
     def _evaluate(
-        self, contact_id: Any, contact: Contact, t: int, cause: str, inputs: set[tuple[bool, str]] | None = None
+        self,
+        contact_id: Any,
+        contact: Contact,
+        t: int,
+        cause: str,
+        inputs: set[tuple[bool, str]] | None = None,
     ) -> list[tuple[int, bool]]:
         """Re-evaluate a live contact's tracked conditions; log and return what changed.
 
@@ -444,7 +501,14 @@ class Simulation:
                 if cause == "history" and inputs is not None and not (self.plan.inputs[i] & inputs):
                     why = "time"
                 self.logs.segment_events.append(
-                    (t, contact_id, self.plan.segments[i].name, "enter" if value else "exit", contact.nth[i], why)
+                    (
+                        t,
+                        contact_id,
+                        self.plan.segments[i].name,
+                        "enter" if value else "exit",
+                        contact.nth[i],
+                        why,
+                    )
                 )
             if i in self.reacting:
                 changed.append((i, value))
@@ -482,7 +546,9 @@ class Simulation:
         if reason is not None:
             self.logs.suppressed.append((t, cf.name, contact_id, reason))
             return
-        self._start_run(cf, contact_id, contact, t, "reentry" if cf.name in contact.last_end else "first")
+        self._start_run(
+            cf, contact_id, contact, t, "reentry" if cf.name in contact.last_end else "first"
+        )
 
     def _suppression(self, cf: CompiledFlow, contact: Contact, t: int) -> str | None:
         status = self.status[cf.name]
@@ -547,7 +613,9 @@ class Simulation:
                 "that ends at once and re-enters with no wait, or actions that re-trigger flows)"
             )
 
-    def _start_run(self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int, entry: str) -> None:
+    def _start_run(
+        self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int, entry: str
+    ) -> None:
         self._count_work(contact_id, contact, t, cf.name)
         run = Run(self.next_run_key, cf, contact_id, t, entry)
         self.next_run_key += 1
@@ -598,7 +666,9 @@ class Simulation:
             step = cf.steps[step_id]
             kind = step.kind
             if kind == "wait":
-                self.logs.steps.append((t, run.key, cf.name, run.contact, step_id, kind, "waiting", cf.version))
+                self.logs.steps.append(
+                    (t, run.key, cf.name, run.contact, step_id, kind, "waiting", cf.version)
+                )
                 delay = cf.wait_us[step_id]
                 event = self.env.timeout(delay)
                 event.callbacks.append(partial(self._on_wait_over, run, run.token))
@@ -606,7 +676,16 @@ class Simulation:
             if kind == "branch":
                 holds = cf.branch_condition[step_id] in contact.members
                 self.logs.steps.append(
-                    (t, run.key, cf.name, run.contact, step_id, kind, "then" if holds else "otherwise", cf.version)
+                    (
+                        t,
+                        run.key,
+                        cf.name,
+                        run.contact,
+                        step_id,
+                        kind,
+                        "then" if holds else "otherwise",
+                        cf.version,
+                    )
                 )
                 run.step = cf.then_first[step_id] if holds else cf.otherwise_first[step_id]
                 continue
@@ -666,12 +745,35 @@ class Simulation:
         )
 
     def _log_action(
-        self, run: Run, cf: CompiledFlow, step_id: str, info: Any, t: int, status: str, reason: Any, cost: float
+        self,
+        run: Run,
+        cf: CompiledFlow,
+        step_id: str,
+        info: Any,
+        t: int,
+        status: str,
+        reason: Any,
+        cost: float,
     ) -> None:
-        self.logs.steps.append((t, run.key, cf.name, run.contact, step_id, info.kind, status, cf.version))
+        self.logs.steps.append(
+            (t, run.key, cf.name, run.contact, step_id, info.kind, status, cf.version)
+        )
         self.logs.actions.append(
-            (t, run.key, cf.name, step_id, run.contact, info.kind, info.channel, info.template, status, reason,
-             cost, info.detail, cf.version)
+            (
+                t,
+                run.key,
+                cf.name,
+                step_id,
+                run.contact,
+                info.kind,
+                info.channel,
+                info.template,
+                status,
+                reason,
+                cost,
+                info.detail,
+                cf.version,
+            )
         )
 
     def _delete(self, contact_id: Any, contact: Contact, t: int) -> None:
@@ -770,5 +872,3 @@ def _ts(t: int) -> str:
     import pandas as pd
 
     return str(pd.Timestamp(t, unit="us", tz="UTC"))
-
-

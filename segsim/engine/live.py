@@ -52,7 +52,9 @@ def time_boundaries(
         value = attributes.get(attribute)
         if value is None:
             continue
-        candidates = (value + duration_us, value) if kind == "within_last" else (value + duration_us,)
+        candidates = (
+            (value + duration_us, value) if kind == "within_last" else (value + duration_us,)
+        )
         for instant in candidates:
             if after < instant < before:
                 out.add(instant)

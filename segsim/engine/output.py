@@ -33,11 +33,31 @@ FLUSH_ROWS = 250_000
 
 _PART_COLUMNS = {
     "segment_events": ["time", "contact_id", "segment", "event", "nth", "cause"],
-    "runs": ["key", "flow", "version", "contact_id", "entered_at", "entry", "ended_at", "end_reason"],
+    "runs": [
+        "key",
+        "flow",
+        "version",
+        "contact_id",
+        "entered_at",
+        "entry",
+        "ended_at",
+        "end_reason",
+    ],
     "steps": ["time", "key", "flow", "contact_id", "step_id", "kind", "outcome", "version"],
     "actions": [
-        "time", "key", "flow", "step_id", "contact_id", "action", "channel", "template",
-        "status", "reason", "cost", "detail", "version",
+        "time",
+        "key",
+        "flow",
+        "step_id",
+        "contact_id",
+        "action",
+        "channel",
+        "template",
+        "status",
+        "reason",
+        "cost",
+        "detail",
+        "version",
     ],
     "suppressed": ["time", "flow", "contact_id", "reason"],
 }
@@ -108,12 +128,24 @@ class ParquetSink(MemorySink):
             (directory / name).mkdir(parents=True, exist_ok=True)
 
     def maybe_flush(self, logs: Logs) -> None:
-        if max(len(logs.segment_events), len(logs.steps), len(logs.actions), len(logs.suppressed), len(logs.runs)) >= FLUSH_ROWS:
+        if (
+            max(
+                len(logs.segment_events),
+                len(logs.steps),
+                len(logs.actions),
+                len(logs.suppressed),
+                len(logs.runs),
+            )
+            >= FLUSH_ROWS
+        ):
             self.flush(logs)
 
     def _write(self, name: str, frame: pd.DataFrame) -> None:
         self.counter += 1
-        frame.to_parquet(self.directory / name / f"part-{self.counter:06d}-{uuid.uuid4().hex[:8]}.parquet", index=False)
+        frame.to_parquet(
+            self.directory / name / f"part-{self.counter:06d}-{uuid.uuid4().hex[:8]}.parquet",
+            index=False,
+        )
 
 
 def _ordering_sql(flow_order: list[str], sources: dict[str, str]) -> dict[str, str]:
@@ -141,15 +173,22 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def frames_from_parts(parts: dict[str, list[pd.DataFrame]], flow_order: list[str], id_dtype: str) -> dict[str, pd.DataFrame]:
+def frames_from_parts(
+    parts: dict[str, list[pd.DataFrame]], flow_order: list[str], id_dtype: str
+) -> dict[str, pd.DataFrame]:
     """Assemble in-memory parts (from one or many shards) into the five canonical frames."""
     con = duckdb.connect()
     sources = {}
     for name, frames in parts.items():
-        frame = pd.concat(frames, ignore_index=True) if frames else _part_frame(name, [], 0, id_dtype)
+        frame = (
+            pd.concat(frames, ignore_index=True) if frames else _part_frame(name, [], 0, id_dtype)
+        )
         con.register(f"part_{name}", frame)
         sources[name] = f"part_{name}"
-    out = {name: typed_frame(name, con.execute(sql).df(), id_dtype) for name, sql in _ordering_sql(flow_order, sources).items()}
+    out = {
+        name: typed_frame(name, con.execute(sql).df(), id_dtype)
+        for name, sql in _ordering_sql(flow_order, sources).items()
+    }
     con.close()
     return out
 
@@ -176,7 +215,9 @@ def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> Non
                 con.register(f"empty_{name}", empty)
                 sources[name] = f"empty_{name}"
         for name, sql in _ordering_sql(flow_order, sources).items():
-            con.execute(f"COPY ({_timestamps_sql(name, sql)}) TO {_quote(str(staging / f'{name}.parquet'))} (FORMAT parquet)")
+            con.execute(
+                f"COPY ({_timestamps_sql(name, sql)}) TO {_quote(str(staging / f'{name}.parquet'))} (FORMAT parquet)"
+            )
         con.close()
         _replace(staging, out)
     except BaseException:

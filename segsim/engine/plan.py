@@ -75,9 +75,14 @@ def _action_info(step: Any, types: dict[str, str]) -> ActionInfo:
         detail = json.dumps({"method": step.method, "url": step.url}, sort_keys=True)
         return ActionInfo(kind, "webhook", None, detail, ())
     if kind in ("add_to_list", "remove_from_list"):
-        return ActionInfo(kind, "", None, step.list_name, ((True, step.list_name, kind == "add_to_list"),))
+        return ActionInfo(
+            kind, "", None, step.list_name, ((True, step.list_name, kind == "add_to_list"),)
+        )
     if kind == "update_contact":
-        changes = tuple((False, name, _internal_value(value, types.get(name))) for name, value in step.set.items())
+        changes = tuple(
+            (False, name, _internal_value(value, types.get(name)))
+            for name, value in step.set.items()
+        )
         detail = json.dumps({k: _jsonable(v) for k, v in step.set.items()}, sort_keys=True)
         return ActionInfo(kind, "", None, detail, changes)
     return ActionInfo(kind, "", None, None, ())  # delete_contact
@@ -269,7 +274,9 @@ def build_plan(scenario: Any) -> Plan:
     activated_later = {e.flow for e in scenario.schedule if isinstance(e, Activate)}
     initially_active = {name: name not in activated_later for name in flow_order}
     lifecycle: list[tuple[int, int, Any]] = []
-    ordered_events = sorted(enumerate(scenario.schedule), key=lambda item: (to_us(item[1].at), item[0]))
+    ordered_events = sorted(
+        enumerate(scenario.schedule), key=lambda item: (to_us(item[1].at), item[0])
+    )
     for order, event in ordered_events:
         if isinstance(event, Edit):
             previous = version_of[event.flow_name]
@@ -288,9 +295,7 @@ def build_plan(scenario: Any) -> Plan:
     ]
     all_named = {**{s.name: normalised[s.name] for s in segments}}
     predicates = [compile_predicate(c, types=types, segments=all_named) for c in conditions.items]
-    leaves = sorted(
-        {leaf for c in conditions.items for leaf in time_relative_leaves(c, all_named)}
-    )
+    leaves = sorted({leaf for c in conditions.items for leaf in time_relative_leaves(c, all_named)})
     return Plan(
         start=start,
         end=end,
@@ -307,10 +312,15 @@ def build_plan(scenario: Any) -> Plan:
         initially_active=initially_active,
         channels=channels,
         webhook_cost=float(channels_model.cost_webhook),
-        used_attributes=frozenset(a for c in conditions.items for a in attributes_used(c, all_named)),
+        used_attributes=frozenset(
+            a for c in conditions.items for a in attributes_used(c, all_named)
+        ),
         used_lists=frozenset(n for c in conditions.items for n in lists_used(c, all_named)),
         inputs=[
-            frozenset({(False, a) for a in attributes_used(c, all_named)} | {(True, n) for n in lists_used(c, all_named)})
+            frozenset(
+                {(False, a) for a in attributes_used(c, all_named)}
+                | {(True, n) for n in lists_used(c, all_named)}
+            )
             for c in conditions.items
         ],
     )
@@ -335,7 +345,9 @@ def _check_ready(scenario: Any, initially_active: dict[str, bool], start: int) -
                 )
         elif isinstance(event, Activate):
             if current[event.flow].trigger is None:
-                raise FlowNotReady(f"flow {event.flow!r} is activated at {event.at} but has no trigger")
+                raise FlowNotReady(
+                    f"flow {event.flow!r} is activated at {event.at} but has no trigger"
+                )
             active[event.flow] = True
 
 

@@ -22,7 +22,9 @@ from segsim.errors import SegsimError
 __all__ = ["run_distributed"]
 
 
-def run_distributed(scenario: Any, shards: int, executor: Any, work: Path | None) -> dict[str, list[Any]]:
+def run_distributed(
+    scenario: Any, shards: int, executor: Any, work: Path | None
+) -> dict[str, list[Any]]:
     """Run every shard on ``executor``; returns the in-memory parts (empty with ``work``)."""
     if executor != "processes" and not hasattr(executor, "submit"):
         raise ValueError(
@@ -39,7 +41,9 @@ def run_distributed(scenario: Any, shards: int, executor: Any, work: Path | None
         copy_dir = Path(tempfile.mkdtemp(prefix="segsim-shards-"))
         path = copy_dir / "store.duckdb"
         _copy_store(store, path)
-    fields = {name: getattr(scenario, name) for name in type(scenario).model_fields if name != "data"}
+    fields = {
+        name: getattr(scenario, name) for name in type(scenario).model_fields if name != "data"
+    }
     owned = None
     if executor == "processes":
         owned = executor = ProcessPoolExecutor(
