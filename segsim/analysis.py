@@ -29,7 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segsim.flows import ACTION_KINDS
+from segsim._internal.vocab import (
+    ACTION_KINDS,
+    CHANNELS,
+    END_REASONS,
+    MESSAGE_ACTIONS,
+    SKIP_REASONS,
+    SUPPRESSION_REASONS,
+)
 
 __all__ = [
     "CHANNELS",
@@ -54,33 +61,9 @@ __all__ = [
 ]
 
 #: Action kinds that send something out (a message to the contact, or a webhook call).
-SEND_ACTIONS = ("send_email", "send_sms", "send_whatsapp", "webhook")
-#: Channels in their documented order.
-CHANNELS = ("email", "sms", "whatsapp", "webhook")
+SEND_ACTIONS = (*MESSAGE_ACTIONS, "webhook")
 #: Every action kind, in the documented order.
 ACTIONS = ACTION_KINDS
-#: Why a send was skipped, in the documented order.
-SKIP_REASONS = ("no_email", "no_phone", "unsubscribed")
-#: Why a trigger event did not enter, in the documented (priority) order.
-SUPPRESSION_REASONS = (
-    "flow_inactive",
-    "flow_paused",
-    "deleted",
-    "already_in_flow",
-    "no_reentry",
-    "reentry_wait",
-    "filters",
-)
-#: How a run ends, in the documented order.
-END_REASONS = (
-    "completed",
-    "exit_condition",
-    "restarted",
-    "contact_deleted",
-    "step_removed",
-    "paused_exit",
-    "horizon",
-)
 
 # Columns whose values have a documented order; any other value sorts after them.
 _VALUE_ORDER: dict[str, tuple[str, ...]] = {

@@ -24,7 +24,6 @@ attribute types and returns it normalised (numbers as ``float``, timestamp strin
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import operator
 import re
@@ -33,23 +32,23 @@ from typing import Annotated, Any, Literal, cast
 
 import pandas as pd
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     Strict,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
     TypeAdapter,
-    WithJsonSchema,
     field_validator,
 )
 
-from segsim._time import duration_us, format_duration, parse_duration, to_timestamp
+from segsim._internal.naming import Name, PositiveDuration, did_you_mean
+from segsim._internal.sql import quote_identifier, quote_literal
+from segsim._internal.vocab import ATTRIBUTE_TYPES
+from segsim._time import duration_us, format_duration, to_timestamp
 from segsim.errors import ConditionError
 
 __all__ = [
@@ -87,7 +86,6 @@ __all__ = [
     "validate_condition",
 ]
 
-ATTRIBUTE_TYPES = ("string", "number", "boolean", "timestamp")
 _UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _ONE_US = dt.timedelta(microseconds=1)
@@ -138,22 +136,6 @@ Value = Annotated[
     StrictBool | StrictInt | StrictFloat | Annotated[dt.datetime, Strict()] | StrictStr,
     Field(union_mode="left_to_right"),
     BeforeValidator(_scalar),
-]
-Name = Annotated[StrictStr, Field(min_length=1)]
-
-
-def _positive(value: dt.timedelta) -> dt.timedelta:
-    if value <= dt.timedelta(0):
-        raise ValueError(f"the duration must be positive, got {format_duration(value)}")
-    return value
-
-
-DurationField = Annotated[
-    dt.timedelta,
-    BeforeValidator(parse_duration),
-    AfterValidator(_positive),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "examples": ["90min", "36h", "2d", "1w"]}),
 ]
 
 
@@ -278,7 +260,7 @@ class OlderThan(_ConditionBase):
 
     kind: Literal["older_than"] = "older_than"
     attribute: Name
-    duration: DurationField
+    duration: PositiveDuration
 
     def _text(self) -> str:
         return f"{_name_text(self.attribute)} older_than {format_duration(self.duration)}"
@@ -289,7 +271,7 @@ class WithinLast(_ConditionBase):
 
     kind: Literal["within_last"] = "within_last"
     attribute: Name
-    duration: DurationField
+    duration: PositiveDuration
 
     def _text(self) -> str:
         return f"{_name_text(self.attribute)} within_last {format_duration(self.duration)}"
@@ -565,17 +547,6 @@ def time_relative_leaves(
 # -- validation ------------------------------------------------------------------------------------
 
 
-def _suggest(name: str, known: Iterable[str]) -> str:
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    if not known:
-        return "; none are known"
-    shown = ", ".join(map(repr, known[:10])) + (", ..." if len(known) > 10 else "")
-    return f"; known: {shown}"
-
-
 def _value_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -613,7 +584,7 @@ def validate_condition(
 
     def type_of(name: str) -> str:
         if name not in attribute_types:
-            raise fail(f"unknown attribute {name!r}{_suggest(name, attribute_types)}")
+            raise fail(f"unknown attribute {name!r}{did_you_mean(name, attribute_types)}")
         kind = attribute_types[name]
         if kind not in ATTRIBUTE_TYPES:
             raise fail(f"attribute {name!r} has type {kind!r}, not one of {ATTRIBUTE_TYPES}")
@@ -643,7 +614,7 @@ def validate_condition(
         if isinstance(node, InSegment):
             if node.segment not in segment_names:
                 raise fail(
-                    f"unknown segment {node.segment!r}{_suggest(node.segment, segment_names)}"
+                    f"unknown segment {node.segment!r}{did_you_mean(node.segment, segment_names)}"
                 )
             return node
         if isinstance(node, InList):
@@ -702,11 +673,6 @@ class _Inliner:
 _SQL_OPS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted DuckDB identifier (inner ``"`` doubled)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _sql_literal(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
@@ -716,7 +682,7 @@ def _sql_literal(value: Any) -> str:
         # Through a string: repr is the shortest exact form, and DuckDB parses it exactly
         # (a bare 0.1 would be a DECIMAL first).
         return f"CAST('{float(value)!r}' AS DOUBLE)"
-    return "'" + value.replace("'", "''") + "'"
+    return quote_literal(value)
 
 
 def to_sql(

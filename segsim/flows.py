@@ -21,29 +21,26 @@ back in their shortest exact form (``"2d"``). Instants are UTC; naive input mean
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import html
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
-    PlainSerializer,
     ValidationError,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from segsim._time import format_duration, parse_duration, to_timestamp
+from segsim._internal.naming import Duration, Name, UTCDateTime, did_you_mean
+from segsim._internal.vocab import ACTION_KINDS
+from segsim._time import format_duration
 from segsim.conditions import Condition, Value
 from segsim.conditions import attributes_used as condition_attributes
 from segsim.conditions import lists_used as condition_lists
@@ -80,63 +77,8 @@ __all__ = [
     "iter_steps",
 ]
 
-#: Every action step kind, in the order DESIGN §4 lists them.
-ACTION_KINDS = (
-    "send_email",
-    "send_sms",
-    "send_whatsapp",
-    "add_to_list",
-    "remove_from_list",
-    "update_contact",
-    "delete_contact",
-    "webhook",
-)
-
 #: A location inside a model, as pydantic writes it: ``("steps", 2, "then", 0)``.
 Loc = tuple[str | int, ...]
-
-
-# -- field types shared by the models ------------------------------------------------------------
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
-
-
-def _duration_in(value: Any) -> dt.timedelta:
-    return parse_duration(value)
-
-
-Duration = Annotated[
-    dt.timedelta,
-    BeforeValidator(_duration_in),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "description": "a number and a unit (us, ms, s, min, h, d, w)",
-            "examples": ["90min", "36h", "2d", "1w"],
-        }
-    ),
-]
-
-
-def _utc_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, (bool, int, float)):
-        raise ValueError(
-            f"a timestamp is a string like '2026-02-01' or '2026-02-01T09:30Z', or a datetime; "
-            f"got the number {value!r}"
-        )
-    return to_timestamp(value).floor("us").to_pydatetime()
-
-
-#: A tz-aware UTC ``datetime``; accepts anything ``pd.Timestamp`` reads (naive means UTC).
-UTCDateTime = Annotated[dt.datetime, BeforeValidator(_utc_datetime)]
 
 
 def _format_loc(loc: Iterable[str | int]) -> str:
@@ -157,16 +99,6 @@ def _custom_error(loc: Loc, message: str, value: Any) -> InitErrorDetails:
     return InitErrorDetails(
         type=PydanticCustomError("segsim", "{message}", {"message": message}), loc=loc, input=value
     )
-
-
-def _suggest(name: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    if not known:
-        return "; there are none"
-    shown = sorted(known)
-    return "; known: " + ", ".join(map(repr, shown[:10])) + (", ..." if len(shown) > 10 else "")
 
 
 class _FrozenModel(BaseModel):
@@ -312,6 +244,18 @@ class Wait(_Step):
     kind: Literal["wait"] = "wait"
     duration: Duration
 
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _not_negative(cls, value: Any, info: ValidationInfo) -> Any:
+        negative = (isinstance(value, str) and value.strip().startswith("-")) or (
+            isinstance(value, dt.timedelta) and value < dt.timedelta(0)
+        )
+        if negative:
+            step = info.data.get("id", "?")
+            shown = repr(value) if isinstance(value, str) else f"-{format_duration(-value)}"
+            raise ValueError(f"wait step {step!r}: the duration must be positive, got {shown}")
+        return value
+
     @field_validator("duration")
     @classmethod
     def _positive(cls, value: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
@@ -384,7 +328,9 @@ def find_step(flow: Flow, step_id: str) -> Any:
     for _, step in iter_steps(flow.steps):
         if step.id == step_id:
             return step
-    raise KeyError(f"flow {flow.name!r} has no step {step_id!r}{_suggest(step_id, flow.step_ids)}")
+    raise KeyError(
+        f"flow {flow.name!r} has no step {step_id!r}{did_you_mean(step_id, flow.step_ids)}"
+    )
 
 
 # -- trigger, exit and restart conditions -----------------------------------------------------------

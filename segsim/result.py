@@ -1,4 +1,5 @@
-"""The result of a simulation: five DataFrames (DESIGN §5) and ways to read them."""
+"""The result of a simulation: five DataFrames and ways to read them (frames declared in
+:mod:`segsim._internal.frames`)."""
 
 from __future__ import annotations
 
@@ -9,83 +10,15 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FRAMES", "SimulationResult", "open_result"]
+from segsim._internal.frames import FRAMES
+from segsim._internal.sql import quote_literal
+from segsim._internal.vocab import CHANNELS
 
-#: frame name -> (column, dtype) in order; "id" is the contact-id dtype of the store
-FRAMES: dict[str, list[tuple[str, str]]] = {
-    "segment_events": [
-        ("time", "time"),
-        ("contact_id", "id"),
-        ("segment", "object"),
-        ("event", "object"),
-        ("nth", "int64"),
-        ("cause", "object"),
-    ],
-    "runs": [
-        ("run_id", "int64"),
-        ("flow", "object"),
-        ("version", "int64"),
-        ("contact_id", "id"),
-        ("entered_at", "time"),
-        ("entry", "object"),
-        ("ended_at", "time"),
-        ("end_reason", "object"),
-    ],
-    "steps": [
-        ("time", "time"),
-        ("run_id", "int64"),
-        ("flow", "object"),
-        ("contact_id", "id"),
-        ("step_id", "object"),
-        ("kind", "object"),
-        ("outcome", "object"),
-        ("version", "int64"),
-    ],
-    "actions": [
-        ("time", "time"),
-        ("run_id", "int64"),
-        ("flow", "object"),
-        ("step_id", "object"),
-        ("contact_id", "id"),
-        ("action", "object"),
-        ("channel", "object"),
-        ("template", "object"),
-        ("status", "object"),
-        ("reason", "object"),
-        ("cost", "float64"),
-        ("detail", "object"),
-        ("version", "int64"),
-    ],
-    "suppressed": [
-        ("time", "time"),
-        ("flow", "object"),
-        ("contact_id", "id"),
-        ("reason", "object"),
-    ],
-}
-
-
-def build_frame(name: str, rows: list[Any], id_dtype: str) -> pd.DataFrame:
-    """One frame from plain tuples, with the dtypes of :data:`FRAMES`; times are epoch µs."""
-    spec = FRAMES[name]
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(spec)
-    data = {}
-    for (column, kind), values in zip(spec, columns, strict=True):
-        if kind == "time":
-            data[column] = pd.to_datetime(
-                pd.Series(values, dtype="int64"), unit="us", utc=True
-            ).astype("datetime64[us, UTC]")
-        elif kind == "id":
-            data[column] = pd.Series(values, dtype=id_dtype)
-        elif kind == "object":
-            data[column] = pd.Series(values, dtype=object)
-        else:
-            data[column] = pd.Series(values, dtype=kind)
-    return pd.DataFrame(data)
+__all__ = ["SimulationResult", "open_result"]
 
 
 def _read_frame(directory: Path, name: str, id_dtype: str) -> pd.DataFrame:
-    """One frame of a result folder, with the dtypes of :data:`FRAMES`."""
+    """One frame of a result folder, with the columns and dtypes of its declaration."""
     path = directory / f"{name}.parquet"
     if not path.exists():
         from segsim.errors import SegsimError
@@ -93,31 +26,7 @@ def _read_frame(directory: Path, name: str, id_dtype: str) -> pd.DataFrame:
         raise SegsimError(
             f"{str(directory)!r} is not a complete segsim result: {path.name} is missing"
         )
-    return typed_frame(name, pd.read_parquet(path), id_dtype)
-
-
-def typed_frame(name: str, frame: pd.DataFrame, id_dtype: str) -> pd.DataFrame:
-    """Give a frame the columns and dtypes of :data:`FRAMES`.
-
-    Time columns may hold epoch microseconds (integers) or timestamps; both become
-    ``datetime64[us, UTC]``. Missing strings become ``None``.
-    """
-    data = {}
-    for column, kind in FRAMES[name]:
-        values = frame[column]
-        if kind == "time":
-            if pd.api.types.is_integer_dtype(values):
-                values = pd.to_datetime(values, unit="us", utc=True)
-            data[column] = pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
-        elif kind == "id":
-            data[column] = values.astype(id_dtype)
-        elif kind == "object":
-            data[column] = pd.Series(
-                values.astype(object).where(values.notna(), None), dtype=object
-            )
-        else:
-            data[column] = values.astype(kind)
-    return pd.DataFrame(data)
+    return FRAMES[name].typed(pd.read_parquet(path), id_dtype)
 
 
 def open_result(
@@ -187,8 +96,8 @@ class SimulationResult:
         try:
             for name in FRAMES:
                 if self.directory is not None and name not in self._frames:
-                    path = str(self.directory / f"{name}.parquet").replace("'", "''")
-                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+                    path = quote_literal(str(self.directory / f"{name}.parquet"))
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({path})")
                 else:
                     con.register(name, self._frame(name))
             return con.execute(query).df()
@@ -227,7 +136,7 @@ class SimulationResult:
                 "completed": int((runs["end_reason"] == "completed").sum()),
                 "still_running": int((runs["end_reason"] == "horizon").sum()),
             }
-            for channel in ("email", "sms", "whatsapp", "webhook"):
+            for channel in CHANNELS:
                 row[f"{channel}_sent"] = int((sent["channel"] == channel).sum())
             row["skipped"] = int((actions["status"] == "skipped").sum())
             row["suppressed"] = int((self.suppressed["flow"] == flow).sum())

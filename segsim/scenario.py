@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from segsim._internal.naming import Name, UTCDateTime, did_you_mean
 from segsim.conditions import segments_used
 from segsim.errors import ScenarioError, SegsimError
 from segsim.flows import (
@@ -40,14 +41,11 @@ from segsim.flows import (
     Flow,
     LifecycleEvent,
     Loc,
-    Name,
     Pause,
     Resume,
-    UTCDateTime,
     _custom_error,
     _format_loc,
     _FrozenModel,
-    _suggest,
 )
 from segsim.segments import Segment
 
@@ -274,7 +272,7 @@ class Scenario(BaseModel):
         names = [f.name for f in self.flows]
         if flow.name not in names:
             raise ScenarioError(
-                f"the scenario has no flow {flow.name!r}{_suggest(flow.name, names)}"
+                f"the scenario has no flow {flow.name!r}{did_you_mean(flow.name, names)}"
             )
         flows = tuple(flow if f.name == flow.name else f for f in self.flows)
         return self._replaced(flows=flows)
@@ -287,7 +285,7 @@ class Scenario(BaseModel):
         by_name = {f.name: f for f in self.flows}
         if flow_name not in by_name:
             raise ScenarioError(
-                f"the scenario has no flow {flow_name!r}{_suggest(flow_name, by_name)}"
+                f"the scenario has no flow {flow_name!r}{did_you_mean(flow_name, by_name)}"
             )
         flow = by_name[flow_name]
         try:
@@ -345,7 +343,7 @@ def _problems(scenario: Scenario) -> list[tuple[Loc, str, Any]]:
             if name not in segment_names:
                 message = (
                     f"segment {segment.name!r} refers to unknown segment {name!r}"
-                    f"{_suggest(name, segment_names)}"
+                    f"{did_you_mean(name, segment_names)}"
                 )
                 problems.append((("segments", i, "where"), message, name))
 
@@ -362,7 +360,7 @@ def _problems(scenario: Scenario) -> list[tuple[Loc, str, Any]]:
             (event.flow_name, "flow_name") if isinstance(event, Edit) else (event.flow, "flow")
         )
         if name not in flow_names:
-            message = f"{event.kind} of unknown flow {name!r}{_suggest(name, flow_names)}"
+            message = f"{event.kind} of unknown flow {name!r}{did_you_mean(name, flow_names)}"
             problems.append((("schedule", k, field), message, name))
         if isinstance(event, Edit):
             problems += _flow_problems(event.flow, ("schedule", k, "flow"), segment_names)
@@ -381,7 +379,7 @@ def _flow_problems(flow: Flow, loc: Loc, segment_names: set[str]) -> list[tuple[
 
     def unknown(where: Loc, name: str, what: str) -> None:
         message = (
-            f"flow {flow.name!r} {what} unknown segment {name!r}{_suggest(name, segment_names)}"
+            f"flow {flow.name!r} {what} unknown segment {name!r}{did_you_mean(name, segment_names)}"
         )
         problems.append(((*loc, *where), message, name))
 

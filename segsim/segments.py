@@ -29,7 +29,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from segsim import schema
-from segsim._time import to_timestamp, to_us
+from segsim._internal.frames import SEGMENT_EVENTS
+from segsim._internal.sql import quote_literal
+from segsim._time import parse_instant, to_timestamp, to_us
 from segsim.conditions import (
     Condition,
     attributes_used,
@@ -49,8 +51,6 @@ __all__ = [
     "segment_sizes",
     "validate_segments",
 ]
-
-SEGMENT_EVENT_COLUMNS = ["time", "contact_id", "segment", "event", "nth", "cause"]
 
 
 class Segment(BaseModel):
@@ -235,7 +235,7 @@ def transition_query(
     for name in attribute_list:
         col = a_col[name]
         value = schema.VALUE_COLUMN[types[name]] if types[name] != "timestamp" else "v_time"
-        match = f"NOT is_list AND name = {_literal(name)}"
+        match = f"NOT is_list AND name = {quote_literal(name)}"
         pivots.append(
             f"bool_or({match}) AS ch_{col}, any_value({value}) FILTER (WHERE {match}) AS v_{col}"
         )
@@ -244,7 +244,7 @@ def transition_query(
         )
     for name in list_list:
         col = l_col[name]
-        match = f"is_list AND name = {_literal(name)}"
+        match = f"is_list AND name = {quote_literal(name)}"
         pivots.append(
             f"bool_or({match}) AS ch_{col}, any_value(v_boolean) FILTER (WHERE {match}) AS v_{col}"
         )
@@ -333,10 +333,6 @@ _NO_TRANSITIONS = """SELECT NULL::BIGINT AS t, NULL::BIGINT AS contact_id, NULL:
     NULL::BOOLEAN AS enter, NULL::BIGINT AS nth, NULL::BOOLEAN AS from_time WHERE FALSE"""
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # -- public functions --------------------------------------------------------------------------
 
 
@@ -414,22 +410,15 @@ def _events_frame(frame: pd.DataFrame, names: Sequence[str], store: Any) -> pd.D
 
 
 def _empty_events() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "time": pd.Series(dtype="datetime64[us, UTC]"),
-            "contact_id": pd.Series(dtype=object),
-            "segment": pd.Series(dtype=object),
-            "event": pd.Series(dtype=object),
-            "nth": pd.Series(dtype="int64"),
-            "cause": pd.Series(dtype=object),
-        }
-    )
+    return SEGMENT_EVENTS.empty("int64")
 
 
 def _window(start: Any, end: Any) -> tuple[int, int]:
-    start_us, end_us = to_us(start), to_us(end)
+    start_us, end_us = to_us(parse_instant(start)), to_us(parse_instant(end))
     if start_us >= end_us:
-        raise ValueError(f"start ({to_timestamp(start)}) must be before end ({to_timestamp(end)})")
+        raise ValueError(
+            f"start ({parse_instant(start)}) must be before end ({parse_instant(end)})"
+        )
     return start_us, end_us
 
 
@@ -455,7 +444,7 @@ def members(
     index = [s.name for s in all_segments].index(segment.name)
     if not _has_data(store):
         return pd.DataFrame({"contact_id": pd.Series(dtype=object)})
-    query = transition_query(store, all_segments, to_timestamp(at) + pd.Timedelta(1, "us"))
+    query = transition_query(store, all_segments, parse_instant(at) + pd.Timedelta(1, "us"))
     frame = store.con.execute(
         f"""WITH q AS ({query.sql})
             SELECT contact_id FROM q WHERE segment = {index}

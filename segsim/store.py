@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from segsim import schema
-from segsim._time import to_timestamp
+from segsim._internal.naming import did_you_mean
+from segsim._internal.sql import quote_identifier
+from segsim._time import parse_instant, to_timestamp
 from segsim.errors import DataLoadError, ReadOnlyStoreError, SegsimError
 
 __all__ = ["Store"]
 
-AttributeType = Literal["string", "number", "boolean", "timestamp"]
 OnConflict = Literal["error", "last"]
 
 _ATTRIBUTE_COLUMNS = ("contact_id", "ts", "attribute", "value")
@@ -291,12 +292,12 @@ class Store:
         names = sorted(types) if attributes is None else list(attributes)
         for name in names:
             if name not in types:
-                raise SegsimError(_unknown("attribute", name, types))
-        at = to_timestamp(ts).tz_convert("UTC").tz_localize(None)
+                raise SegsimError(f"unknown attribute {name!r}{did_you_mean(name, types)}")
+        at = parse_instant(ts).tz_localize(None)
         if not self._has_tables():
             return _empty(["contact_id", *names], {})
         pivot = ",\n".join(
-            f"max(CASE WHEN attribute = ? THEN {schema.VALUE_COLUMN[types[n]]} END) AS {_ident(n)}"
+            f"max(CASE WHEN attribute = ? THEN {schema.VALUE_COLUMN[types[n]]} END) AS {quote_identifier(n)}"
             for n in names
         )
         select = f", {pivot}" if names else ""
@@ -992,10 +993,6 @@ def _first(result: duckdb.DuckDBPyConnection) -> Any:
 # -- output helpers --------------------------------------------------------------------------
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _utc(series: pd.Series) -> pd.Series:
     if series.dt.tz is None:
         return series.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
@@ -1014,8 +1011,3 @@ def _typed_column(series: pd.Series, kind: str) -> pd.Series:
 
 def _empty(columns: list[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, object)) for c in columns})
-
-
-def _unknown(what: str, name: str, known: Iterable[str]) -> str:
-    hint = difflib.get_close_matches(name, list(known), n=1)
-    return f"unknown {what} {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")

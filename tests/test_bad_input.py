@@ -482,7 +482,7 @@ FLOW_CASES = [
         "negative-wait",
         lambda: ss.Wait("w1", dt.timedelta(days=-1)),
         ValidationError,
-        ("duration", "negative"),
+        ("duration", "'w1'", "must be positive"),
     ),
     (
         "wait-beyond-timedelta",
@@ -619,6 +619,22 @@ SCENARIO_CASES = [
         ("end", "start"),
     ),
     ("end-year-10000", scenario(end="10000-01-01"), ValidationError, ("end", "10000-01-01")),
+    # window dates are ISO 8601 only: day-first and month-first forms are ambiguous
+    ("start-slashed", scenario(start="02/03/2026"), ValidationError, ("start", "ISO 8601")),
+    ("start-day-first", scenario(start="13/02/2026"), ValidationError, ("start", "ISO 8601")),
+    ("start-dotted", scenario(start="03.02.2026"), ValidationError, ("start", "ISO 8601")),
+    (
+        "pause-at-not-iso",
+        lambda: ss.Pause("Welcome", at="2/10/2026"),
+        ValidationError,
+        ("'2/10/2026'", "ISO 8601"),
+    ),
+    (
+        "start-invalid-date",
+        scenario(start="2026-02-30"),
+        ValidationError,
+        ("start", "not a valid date"),
+    ),
     (
         "duplicate-flow-names",
         scenario(flows=[welcome(), welcome()]),
@@ -735,8 +751,8 @@ YAML_CASES = [
     ),
     (
         "bad-duration",
-        ("duration: 2d", "duration: 2 days"),
-        ("flows[0].steps[1].duration", "'2 days'", "line 12"),
+        ("duration: 2d", "duration: 2 fortnights"),
+        ("flows[0].steps[1].duration", "'2 fortnights'", "unknown unit", "line 12"),
     ),
     (
         "negative-duration",

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 import segsim
+from segsim._internal.frames import FRAMES
 from segsim.compare import Comparison, compare
 from segsim.conditions import attr
 from segsim.flows import ActivationSettings, Flow, SegmentTrigger, SendEmail, Wait
 from segsim.report import Report
-from segsim.result import SimulationResult, build_frame
+from segsim.result import SimulationResult
 from segsim.scenario import Scenario
 from segsim.segments import Segment
 from segsim.store import Store
@@ -63,17 +64,16 @@ def result_of(runs, steps, suppressed=()):
                 )
             )
     frames = {
-        "runs": build_frame(
-            "runs",
+        "runs": FRAMES["runs"].from_rows(
             [(r, "Welcome", 1, c, us(a), "first", us(b), "completed") for r, c, a, b in runs],
             "int64",
         ),
-        "steps": build_frame("steps", step_rows, "int64"),
-        "actions": build_frame("actions", action_rows, "int64"),
-        "suppressed": build_frame(
-            "suppressed", [(us(d), "Welcome", c, reason) for d, c, reason in suppressed], "int64"
+        "steps": FRAMES["steps"].from_rows(step_rows, "int64"),
+        "actions": FRAMES["actions"].from_rows(action_rows, "int64"),
+        "suppressed": FRAMES["suppressed"].from_rows(
+            [(us(d), "Welcome", c, reason) for d, c, reason in suppressed], "int64"
         ),
-        "segment_events": build_frame("segment_events", [], "int64"),
+        "segment_events": FRAMES["segment_events"].from_rows([], "int64"),
     }
     return SimulationResult(frames, scenario=None, meta={"flows": ["Welcome"], "seed": 0})
 

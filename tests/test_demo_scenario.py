@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import segsim as ss
-from segsim.result import FRAMES
+from segsim._internal.frames import FRAMES
 
 END_REASONS = {
     "completed",

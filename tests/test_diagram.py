@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from segsim._internal.frames import FRAMES
 from segsim.conditions import attr, in_list
 from segsim.diagram import draw_flow, flow_svg, step_counts
 from segsim.flows import (
@@ -26,7 +27,7 @@ from segsim.flows import (
     Wait,
     Webhook,
 )
-from segsim.result import SimulationResult, build_frame
+from segsim.result import SimulationResult
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 
@@ -234,7 +235,7 @@ def _result():
         "suppressed": [],
         "segment_events": [],
     }
-    frames = {name: build_frame(name, r, "int64") for name, r in rows.items()}
+    frames = {name: FRAMES[name].from_rows(r, "int64") for name, r in rows.items()}
     return SimulationResult(frames, scenario=None, meta={"flows": ["Welcome", "Other"], "seed": 0})
 
 

@@ -174,10 +174,23 @@ def test_ids_and_names_must_not_be_empty(bad):
 def test_zero_wait_names_the_step():
     with pytest.raises(ValidationError, match=r"wait step 'w1'.*positive.*0s"):
         Wait("w1", "0s")
-    with pytest.raises(ValidationError, match=r"negative"):
+    with pytest.raises(ValidationError, match=r"wait step 'w1'.*must be positive, got '-1d'"):
+        Wait("w1", "-1d")
+    with pytest.raises(ValidationError, match=r"wait step 'w1'.*must be positive, got -1d"):
         Wait("w1", dt.timedelta(days=-1))
-    with pytest.raises(ValidationError, match=r"cannot read '2 days'"):
-        Wait("w1", "2 days")
+    with pytest.raises(ValidationError, match=r"cannot read '2 fortnights'.*unknown unit"):
+        Wait("w1", "2 fortnights")
+    with pytest.raises(ValidationError, match=r"months and years have no fixed length"):
+        Wait("w1", "1mo")
+
+
+def test_durations_accept_long_forms_and_are_exact():
+    assert Wait("w1", "2 days").duration == dt.timedelta(days=2)
+    assert Wait("w1", "36 hours").duration == dt.timedelta(hours=36)
+    assert Wait("w1", "1.5h").duration == dt.timedelta(minutes=90)
+    # read exactly, never through a float (a float would be off by microseconds here)
+    assert Wait("w1", "999999999d").duration == dt.timedelta(days=999_999_999)
+    assert Wait("w1", "0.1s").duration == dt.timedelta(microseconds=100_000)
 
 
 def test_webhook_checks_url_and_method():

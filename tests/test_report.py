@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from segsim._internal.frames import FRAMES
 from segsim.conditions import attr
 from segsim.flows import (
     ActivationSettings,
@@ -30,7 +31,7 @@ from segsim.flows import (
     Webhook,
 )
 from segsim.report import Report, Section, build_report, markdown_table
-from segsim.result import SimulationResult, build_frame
+from segsim.result import SimulationResult
 from segsim.scenario import Scenario
 from segsim.segments import Segment
 from segsim.store import Store
@@ -138,7 +139,7 @@ def _frames():
         "suppressed": suppressed,
         "segment_events": [],
     }
-    return {name: build_frame(name, r, "int64") for name, r in rows.items()}
+    return {name: FRAMES[name].from_rows(r, "int64") for name, r in rows.items()}
 
 
 @pytest.fixture(scope="module")

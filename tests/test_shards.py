@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import segsim as ss
-from segsim.result import FRAMES
+from segsim._internal.frames import FRAMES
 from tests.engine_helpers import day, make_store, reachable, scenario
 
 

@@ -135,12 +135,12 @@ def test_a_bad_duration_is_reported_and_the_last_result_kept(scenario):
     explorer.controls["on_pause"].value = "exit"
     good, summary, outputs = explorer.result, explorer.summary, explorer.output.outputs
 
-    explorer.controls["w_settle"].value = "2 days"
+    explorer.controls["w_settle"].value = "2 fortnights"
 
     assert explorer.result is good
     assert explorer.summary is summary
     assert explorer.output.outputs == outputs
-    assert "cannot read '2 days' as a duration" in explorer.error
+    assert "cannot read '2 fortnights' as a duration" in explorer.error
     assert explorer.error in explorer.status.value
     assert explorer.flow.settings.on_pause == "exit"
 

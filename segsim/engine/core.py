@@ -30,8 +30,10 @@ import simpy
 from simpy.core import URGENT
 
 from segsim import schema
+from segsim._internal.frames import RUNS
+from segsim._internal.vocab import NO_ADDRESS_REASON, RECHECK_AFTER
 from segsim.engine.live import LiveContact, replay, time_boundaries
-from segsim.engine.plan import NO_ADDRESS, CompiledFlow, Plan
+from segsim.engine.plan import CompiledFlow, Plan
 from segsim.errors import CascadeLoopError
 from segsim.flows import Activate, Pause, Resume
 from segsim.segments import transition_query
@@ -41,8 +43,8 @@ from segsim.segments import transition_query
 MAX_WORK_PER_INSTANT = 1_000
 BATCH_ROWS = 200_000
 
-# end reasons after which a "recheck" re-entry is scheduled
-_RECHECK_AFTER = frozenset({"completed", "exit_condition", "step_removed", "paused_exit"})
+#: where a run's end is written in its ``runs`` record
+_ENDED_AT, _END_REASON = RUNS.position("ended_at"), RUNS.position("end_reason")
 
 
 class Run:
@@ -643,9 +645,9 @@ class Simulation:
         if run.held:
             run.held = False
             self.held[flow_name].remove(run)
-        run.record[6], run.record[7] = t, reason
+        run.record[_ENDED_AT], run.record[_END_REASON] = t, reason
         cf = self.flows[flow_name]
-        if reason in _RECHECK_AFTER and cf.allow_reentry and cf.recheck:
+        if reason in RECHECK_AFTER and cf.allow_reentry and cf.recheck:
             at = t + cf.reentry_wait_us
             if at < self.plan.end:
                 self._bucket(at)["recheck"].append((flow_name, run.contact, t))
@@ -714,7 +716,7 @@ class Simulation:
             rule = self.plan.channels[channel]
             status, reason, cost = "sent", None, rule.cost
             if rule.address is None or rule.address not in contact.members:
-                status, reason, cost = "skipped", NO_ADDRESS[channel], 0.0
+                status, reason, cost = "skipped", NO_ADDRESS_REASON[channel], 0.0
             elif rule.consent is None or rule.consent not in contact.members:
                 status, reason, cost = "skipped", "unsubscribed", 0.0
             self._log_action(run, cf, step_id, info, t, status, reason, cost)
@@ -848,8 +850,8 @@ class Simulation:
     def _finish(self) -> None:
         end = self.plan.end
         for record in self.logs.runs:
-            if record[7] is None:
-                record[6], record[7] = end, "horizon"
+            if record[_END_REASON] is None:
+                record[_ENDED_AT], record[_END_REASON] = end, "horizon"
         if self.sink is not None:
             self.sink.flush(self.logs, final=True)
         if self.progress is not None:

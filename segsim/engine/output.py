@@ -25,61 +25,26 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from segsim._internal.frames import FRAMES, RUNS
+from segsim._internal.sql import quote_literal
 from segsim.engine.core import Logs
-from segsim.result import FRAMES, typed_frame
 
 #: rows kept in memory per frame before a Parquet sink writes a part file
 FLUSH_ROWS = 250_000
 
-_PART_COLUMNS = {
-    "segment_events": ["time", "contact_id", "segment", "event", "nth", "cause"],
-    "runs": [
-        "key",
-        "flow",
-        "version",
-        "contact_id",
-        "entered_at",
-        "entry",
-        "ended_at",
-        "end_reason",
-    ],
-    "steps": ["time", "key", "flow", "contact_id", "step_id", "kind", "outcome", "version"],
-    "actions": [
-        "time",
-        "key",
-        "flow",
-        "step_id",
-        "contact_id",
-        "action",
-        "channel",
-        "template",
-        "status",
-        "reason",
-        "cost",
-        "detail",
-        "version",
-    ],
-    "suppressed": ["time", "flow", "contact_id", "reason"],
-}
-_TIME_COLUMNS = {"time", "entered_at", "ended_at"}
+_END_REASON = RUNS.position("end_reason")
+_PART_DTYPE = {"time": "int64", "int64": "int64", "float64": "float64"}
 
 
 def _part_frame(name: str, rows: list[Any], seq_start: int, id_dtype: str) -> pd.DataFrame:
-    """Rows of one frame as a DataFrame with epoch-µs times and an engine-order ``seq``."""
-    columns = _PART_COLUMNS[name]
-    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    """Engine rows of one frame as a part: its columns, times as epoch µs, ``run_id`` still
+    the engine's internal run key, and ``seq``, the order the engine wrote them in."""
+    spec = FRAMES[name]
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(spec.columns)
     data = {}
-    for column, column_values in zip(columns, values, strict=True):
-        dtype: Any
-        if column in _TIME_COLUMNS or column in ("key", "nth", "version"):
-            dtype = "int64"
-        elif column == "cost":
-            dtype = "float64"
-        elif column == "contact_id":
-            dtype = id_dtype
-        else:
-            dtype = object
-        data[column] = pd.Series(column_values, dtype=dtype)
+    for column, column_values in zip(spec.columns, values, strict=True):
+        dtype = id_dtype if column.kind == "id" else _PART_DTYPE.get(column.kind, object)
+        data[column.name] = pd.Series(column_values, dtype=dtype)
     frame = pd.DataFrame(data)
     frame["seq"] = pd.RangeIndex(seq_start, seq_start + len(frame), dtype="int64")
     return frame
@@ -90,15 +55,17 @@ class MemorySink:
 
     def __init__(self, id_dtype: str) -> None:
         self.id_dtype = id_dtype
-        self.parts: dict[str, list[pd.DataFrame]] = {name: [] for name in _PART_COLUMNS}
-        self.seq = dict.fromkeys(_PART_COLUMNS, 0)
+        self.parts: dict[str, list[pd.DataFrame]] = {name: [] for name in FRAMES}
+        self.seq = dict.fromkeys(FRAMES, 0)
 
     def maybe_flush(self, logs: Logs) -> None:
         """Nothing to bound in memory; parts are taken at the end."""
 
     def flush(self, logs: Logs, final: bool = False) -> None:
-        finished_runs = [r for r in logs.runs if r[7] is not None] if not final else logs.runs
-        open_runs = [r for r in logs.runs if r[7] is None] if not final else []
+        finished_runs = (
+            [r for r in logs.runs if r[_END_REASON] is not None] if not final else logs.runs
+        )
+        open_runs = [r for r in logs.runs if r[_END_REASON] is None] if not final else []
         batches: dict[str, list[Any]] = {
             "segment_events": logs.segment_events,
             "runs": finished_runs,
@@ -124,7 +91,7 @@ class ParquetSink(MemorySink):
         super().__init__(id_dtype)
         self.directory = directory
         self.counter = 0
-        for name in _PART_COLUMNS:
+        for name in FRAMES:
             (directory / name).mkdir(parents=True, exist_ok=True)
 
     def maybe_flush(self, logs: Logs) -> None:
@@ -148,29 +115,32 @@ class ParquetSink(MemorySink):
         )
 
 
+#: each frame's canonical row order, after ``run_id`` is renumbered (``flow_rank``: the
+#: flow's position in the scenario; ``seq``: the order the engine wrote the rows in)
+_ORDER = {
+    "runs": ["r.run_id"],
+    "steps": ["s.time", "r.run_id", "s.seq"],
+    "actions": ["s.time", "r.run_id", "s.seq"],
+    "segment_events": ["s.time", "s.contact_id", "s.seq"],
+    "suppressed": ["s.time", "s.contact_id", "flow_rank", "s.seq"],
+}
+
+
 def _ordering_sql(flow_order: list[str], sources: dict[str, str]) -> dict[str, str]:
-    rank = " ".join(f"WHEN {_quote(name)} THEN {i}" for i, name in enumerate(flow_order))
-    flow_rank = f"(CASE flow {rank} ELSE {len(flow_order)} END)" if flow_order else "0"
-    run_ids = f"""(SELECT key, row_number() OVER (ORDER BY entered_at, contact_id, {flow_rank}, key) AS run_id
-                  FROM {sources["runs"]})"""
-    return {
-        "runs": f"""SELECT r.run_id, s.flow, s.version, s.contact_id, s.entered_at, s.entry,
-                           s.ended_at, s.end_reason
-                    FROM {sources["runs"]} s JOIN {run_ids} r USING (key) ORDER BY r.run_id""",
-        "steps": f"""SELECT s.time, r.run_id, s.flow, s.contact_id, s.step_id, s.kind, s.outcome, s.version
-                     FROM {sources["steps"]} s JOIN {run_ids} r USING (key) ORDER BY s.time, r.run_id, s.seq""",
-        "actions": f"""SELECT s.time, r.run_id, s.flow, s.step_id, s.contact_id, s.action, s.channel,
-                              s.template, s.status, s.reason, s.cost, s.detail, s.version
-                       FROM {sources["actions"]} s JOIN {run_ids} r USING (key) ORDER BY s.time, r.run_id, s.seq""",
-        "segment_events": f"""SELECT time, contact_id, segment, event, nth, cause
-                              FROM {sources["segment_events"]} ORDER BY time, contact_id, seq""",
-        "suppressed": f"""SELECT time, flow, contact_id, reason FROM {sources["suppressed"]}
-                          ORDER BY time, contact_id, {flow_rank}, seq""",
-    }
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """Per frame, the SQL of its canonical rows: runs renumbered, rows in canonical order."""
+    rank = " ".join(f"WHEN {quote_literal(name)} THEN {i}" for i, name in enumerate(flow_order))
+    flow_rank = f"(CASE s.flow {rank} ELSE {len(flow_order)} END)" if flow_order else "0"
+    run_ids = f"""(SELECT s.run_id AS run_key,
+                          row_number() OVER (ORDER BY s.entered_at, s.contact_id, {flow_rank}, s.run_id)
+                              AS run_id
+                   FROM {sources["runs"]} s)"""
+    out = {}
+    for name, spec in FRAMES.items():
+        select = ", ".join("r.run_id" if c == "run_id" else f"s.{c}" for c in spec.names)
+        join = f" JOIN {run_ids} r ON s.run_id = r.run_key" if "run_id" in spec.names else ""
+        order = ", ".join(flow_rank if key == "flow_rank" else key for key in _ORDER[name])
+        out[name] = f"SELECT {select} FROM {sources[name]} s{join} ORDER BY {order}"
+    return out
 
 
 def frames_from_parts(
@@ -186,7 +156,7 @@ def frames_from_parts(
         con.register(f"part_{name}", frame)
         sources[name] = f"part_{name}"
     out = {
-        name: typed_frame(name, con.execute(sql).df(), id_dtype)
+        name: FRAMES[name].typed(con.execute(sql).df(), id_dtype)
         for name, sql in _ordering_sql(flow_order, sources).items()
     }
     con.close()
@@ -205,10 +175,10 @@ def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> Non
     try:
         con = duckdb.connect()
         sources = {}
-        for name in _PART_COLUMNS:
+        for name in FRAMES:
             files = [str(p) for d in part_dirs for p in sorted((d / name).glob("*.parquet"))]
             if files:
-                listing = ", ".join(_quote(f) for f in files)
+                listing = ", ".join(quote_literal(f) for f in files)
                 sources[name] = f"read_parquet([{listing}])"
             else:
                 empty = _part_frame(name, [], 0, "int64")
@@ -216,7 +186,7 @@ def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> Non
                 sources[name] = f"empty_{name}"
         for name, sql in _ordering_sql(flow_order, sources).items():
             con.execute(
-                f"COPY ({_timestamps_sql(name, sql)}) TO {_quote(str(staging / f'{name}.parquet'))} (FORMAT parquet)"
+                f"COPY ({_timestamps_sql(name, sql)}) TO {quote_literal(str(staging / f'{name}.parquet'))} (FORMAT parquet)"
             )
         con.close()
         _replace(staging, out)
@@ -227,9 +197,9 @@ def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> Non
 
 def _timestamps_sql(name: str, sql: str) -> str:
     """Convert epoch-µs columns to TIMESTAMPTZ in the written files."""
-    columns = [c for c, _ in FRAMES[name]]
     select = ", ".join(
-        f"make_timestamp({c})::TIMESTAMPTZ AS {c}" if c in _TIME_COLUMNS else c for c in columns
+        f"make_timestamp({c.name})::TIMESTAMPTZ AS {c.name}" if c.kind == "time" else c.name
+        for c in FRAMES[name].columns
     )
     return f"SELECT {select} FROM ({sql})"
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from segsim._internal.vocab import ACTION_CHANNEL, MESSAGE_ACTIONS
 from segsim._time import duration_us, to_us
 from segsim.conditions import (
     Condition,
@@ -41,11 +42,6 @@ from segsim.flows import (
 )
 from segsim.segments import Segment, validate_segments
 
-#: action kind -> channel name
-SEND_CHANNEL = {"send_email": "email", "send_sms": "sms", "send_whatsapp": "whatsapp"}
-#: channel -> reason when the address attribute is missing
-NO_ADDRESS = {"email": "no_email", "sms": "no_phone", "whatsapp": "no_phone"}
-
 
 @dataclass
 class ChannelRule:
@@ -69,8 +65,8 @@ class ActionInfo:
 
 def _action_info(step: Any, types: dict[str, str]) -> ActionInfo:
     kind = step.kind
-    if kind in SEND_CHANNEL:
-        return ActionInfo(kind, SEND_CHANNEL[kind], step.template, None, ())
+    if kind in MESSAGE_ACTIONS:
+        return ActionInfo(kind, str(ACTION_CHANNEL[kind]), step.template, None, ())
     if kind == "webhook":
         detail = json.dumps({"method": step.method, "url": step.url}, sort_keys=True)
         return ActionInfo(kind, "webhook", None, detail, ())
@@ -247,7 +243,8 @@ def build_plan(scenario: Any) -> Plan:
 
     channels_model = scenario.channels
     channels: dict[str, ChannelRule] = {}
-    for kind, channel in SEND_CHANNEL.items():
+    for kind in MESSAGE_ACTIONS:
+        channel = str(ACTION_CHANNEL[kind])
         address_attr, consent_attr, cost = channels_model.rule(kind)
         address = conditions.add(attr(address_attr).is_set()) if address_attr in types else None
         consent = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from segsim import schema
+from segsim._internal.sql import quote_literal
 from segsim.errors import SegsimError
 
 __all__ = ["run_distributed"]
@@ -110,7 +111,7 @@ def _copy_store(store: Any, path: Path) -> None:
         raise SegsimError("the store is empty: load data before simulating")
     con = store.con.cursor()
     try:
-        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS segsim_copy")
+        con.execute(f"ATTACH {quote_literal(str(path))} AS segsim_copy")
         for table in (schema.META, schema.ATTRIBUTES, schema.CHANGES, schema.LIST_CHANGES):
             con.execute(f"CREATE TABLE segsim_copy.{table} AS SELECT * FROM {table}")
         con.execute("DETACH segsim_copy")

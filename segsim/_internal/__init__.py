@@ -1,0 +1,10 @@
+"""Private internals shared by segsim's public modules; nothing here is public API.
+
+The bottom layer of the package: these modules import nothing from the rest of segsim
+(except :mod:`segsim.errors` and :mod:`segsim._time`), so every public module may use them.
+
+* :mod:`.vocab` — every closed vocabulary (action kinds, channels, reasons, outcomes, types);
+* :mod:`.frames` — the one declaration of each result frame (columns, dtypes, order);
+* :mod:`.naming` — the shared field types (names, durations, instants) and "did you mean";
+* :mod:`.sql` — quoting of DuckDB identifiers and literals.
+"""

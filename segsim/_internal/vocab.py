@@ -1,0 +1,148 @@
+"""Every closed vocabulary of segsim, written once.
+
+Action kinds, channels, statuses, skip / suppression / end reasons, entry kinds, step
+outcomes and attribute types are listed here, in their documented order (the order tables
+and charts show them in), as ``Literal`` types for the models and tuples for the code.
+Adding a reason or a kind is an edit here; everything else reads these names.
+
+**Messages and operations.** A *message* is an Email, SMS or WhatsApp send
+(:data:`MESSAGE_ACTIONS`, channels :data:`MESSAGE_CHANNELS`). A webhook call, a list change
+or a contact change is an *operation* (:data:`OPERATION_ACTIONS`), never counted as a
+message — in any count, reach figure, chart or report.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+__all__ = [
+    "ACTION_CHANNEL",
+    "ACTION_KINDS",
+    "ACTION_STATUSES",
+    "ATTRIBUTE_TYPES",
+    "CAUSES",
+    "CHANNELS",
+    "CHANNEL_LABELS",
+    "END_REASONS",
+    "ENTRY_KINDS",
+    "MESSAGE_ACTIONS",
+    "MESSAGE_CHANNELS",
+    "NO_ADDRESS_REASON",
+    "OPERATION_ACTIONS",
+    "RECHECK_AFTER",
+    "SEGMENT_EVENTS",
+    "SKIP_REASONS",
+    "STEP_KINDS",
+    "SUPPRESSION_REASONS",
+    "ActionKind",
+    "ActionStatus",
+    "AttributeType",
+    "Cause",
+    "Channel",
+    "EndReason",
+    "EntryKind",
+    "MessageChannel",
+    "SkipReason",
+    "SuppressionReason",
+]
+
+# -- actions and channels --------------------------------------------------------------------
+
+MessageAction = Literal["send_email", "send_sms", "send_whatsapp"]
+OperationAction = Literal[
+    "add_to_list", "remove_from_list", "update_contact", "delete_contact", "webhook"
+]
+ActionKind = Literal[MessageAction, OperationAction]
+
+#: Action kinds that send a message to the contact.
+MESSAGE_ACTIONS: tuple[str, ...] = get_args(MessageAction)
+#: Action kinds that are operations: never messages.
+OPERATION_ACTIONS: tuple[str, ...] = get_args(OperationAction)
+#: Every action kind, in the documented order (messages first).
+ACTION_KINDS: tuple[str, ...] = MESSAGE_ACTIONS + OPERATION_ACTIONS
+
+#: Rule step kinds (control, not actions).
+RULE_KINDS: tuple[str, ...] = ("wait", "branch")
+#: Every step kind.
+STEP_KINDS: tuple[str, ...] = ACTION_KINDS + RULE_KINDS
+
+MessageChannel = Literal["email", "sms", "whatsapp"]
+Channel = Literal[MessageChannel, "webhook"]
+#: The channels of messages, in the documented order.
+MESSAGE_CHANNELS: tuple[str, ...] = get_args(MessageChannel)
+#: Every value of ``actions.channel`` besides empty (``None``), in the documented order.
+CHANNELS: tuple[str, ...] = (*MESSAGE_CHANNELS, "webhook")
+#: The channel of an action kind (list and contact changes have none).
+ACTION_CHANNEL: dict[str, str | None] = {
+    "send_email": "email",
+    "send_sms": "sms",
+    "send_whatsapp": "whatsapp",
+    "add_to_list": None,
+    "remove_from_list": None,
+    "update_contact": None,
+    "delete_contact": None,
+    "webhook": "webhook",
+}
+#: How a channel is written in prose (tables, headlines, controls).
+CHANNEL_LABELS: dict[str, str] = {
+    "email": "Email",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "webhook": "Webhook",
+}
+
+# -- statuses and reasons --------------------------------------------------------------------
+
+ActionStatus = Literal["sent", "applied", "skipped"]
+ACTION_STATUSES: tuple[str, ...] = get_args(ActionStatus)
+
+SkipReason = Literal["no_email", "no_phone", "unsubscribed"]
+#: Why a message was skipped, in the documented order.
+SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
+#: The skip reason of a message channel whose address attribute is unset.
+NO_ADDRESS_REASON: dict[str, str] = {"email": "no_email", "sms": "no_phone", "whatsapp": "no_phone"}
+
+SuppressionReason = Literal[
+    "flow_inactive",
+    "flow_paused",
+    "deleted",
+    "already_in_flow",
+    "no_reentry",
+    "reentry_wait",
+    "filters",
+]
+#: Why a trigger event did not enter, in the order they are checked (the first applies).
+SUPPRESSION_REASONS: tuple[str, ...] = get_args(SuppressionReason)
+
+EndReason = Literal[
+    "completed",
+    "exit_condition",
+    "restarted",
+    "contact_deleted",
+    "step_removed",
+    "paused_exit",
+    "horizon",
+]
+#: How a run ends, in the documented order.
+END_REASONS: tuple[str, ...] = get_args(EndReason)
+#: End reasons after which a ``reentry_mode="recheck"`` re-entry is scheduled.
+RECHECK_AFTER: frozenset[str] = frozenset(
+    {"completed", "exit_condition", "step_removed", "paused_exit"}
+)
+
+EntryKind = Literal["first", "reentry", "restart", "recheck"]
+#: How a run was entered.
+ENTRY_KINDS: tuple[str, ...] = get_args(EntryKind)
+
+# -- segments and attributes -----------------------------------------------------------------
+
+SegmentEvent = Literal["enter", "exit"]
+SEGMENT_EVENTS: tuple[str, ...] = get_args(SegmentEvent)
+
+Cause = Literal["history", "time", "flow step"]
+#: What made a segment transition happen.
+CAUSES: tuple[str, ...] = get_args(Cause)
+
+AttributeType = Literal["string", "number", "boolean", "timestamp"]
+#: The types an attribute can have.
+ATTRIBUTE_TYPES: tuple[str, ...] = get_args(AttributeType)
