@@ -6,5 +6,6 @@ The bottom layer of the package: these modules import nothing from the rest of s
 * :mod:`.vocab` — every closed vocabulary (action kinds, channels, reasons, outcomes, types);
 * :mod:`.frames` — the one declaration of each result frame (columns, dtypes, order);
 * :mod:`.naming` — the shared field types (names, durations, instants) and "did you mean";
-* :mod:`.sql` — quoting of DuckDB identifiers and literals.
+* :mod:`.sql` — quoting of DuckDB identifiers and literals;
+* :mod:`.localtime` — a contact's local wall-clock time: zones, clock times, calendar periods.
 """
