@@ -68,10 +68,10 @@ def test_design_example_runs():
 
 # -- the contract lives in the repository ------------------------------------------------------
 
-# A citation of the design brief that lives outside the repository: "DESIGN.md", "DESIGN §4",
-# "in DESIGN order".
+# A citation of the design brief kept outside the repository: its capitalised name, alone or
+# followed by ".md" or "§N".
 _EXTERNAL_BRIEF = re.compile(r"\bDESIGN(?:\.md|\s*§|\b)")
-_DESIGN = ROOT / "docs" / "design.md"
+_CONTRACT = ROOT / "docs" / "design.md"
 # "design.md §4", "design.md §4.3", "design.md §4 and §5", "design.md §4, §5"
 _CITATION = re.compile(r"design\.md §(\d+(?:\.\d+)*)((?:(?:,| and| or) §\d+(?:\.\d+)*)*)")
 _SECTION = r"§(\d+(?:\.\d+)*)"
@@ -122,7 +122,7 @@ def _anchors(markdown: str) -> set[str]:
 
 def _design_sections() -> set[str]:
     """Section numbers of docs/design.md: "4", "4.3", ..."""
-    numbers = re.findall(r"^#{2,4} (\d+(?:\.\d+)*)\.? ", _DESIGN.read_text(), re.M)
+    numbers = re.findall(r"^#{2,4} (\d+(?:\.\d+)*)\.? ", _CONTRACT.read_text(), re.M)
     assert len(numbers) == len(set(numbers)), "docs/design.md numbers a section twice"
     return set(numbers)
 
@@ -143,9 +143,9 @@ def test_no_tracked_file_cites_the_external_design_brief():
 
 
 def test_design_sections_are_numbered_in_order():
-    numbers = re.findall(r"^## (\d+)\. ", _DESIGN.read_text(), re.M)
+    numbers = re.findall(r"^## (\d+)\. ", _CONTRACT.read_text(), re.M)
     assert numbers == [str(i) for i in range(1, len(numbers) + 1)]
-    for line in re.findall(r"^### .*$", _DESIGN.read_text(), re.M):
+    for line in re.findall(r"^### .*$", _CONTRACT.read_text(), re.M):
         assert re.match(r"### \d+\.\d+ \S", line), f"unnumbered subsection: {line}"
 
 
@@ -157,7 +157,7 @@ def test_every_citation_of_design_md_names_an_existing_section():
         if text is None or "§" not in text:
             continue
         where = path.relative_to(ROOT)
-        if path == _DESIGN:  # the contract refers to its own sections as plain "§N"
+        if path == _CONTRACT:  # the contract refers to its own sections as plain "§N"
             cited = re.findall(_SECTION, text)
         else:
             citations = [match.group(0) for match in _CITATION.finditer(text)]
@@ -203,7 +203,7 @@ def test_relative_links_in_docs_resolve():
 
 
 def test_design_md_anchor_slugs_follow_github():
-    anchors = _anchors(_DESIGN.read_text())
+    anchors = _anchors(_CONTRACT.read_text())
     assert "4-simulation-semantics" in anchors
     assert "43-entry-and-suppression" in anchors
     assert "7-messages-and-operations" in anchors
