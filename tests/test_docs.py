@@ -73,7 +73,8 @@ def test_design_example_runs():
 _EXTERNAL_BRIEF = re.compile(r"\bDESIGN(?:\.md|\s*§|\b)")
 _CONTRACT = ROOT / "docs" / "design.md"
 # "design.md §4", "design.md §4.3", "design.md §4 and §5", "design.md §4, §5"
-_CITATION = re.compile(r"design\.md §(\d+(?:\.\d+)*)((?:(?:,| and| or) §\d+(?:\.\d+)*)*)")
+# ("design.md §N" names the convention itself)
+_CITATION = re.compile(r"design\.md §(N\b|\d+(?:\.\d+)*)((?:(?:,| and| or) §\d+(?:\.\d+)*)*)")
 _SECTION = r"§(\d+(?:\.\d+)*)"
 _MARKDOWN_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
