@@ -80,7 +80,7 @@ __all__ = [
     "iter_steps",
 ]
 
-#: Every action step kind, in the order DESIGN §4 lists them.
+#: Every action step kind, in the order docs/design.md §1.2 lists them.
 ACTION_KINDS = (
     "send_email",
     "send_sms",

@@ -1,4 +1,4 @@
-"""The result of a simulation: five DataFrames (DESIGN §5) and ways to read them."""
+"""The result of a simulation: five DataFrames (docs/design.md §5) and ways to read them."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ class SimulationResult:
     Attributes
     ----------
     segment_events, runs, steps, actions, suppressed : DataFrame
-        The five logs of DESIGN §5 (times tz-aware UTC; contact ids as in the store).
+        The five logs of docs/design.md §5 (times tz-aware UTC; contact ids as in the store).
     scenario : Scenario
         What was simulated.
     """
