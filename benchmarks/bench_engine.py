@@ -120,7 +120,7 @@ def bare_simpy(entry_times: list[int]) -> int:
 def logging_floor(entry_times: list[int]) -> int:
     """Bare SimPy plus only the logging the frames require: the floor of any engine here.
 
-    The same entries and waits as :func:`bare_simpy`, and per flow the rows DESIGN §5 asks
+    The same entries and waits as :func:`bare_simpy`, and per flow the rows docs/design.md §5 asks
     for (one run record, six ``steps`` rows, four ``actions`` rows) appended as tuples.
     """
     env = simpy.Environment(initial_time=to_us(START))

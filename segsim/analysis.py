@@ -1,4 +1,4 @@
-"""Analysis of simulation results: pure functions from the frames of DESIGN §5 to tidy frames.
+"""Analysis of simulation results: pure functions from the frames of docs/design.md §5 to tidy frames.
 
 Every function here takes one or two result frames (``actions``, ``runs``, ``steps``,
 ``segment_events``, ``suppressed``) and returns a new DataFrame; nothing is mutated, nothing
@@ -16,7 +16,7 @@ is plotted (see :mod:`segsim.plots`). The conventions, shared by all of them:
 * **Groups** (``by``) are column names of the input frame, a string or a sequence. Group
   columns keep their input dtype (``None`` stays ``None``, e.g. a send without template).
 * **Order** is deterministic: by period, then by group in the documented order of the values
-  where DESIGN lists one (channels, actions, reasons, end reasons), otherwise sorted.
+  where docs/design.md §5.2 lists one (channels, actions, reasons, end reasons), otherwise sorted.
 * **Counts** are ``int64``, costs and shares ``float64``, delays ``timedelta64[us]``.
 * **Empty input** gives an empty frame with the same columns and dtypes.
 """
@@ -410,7 +410,7 @@ def suppression_reasons(suppressed: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``flow``, ``reason``, ``count`` (int64); flows sorted, reasons in the order DESIGN §4
+        ``flow``, ``reason``, ``count`` (int64); flows sorted, reasons in the order docs/design.md §4.3
         checks them (``flow_inactive``, ``flow_paused``, ``deleted``, ``already_in_flow``,
         ``no_reentry``, ``reentry_wait``, ``filters``).
 
@@ -439,7 +439,7 @@ def funnel(
     Stages, per flow, top to bottom: ``entered`` (every run), then each step id (the
     distinct runs that executed that step, whatever its outcome — a skipped send or a
     branch's ``otherwise`` still counts), then how runs ended: ``completed`` (always
-    present) and every other end reason that occurs, in DESIGN order.
+    present) and every other end reason that occurs, in the order of docs/design.md §5.2.
 
     Only steps of the given runs count, so filtering ``runs`` first (one version, one
     entry kind) narrows the whole funnel.

@@ -7,7 +7,7 @@ meaning, given here twice, and the two faces are property-tested against each ot
 * :func:`to_sql` compiles it to a DuckDB boolean expression, for bulk segment computation;
 * :func:`compile_predicate` compiles it to a Python closure, for live decisions in the engine.
 
-Semantics (DESIGN §3). A leaf on a missing (unset) attribute is false, except ``is_not_set``.
+Semantics (docs/design.md §3). A leaf on a missing (unset) attribute is false, except ``is_not_set``.
 ``older_than(d)`` holds when ``value <= now - d``; ``within_last(d)`` when
 ``now - d < value <= now``. ``contains`` is a case-sensitive substring test on strings.
 ``isin(())`` is always false. Numbers compare as floats, strings by code point, booleans

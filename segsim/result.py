@@ -1,5 +1,7 @@
-"""The result of a simulation: five DataFrames and ways to read them (frames declared in
-:mod:`segsim._internal.frames`)."""
+"""The result of a simulation: five DataFrames (docs/design.md §5) and ways to read them.
+
+The frames are declared once, in :mod:`segsim._internal.frames`.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ class SimulationResult:
     Attributes
     ----------
     segment_events, runs, steps, actions, suppressed : DataFrame
-        The five logs of DESIGN §5 (times tz-aware UTC; contact ids as in the store).
+        The five logs of docs/design.md §5 (times tz-aware UTC; contact ids as in the store).
     scenario : Scenario
         What was simulated.
     """

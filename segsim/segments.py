@@ -361,7 +361,7 @@ def segment_events(
     Returns
     -------
     DataFrame
-        ``time, contact_id, segment, event, nth, cause`` (see DESIGN §5), in time order
+        ``time, contact_id, segment, event, nth, cause`` (see docs/design.md §5), in time order
         (then contact, then the order of ``segments``; at one instant a contact's exits
         come before its entries). ``cause`` is ``"history"`` for a data change and
         ``"time"`` for a time-relative condition turning at its exact instant.

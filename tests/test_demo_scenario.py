@@ -1,4 +1,4 @@
-"""The invariants of DESIGN §5, asserted on the demo scenario (every action and rule in use)."""
+"""The invariants of docs/design.md §5.3, on the demo scenario (every action and rule in use)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hand-computed cases for every rule of DESIGN §4, SimPy style: ``assert log == [...]``.
+"""Hand-computed cases for every rule of docs/design.md §4, SimPy style: ``assert log == [...]``.
 
 Days are numbers: ``day(2)`` is 2026-01-03 00:00 UTC; the window is days [0, 30).
 """

@@ -1,4 +1,4 @@
-"""Invariants of random flows on random histories (DESIGN §4 and §5), checked with Hypothesis.
+"""Invariants of random flows on random histories (docs/design.md §4, §5), checked by Hypothesis.
 
 Every generated scenario has a few integer contacts with typed attribute histories (unsets,
 ties at one instant, changes before and inside the window, changes exactly at its bounds),
@@ -599,7 +599,7 @@ def test_strategy_reaches_every_step_kind_and_setting() -> None:
 
 
 def test_trigger_event_at_the_instant_of_an_edit_follows_the_new_version():
-    # Lifecycle comes before triggers at one instant (DESIGN §4): the edit at day 2 makes
+    # Lifecycle comes before triggers at one instant (docs/design.md §4.2): the edit at day 2 makes
     # entering "Pro" the trigger, so contact 1 entering Pro at day 2 enters version 2.
     pro = ss.Segment("Pro", attr("plan") == "pro")
     free = ss.Segment("Free", attr("plan") == "free")

@@ -1,6 +1,6 @@
 """The event loop: segment transitions in, runs, steps, actions and suppressions out.
 
-SimPy drives time. Each instant is handled in the order DESIGN §4 fixes:
+SimPy drives time. Each instant is handled in the order docs/design.md §4.2 fixes:
 
     state changes -> segment transitions -> lifecycle -> exits/restarts -> triggers
     (then rechecks) -> due steps
