@@ -4,18 +4,21 @@ Data flows one way: :mod:`~segsim.store` (DuckDB histories) → :mod:`~segsim.co
 and :mod:`~segsim.segments` (membership and transitions) → :mod:`~segsim.flows` and
 :mod:`~segsim.scenario` (what to simulate) → :mod:`~segsim.engine` (SimPy) →
 :mod:`~segsim.result` (DataFrames) → :mod:`~segsim.analysis`, :mod:`~segsim.plots`.
+
+Every public name is importable from here (``ss.Flow``, ``ss.simulate``, ``ss.Explorer``),
+but a module is only imported when one of its names is first used (:pep:`562`): ``import
+segsim`` and ``segsim --help`` load neither pandas, DuckDB nor matplotlib, and matplotlib
+and ipywidgets are only loaded by the views that draw.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
+import importlib as _importlib
+import sys as _sys
+import types as _types
+from typing import TYPE_CHECKING
+from typing import Any as _Any
 
-from segsim import datasets
-from segsim.compare import Comparison, compare
-from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
-from segsim.diagram import draw_flow
-from segsim.engine import simulate
 from segsim.errors import (
     CascadeLoopError,
     ConditionError,
@@ -26,40 +29,88 @@ from segsim.errors import (
     SegmentError,
     SegsimError,
 )
-from segsim.flows import (
-    Activate,
-    ActivationSettings,
-    AddToList,
-    AttributeMatches,
-    Branch,
-    Channels,
-    DeleteContact,
-    Edit,
-    EntersSegment,
-    ExitsSegment,
-    Flow,
-    Pause,
-    RemoveFromList,
-    Resume,
-    SegmentTrigger,
-    SendEmail,
-    SendSMS,
-    SendWhatsApp,
-    UpdateContact,
-    Wait,
-    Webhook,
-)
-from segsim.report import Report, build_report
-from segsim.result import SimulationResult, open_result
-from segsim.scenario import Scenario, load_scenario
-from segsim.segments import Segment, members, segment_events, segment_sizes
-from segsim.store import Store
-from segsim.widgets import Explorer
 
-try:
-    __version__ = _version("segsim")
-except _PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and editors
+    from segsim import datasets
+    from segsim.compare import Comparison, compare
+    from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
+    from segsim.diagram import draw_flow
+    from segsim.engine import simulate
+    from segsim.flows import (
+        Activate,
+        ActivationSettings,
+        AddToList,
+        AttributeMatches,
+        Branch,
+        Channels,
+        DeleteContact,
+        Edit,
+        EntersSegment,
+        ExitsSegment,
+        Flow,
+        Pause,
+        RemoveFromList,
+        Resume,
+        SegmentTrigger,
+        SendEmail,
+        SendSMS,
+        SendWhatsApp,
+        UpdateContact,
+        Wait,
+        Webhook,
+    )
+    from segsim.report import Report, build_report
+    from segsim.result import SimulationResult, open_result
+    from segsim.scenario import Scenario, load_scenario
+    from segsim.segments import Segment, members, segment_events, segment_sizes
+    from segsim.store import Store
+    from segsim.widgets import Explorer
+
+    __version__: str
+
+#: Where each lazily imported public name lives (``"segsim.datasets"`` is a subpackage).
+_LAZY: dict[str, str] = {
+    "datasets": "segsim.datasets",
+    **dict.fromkeys(("Comparison", "compare"), "segsim.compare"),
+    **dict.fromkeys(
+        ("Condition", "all_of", "any_of", "attr", "in_list", "in_segment", "not_"),
+        "segsim.conditions",
+    ),
+    "draw_flow": "segsim.diagram",
+    "simulate": "segsim.engine",
+    **dict.fromkeys(
+        (
+            "Activate",
+            "ActivationSettings",
+            "AddToList",
+            "AttributeMatches",
+            "Branch",
+            "Channels",
+            "DeleteContact",
+            "Edit",
+            "EntersSegment",
+            "ExitsSegment",
+            "Flow",
+            "Pause",
+            "RemoveFromList",
+            "Resume",
+            "SegmentTrigger",
+            "SendEmail",
+            "SendSMS",
+            "SendWhatsApp",
+            "UpdateContact",
+            "Wait",
+            "Webhook",
+        ),
+        "segsim.flows",
+    ),
+    **dict.fromkeys(("Report", "build_report"), "segsim.report"),
+    **dict.fromkeys(("SimulationResult", "open_result"), "segsim.result"),
+    **dict.fromkeys(("Scenario", "load_scenario"), "segsim.scenario"),
+    **dict.fromkeys(("Segment", "members", "segment_events", "segment_sizes"), "segsim.segments"),
+    "Store": "segsim.store",
+    "Explorer": "segsim.widgets",
+}
 
 __all__ = [
     "Activate",
@@ -117,3 +168,52 @@ __all__ = [
     "segment_sizes",
     "simulate",
 ]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("segsim")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> _Any:
+    """Import a public name's module on first use (:pep:`562`) and keep the name here."""
+    if name == "__version__":
+        value: _Any = _version()
+    elif name in _LAZY:
+        module = _importlib.import_module(_LAZY[name])
+        value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    # the public names, loaded or not, and the submodules imported so far
+    loaded = {name for name, value in globals().items() if isinstance(value, _types.ModuleType)}
+    return sorted(set(__all__) | {n for n in loaded if not n.startswith("_")} | {"__version__"})
+
+
+class _Package(_types.ModuleType):
+    """The package module, guarding the one public function named like its module.
+
+    Importing a submodule sets it as an attribute of its package; ``segsim.compare`` is
+    both a module and the public function :func:`segsim.compare.compare`, so once the
+    module is imported (by ``ss.Explorer``, say) the attribute must stay the function.
+    """
+
+    def __setattr__(self, name: str, value: _Any) -> None:
+        if (
+            isinstance(value, _types.ModuleType)
+            and _LAZY.get(name) == value.__name__
+            and hasattr(value, name)  # segsim.compare.compare, not segsim.datasets
+        ):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
