@@ -1,39 +1,54 @@
-"""Flow diagrams: a flow's tree of steps drawn with matplotlib, optionally with run counts.
+"""Flow diagrams: a flow's tree of steps as SVG or on matplotlib Axes, optionally with counts.
 
-:func:`draw_flow` draws the trigger on top and the steps below it, one box per step, joined by
-arrows; a :class:`~segsim.flows.Branch` splits into a ``then`` column (left) and an
-``otherwise`` column (right) that join again below it. :func:`step_counts` counts, from a
-simulation result, how many runs reached each step and what happened there, and
-:func:`draw_flow` writes those counts into the boxes. :func:`flow_svg` renders the same
-drawing as SVG text for rich display in notebooks.
+One layout, two renderers. The trigger is on top and the steps below it, one box per step,
+joined by arrows; a :class:`~segsim.flows.Branch` splits into a ``then`` column (left) and an
+``otherwise`` column (right) that join again below it. Each box says the step's id and kind
+and its key facts (``step.facts()``, the models' one description), nothing parsed back
+from text.
 
-Only the attributes of the flow models are read (``id``, ``kind``, ``then``, ``template``,
-...), so anything shaped like a :class:`~segsim.flows.Flow` can be drawn.
+* :func:`flow_svg` writes self-contained SVG text (no script, no external reference, no
+  ``id`` that could clash with another diagram on the page), sized in CSS pixels so that
+  every text is at least 11 px when shown at its natural size (reports and notebooks do).
+  Flows display in Jupyter this way.
+* :func:`draw_flow` draws the same layout with matplotlib on an ``Axes``.
 
-Every artist carries a ``gid`` saying what it is, which is how tests (and users restyling a
-diagram) find them: ``"trigger"``, ``"step:<id>"`` (a box), ``"label:<id>"`` (its text),
+:func:`step_counts` counts, from a simulation result, how many runs reached each step and
+what happened there — for one version of an edited flow when asked — and both renderers
+write those counts into the boxes. :func:`versions_in_force` lists the versions of a flow
+that were in force during a scenario's window.
+
+Every element carries a ``gid`` saying what it is (a matplotlib artist's ``gid``; in SVG a
+``data-gid`` attribute), which is how tests and users restyling a diagram find them:
+``"trigger"``, ``"step:<id>"`` (a box), ``"trigger-label"``, ``"label:<id>"`` (its text),
 ``"counts:<id>"`` (its counts), ``"edge"`` (an arrow), ``"edge-label"`` (``then`` /
-``otherwise``), ``"join"`` (where a branch's two paths meet).
+``otherwise``), ``"join"`` (where a branch's two paths meet); SVG adds ``"title"``.
+
+matplotlib is imported by :func:`draw_flow` only: counting and SVG need none.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-from collections.abc import Sequence
+import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from segsim._time import format_duration
 from segsim.analysis import funnel
 
-__all__ = ["diagram_size", "draw_flow", "flow_svg", "step_counts"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "STEP_COUNT_COLUMNS",
+    "FlowVersion",
+    "diagram_size",
+    "draw_flow",
+    "flow_svg",
+    "step_counts",
+    "versions_in_force",
+]
 
 #: Columns of :func:`step_counts`, in order.
 STEP_COUNT_COLUMNS = (
@@ -47,14 +62,27 @@ STEP_COUNT_COLUMNS = (
     "otherwise",
 )
 
-# Geometry, in data units: one column is 1 wide, one step row is 1 high.
+# Layout geometry, in layout units: one column is 1 wide, one step row is 1 high.
 _BOX_WIDTH = 0.88
 _BOX_HEIGHT = 0.74
 _ROW = 1.0
 _JOIN_ABOVE = 0.4  # join centre above the next free row under a branch's longer path
 _JOIN_BELOW = 0.6  # next step's centre below the join
 _JOIN_RADIUS = 0.045
-_LABEL_CHARS = 32  # longest key-info line before it is shortened
+_LABEL_CHARS = 32  # longest line of a box's facts before it is wrapped or shortened
+_FACT_LINES = 2  # lines of facts under a box's title, at most
+_COUNT_CHARS = 38  # longest line of counts before it wraps
+
+# SVG geometry, in CSS pixels. A column is wide enough for _LABEL_CHARS characters at
+# _FONT_PX (and _COUNT_CHARS at _COUNTS_PX), at an average glyph width of _EM_WIDTH em.
+_FONT_PX = 12.0
+_COUNTS_PX = 11.0
+_TITLE_PX = 13.0
+_EM_WIDTH = 0.58
+_PAD_PX = 6.0
+_COLUMN_PX = 300.0
+_LINE_SPACING = 1.3
+_MARGIN_PX = 8.0
 
 _FACE = {
     "trigger": "#dbe9f6",
@@ -77,9 +105,64 @@ _GROUP = {
     "wait": "wait",
     "branch": "branch",
 }
+_EDGE_COLOUR = "#555555"
+_COUNTS_COLOUR = "#1f3b73"
+_EDGE_LABEL_COLOUR = "#8a4b00"
 
 
-# -- counts ---------------------------------------------------------------------------------------
+# -- versions and counts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlowVersion:
+    """One version of a flow and when it was in force: ``[start, end)`` of the window."""
+
+    flow: Any
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def version(self) -> int:
+        return int(self.flow.version)
+
+    def caption(self) -> str:
+        """``"v2, in force 2026-05-01 → 2026-07-01 (window end)"``."""
+        return f"v{self.version}, in force {_when(self.start)} → {_when(self.end)}"
+
+
+def versions_in_force(scenario: Any, flow_name: str) -> list[FlowVersion]:
+    """The versions of a flow in force during the scenario's window, in time order.
+
+    The scenario's flow is in force from ``start`` until the first scheduled
+    :class:`~segsim.flows.Edit`; each edit's flow from its instant until the next. An edit
+    at or before ``start`` replaces the version in force from ``start``; one at or after
+    ``end`` never comes into force; of several edits at one instant the last wins.
+
+    Raises ``KeyError`` when the scenario has no such flow.
+    """
+    flows = [f for f in scenario.flows if f.name == flow_name]
+    if not flows:
+        known = ", ".join(repr(f.name) for f in scenario.flows) or "none"
+        raise KeyError(f"the scenario has no flow {flow_name!r}; its flows: {known}")
+    start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
+    edits = sorted(
+        (
+            (max(pd.Timestamp(event.at), start), event.flow)
+            for event in scenario.schedule
+            if getattr(event, "kind", None) == "edit" and event.flow_name == flow_name
+        ),
+        key=lambda item: item[0],
+    )
+    periods: list[tuple[pd.Timestamp, Any]] = [(start, flows[0])]
+    for at, flow in edits:
+        if at >= end:
+            break
+        if at == periods[-1][0]:
+            periods[-1] = (at, flow)  # in force for no time at all: replaced at once
+        else:
+            periods.append((at, flow))
+    ends = [at for at, _ in periods[1:]] + [end]
+    return [FlowVersion(flow, at, until) for (at, flow), until in zip(periods, ends, strict=True)]
 
 
 def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> pd.DataFrame:
@@ -92,7 +175,10 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
     flow_name : str
         The flow to count.
     version : int, optional
-        Only runs that entered on this version (default: every version).
+        Only what happened while this version was in force (the ``version`` column of
+        ``steps`` and ``actions``): a run that entered on v1 and went on after the edit to
+        v2 counts in v1's boxes up to the edit and in v2's after it. Each execution of a
+        step thus counts in exactly one version. Default: every version.
 
     Returns
     -------
@@ -100,20 +186,22 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
         ``step_id``, ``kind``, ``reached`` (distinct runs that executed the step, as in
         :func:`~segsim.analysis.funnel`), ``sent``, ``skipped``, ``applied`` (action rows of
         the step by status), ``then``, ``otherwise`` (branch outcomes); all counts int64.
-        Steps come in the flow's tree order when the result records its scenario (every step
-        of the flow and of its scheduled edits, 0 where no run reached it), then any other
-        step in order of first appearance.
+        Steps come in the flow's tree order when the result records its scenario (with
+        ``version``, that version's steps; without, every step of the flow and of its
+        scheduled edits; 0 where no run reached it), then any other step in order of first
+        appearance.
 
     Examples
     --------
-    >>> draw_flow(flow, counts=step_counts(result, "Welcome"))  # doctest: +SKIP
+    >>> flow_svg(flow, counts=step_counts(result, "Welcome", version=2))  # doctest: +SKIP
     """
     runs = result.runs[result.runs["flow"] == flow_name]
+    steps = result.steps[result.steps["flow"] == flow_name]
+    actions = result.actions[result.actions["flow"] == flow_name]
     if version is not None:
-        runs = runs[runs["version"] == version]
-    steps = result.steps[result.steps["run_id"].isin(runs["run_id"])]
-    actions = result.actions[result.actions["run_id"].isin(runs["run_id"])]
-    order, kinds = _declared_steps(getattr(result, "scenario", None), flow_name)
+        steps = steps[steps["version"] == version]
+        actions = actions[actions["version"] == version]
+    order, kinds = _declared_steps(getattr(result, "scenario", None), flow_name, version)
 
     reached = funnel(runs, steps, flow=flow_name, step_order=order)
     reached = reached[reached["stage_type"] == "step"]
@@ -146,8 +234,10 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
     return frame
 
 
-def _declared_steps(scenario: Any, flow_name: str) -> tuple[list[str], dict[str, str]]:
-    """Step ids (tree order) and kinds of a flow in the scenario, its edits included."""
+def _declared_steps(
+    scenario: Any, flow_name: str, version: int | None
+) -> tuple[list[str], dict[str, str]]:
+    """Step ids (tree order) and kinds of a flow in the scenario (one version, or all)."""
     if scenario is None:
         return [], {}
     flows = [f for f in getattr(scenario, "flows", ()) if f.name == flow_name]
@@ -156,6 +246,8 @@ def _declared_steps(scenario: Any, flow_name: str) -> tuple[list[str], dict[str,
         for e in getattr(scenario, "schedule", ())
         if getattr(e, "kind", None) == "edit" and e.flow_name == flow_name
     ]
+    if version is not None:
+        flows = [f for f in flows if f.version == version][:1]
     order: list[str] = []
     kinds: dict[str, str] = {}
     for flow in flows:
@@ -175,6 +267,10 @@ def _walk(steps: Sequence[Any]) -> list[Any]:
     return out
 
 
+def _when(stamp: pd.Timestamp) -> str:
+    return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M}"
+
+
 # -- layout ---------------------------------------------------------------------------------------
 
 
@@ -186,6 +282,7 @@ class _Box:
     lines: list[str]
     group: str
     step_id: str | None = None
+    kind: str | None = None
 
 
 @dataclass
@@ -211,38 +308,32 @@ def _step_width(step: Any) -> float:
     return 1.0
 
 
-def _shorten(text: str, limit: int = _LABEL_CHARS) -> str:
+def _shorten(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _key_info(step: Any) -> list[str]:
-    """The one or two lines that say what a step does, beyond its id and kind."""
-    kind = step.kind
-    if kind in ("send_email", "send_sms", "send_whatsapp"):
-        lines = [f"template {step.template!r}"]
-        extra = []
-        if getattr(step, "campaign", None):
-            extra.append(f"campaign {step.campaign!r}")
-        if getattr(step, "opt_out_footer", False):
-            extra.append("opt-out footer")
-        if extra:
-            lines.append(", ".join(extra))
-        return [_shorten(line) for line in lines]
-    if kind in ("add_to_list", "remove_from_list"):
-        return [_shorten(f"list {step.list_name!r}")]
-    if kind == "update_contact":
-        values = ", ".join(f"{name} = {value!r}" for name, value in dict(step.set).items())
-        return [_shorten(f"set {values}")]
-    if kind == "webhook":
-        return [_shorten(f"{getattr(step, 'method', 'POST')} {step.url}")]
-    if kind == "wait":
-        duration = step.duration
-        text = format_duration(duration) if isinstance(duration, dt.timedelta) else str(duration)
-        return [f"for {text}"]
-    if kind == "branch":
-        return [_shorten(f"when {step.when}")]
-    return []
+def _pack(parts: Iterable[str], separator: str, limit: int) -> list[str]:
+    """Phrases joined by ``separator`` into lines of at most ``limit`` characters."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(separator) + len(part) <= limit:
+            lines[-1] += separator + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def _fact_lines(facts: Iterable[str]) -> list[str]:
+    lines = _pack([" ".join(str(f).split()) for f in facts], ", ", _LABEL_CHARS)
+    if len(lines) > _FACT_LINES:
+        lines = [*lines[: _FACT_LINES - 1], ", ".join(lines[_FACT_LINES - 1 :])]
+    return [_shorten(line, _LABEL_CHARS) for line in lines]
+
+
+def _step_lines(step: Any) -> list[str]:
+    facts = step.facts() if hasattr(step, "facts") else ()
+    return [f"{step.id} · {step.kind}", *_fact_lines(facts)]
 
 
 def _trigger_lines(flow: Any) -> list[str]:
@@ -251,10 +342,7 @@ def _trigger_lines(flow: Any) -> list[str]:
     title = f"{flow.name}" + (f" · v{version}" if version is not None else "")
     if trigger is None:
         return [title, "no trigger (draft)"]
-    lines = [title, f"on {trigger.on} {trigger.segment!r}"]
-    if getattr(trigger, "filters", None) is not None:
-        lines.append(_shorten(f"if {trigger.filters}"))
-    return lines
+    return [title, *(_shorten(fact, _LABEL_CHARS) for fact in trigger.facts())]
 
 
 def _layout(flow: Any) -> _Layout:
@@ -262,8 +350,7 @@ def _layout(flow: Any) -> _Layout:
     center = layout.width / 2
     layout.boxes.append(_Box("trigger", center, 0.0, _trigger_lines(flow), "trigger"))
     tails = [(center, -_BOX_HEIGHT / 2)]
-    bottom = _place(flow.steps, 0.0, layout.width, -_ROW, tails, None, layout)
-    layout.bottom = bottom
+    layout.bottom = _place(flow.steps, 0.0, layout.width, -_ROW, tails, None, layout)
     return layout
 
 
@@ -287,9 +374,9 @@ def _place(
         for tail in tails:
             layout.edges.append((tail, (x, y + _BOX_HEIGHT / 2), label))
         label = None
-        lines = [f"{step.id} · {step.kind}", *_key_info(step)]
+        group = _GROUP.get(step.kind, "webhook")
         layout.boxes.append(
-            _Box(f"step:{step.id}", x, y, lines, _GROUP.get(step.kind, "webhook"), step.id)
+            _Box(f"step:{step.id}", x, y, _step_lines(step), group, step.id, step.kind)
         )
         out = (x, y - _BOX_HEIGHT / 2)
         if step.kind != "branch":
@@ -322,43 +409,217 @@ def _place(
 
 
 def diagram_size(flow: Any) -> tuple[float, float]:
-    """A figure size ``(width, height)`` in inches that fits the flow's diagram."""
+    """A matplotlib figure size ``(width, height)`` in inches that fits the flow's diagram."""
     return _size(_layout(flow))
 
 
 def _size(layout: _Layout) -> tuple[float, float]:
-    """A figure size (inches) that fits the layout."""
     height = -layout.bottom + _BOX_HEIGHT
     return max(3.2, 2.6 * layout.width), max(2.0, 1.1 * height + 0.3)
 
 
-# -- drawing --------------------------------------------------------------------------------------
+# -- counts in the boxes --------------------------------------------------------------------------
 
 
-def _annotation(row: Any, kind: str | None) -> str:
+def _counts_by_step(counts: pd.DataFrame | None) -> dict[str, Any] | None:
+    if counts is None:
+        return None
+    missing = [c for c in ("step_id", "reached") if c not in counts.columns]
+    if missing:
+        raise ValueError(
+            f"counts needs the columns of step_counts(result, flow_name); it has no {missing}"
+        )
+    return {row["step_id"]: row for _, row in counts.iterrows()}
+
+
+def _count_parts(row: Any, kind: str | None) -> list[str]:
+    """``["1,234 runs", "1,100 sent", "134 skipped"]``: what the counts say about a box."""
+    if row is None:
+        return ["0 runs"]
     reached = int(row["reached"])
     parts = [f"{reached:,} run{'' if reached == 1 else 's'}"]
     if kind == "branch":
-        total = int(row["then"]) + int(row["otherwise"])
-        if total:
-            parts.append(
-                f"then {row['then'] / total:.0%} / otherwise {row['otherwise'] / total:.0%}"
-            )
-        return " · ".join(parts)
+        then, otherwise = int(row.get("then", 0)), int(row.get("otherwise", 0))
+        if then + otherwise:
+            total = then + otherwise
+            parts.append(f"then {then / total:.0%} / otherwise {otherwise / total:.0%}")
+        return parts
     for status in ("sent", "skipped", "applied"):
-        if int(row[status]):
+        if int(row.get(status, 0)):
             parts.append(f"{int(row[status]):,} {status}")
-    return " · ".join(parts)
+    return parts
 
 
-def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None = None) -> Axes:
-    """Draw a flow's tree of steps: trigger on top, one box per step, arrows between them.
+# -- SVG ------------------------------------------------------------------------------------------
+
+
+def flow_svg(flow: Any, counts: pd.DataFrame | None = None, *, caption: str | None = None) -> str:
+    """The flow's diagram as self-contained SVG text (one ``<svg>`` element, no XML prolog).
 
     Parameters
     ----------
     flow : Flow
-        The flow to draw (anything with ``name``, ``trigger`` and ``steps`` like
-        :class:`~segsim.flows.Flow`).
+        The flow (one version of it) to draw.
+    counts : DataFrame, optional
+        The output of :func:`step_counts` for this flow (and version): each box gets a line
+        such as ``"1,234 runs · 1,100 sent · 134 skipped"``, a branch ``"1,234 runs · then
+        60% / otherwise 40%"``; steps missing from ``counts`` read ``"0 runs"``.
+    caption : str, optional
+        A line above the diagram (e.g. :meth:`FlowVersion.caption`).
+
+    Returns
+    -------
+    str
+        SVG sized in CSS pixels (``width``/``height`` equal to the ``viewBox``): shown at its
+        natural size, box text is 12 px, counts 11 px, the caption 13 px. It has no script,
+        no external reference and no ``id`` attribute (elements carry ``data-gid``), so any
+        number of diagrams can sit inline in one HTML page.
+
+    Examples
+    --------
+    >>> from IPython.display import SVG; SVG(flow_svg(flow))  # doctest: +SKIP
+    """
+    layout = _layout(flow)
+    by_step = _counts_by_step(counts)
+    count_lines = {
+        box.gid: _pack(_count_parts(by_step.get(box.step_id), box.kind), " · ", _COUNT_CHARS)
+        for box in layout.boxes
+        if by_step is not None and box.step_id is not None
+    }
+    line_px, count_line_px = _FONT_PX * _LINE_SPACING, _COUNTS_PX * _LINE_SPACING
+    most_lines = max(len(box.lines) for box in layout.boxes)
+    most_count_lines = max((len(lines) for lines in count_lines.values()), default=0)
+    box_h = 2 * _PAD_PX + most_lines * line_px + most_count_lines * count_line_px
+    row_px = box_h / _BOX_HEIGHT  # rows keep the layout's proportions
+    box_w = _BOX_WIDTH * _COLUMN_PX
+    top = _MARGIN_PX + (_TITLE_PX * 1.6 if caption else 0.0)
+    y0 = layout.boxes[0].y + _BOX_HEIGHT / 2  # the top of the trigger box
+
+    def px(point: tuple[float, float]) -> tuple[float, float]:
+        return _MARGIN_PX + point[0] * _COLUMN_PX, top + (y0 - point[1]) * row_px
+
+    lowest = min(
+        [b.y - _BOX_HEIGHT / 2 for b in layout.boxes] + [y - _JOIN_RADIUS for _, y in layout.joins]
+    )
+    bottom = px((0.0, lowest))[1]
+    width = 2 * _MARGIN_PX + layout.width * _COLUMN_PX
+    height = bottom + _MARGIN_PX
+    name = f"Flow {flow.name}" + (f" v{flow.version}" if getattr(flow, "version", None) else "")
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
+        f'viewBox="0 0 {_n(width)} {_n(height)}" role="img" aria-label="{_e(name)}" '
+        'font-family="Helvetica, Arial, sans-serif" class="segsim-flow">',
+        f"<title>{_e(name)}</title>",
+    ]
+    if caption:
+        out.append(
+            _svg_text(
+                [caption], _MARGIN_PX, _MARGIN_PX + _TITLE_PX, _TITLE_PX, "title", anchor="start"
+            ).replace("<text ", '<text font-weight="bold" ', 1)
+        )
+    for start, end, _ in layout.edges:
+        out.append(_svg_arrow(px(start), px(end)))
+    for start, end, label in layout.edges:
+        if label is not None:
+            (x1, y1), (x2, y2) = px(start), px(end)
+            out.append(_svg_edge_label(label, (x1 + x2) / 2, (y1 + y2) / 2))
+    for x, y in layout.joins:
+        cx, cy = px((x, y))
+        out.append(f'<circle data-gid="join" cx="{_n(cx)}" cy="{_n(cy)}" r="3.5" fill="#555555"/>')
+    for box in layout.boxes:
+        cx, cy = px((box.x, box.y))
+        left, upper = cx - box_w / 2, cy - box_h / 2
+        out.append(
+            f'<rect data-gid="{_e(box.gid)}" x="{_n(left)}" y="{_n(upper)}" width="{_n(box_w)}" '
+            f'height="{_n(box_h)}" rx="6" fill="{_FACE[box.group]}" stroke="#555555"/>'
+        )
+        label_gid = "trigger-label" if box.step_id is None else f"label:{box.step_id}"
+        extra = count_lines.get(box.gid, [])
+        text_h = len(box.lines) * line_px + len(extra) * count_line_px
+        first = cy - text_h / 2 + _FONT_PX  # the first baseline: the block is centred
+        out.append(_svg_text(box.lines, cx, first, _FONT_PX, label_gid, bold_first=True))
+        if extra:
+            baseline = first + (len(box.lines) - 1) * line_px + count_line_px
+            out.append(
+                _svg_text(
+                    extra,
+                    cx,
+                    baseline,
+                    _COUNTS_PX,
+                    f"counts:{box.step_id}",
+                    style='font-style="italic" fill="' + _COUNTS_COLOUR + '"',
+                )
+            )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _e(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _svg_text(
+    lines: Sequence[str],
+    x: float,
+    baseline: float,
+    size: float,
+    gid: str,
+    *,
+    anchor: str = "middle",
+    style: str = 'fill="#222222"',
+    bold_first: bool = False,
+) -> str:
+    spans = []
+    for i, line in enumerate(lines):
+        dy = "0" if i == 0 else _n(size * _LINE_SPACING)
+        weight = ' font-weight="bold"' if bold_first and i == 0 else ""
+        spans.append(f'<tspan x="{_n(x)}" dy="{dy}"{weight}>{_e(line)}</tspan>')
+    return (
+        f'<text data-gid="{_e(gid)}" x="{_n(x)}" y="{_n(baseline)}" font-size="{_n(size)}" '
+        f'text-anchor="{anchor}" {style}>{"".join(spans)}</text>'
+    )
+
+
+def _svg_arrow(start: tuple[float, float], end: tuple[float, float]) -> str:
+    """A line and its head as a polygon (no ``<marker>``: its id would clash across SVGs)."""
+    (x1, y1), (x2, y2) = start, end
+    length = max(((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5, 1e-9)
+    ux, uy = (x2 - x1) / length, (y2 - y1) / length
+    head, half = 7.0, 3.5
+    bx, by = x2 - ux * head, y2 - uy * head
+    points = [(x2, y2), (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)]
+    return (
+        f'<g data-gid="edge"><line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(bx)}" y2="{_n(by)}" '
+        f'stroke="{_EDGE_COLOUR}" stroke-width="1.2"/>'
+        f'<polygon points="{" ".join(f"{_n(a)},{_n(b)}" for a, b in points)}" '
+        f'fill="{_EDGE_COLOUR}"/></g>'
+    )
+
+
+def _svg_edge_label(label: str, x: float, y: float) -> str:
+    width = len(label) * _COUNTS_PX * _EM_WIDTH + 6
+    return (
+        f'<g data-gid="edge-label"><rect x="{_n(x - width / 2)}" y="{_n(y - _COUNTS_PX * 0.8)}" '
+        f'width="{_n(width)}" height="{_n(_COUNTS_PX * 1.3)}" fill="white"/>'
+        f'<text x="{_n(x)}" y="{_n(y + _COUNTS_PX * 0.35)}" font-size="{_n(_COUNTS_PX)}" '
+        f'text-anchor="middle" fill="{_EDGE_LABEL_COLOUR}">{_e(label)}</text></g>'
+    )
+
+
+# -- matplotlib -----------------------------------------------------------------------------------
+
+
+def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None = None) -> Axes:
+    """Draw a flow's tree of steps on matplotlib Axes (the layout of :func:`flow_svg`).
+
+    Parameters
+    ----------
+    flow : Flow
+        The flow (one version of it) to draw.
     counts : DataFrame, optional
         The output of :func:`step_counts` (``step_id``, ``reached`` and the outcome counts):
         each box gets a line such as ``"1,234 runs · 1,100 sent · 134 skipped"``, a branch
@@ -375,23 +636,20 @@ def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None 
 
     Examples
     --------
-    >>> draw_flow(flow, counts=step_counts(result, flow.name))  # doctest: +SKIP
+    >>> draw_flow(flow, counts=step_counts(result, flow.name, version=flow.version))
+    ... # doctest: +SKIP
     """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
     layout = _layout(flow)
+    by_step = _counts_by_step(counts)
     if ax is None:
         if plt.get_fignums():
             ax = plt.gca()
         else:
             figure = plt.figure(figsize=_size(layout))
             ax = figure.add_axes((0.0, 0.0, 1.0, 0.96))
-    by_step = None
-    if counts is not None:
-        missing = [c for c in ("step_id", "reached") if c not in counts.columns]
-        if missing:
-            raise ValueError(
-                f"counts needs the columns of step_counts(result, flow_name); it has no {missing}"
-            )
-        by_step = {row["step_id"]: row for _, row in counts.iterrows()}
 
     for box in layout.boxes:
         left, bottom = box.x - _BOX_WIDTH / 2, box.y - _BOX_HEIGHT / 2
@@ -401,17 +659,16 @@ def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None 
             _BOX_HEIGHT,
             boxstyle="round,pad=0,rounding_size=0.06",
             facecolor=_FACE[box.group],
-            edgecolor="#555555",
+            edgecolor=_EDGE_COLOUR,
             linewidth=1.0,
             gid=box.gid,
         )
         ax.add_patch(patch)
-        lines = box.lines
-        label_y = box.y + (0.09 if by_step is not None and box.step_id is not None else 0.0)
+        with_counts = by_step is not None and box.step_id is not None
         ax.text(
             box.x,
-            label_y,
-            "\n".join(lines),
+            box.y + (0.09 if with_counts else 0.0),
+            "\n".join(box.lines),
             ha="center",
             va="center",
             fontsize=7.5,
@@ -419,17 +676,15 @@ def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None 
             gid="trigger-label" if box.step_id is None else f"label:{box.step_id}",
         )
         if by_step is not None and box.step_id is not None:
-            row = by_step.get(box.step_id)
-            step_kind = box.lines[0].split(" · ", 1)[1]
-            text = _annotation(row, step_kind) if row is not None else "0 runs"
+            parts = _count_parts(by_step.get(box.step_id), box.kind)
             ax.text(
                 box.x,
                 bottom + 0.05,
-                text,
+                "\n".join(_pack(parts, " · ", _COUNT_CHARS)),
                 ha="center",
                 va="bottom",
                 fontsize=6.5,
-                color="#1f3b73",
+                color=_COUNTS_COLOUR,
                 style="italic",
                 gid=f"counts:{box.step_id}",
             )
@@ -440,7 +695,7 @@ def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None 
             end,
             arrowstyle="-|>",
             mutation_scale=9,
-            color="#555555",
+            color=_EDGE_COLOUR,
             linewidth=0.9,
             shrinkA=0,
             shrinkB=0,
@@ -448,42 +703,23 @@ def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None 
         )
         ax.add_patch(arrow)
         if label is not None:
-            mid_x, mid_y = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
             ax.text(
-                mid_x,
-                mid_y,
+                (start[0] + end[0]) / 2,
+                (start[1] + end[1]) / 2,
                 label,
                 ha="center",
                 va="center",
                 fontsize=6.5,
-                color="#8a4b00",
+                color=_EDGE_LABEL_COLOUR,
                 backgroundcolor="white",
                 gid="edge-label",
             )
     for x, y in layout.joins:
         # a marker, not a Circle patch: it stays round whatever the Axes' aspect
-        ax.plot([x], [y], marker="o", markersize=4, color="#555555", gid="join")
+        ax.plot([x], [y], marker="o", markersize=4, color=_EDGE_COLOUR, gid="join")
 
     ax.set_xlim(-0.05, layout.width + 0.05)
     ax.set_ylim(layout.bottom + _JOIN_ABOVE - 0.1, _BOX_HEIGHT / 2 + 0.1)
     ax.set_axis_off()
     ax.set_title(f"Flow {flow.name}", fontsize=9)
     return ax
-
-
-def flow_svg(flow: Any, counts: pd.DataFrame | None = None) -> str:
-    """The diagram of :func:`draw_flow` as SVG text (an ``<svg>`` element, no XML prolog).
-
-    The figure is never registered with pyplot, so nothing is left open.
-
-    Examples
-    --------
-    >>> from IPython.display import SVG; SVG(flow_svg(flow))  # doctest: +SKIP
-    """
-    figure = Figure(figsize=diagram_size(flow))
-    ax = figure.add_axes((0.0, 0.0, 1.0, 0.96))
-    draw_flow(flow, counts=counts, ax=ax)
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]

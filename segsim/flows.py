@@ -137,6 +137,25 @@ class _Step(_FrozenModel):
     _positional: ClassVar[tuple[str, ...]] = ("id",)
 
     id: Name
+    kind: str
+
+    def facts(self) -> tuple[str, ...]:
+        """What the step does beyond its id and kind, as short phrases.
+
+        The one description of a step: diagrams, outlines and reports all read it.
+
+        >>> SendSMS("s1", template="welcome", opt_out_footer=True).facts()
+        ("template 'welcome'", 'opt-out footer')
+        """
+        return ()
+
+    def describe(self) -> str:
+        """The step in one line: its kind, then its :meth:`facts`.
+
+        >>> Wait("w1", "2d").describe()
+        'wait for 2d'
+        """
+        return " ".join((self.kind, ", ".join(self.facts()))).strip()
 
 
 class SendEmail(_Step):
@@ -149,6 +168,9 @@ class SendEmail(_Step):
     kind: Literal["send_email"] = "send_email"
     template: Name
 
+    def facts(self) -> tuple[str, ...]:
+        return (f"template {self.template!r}",)
+
 
 class SendSMS(_Step):
     """Send an SMS; ``campaign`` and ``opt_out_footer`` are carried into the action log."""
@@ -158,12 +180,21 @@ class SendSMS(_Step):
     campaign: Name | None = None
     opt_out_footer: bool = False
 
+    def facts(self) -> tuple[str, ...]:
+        campaign = () if self.campaign is None else (f"campaign {self.campaign!r}",)
+        return (f"template {self.template!r}", *campaign) + (
+            ("opt-out footer",) if self.opt_out_footer else ()
+        )
+
 
 class SendWhatsApp(_Step):
     """Send a WhatsApp message from an approved template."""
 
     kind: Literal["send_whatsapp"] = "send_whatsapp"
     template: Name
+
+    def facts(self) -> tuple[str, ...]:
+        return (f"template {self.template!r}",)
 
 
 class AddToList(_Step):
@@ -174,6 +205,9 @@ class AddToList(_Step):
     kind: Literal["add_to_list"] = "add_to_list"
     list_name: Name
 
+    def facts(self) -> tuple[str, ...]:
+        return (f"list {self.list_name!r}",)
+
 
 class RemoveFromList(_Step):
     """Remove the contact from a list: ``RemoveFromList("r1", "trial")``."""
@@ -182,6 +216,9 @@ class RemoveFromList(_Step):
 
     kind: Literal["remove_from_list"] = "remove_from_list"
     list_name: Name
+
+    def facts(self) -> tuple[str, ...]:
+        return (f"list {self.list_name!r}",)
 
 
 class UpdateContact(_Step):
@@ -202,6 +239,10 @@ class UpdateContact(_Step):
                 f"update_contact step {step!r} sets nothing; give set={{attribute: value}}"
             )
         return value
+
+    def facts(self) -> tuple[str, ...]:
+        values = (f"{name} = {_value_text(value)}" for name, value in self.set.items())
+        return ("set " + ", ".join(values),)
 
 
 class DeleteContact(_Step):
@@ -235,6 +276,9 @@ class Webhook(_Step):
             )
         return value
 
+    def facts(self) -> tuple[str, ...]:
+        return (f"{self.method} {self.url}",)
+
 
 class Wait(_Step):
     """Wait a positive duration: ``Wait("w1", "2d")``."""
@@ -266,6 +310,9 @@ class Wait(_Step):
             )
         return value
 
+    def facts(self) -> tuple[str, ...]:
+        return (f"for {format_duration(self.duration)}",)
+
 
 class Branch(_Step):
     """Split the path on a condition evaluated when the contact reaches the step.
@@ -283,6 +330,9 @@ class Branch(_Step):
     when: Condition
     then: tuple[Step, ...] = ()
     otherwise: tuple[Step, ...] = ()
+
+    def facts(self) -> tuple[str, ...]:
+        return (f"when {self.when}",)
 
 
 Step = Annotated[
@@ -350,9 +400,14 @@ class SegmentTrigger(_FrozenModel):
     on: Literal["enter", "exit"] = "enter"
     filters: Condition | None = None
 
-    def _text(self, filters: bool = False) -> str:
-        text = f"{self.on} {self.segment!r}"
-        return f"{text} if {self.filters}" if filters and self.filters is not None else text
+    def facts(self) -> tuple[str, ...]:
+        """``("on enter 'VIP'", "if sms_subscribed == True")``: when the flow starts."""
+        filters = () if self.filters is None else (f"if {self.filters}",)
+        return (f"on {self.on} {self.segment!r}", *filters)
+
+    def describe(self) -> str:
+        """The trigger in one line: ``"on enter 'VIP' if sms_subscribed == True"``."""
+        return " ".join(self.facts())
 
 
 class ExitsSegment(_FrozenModel):
@@ -363,6 +418,10 @@ class ExitsSegment(_FrozenModel):
     kind: Literal["exits_segment"] = "exits_segment"
     segment: Name
 
+    def describe(self) -> str:
+        """``"exits 'VIP'"``."""
+        return f"exits {self.segment!r}"
+
 
 class EntersSegment(_FrozenModel):
     """The contact enters the segment (an exit or restart condition)."""
@@ -372,6 +431,10 @@ class EntersSegment(_FrozenModel):
     kind: Literal["enters_segment"] = "enters_segment"
     segment: Name
 
+    def describe(self) -> str:
+        """``"enters 'Lapsed'"``."""
+        return f"enters {self.segment!r}"
+
 
 class AttributeMatches(_FrozenModel):
     """The condition turns from false to true, e.g. ``AttributeMatches(in_list("customers"))``."""
@@ -380,6 +443,10 @@ class AttributeMatches(_FrozenModel):
 
     kind: Literal["attribute_matches"] = "attribute_matches"
     condition: Condition
+
+    def describe(self) -> str:
+        """``"in_list('customers') becomes true"``."""
+        return f"{self.condition} becomes true"
 
 
 FlowEvent = Annotated[ExitsSegment | EntersSegment | AttributeMatches, Field(discriminator="kind")]
@@ -410,6 +477,25 @@ class ActivationSettings(_FrozenModel):
     exit_conditions: tuple[FlowEvent, ...] = ()
     restart_conditions: tuple[FlowEvent, ...] = ()
     on_pause: Literal["hold", "drain", "exit"] = "hold"
+
+    def facts(self) -> tuple[str, ...]:
+        """The settings as short phrases, e.g. ``("re-entry after 7d (recheck)", ...)``.
+
+        >>> ActivationSettings(exit_conditions=[ExitsSegment("VIP")]).facts()
+        ('no re-entry', "exit when exits 'VIP'", 'on pause: hold')
+        """
+        if self.allow_reentry:
+            wait = format_duration(self.reentry_wait)
+            reentry = f"re-entry after {wait} ({self.reentry_mode})"
+        else:
+            reentry = "no re-entry"
+        exits = [f"exit when {e.describe()}" for e in self.exit_conditions]
+        restarts = [f"restart when {e.describe()}" for e in self.restart_conditions]
+        return (reentry, *exits, *restarts, f"on pause: {self.on_pause}")
+
+    def describe(self) -> str:
+        """The settings in one line: their :meth:`facts` joined by ``"; "``."""
+        return "; ".join(self.facts())
 
 
 # -- the flow --------------------------------------------------------------------------------------
@@ -545,7 +631,11 @@ class Flow(_FrozenModel):
     # -- display ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        trigger = f"trigger={self.trigger._text()}" if self.trigger else "no trigger (draft)"
+        trigger = (
+            f"trigger={self.trigger.on} {self.trigger.segment!r}"
+            if self.trigger
+            else "no trigger (draft)"
+        )
         n = len(self.step_ids)
         return f"Flow({self.name!r}, v{self.version}, {trigger}, {n} step{'' if n == 1 else 's'})"
 
@@ -563,7 +653,7 @@ class Flow(_FrozenModel):
         def items(steps: Sequence[Any]) -> str:
             out = []
             for step in steps:
-                text = f"<code>{html.escape(step.id)}</code> {html.escape(_step_text(step))}"
+                text = f"<code>{html.escape(step.id)}</code> {html.escape(step.describe())}"
                 if isinstance(step, Branch):
                     text += (
                         f"<ul><li>then<ul>{items(step.then)}</ul></li>"
@@ -572,29 +662,19 @@ class Flow(_FrozenModel):
                 out.append(f"<li>{text}</li>")
             return "".join(out) or "<li><i>(no steps)</i></li>"
 
-        trigger = (
-            html.escape(self.trigger._text(filters=True)) if self.trigger else "<i>none (draft)</i>"
-        )
+        trigger = html.escape(self.trigger.describe()) if self.trigger else "<i>none (draft)</i>"
         return (
             f"<div><b>Flow {html.escape(self.name)!s}</b> v{self.version}<br>"
-            f"trigger: {trigger}<ul>{items(self.steps)}</ul></div>"
+            f"trigger: {trigger}<br>settings: {html.escape(self.settings.describe())}"
+            f"<ul>{items(self.steps)}</ul></div>"
         )
 
 
-def _step_text(step: Any) -> str:
-    if isinstance(step, (SendEmail, SendSMS, SendWhatsApp)):
-        return f"{step.kind} template={step.template!r}"
-    if isinstance(step, (AddToList, RemoveFromList)):
-        return f"{step.kind} {step.list_name!r}"
-    if isinstance(step, UpdateContact):
-        return f"update_contact {', '.join(map(repr, step.set))}"
-    if isinstance(step, Webhook):
-        return f"webhook {step.method} {step.url}"
-    if isinstance(step, Wait):
-        return f"wait {format_duration(step.duration)}"
-    if isinstance(step, Branch):
-        return f"branch when {step.when}"
-    return str(step.kind)
+def _value_text(value: Any) -> str:
+    """A value set by Update contact: datetimes in ISO 8601 (``Z``), others as Python."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return repr(value)
 
 
 def _segment_conditions(segments: Mapping[str, Any] | Iterable[Any]) -> dict[str, Any]:

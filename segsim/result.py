@@ -280,28 +280,69 @@ class SimulationResult:
 
 
 class FlowInResult:
-    """A flow with the counts of one simulation: displays as an annotated diagram."""
+    """A flow with the counts of one simulation: displays as one annotated diagram per
+    version in force during the window (:func:`~segsim.diagram.versions_in_force`), each
+    with what happened while it was in force.
+
+    Attributes
+    ----------
+    versions : list of FlowVersion
+        The versions in force, in time order (``flow``, ``start``, ``end``).
+    flow : Flow
+        The version in force at the window's start.
+    """
 
     def __init__(self, flow: Any, result: SimulationResult) -> None:
-        self.flow = flow
-        self.result = result
+        from segsim.diagram import versions_in_force
 
-    def counts(self) -> pd.DataFrame:
-        """Per step: runs that reached it and what happened there."""
+        self.result = result
+        self.versions = versions_in_force(result.scenario, flow.name)
+        self.flow = self.versions[0].flow
+
+    def _version(self, version: int | None) -> Any:
+        if version is None:
+            return self.versions[0]
+        for shown in self.versions:
+            if shown.version == version:
+                return shown
+        from segsim.errors import ScenarioError
+
+        known = ", ".join(str(v.version) for v in self.versions)
+        raise ScenarioError(
+            f"flow {self.flow.name!r} has no version {version!r} in force during the window "
+            f"(versions in force: {known})"
+        )
+
+    def counts(self, *, version: int | None = None) -> pd.DataFrame:
+        """Per step: runs that reached it and what happened there (one version, or all)."""
         from segsim.diagram import step_counts
 
-        return step_counts(self.result, self.flow.name)
+        if version is not None:
+            self._version(version)
+        return step_counts(self.result, self.flow.name, version=version)
 
-    def draw(self, *, ax: Any = None) -> Any:
-        """Draw the diagram with counts on ``ax`` (or a new figure); returns the Axes."""
+    def draw(self, *, version: int | None = None, ax: Any = None) -> Any:
+        """Draw one version (default: the first in force) with its counts; returns the Axes."""
         from segsim.diagram import draw_flow
 
-        return draw_flow(self.flow, counts=self.counts(), ax=ax)
+        shown = self._version(version)
+        return draw_flow(shown.flow, counts=self.counts(version=shown.version), ax=ax)
 
-    def _repr_html_(self) -> str:
+    def svg(self, *, version: int | None = None) -> str:
+        """One version's diagram (default: the first in force) as SVG text, with its counts."""
         from segsim.diagram import flow_svg
 
-        return flow_svg(self.flow, counts=self.counts())
+        shown = self._version(version)
+        return flow_svg(
+            shown.flow, counts=self.counts(version=shown.version), caption=shown.caption()
+        )
+
+    def _repr_html_(self) -> str:
+        return "\n".join(
+            f'<div style="overflow-x:auto">{self.svg(version=v.version)}</div>'
+            for v in self.versions
+        )
 
     def __repr__(self) -> str:
-        return f"<flow {self.flow.name!r} in {self.result!r}>"
+        versions = ", ".join(f"v{v.version}" for v in self.versions)
+        return f"<flow {self.flow.name!r} ({versions}) in {self.result!r}>"
