@@ -44,7 +44,7 @@ from segsim.analysis import (
     skip_reasons,
     suppression_reasons,
 )
-from segsim.diagram import STEP_COUNT_COLUMNS, diagram_size, draw_flow, step_counts
+from segsim.diagram import STEP_COUNT_COLUMNS, flow_svg, step_counts, versions_in_force
 from segsim.plots import plot_funnel, plot_messages_per_contact, plot_sends
 
 __all__ = ["Report", "Section", "build_report", "markdown_table"]
@@ -71,6 +71,9 @@ class Section:
         The numbers, unformatted (formatting happens when the report is rendered).
     figure : matplotlib Figure, optional
         A chart (not registered with pyplot; :meth:`png` renders it once).
+    svgs : list of str
+        Vector drawings shown inline at their natural size, each a self-contained
+        ``<svg>`` element (the flow diagrams of :func:`segsim.diagram.flow_svg`).
     """
 
     key: str
@@ -78,6 +81,7 @@ class Section:
     text: str = ""
     table: pd.DataFrame | None = None
     figure: Figure | None = None
+    svgs: list[str] = field(default_factory=list)
     _png: bytes | None = field(default=None, repr=False)
 
     def png(self) -> bytes | None:
@@ -147,6 +151,7 @@ class Report:
                 data = base64.b64encode(png).decode("ascii")
                 alt = html.escape(section.title)
                 parts.append(f'<img alt="{alt}" src="data:image/png;base64,{data}">')
+            parts += [f'<div class="segsim-svg">{svg}</div>' for svg in section.svgs]
             parts.append("</section>")
         return "\n".join(parts)
 
@@ -190,6 +195,8 @@ class Report:
                     lines += [f"![{section.title}](data:image/png;base64,{data})", ""]
                 else:
                     lines += [f"*Chart: {section.title} (in the HTML report).*", ""]
+            if section.svgs:
+                lines += [f"*{section.title}: {len(section.svgs)} in the HTML report.*", ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def __repr__(self) -> str:
@@ -206,6 +213,8 @@ _CSS = (
     ".segsim-report th{background:#f3f3f3;text-align:left}"
     ".segsim-report td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".segsim-report img{max-width:100%}"
+    # diagrams keep their natural size (text stays readable) and scroll when wider
+    ".segsim-report .segsim-svg{overflow-x:auto;margin:0.4em 0}"
 )
 
 
@@ -348,17 +357,6 @@ def _seed(result: Any) -> Any:
     return getattr(result.scenario, "seed", None)
 
 
-def _event_text(event: Any) -> str:
-    kind = getattr(event, "kind", "")
-    if kind == "exits_segment":
-        return f"exits {event.segment!r}"
-    if kind == "enters_segment":
-        return f"enters {event.segment!r}"
-    if kind == "attribute_matches":
-        return f"{event.condition} becomes true"
-    return str(event)
-
-
 def _flows_table(scenario: Any) -> pd.DataFrame:
     rows = []
     for flow in scenario.flows:
@@ -376,13 +374,7 @@ def _flows_table(scenario: Any) -> pd.DataFrame:
         lifecycle = [
             f"{e.kind} {format_value(pd.Timestamp(e.at))}" for e in schedule if e.kind != "edit"
         ]
-        trigger = flow.trigger
-        if trigger is None:
-            trigger_text = "none (draft)"
-        else:
-            trigger_text = f"on {trigger.on} {trigger.segment!r}"
-            if trigger.filters is not None:
-                trigger_text += f" if {trigger.filters}"
+        trigger_text = "none (draft)" if flow.trigger is None else flow.trigger.describe()
         rows.append(
             {
                 "flow": flow.name,
@@ -393,8 +385,9 @@ def _flows_table(scenario: Any) -> pd.DataFrame:
                 "reentry_wait": settings.reentry_wait,
                 "reentry_mode": settings.reentry_mode,
                 "on_pause": settings.on_pause,
-                "exit_conditions": "; ".join(map(_event_text, settings.exit_conditions)) or "none",
-                "restart_conditions": "; ".join(map(_event_text, settings.restart_conditions))
+                "exit_conditions": "; ".join(e.describe() for e in settings.exit_conditions)
+                or "none",
+                "restart_conditions": "; ".join(e.describe() for e in settings.restart_conditions)
                 or "none",
                 "schedule": ", ".join(lifecycle) or "none",
             }
@@ -597,18 +590,22 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         )
     )
     if result.scenario is not None and len(result.scenario.flows):
-        scenario_flows = list(result.scenario.flows)
-        sizes = [diagram_size(flow) for flow in scenario_flows]
-        figure = _new_figure(sum(w for w, _ in sizes), max(h for _, h in sizes))
-        axes = figure.subplots(1, len(scenario_flows), squeeze=False)[0]
-        for ax, flow in zip(axes, scenario_flows, strict=True):
-            draw_flow(flow, counts=steps[steps["flow"] == flow.name], ax=ax)
+        diagrams = [
+            flow_svg(
+                shown.flow,
+                counts=step_counts(result, flow.name, version=shown.version),
+                caption=f"{flow.name} {shown.caption()}",
+            )
+            for flow in result.scenario.flows
+            for shown in versions_in_force(result.scenario, flow.name)
+        ]
         sections.append(
             Section(
                 "flow_diagrams",
                 "Flow diagrams",
-                "Each flow with the runs that reached each step and what happened there.",
-                figure=figure,
+                "Each version of each flow in force during the window, with the runs that "
+                "reached each step while it was in force and what happened there.",
+                svgs=diagrams,
             )
         )
 

@@ -317,7 +317,8 @@ def test_sections_and_charts(result):
     assert keys[:3] == ["scenario", "flows", "headline"]
     assert "flow_diagrams" in keys
     charts = {s.key for s in report.sections if s.figure is not None}
-    assert charts == {"sends_per_period", "flow_diagrams", "funnel", "messages_per_contact"}
+    assert charts == {"sends_per_period", "funnel", "messages_per_contact"}
+    assert len(report["flow_diagrams"].svgs) == 3  # Welcome v1 and v2 (edited), Hook
     sends_ax = report["sends_per_period"].figure.axes[0]
     assert sends_ax.get_legend_handles_labels()[1] == ["email", "sms", "webhook"]
     assert len(report["funnel"].figure.axes) == 2  # one funnel per flow
@@ -345,7 +346,7 @@ def test_html_file_is_self_contained(result, tmp_path):
     assert text.startswith("<!DOCTYPE html>")
     assert "<script" not in text and "<link" not in text and "href=" not in text
     sources = re.findall(r'<img[^>]* src="([^"]+)"', text)
-    assert len(sources) == 4
+    assert len(sources) == 3
     for source in sources:
         assert source.startswith("data:image/png;base64,")
         assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -385,7 +386,42 @@ def test_markdown_images_are_optional(result):
     report = build_report(result)
     assert "data:image/png" not in report.to_markdown()
     assert "*Chart: Funnel per flow (in the HTML report).*" in report.to_markdown()
-    assert report.to_markdown(images=True).count("](data:image/png;base64,") == 4
+    assert report.to_markdown(images=True).count("](data:image/png;base64,") == 3
+    assert "*Flow diagrams: 3 in the HTML report.*" in report.to_markdown()
+
+
+def test_flow_diagrams_are_inline_svg_one_per_version_with_its_own_counts(result, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from segsim.diagram import step_counts
+
+    text = build_report(result).to_html(tmp_path / "report.html").read_text(encoding="utf-8")
+    section = text[text.index('<section id="flow_diagrams">') :]
+    section = section[: section.index("</section>")]
+    svgs = re.findall(r"<svg.*?</svg>", section, flags=re.S)
+    captions = [ET.fromstring(svg).find("{http://www.w3.org/2000/svg}text") for svg in svgs]
+    assert ["".join(c.itertext()) for c in captions] == [
+        "Welcome v1, in force 2026-01-01 → 2026-01-21",
+        "Welcome v2, in force 2026-01-21 → 2026-01-31",
+        "Hook v1, in force 2026-01-01 → 2026-01-31",
+    ]
+    assert "<img" not in section
+    for svg, version in zip(svgs[:2], (1, 2), strict=True):
+        root = ET.fromstring(svg)
+        sizes = [float(e.get("font-size")) for e in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert min(sizes) >= 11
+        counts = step_counts(result, "Welcome", version=version)
+        shown = {
+            e.get("data-gid")[len("counts:") :]: "".join(e.itertext()).split(" run")[0]
+            for e in root.iter()
+            if (e.get("data-gid") or "").startswith("counts:")
+        }
+        assert shown == {
+            s: f"{n:,}" for s, n in zip(counts["step_id"], counts["reached"], strict=True)
+        }
+    total = step_counts(result, "Welcome")["reached"].sum()
+    per_version = sum(step_counts(result, "Welcome", version=v)["reached"].sum() for v in (1, 2))
+    assert per_version == total  # every execution counts in exactly one version
 
 
 def test_bad_freq_is_a_clear_error(result):
