@@ -165,77 +165,24 @@ class SimulationResult:
     def explain(self, contact_id: Any) -> pd.DataFrame:
         """One contact's story in time order: why did it get (or not get) each message?
 
-        Returns ``time, what, flow, run_id, step_id, detail``: its attribute and list
-        changes in the window, segment events, run entries and ends, steps, actions and
-        suppressed trigger events. At one instant, rows follow the engine's order.
+        Returns ``time, what, flow, run_id, step_id, detail``: first the contact's
+        situation at ``start`` (attributes, lists, segments it was already a member of —
+        not entrants unless ``include_existing_members``) and a note per flow it never
+        triggered, then its changes in the window, segment events, run entries and ends,
+        steps, actions (a skipped send says why) and suppressed trigger events (with what
+        the reason means). Times in ``detail`` are ISO 8601; a missing value is ``None``
+        (``<NA>`` in the nullable ``run_id``). See :mod:`segsim.explain`.
+
+        Raises :class:`~segsim.errors.SegsimError` when the contact is unknown, suggesting
+        a close id (``42`` for ``"42"``).
+
+        Examples
+        --------
+        >>> result.explain(42).query("flow == 'Welcome'")  # doctest: +SKIP
         """
-        rows: list[tuple] = []
-        scenario = self.scenario
-        if scenario is not None and getattr(scenario, "store", None) is not None:
-            history = scenario.store.history(contact_id)
-            start = pd.Timestamp(scenario.start)
-            end = pd.Timestamp(scenario.end)
-            history = history[(history["ts"] >= start) & (history["ts"] < end)]
-            for r in history.itertuples():
-                what = "list change" if r.type == "list" else "attribute change"
-                rows.append((r.ts, 0, what, None, None, None, f"{r.attribute} = {r.value!r}"))
-        seg = self.segment_events[self.segment_events["contact_id"] == contact_id]
-        for r in seg.itertuples():
-            rows.append(
-                (
-                    r.time,
-                    1,
-                    f"segment {r.event}",
-                    None,
-                    None,
-                    None,
-                    f"{r.segment} (#{r.nth}, {r.cause})",
-                )
-            )
-        runs = self.runs[self.runs["contact_id"] == contact_id]
-        for r in runs.itertuples():
-            rows.append(
-                (
-                    r.entered_at,
-                    2,
-                    "run entered",
-                    r.flow,
-                    r.run_id,
-                    None,
-                    f"{r.entry}, version {r.version}",
-                )
-            )
-            rows.append((r.ended_at, 4, "run ended", r.flow, r.run_id, None, r.end_reason))
-        sup = self.suppressed[self.suppressed["contact_id"] == contact_id]
-        for r in sup.itertuples():
-            rows.append((r.time, 2, "not entered", r.flow, None, None, r.reason))
-        steps = self.steps[self.steps["contact_id"] == contact_id]
-        actions = self.actions[self.actions["contact_id"] == contact_id].set_index(
-            ["run_id", "step_id", "time"]
-        )
-        for r in steps.itertuples():
-            detail = r.outcome
-            key = (r.run_id, r.step_id, r.time)
-            if key in actions.index:
-                a = actions.loc[[key]].iloc[0]
-                parts = [a["status"]]
-                if a["channel"]:
-                    parts.append(a["channel"])
-                if a["template"] is not None:
-                    parts.append(f"template {a['template']}")
-                if a["reason"] is not None:
-                    parts.append(f"reason {a['reason']}")
-                if a["detail"] is not None:
-                    parts.append(str(a["detail"]))
-                detail = ", ".join(parts)
-            rows.append((r.time, 3, r.kind, r.flow, r.run_id, r.step_id, detail))
-        frame = pd.DataFrame(
-            rows, columns=["time", "order", "what", "flow", "run_id", "step_id", "detail"]
-        )
-        frame = frame.sort_values(["time", "order"], kind="stable").drop(columns="order")
-        frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
-        frame["run_id"] = frame["run_id"].astype("Int64")
-        return frame.reset_index(drop=True)
+        from segsim.explain import explain
+
+        return explain(self, contact_id)
 
     def to_parquet(self, directory: str | Path) -> Path:
         """Write the five frames as ``<directory>/<frame>.parquet``; returns the directory."""

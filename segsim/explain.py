@@ -1,0 +1,344 @@
+"""One contact's story: :meth:`SimulationResult.explain() <segsim.result.SimulationResult.explain>`.
+
+:func:`explain` answers "why did this contact get (or not get) this message?" as one table
+in time order. It starts with the contact's situation at the window's start — its
+attributes and lists, and the segments it was already a member of (members at the start
+are not entrants unless ``include_existing_members``) — and a note for each flow the contact
+never triggered. Then come its changes in the window, segment entries and exits, runs
+entered and ended, steps, actions (a skipped send says why, in terms of the channel's
+attributes) and trigger events that did not enter (with what the reason means).
+
+Conventions: times are tz-aware UTC in ``time`` and ISO 8601 (``2026-01-05T10:00:00Z``) in
+``detail``; a missing ``flow``, ``step_id`` or ``detail`` is ``None`` and a missing ``run_id``
+is ``<NA>`` (a nullable integer column), never an empty string or NaN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import numbers
+from typing import Any
+
+import pandas as pd
+
+from segsim._internal.vocab import SUPPRESSION_REASONS
+from segsim.errors import SegsimError
+
+__all__ = ["EXPLAIN_COLUMNS", "SUPPRESSION_MEANING", "explain"]
+
+#: The columns of :func:`explain`, in order.
+EXPLAIN_COLUMNS = ("time", "what", "flow", "run_id", "step_id", "detail")
+
+#: What each suppression reason means, as the explanation shows it.
+SUPPRESSION_MEANING: dict[str, str] = {
+    "flow_inactive": "the flow was not active yet (a draft)",
+    "flow_paused": "the flow was paused",
+    "deleted": "the contact had been deleted",
+    "already_in_flow": "a run of this flow was still open",
+    "no_reentry": "it already ran this flow and re-entry is not allowed",
+    "reentry_wait": "its last run of this flow ended less than the re-entry wait ago",
+    "filters": "the trigger filters did not pass",
+}
+assert set(SUPPRESSION_MEANING) == set(SUPPRESSION_REASONS)
+
+# At one instant rows follow the engine's order; the situation at the start comes first.
+_STATE, _MEMBER, _NOTE, _CHANGE, _SEGMENT, _ENTRY, _STEP, _END = range(-3, 5)
+
+
+def explain(result: Any, contact_id: Any) -> pd.DataFrame:
+    """One contact's story in time order (see the module docstring).
+
+    Parameters
+    ----------
+    result : SimulationResult
+        Its frames are read, and with a recorded scenario also the store (the contact's
+        history) and the scenario's segments, flows and channels.
+    contact_id : str or int
+        As loaded: ``"42"`` and ``42`` are different contacts.
+
+    Returns
+    -------
+    DataFrame
+        ``time, what, flow, run_id, step_id, detail``. ``what`` is one of ``attribute at
+        start``, ``list at start``, ``member at start``, ``not triggered``, ``attribute
+        change``, ``list change``, ``segment enter``, ``segment exit``, ``run entered``,
+        ``not entered``, a step kind (``send_email``, ``wait``, ...) and ``run ended``.
+
+    Raises
+    ------
+    SegsimError
+        The contact is not in the store (or, without a store, in any frame); the message
+        suggests a close id, such as ``42`` for ``"42"``.
+    """
+    scenario = result.scenario
+    store = getattr(scenario, "store", None) if scenario is not None else None
+    _check_known(result, store, contact_id)
+    rows: list[tuple[Any, ...]] = []
+    if store is not None:
+        start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
+        history = store.history(contact_id)
+        member_of = _segments_of_at_start(scenario, contact_id)
+        rows += _situation_at_start(scenario, history[history["ts"] < start], member_of)
+        rows += _untriggered_flows(result, scenario, contact_id, member_of)
+        for r in history[(history["ts"] >= start) & (history["ts"] < end)].itertuples():
+            if r.type == "list":
+                text = f"{'added to' if r.value else 'removed from'} list {r.attribute!r}"
+                rows.append((r.ts, _CHANGE, "list change", None, None, None, text))
+            else:
+                text = f"{r.attribute} = {_value(r.value)}"
+                rows.append((r.ts, _CHANGE, "attribute change", None, None, None, text))
+    rows += _segment_rows(result, contact_id)
+    rows += _run_rows(result, contact_id)
+    rows += _step_rows(result, scenario, contact_id)
+    frame = pd.DataFrame(rows, columns=["time", "order", *EXPLAIN_COLUMNS[1:]])
+    frame = frame.sort_values(["time", "order"], kind="stable").drop(columns="order")
+    frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
+    frame["run_id"] = frame["run_id"].astype("Int64")
+    for column in ("what", "flow", "step_id", "detail"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame.reset_index(drop=True)
+
+
+# -- the contact ----------------------------------------------------------------------------------
+
+
+def _check_known(result: Any, store: Any, contact_id: Any) -> None:
+    if store is not None and store.id_type is not None:
+        known = list(store.contacts["contact_id"])
+    else:
+        frames = (result.segment_events, result.runs, result.suppressed, result.actions)
+        known = list(dict.fromkeys(v for f in frames for v in f["contact_id"]))
+    if _contains(known, contact_id):
+        return
+    raise SegsimError(
+        f"contact {contact_id!r} is not in this result's data{_close_ids(contact_id, known)}"
+    )
+
+
+def _contains(known: list[Any], contact_id: Any) -> bool:
+    if isinstance(contact_id, bool):
+        return False
+    if isinstance(contact_id, numbers.Integral):
+        return any(isinstance(k, numbers.Integral) and k == contact_id for k in known)
+    return isinstance(contact_id, str) and contact_id in set(known)
+
+
+def _close_ids(contact_id: Any, known: list[Any]) -> str:
+    """ "; did you mean 42 (an integer)?", or a close string id, or nothing."""
+    import difflib
+
+    text = str(contact_id).strip()
+    for candidate in known:
+        if str(candidate) == text and type(candidate) is not type(contact_id):
+            kind = "an integer" if isinstance(candidate, numbers.Integral) else "a string"
+            return f"; did you mean {candidate!r} ({kind})? Ids come back exactly as loaded"
+    if isinstance(contact_id, str) and len(known) <= 100_000:
+        close = difflib.get_close_matches(text, [str(k) for k in known], n=3, cutoff=0.8)
+        if close:
+            return f"; close ids: {', '.join(close)}"
+    return f" ({len(known):,} contacts)"
+
+
+# -- the situation at the start -------------------------------------------------------------------
+
+
+def _situation_at_start(scenario: Any, before: pd.DataFrame, member_of: list[str]) -> list[tuple]:
+    start = pd.Timestamp(scenario.start)
+    if before.empty:
+        text = "no history before the start"
+        return [(start, _STATE, "attribute at start", None, None, None, text)]
+    rows: list[tuple] = []
+    latest = before.groupby(["type", "attribute"], sort=False).tail(1)
+    for r in latest[latest["type"] != "list"].sort_values("attribute").itertuples():
+        text = f"{r.attribute} = {_value(r.value)}"
+        rows.append((start, _STATE, "attribute at start", None, None, None, text))
+    for r in latest[latest["type"] == "list"].sort_values("attribute").itertuples():
+        text = f"{'member' if r.value else 'not a member'} of list {r.attribute!r}"
+        rows.append((start, _STATE, "list at start", None, None, None, text))
+    existing = bool(getattr(scenario, "include_existing_members", False))
+    for segment in member_of:
+        text = f"member of {segment!r} before the start: " + (
+            "enters it at the start (include_existing_members)"
+            if existing
+            else "not an entrant (include_existing_members is off)"
+        )
+        rows.append((start, _MEMBER, "member at start", None, None, None, text))
+    return rows
+
+
+def _segments_of_at_start(scenario: Any, contact_id: Any) -> list[str]:
+    """The scenario's segments the contact is a member of just before the start.
+
+    Computed as the engine does (its attribute types, transitions before ``start``), for
+    this one contact.
+    """
+    from segsim._internal.sql import quote_literal
+    from segsim.engine.plan import build_plan
+    from segsim.segments import transition_query
+
+    plan = build_plan(scenario)
+    store = scenario.store
+    only = f"contact_id = {contact_id:d}" if isinstance(contact_id, int) else None
+    query = transition_query(
+        store,
+        plan.segments,
+        plan.start,
+        contacts_sql=only or f"contact_id = {quote_literal(str(contact_id))}",
+        types=plan.types,
+    )
+    cursor = store.con.cursor()
+    try:
+        rows = cursor.execute(
+            f"""WITH q AS ({query.sql})
+                SELECT segment FROM q GROUP BY segment HAVING arg_max(enter, t) ORDER BY segment""",
+            query.params,
+        ).fetchall()
+    finally:
+        cursor.close()
+    return [plan.segments[index].name for (index,) in rows]
+
+
+def _untriggered_flows(
+    result: Any, scenario: Any, contact_id: Any, member_of: list[str]
+) -> list[tuple]:
+    """A note per flow the contact never triggered: no run and no suppressed trigger event."""
+    from segsim.diagram import versions_in_force
+
+    start = pd.Timestamp(scenario.start)
+    ran = set(result.runs.loc[result.runs["contact_id"] == contact_id, "flow"])
+    ran |= set(result.suppressed.loc[result.suppressed["contact_id"] == contact_id, "flow"])
+    rows = []
+    for flow in scenario.flows:
+        if flow.name in ran:
+            continue
+        triggers = {
+            (v.flow.trigger.on, v.flow.trigger.segment)
+            for v in versions_in_force(scenario, flow.name)
+            if v.flow.trigger is not None
+        }
+        if not triggers:
+            text = "the flow has no trigger (a draft)"
+        else:
+            text = "; ".join(
+                f"never {'entered' if on == 'enter' else 'exited'} segment {segment!r} in the "
+                "window" + (" (a member since before the start)" if segment in member_of else "")
+                for on, segment in sorted(triggers)
+            )
+        rows.append((start, _NOTE, "not triggered", flow.name, None, None, text))
+    return rows
+
+
+# -- the window -----------------------------------------------------------------------------------
+
+
+def _segment_rows(result: Any, contact_id: Any) -> list[tuple]:
+    events = result.segment_events[result.segment_events["contact_id"] == contact_id]
+    rows = []
+    for r in events.itertuples():
+        entry = f"entry #{r.nth}, " if r.event == "enter" else ""
+        text = f"{r.segment!r} ({entry}cause: {r.cause})"
+        rows.append((r.time, _SEGMENT, f"segment {r.event}", None, None, None, text))
+    return rows
+
+
+def _run_rows(result: Any, contact_id: Any) -> list[tuple]:
+    rows: list[tuple] = []
+    for r in result.runs[result.runs["contact_id"] == contact_id].itertuples():
+        text = f"{r.entry} entry, on version {r.version}"
+        rows.append((r.entered_at, _ENTRY, "run entered", r.flow, r.run_id, None, text))
+        rows.append((r.ended_at, _END, "run ended", r.flow, r.run_id, None, r.end_reason))
+    for r in result.suppressed[result.suppressed["contact_id"] == contact_id].itertuples():
+        text = f"{r.reason}: {SUPPRESSION_MEANING.get(r.reason, r.reason)}"
+        rows.append((r.time, _ENTRY, "not entered", r.flow, None, None, text))
+    return rows
+
+
+def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
+    channels = getattr(scenario, "channels", None) if scenario is not None else None
+    steps = result.steps[result.steps["contact_id"] == contact_id]
+    actions = result.actions[result.actions["contact_id"] == contact_id]
+    by_key = {(a.run_id, a.step_id, a.time): a for a in actions.itertuples()}
+    models = _step_models(scenario)
+    rows = []
+    for r in steps.itertuples():
+        action = by_key.get((r.run_id, r.step_id, r.time))
+        model = models.get((r.flow, r.version, r.step_id))
+        text = r.outcome if action is None else _action_text(action, channels, model)
+        rows.append((r.time, _STEP, r.kind, r.flow, r.run_id, r.step_id, text))
+    return rows
+
+
+def _step_models(scenario: Any) -> dict[tuple[str, int, str], Any]:
+    """``(flow, version, step id) -> step`` over the scenario's flows and scheduled edits."""
+    if scenario is None:
+        return {}
+    from segsim.flows import iter_steps
+
+    flows = [*scenario.flows]
+    flows += [e.flow for e in scenario.schedule if getattr(e, "kind", None) == "edit"]
+    return {(f.name, f.version, step.id): step for f in flows for _, step in iter_steps(f)}
+
+
+def _action_text(action: Any, channels: Any, model: Any = None) -> str:
+    """``"skipped: no_email (email is not set) · email · template 'tips'"`` and the like."""
+    status = action.status
+    if status == "skipped" and action.reason is not None:
+        status = f"skipped: {action.reason}{_reason_meaning(action, channels)}"
+    parts = [status]
+    if action.channel:
+        parts.append(action.channel)
+    if action.template is not None:
+        parts.append(f"template {action.template!r}")
+    if action.detail is not None:
+        # the step's own description when the scenario is known, else the logged detail
+        parts.append(
+            ", ".join(model.facts()) if model is not None else _detail(action.action, action.detail)
+        )
+    return " · ".join(parts)
+
+
+def _reason_meaning(action: Any, channels: Any) -> str:
+    if channels is None:
+        return ""
+    try:
+        address, consent, _ = channels.rule(action.action)
+    except ValueError:
+        return ""
+    if action.reason in ("no_email", "no_phone") and address:
+        return f" ({address} is not set)"
+    if action.reason == "unsubscribed" and consent:
+        return f" ({consent} is not true)"
+    return ""
+
+
+def _detail(kind: str, detail: str) -> str:
+    """A logged ``detail`` as prose: ``POST https://…``, ``set tier = 'gold'``, ``list 'x'``."""
+    if kind in ("add_to_list", "remove_from_list"):
+        return f"list {detail!r}"
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return detail
+    if kind == "webhook" and isinstance(data, dict):
+        return f"{data.get('method', '')} {data.get('url', '')}".strip()
+    if isinstance(data, dict):
+        return "set " + ", ".join(f"{name} = {_value(value)}" for name, value in data.items())
+    return json.dumps(data)
+
+
+def _value(value: Any) -> str:
+    """A value as the explanation shows it: ISO 8601 times, ``unset`` for None."""
+    if value is None or value is pd.NaT:
+        return "unset"
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return _iso(pd.Timestamp(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    text = stamp.isoformat()
+    return text.replace("+00:00", "Z")
