@@ -4,16 +4,25 @@ see the simulation re-run.
 :class:`Explorer` shows one control per :class:`~segsim.flows.Wait` step of a flow (its
 duration), the flow's re-entry settings (``allow_reentry``, ``reentry_mode``,
 ``reentry_wait``) and ``on_pause``, and a *compare with* choice. Every change builds a
-variant of the flow, re-runs :func:`segsim.simulate` on the scenario with that variant, and
-redraws the summary table, headline numbers (messages sent per channel, cost, reach) and two
-charts (messages sent per week, the flow's funnel), with a side-by-side table when a
-comparison is chosen. Invalid input (``"2 days"`` in a duration box) is shown in the status
-line and the last good results stay on screen.
+variant of the flow, simulates the scenario with that variant, and redraws the summary
+table, headline numbers (messages — email, SMS, WhatsApp — sent per channel, their cost and
+reach; operations such as webhooks apart) and two charts (messages sent per week, the flow's
+funnel), with a side-by-side table when a comparison is chosen. Invalid input (``"2
+fortnights"`` in a duration box) is shown in the status line and the last good results
+stay on screen.
+
+A change re-simulates only what it can reach (:class:`IncrementalSimulation`): the
+contacts on which the explored flow has a trigger event, with every flow, while everyone
+else keeps the rows of the first run; the segment transitions are computed once. The
+frames are identical to a full :func:`segsim.simulate`.
 
 When the schedule edits the explored flow (:class:`~segsim.flows.Edit`), the changes apply
 to every version: each version keeps what its edit changed, with the explorer's changes on
 top (a wait is changed in every version that has a step of that id). Only the controls moved
 away from the flow's own values count as changes.
+
+Where no widget front end runs (a notebook rendered to HTML or on a code host), the
+explorer shows :meth:`Explorer.static_html`: its current headline, tables and charts.
 
 ipywidgets is imported when an explorer is built, not when this module is imported.
 """
@@ -30,10 +39,10 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from segsim._internal.vocab import MESSAGE_ACTIONS, MESSAGE_CHANNELS, OPERATION_ACTIONS
 from segsim._time import format_duration
-from segsim.analysis import cost_by_channel, funnel, reach_total
+from segsim.analysis import funnel
 from segsim.compare import Comparison
-from segsim.engine import simulate
 from segsim.flows import Edit, Flow, Wait, iter_steps
 from segsim.plots import plot_funnel, plot_sends
 
@@ -48,7 +57,14 @@ BASELINE = "baseline"
 #: The explored variant's name in :attr:`Explorer.comparison`.
 EXPLORED = "explored"
 
-_CHANNEL_WORDS = {"email": "emails", "sms": "SMS", "whatsapp": "WhatsApp", "webhook": "webhooks"}
+_CHANNEL_WORDS = {"email": "emails", "sms": "SMS", "whatsapp": "WhatsApp"}
+_OPERATION_WORDS = {
+    "webhook": "webhooks called",
+    "add_to_list": "list additions",
+    "remove_from_list": "list removals",
+    "update_contact": "contact updates",
+    "delete_contact": "contacts deleted",
+}
 
 
 def _ipywidgets() -> Any:
@@ -130,6 +146,8 @@ class Explorer:
         self.base_flow: Flow = flows[flow_name]
         self._variants: dict[str, Flow] = _variants(compare_with, flow_name)
         self._other_results: dict[str, Any] = {}
+        #: simulates the variants, reusing the baseline where a change cannot reach
+        self.simulation = IncrementalSimulation(scenario, flow_name)
 
         self.result: Any = None
         self.summary: pd.DataFrame | None = None
@@ -281,7 +299,7 @@ class Explorer:
         self.status.value = "running…"
         try:
             scenario = self.variant_scenario()
-            result = _simulate(scenario)
+            result = self._simulate(scenario)
             other_name = self.controls[COMPARE_CONTROL].value
             other = None if other_name is None else self._other_result(other_name, scenario, result)
         except ValueError as exc:  # pydantic's ValidationError and every SegsimError are ones
@@ -299,9 +317,12 @@ class Explorer:
         self.comparison = None if other is None else self._compare(result, other, other_name)
         self._draw()
         seconds = time.perf_counter() - began
+        contacts = len(self.scenario.store.contacts)
+        rerun = self.simulation.last_contacts
+        scope = "" if rerun is None else f", re-simulating {rerun:,} of {contacts:,} contacts"
         self.status.value = (
-            f"simulated in {seconds:.1f} s: {len(result.runs):,} runs, "
-            f"{int((result.actions['status'] == 'sent').sum()):,} actions sent"
+            f"simulated in {seconds:.1f} s{scope}: {len(result.runs):,} runs, "
+            f"{_messages_sent(result.actions):,} messages sent"
         )
 
     def _on_change(self, change: Mapping[str, Any]) -> None:
@@ -322,8 +343,15 @@ class Explorer:
         if (explored.flows, explored.schedule) == (compared.flows, compared.schedule):
             return result
         if name not in self._other_results:
-            self._other_results[name] = _simulate(compared)
+            self._other_results[name] = self._simulate(compared)
         return self._other_results[name]
+
+    def _simulate(self, scenario: Any) -> Any:
+        same = (scenario.flows, scenario.schedule) == (self.scenario.flows, self.scenario.schedule)
+        if same:
+            self.simulation.last_contacts = 0
+            return self.simulation.baseline
+        return self.simulation.simulate(scenario)
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -332,36 +360,55 @@ class Explorer:
         return Comparison({other_name: other, EXPLORED: result}).summary()
 
     def _headline(self) -> str:
+        """Messages (email, SMS, WhatsApp) sent, their cost and reach; operations apart."""
         actions = self.result.actions
         mine = actions[actions["flow"] == self.flow_name]
-        sent = cost_by_channel(mine).set_index("channel")["messages"]
+        messages = mine[mine["action"].isin(MESSAGE_ACTIONS)]
+        sent = messages[messages["status"] == "sent"]["channel"].value_counts()
         parts = [
-            f"{int(sent.get(channel, 0)):,} {word}" for channel, word in _CHANNEL_WORDS.items()
+            f"{int(sent.get(channel, 0)):,} {_CHANNEL_WORDS[channel]}"
+            for channel in MESSAGE_CHANNELS
         ]
+        operations = mine[mine["action"].isin(OPERATION_ACTIONS) & (mine["status"] != "skipped")]
+        done = operations["action"].value_counts()
+        ops = (
+            ", ".join(f"{int(n):,} {_OPERATION_WORDS.get(a, a)}" for a, n in done.items()) or "none"
+        )
+        every = actions[actions["action"].isin(MESSAGE_ACTIONS)]
         flow = html.escape(self.flow_name)
         return (
-            f"<p><b>{flow}</b>: {', '.join(parts)} sent · cost "
-            f"{float(mine['cost'].sum()):,.2f} · reach {reach_total(mine):,} contacts"
-            f"<br><span style='color:#666'>all flows: cost "
-            f"{float(actions['cost'].sum()):,.2f} · reach {reach_total(actions):,} contacts"
+            f"<p><b>{flow}</b>: messages sent: {', '.join(parts)} · cost "
+            f"{_message_cost(messages):,.2f} · reach {_reach(messages):,} contacts"
+            f"<br>operations (not messages): {html.escape(ops)}"
+            f"<br><span style='color:#666'>all flows: {_messages_sent(actions):,} messages, "
+            f"cost {_message_cost(every):,.2f} · reach {_reach(every):,} contacts"
             f"</span></p>"
         )
 
     def _figure_png(self) -> bytes:
+        buffer = io.BytesIO()
+        self._figure().savefig(buffer, format="png", dpi=80)
+        return buffer.getvalue()
+
+    def _figure(self) -> Figure:
         # a Figure without pyplot: nothing is left open in pyplot's state, any backend works
         result = self.result
-        figure = Figure(figsize=(12, 4), layout="constrained")
+        # fixed margins: a constrained layout would cost more than the simulation saves
+        figure = Figure(figsize=(12, 4))
+        figure.subplots_adjust(left=0.05, right=0.98, bottom=0.16, top=0.9, wspace=0.38)
         sends_ax, funnel_ax = figure.subplots(1, 2)
-        plot_sends(result.actions[result.actions["flow"] == self.flow_name], freq="W", ax=sends_ax)
+        actions = result.actions
+        messages = actions[
+            (actions["flow"] == self.flow_name) & actions["action"].isin(MESSAGE_ACTIONS)
+        ]
+        plot_sends(messages, freq="W", ax=sends_ax)  # messages only: webhooks are operations
         sends_ax.set_title(f"{self.flow_name}: messages sent per week")
         table = funnel(result.runs, result.steps, flow=self.flow_name)
         plot_funnel(table, flow=self.flow_name, ax=funnel_ax)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
-        return buffer.getvalue()
+        return figure
 
-    def _draw(self) -> None:
-        """Replace the output's content (display data set directly: works without a kernel)."""
+    def _outputs(self) -> list[dict[str, Any]]:
+        """The tables and charts of the latest good result, as notebook display data."""
         summary = self.result.summary() if self.summary is None else self.summary
         outputs = [
             _html_output(self._headline()),
@@ -391,28 +438,215 @@ class Explorer:
                 "metadata": {},
             }
         )
-        self.output.outputs = tuple(outputs)
+        return outputs
+
+    def _draw(self) -> None:
+        """Replace the output's content (display data set directly: works without a kernel)."""
+        self.output.outputs = tuple(self._outputs())
+
+    def static_html(self) -> str:
+        """The explorer's current state as plain HTML: settings, headline, tables, charts.
+
+        What a notebook shows where no widget front end runs (a notebook rendered to HTML,
+        on a code host, or opened without the kernel): the explorer's display carries it as
+        ``text/html`` beside the widget view, which front ends with widgets prefer.
+        """
+        waits, settings = self.changes()
+        changed = [f"wait {k} = {v}" for k, v in waits.items()]
+        changed += [f"{k} = {v}" for k, v in settings.items()]
+        parts = [
+            f"<div class='segsim-explorer'><p><b>Explore flow {html.escape(self.flow_name)}</b>"
+            " <span style='color:#666'>(static view: run the notebook to use the controls)"
+            "</span><br>changes: "
+            f"{html.escape(', '.join(changed) or 'none (the scenario as given)')}</p>",
+            f"<p>{html.escape(self.status.value)}</p>",
+        ]
+        if self.result is not None:
+            for output in self.output.outputs:
+                data = output["data"]
+                if "text/html" in data:
+                    parts.append(data["text/html"])
+                elif "image/png" in data:
+                    alt = html.escape(data.get("text/plain", "charts"))
+                    parts.append(
+                        f'<img alt="{alt}" style="max-width:100%" '
+                        f'src="data:image/png;base64,{data["image/png"]}">'
+                    )
+        parts.append("</div>")
+        return "\n".join(parts)
 
     # -- display -------------------------------------------------------------------------------
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+        """The widget view, with :meth:`static_html` as ``text/html`` for front ends
+        without widgets."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/html"] = self.static_html()
+        return bundle
 
     def __repr__(self) -> str:
         state = "no result" if self.result is None else repr(self.result)
         return f"<Explorer of flow {self.flow_name!r}: {state}>"
 
 
+# -- re-running only what a change can reach ---------------------------------------------------
+
+
+class IncrementalSimulation:
+    """Re-simulate variants of one flow of a scenario, reusing what they cannot change.
+
+    The rule (exact, not an approximation): contacts are independent, so a change to flow
+    ``F`` can only change the story of a contact on which some version of ``F`` — as
+    simulated, or as changed — has a trigger event. Until a first difference, such a
+    contact's story is the same in both runs, and the first difference has to come from
+    ``F`` deciding differently at one of its trigger events (entry, suppression, then its
+    runs); exits, restarts and rechecks of ``F`` only follow its runs. So only contacts with
+    an event of one of those trigger segments in the baseline's ``segment_events`` (which
+    logs every transition of every scenario segment, cascades included) are simulated
+    again, *with every flow*, since flows may interact through a contact's state (lists,
+    attributes, deletion). Everyone else keeps its baseline rows, whatever the flows share,
+    and the frames are assembled exactly as a sharded run assembles them: identical to a
+    full :func:`~segsim.simulate` (tested).
+
+    The segment transitions are computed in DuckDB once per set of tracked conditions
+    (waits and settings do not change them) and kept as an Arrow table.
+
+    A variant must differ from the baseline in flow ``F`` only (its first version and its
+    scheduled edits); any other variant is simulated in full (still from the kept
+    transitions when its conditions match).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The baseline; simulated once, at construction (:attr:`baseline`).
+    flow_name : str
+        The flow whose variants are simulated.
+    """
+
+    def __init__(self, scenario: Any, flow_name: str) -> None:
+        self.scenario = scenario
+        self.flow_name = flow_name
+        self._transitions: dict[Any, Any] = {}
+        # per set of trigger segments: the contacts to re-run, and everyone else's parts
+        self._kept: dict[tuple[str, ...], tuple[Any, dict[str, list[pd.DataFrame]]]] = {}
+        self.baseline = self._run(scenario, None)
+        #: how many contacts the last :meth:`simulate` re-ran (None: every contact)
+        self.last_contacts: int | None = None
+
+    def simulate(self, variant: Any) -> Any:
+        """The :class:`~segsim.result.SimulationResult` of ``variant``; see the class."""
+        from segsim.engine.output import frames_to_parts
+
+        if not self._only_flow_differs(variant):
+            self.last_contacts = None
+            return self._run(variant, None)
+        segments = _trigger_segments(self.scenario, self.flow_name) | _trigger_segments(
+            variant, self.flow_name
+        )
+        events = self.baseline.segment_events
+        key = tuple(sorted(segments))
+        if key not in self._kept:
+            reached = events.loc[events["segment"].isin(segments), "contact_id"].unique()
+            kept = {
+                name: frame[~frame["contact_id"].isin(reached)]
+                for name, frame in self.baseline.frames.items()
+            }
+            self._kept[key] = reached, frames_to_parts(kept, _id_dtype(self.scenario.store))
+        reached, kept_parts = self._kept[key]
+        self.last_contacts = len(reached)
+        return self._run(variant, reached, kept_parts)
+
+    def _run(
+        self,
+        scenario: Any,
+        contacts: Any,
+        kept: dict[str, list[pd.DataFrame]] | None = None,
+    ) -> Any:
+        """Simulate ``scenario``: every contact, or only ``contacts`` with the ``kept``
+        parts of everyone else."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from segsim.engine.core import Simulation, transitions_table
+        from segsim.engine.output import MemorySink, frames_from_parts
+        from segsim.engine.plan import build_plan
+        from segsim.result import SimulationResult
+
+        plan = build_plan(scenario)
+        store = scenario.store
+        id_dtype = _id_dtype(store)
+        key = _conditions_key(plan)
+        if key not in self._transitions:
+            self._transitions[key] = transitions_table(plan, store)
+        table = self._transitions[key]
+        sink = MemorySink(id_dtype)
+        if contacts is not None and table.num_columns:
+            wanted = pa.array(list(contacts), type=table.schema.field("contact_id").type)
+            table = table.filter(pc.is_in(table["contact_id"], value_set=wanted))
+        Simulation(
+            plan,
+            store,
+            include_existing_members=scenario.include_existing_members,
+            transitions=table,
+            sink=sink,
+            key_offset=1 << 40,  # beyond the baseline's run ids, reused as run keys below
+        ).run()
+        parts = sink.parts
+        for name, reused in (kept or {}).items():
+            parts[name] = reused + parts[name]
+        frames = frames_from_parts(parts, plan.flow_order, id_dtype)
+        meta = {"flows": list(plan.flow_order), "seed": scenario.seed, "shards": 1}
+        return SimulationResult(frames, scenario=scenario, meta=meta)
+
+    def _only_flow_differs(self, variant: Any) -> bool:
+        def rest(scenario: Any) -> tuple[Any, ...]:
+            fields = {
+                name: getattr(scenario, name)
+                for name in type(scenario).model_fields
+                if name not in ("flows", "schedule", "data")
+            }
+            flows = [(f.name, None if f.name == self.flow_name else f) for f in scenario.flows]
+            schedule = [e for e in scenario.schedule if not _edits(e, self.flow_name)]
+            return fields, flows, schedule
+
+        return variant.store is self.scenario.store and rest(variant) == rest(self.scenario)
+
+
+def _id_dtype(store: Any) -> str:
+    return "int64" if store.id_type == "integer" else "object"
+
+
+def _edits(event: Any, flow_name: str) -> bool:
+    return isinstance(event, Edit) and event.flow_name == flow_name
+
+
+def _trigger_segments(scenario: Any, flow_name: str) -> set[str]:
+    """The trigger segments of every version of a flow (its own and its scheduled edits)."""
+    flows = [f for f in scenario.flows if f.name == flow_name]
+    flows += [e.flow for e in scenario.schedule if _edits(e, flow_name)]
+    return {f.trigger.segment for f in flows if f.trigger is not None}
+
+
+def _conditions_key(plan: Any) -> tuple[Any, ...]:
+    """What a plan's transitions depend on: tracked conditions, types and window."""
+    segments = tuple(s.model_dump_json() for s in (*plan.segments, *plan.hidden))
+    return segments, tuple(sorted(plan.types.items())), plan.start, plan.end
+
+
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _simulate(scenario: Any) -> Any:
-    return simulate(scenario, progress=False)
+def _messages_sent(actions: pd.DataFrame) -> int:
+    """Messages (email, SMS, WhatsApp) sent: webhooks and other operations never count."""
+    return int((actions["action"].isin(MESSAGE_ACTIONS) & (actions["status"] == "sent")).sum())
+
+
+def _message_cost(messages: pd.DataFrame) -> float:
+    return float(messages.loc[messages["status"] == "sent", "cost"].sum())
+
+
+def _reach(messages: pd.DataFrame) -> int:
+    return int(messages.loc[messages["status"] == "sent", "contact_id"].nunique())
 
 
 def _variants(compare_with: Any, flow_name: str) -> dict[str, Flow]:

@@ -121,3 +121,28 @@ def test_comparison_variants_fan_out_the_same_way(demo):
     for name in ("recheck", "event"):
         assert_same(plain.results[name], sharded.results[name])
     assert plain.summary().equals(sharded.summary())
+
+
+def test_precomputed_transitions_and_reused_frames_assemble_the_plain_run(demo):
+    """The explorer's engine hooks: a kept transitions table, and frames of some contacts
+    (turned back into parts) assembled with a fresh run of the others."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from segsim.engine.core import Simulation, transitions_table
+    from segsim.engine.output import MemorySink, frames_from_parts, frames_to_parts
+    from segsim.engine.plan import build_plan
+
+    scenario, plain = demo
+    plan = build_plan(scenario)
+    table = transitions_table(plan, scenario.store)
+    ids = sorted(set(plain.runs["contact_id"]))[::3]  # a third of the contacts that ran
+    subset = table.filter(pc.is_in(table["contact_id"], value_set=pa.array(ids)))
+    sink = MemorySink("int64")
+    Simulation(plan, scenario.store, transitions=subset, sink=sink, key_offset=1 << 40).run()
+    others = {name: f[~f["contact_id"].isin(ids)] for name, f in plain.frames.items()}
+    parts = {
+        name: reused + sink.parts[name] for name, reused in frames_to_parts(others, "int64").items()
+    }
+    frames = frames_from_parts(parts, plan.flow_order, "int64")
+    assert_same(plain, ss.SimulationResult(frames, scenario=scenario))

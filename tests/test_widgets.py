@@ -199,3 +199,102 @@ def test_compare_with_refuses_a_variant_of_another_flow(scenario):
     other = next(f for f in scenario.flows if f.name == "Win-back")
     with pytest.raises(ValueError, match="same name"):
         Explorer(scenario, "Welcome Pro", compare_with={"B": other})
+
+
+# -- what a change re-simulates ---------------------------------------------------------------------
+
+
+def assert_same_frames(mine, theirs):
+    from segsim._internal.frames import FRAMES
+
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(mine, name), getattr(theirs, name), obj=name)
+
+
+@pytest.mark.parametrize("flow_name", ["Welcome Pro", "Win-back", "Churn cleanup"])
+def test_a_variant_reuses_unreached_contacts_and_equals_a_full_run(scenario, flow_name):
+    from segsim.widgets import IncrementalSimulation
+
+    simulation = IncrementalSimulation(scenario, flow_name)
+    assert_same_frames(simulation.baseline, ss.simulate(scenario, progress=False))
+    flow = next(f for f in scenario.flows if f.name == flow_name)
+    variant = scenario.with_settings(flow_name, allow_reentry=not flow.settings.allow_reentry)
+    result = simulation.simulate(variant)
+    assert_same_frames(result, ss.simulate(variant, progress=False))
+    # only contacts with an event of the flow's trigger segment were simulated again
+    trigger = flow.trigger.segment
+    events = simulation.baseline.segment_events
+    expected = events.loc[events["segment"] == trigger, "contact_id"].nunique()
+    assert simulation.last_contacts == expected < len(scenario.store.contacts)
+
+
+def test_a_variant_with_another_trigger_reruns_the_contacts_of_both(scenario):
+    from segsim.widgets import IncrementalSimulation
+
+    simulation = IncrementalSimulation(scenario, "Win-back")
+    flow = next(f for f in scenario.flows if f.name == "Win-back")
+    moved = flow.model_validate({**flow.model_dump(), "trigger": {"segment": "Churned"}})
+    variant = scenario.with_flow(moved)
+    result = simulation.simulate(variant)
+    assert_same_frames(result, ss.simulate(variant, progress=False))
+    events = simulation.baseline.segment_events
+    both = events.loc[events["segment"].isin(["Lapsed", "Churned"]), "contact_id"].nunique()
+    assert simulation.last_contacts == both
+
+
+def test_a_change_outside_the_explored_flow_is_simulated_in_full(scenario):
+    from segsim.widgets import IncrementalSimulation
+
+    simulation = IncrementalSimulation(scenario, "Win-back")
+    variant = scenario.with_settings("Welcome Pro", allow_reentry=False)
+    assert_same_frames(simulation.simulate(variant), ss.simulate(variant, progress=False))
+    assert simulation.last_contacts is None
+
+
+def test_transitions_are_computed_once_per_explorer(scenario, monkeypatch):
+    import segsim.engine.core as core
+
+    calls = []
+    original = core.transitions_table
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(core, "transitions_table", counting)
+    explorer = Explorer(scenario, "Welcome Pro", compare_with="baseline")
+    explorer.controls["allow_reentry"].value = False
+    explorer.controls["w_settle"].value = "4d"
+    explorer.controls["reentry_wait"].value = "7d"
+    assert len(calls) == 1
+    assert "re-simulating" in explorer.status.value
+
+
+def test_headline_counts_messages_and_keeps_webhooks_apart(scenario):
+    explorer = Explorer(scenario, "Welcome Pro")
+    actions = explorer.result.actions.query("flow == 'Welcome Pro' and status == 'sent'")
+    emails = int((actions["action"] == "send_email").sum())
+    sms = int((actions["action"] == "send_sms").sum())
+    hooks = int((actions["action"] == "webhook").sum())
+    assert hooks > 0  # the demo flow calls a CRM webhook
+    headline = explorer._headline()
+    assert f"messages sent: {emails:,} emails, {sms:,} SMS, 0 WhatsApp" in headline
+    assert "operations (not messages): " in headline and f"{hooks:,} webhooks called" in headline
+    every = explorer.result.actions.query("status == 'sent'")["action"]
+    messages = int(every.isin(["send_email", "send_sms", "send_whatsapp"]).sum())
+    assert f"{messages:,} messages sent" in explorer.status.value
+    sends_ax = explorer._figure().axes[0]
+    assert sends_ax.get_legend_handles_labels()[1] == ["email", "sms"]  # no webhook
+
+
+def test_static_fallback_beside_the_widget_view(scenario):
+    explorer = Explorer(scenario, "Welcome Pro", compare_with="baseline")
+    explorer.controls["allow_reentry"].value = False
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # front ends with widgets
+    page = bundle["text/html"]  # and everything else
+    assert "changes: allow_reentry = False" in page
+    assert "Summary (every flow)" in page and "<table" in page
+    assert "Every flow, compared with baseline" in page
+    assert page.count('src="data:image/png;base64,') == 1
+    assert "<script" not in page

@@ -145,8 +145,13 @@ class Simulation:
         progress: Any = None,
         sink: Any = None,
         key_offset: int = 0,
+        transitions: pa.Table | None = None,
     ) -> None:
         self.plan = plan
+        #: precomputed transitions (:func:`transitions_table` of this plan, possibly filtered
+        #: to some contacts) read instead of querying DuckDB: a caller re-running one plan
+        #: many times, like the explorer, computes them once
+        self.transitions = transitions
         self.store = store
         self.include_existing = include_existing_members
         self.contacts_sql = contacts_sql
@@ -233,25 +238,14 @@ class Simulation:
     def _transitions(self) -> Iterator[tuple[int, list[tuple]]]:
         """The precomputed transitions grouped by instant, read from DuckDB in batches."""
         plan = self.plan
-        segments = [*plan.segments, *plan.hidden]
-        query = transition_query(
-            self.store, segments, plan.end, contacts_sql=self.contacts_sql, types=plan.types
-        )
-        sql = f"""
-            WITH q AS ({query.sql}),
-            initial AS (
-                SELECT contact_id, segment, arg_max(enter, t) AS member, arg_max(nth, t) AS nth
-                FROM q WHERE t < {plan.start} GROUP BY contact_id, segment)
-            SELECT {plan.start}::BIGINT AS t, contact_id, segment, TRUE AS enter, nth,
-                   FALSE AS from_time, TRUE AS initial
-            FROM initial WHERE member
-            UNION ALL
-            SELECT t, contact_id, segment, enter, nth, from_time, FALSE FROM q WHERE t >= {plan.start}
-            ORDER BY t, initial DESC, contact_id, segment"""
         if self.store.id_type is None:
             return
         cursor = self.store.con.cursor()
-        reader = cursor.sql(sql, params=query.params).to_arrow_reader(BATCH_ROWS)
+        if self.transitions is not None:
+            reader: Any = self.transitions.to_reader(BATCH_ROWS)
+        else:
+            sql, params = _transitions_sql(plan, self.store, self.contacts_sql)
+            reader = cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
         current_t: int | None = None
         rows: list[tuple] = []
         total = max(plan.end - plan.start, 1)
@@ -856,6 +850,45 @@ class Simulation:
             self.sink.flush(self.logs, final=True)
         if self.progress is not None:
             self.progress.update_to(1.0)
+
+
+def _transitions_sql(plan: Plan, store: Any, contacts_sql: str | None) -> tuple[str, list[Any]]:
+    """The query of the transitions the event loop reads, in its order (with parameters).
+
+    Rows: ``t, contact_id, segment, enter, nth, from_time, initial``; memberships held just
+    before ``start`` come first, at ``start``, with ``initial`` true.
+    """
+    segments = [*plan.segments, *plan.hidden]
+    query = transition_query(store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types)
+    sql = f"""
+        WITH q AS ({query.sql}),
+        initial AS (
+            SELECT contact_id, segment, arg_max(enter, t) AS member, arg_max(nth, t) AS nth
+            FROM q WHERE t < {plan.start} GROUP BY contact_id, segment)
+        SELECT {plan.start}::BIGINT AS t, contact_id, segment, TRUE AS enter, nth,
+               FALSE AS from_time, TRUE AS initial
+        FROM initial WHERE member
+        UNION ALL
+        SELECT t, contact_id, segment, enter, nth, from_time, FALSE FROM q WHERE t >= {plan.start}
+        ORDER BY t, initial DESC, contact_id, segment"""
+    return sql, list(query.params)
+
+
+def transitions_table(plan: Plan, store: Any, contacts_sql: str | None = None) -> pa.Table:
+    """Every precomputed transition of a plan, as the event loop reads them (an Arrow table).
+
+    Pass it (or a row filter of it, which keeps the order) as ``Simulation(...,
+    transitions=...)`` to run the same plan again without querying DuckDB. It depends only
+    on the plan's tracked conditions, attribute types and window, not on steps or settings.
+    """
+    if store.id_type is None:
+        return pa.table({})
+    sql, params = _transitions_sql(plan, store, contacts_sql)
+    cursor = store.con.cursor()
+    try:
+        return cursor.sql(sql, params=params).to_arrow_table()
+    finally:
+        cursor.close()
 
 
 def _batches(reader: Any) -> Iterator[pa.RecordBatch]:

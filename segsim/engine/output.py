@@ -163,6 +163,35 @@ def frames_from_parts(
     return out
 
 
+def frames_to_parts(
+    frames: dict[str, pd.DataFrame], id_dtype: str
+) -> dict[str, list[pd.DataFrame]]:
+    """Canonical frames back as parts, to assemble with the parts of other contacts.
+
+    Times become epoch µs, ``run_id`` serves as the run key and ``seq`` is the row order.
+    Frames of disjoint sets of contacts (say, reused rows of contacts a change cannot reach
+    and a fresh run of the others, with a ``key_offset`` beyond these run ids) then give,
+    through :func:`frames_from_parts`, exactly the frames of one run over all of them.
+    """
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for name, spec in FRAMES.items():
+        frame = frames[name]
+        data = {}
+        for column in spec.columns:
+            values = frame[column.name]
+            if column.kind == "time":
+                values = values.astype("datetime64[us, UTC]").astype("int64")
+            elif column.kind == "id":
+                values = values.astype(id_dtype)
+            else:
+                values = values.astype(_PART_DTYPE.get(column.kind, object))
+            data[column.name] = values.reset_index(drop=True)
+        part = pd.DataFrame(data)
+        part["seq"] = pd.RangeIndex(len(part), dtype="int64")
+        parts[name] = [part]
+    return parts
+
+
 def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> None:
     """Assemble Parquet parts into ``out/<frame>.parquet``, atomically.
 
