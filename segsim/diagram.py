@@ -115,18 +115,20 @@ _EDGE_LABEL_COLOUR = "#8a4b00"
 
 @dataclass(frozen=True)
 class FlowVersion:
-    """One version of a flow and when it was in force: ``[start, end)`` of the window."""
+    """One version of a flow and when it was in force: ``[start, end)`` of the window.
+
+    ``version`` is the number the simulation gives it (the ``version`` of ``runs``,
+    ``steps`` and ``actions``): an edit's flow keeps its own ``version`` when higher than
+    the one it replaces, else takes that one + 1.
+    """
 
     flow: Any
     start: pd.Timestamp
     end: pd.Timestamp
-
-    @property
-    def version(self) -> int:
-        return int(self.flow.version)
+    version: int
 
     def caption(self) -> str:
-        """``"v2, in force 2026-05-01 → 2026-07-01 (window end)"``."""
+        """``"v2, in force 2026-05-01 → 2026-07-01"``."""
         return f"v{self.version}, in force {_when(self.start)} → {_when(self.end)}"
 
 
@@ -145,24 +147,42 @@ def versions_in_force(scenario: Any, flow_name: str) -> list[FlowVersion]:
         known = ", ".join(repr(f.name) for f in scenario.flows) or "none"
         raise KeyError(f"the scenario has no flow {flow_name!r}; its flows: {known}")
     start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
-    edits = sorted(
-        (
-            (max(pd.Timestamp(event.at), start), event.flow)
-            for event in scenario.schedule
-            if getattr(event, "kind", None) == "edit" and event.flow_name == flow_name
-        ),
-        key=lambda item: item[0],
-    )
-    periods: list[tuple[pd.Timestamp, Any]] = [(start, flows[0])]
-    for at, flow in edits:
+    periods: list[tuple[pd.Timestamp, Any, int]] = []
+    for at, number, flow in _numbered_versions(scenario, flow_name):
+        at = max(at, start)
         if at >= end:
             break
-        if at == periods[-1][0]:
-            periods[-1] = (at, flow)  # in force for no time at all: replaced at once
+        if periods and at == periods[-1][0]:
+            periods[-1] = (at, flow, number)  # in force for no time at all: replaced at once
         else:
-            periods.append((at, flow))
-    ends = [at for at, _ in periods[1:]] + [end]
-    return [FlowVersion(flow, at, until) for (at, flow), until in zip(periods, ends, strict=True)]
+            periods.append((at, flow, number))
+    ends = [at for at, _, _ in periods[1:]] + [end]
+    return [
+        FlowVersion(flow, at, until, number)
+        for (at, flow, number), until in zip(periods, ends, strict=True)
+    ]
+
+
+def _numbered_versions(scenario: Any, flow_name: str) -> list[tuple[pd.Timestamp, int, Any]]:
+    """``(from, version number, flow)`` of the flow and each of its edits, in time order,
+    numbered as the simulation numbers them."""
+    flows = [f for f in getattr(scenario, "flows", ()) if f.name == flow_name]
+    if not flows:
+        return []
+    edits = sorted(
+        (
+            (pd.Timestamp(event.at), i, event.flow)
+            for i, event in enumerate(getattr(scenario, "schedule", ()))
+            if getattr(event, "kind", None) == "edit" and event.flow_name == flow_name
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    number = int(flows[0].version)
+    out = [(pd.Timestamp.min.tz_localize("UTC"), number, flows[0])]
+    for at, _, flow in edits:
+        number = int(flow.version) if flow.version > number else number + 1
+        out.append((at, number, flow))
+    return out
 
 
 def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> pd.DataFrame:
@@ -240,14 +260,8 @@ def _declared_steps(
     """Step ids (tree order) and kinds of a flow in the scenario (one version, or all)."""
     if scenario is None:
         return [], {}
-    flows = [f for f in getattr(scenario, "flows", ()) if f.name == flow_name]
-    flows += [
-        e.flow
-        for e in getattr(scenario, "schedule", ())
-        if getattr(e, "kind", None) == "edit" and e.flow_name == flow_name
-    ]
-    if version is not None:
-        flows = [f for f in flows if f.version == version][:1]
+    numbered = _numbered_versions(scenario, flow_name)
+    flows = [flow for _, number, flow in numbered if version is None or number == version]
     order: list[str] = []
     kinds: dict[str, str] = {}
     for flow in flows:

@@ -421,6 +421,9 @@ def test_versions_in_force_during_the_window():
     assert early.flow is WELCOME_V2 and early.start == T0
     (late,) = versions_in_force(window(edit(T0 + 10 * day)), "Welcome")
     assert late.flow is WELCOME
+    # numbered as the engine numbers them: an edit's flow with no higher version is old + 1
+    same = WELCOME_V2.with_version(1)
+    assert [v.version for v in versions_in_force(window(edit(T0 + day, same)), "Welcome")] == [1, 2]
     with pytest.raises(KeyError, match=r"no flow 'Other'.*'Welcome'"):
         versions_in_force(window(), "Other")
 
