@@ -501,10 +501,10 @@ class IncrementalSimulation:
     contact's story is the same in both runs, and the first difference has to come from
     ``F`` deciding differently at one of its trigger events (entry, suppression, then its
     runs); exits, restarts and rechecks of ``F`` only follow its runs. So only contacts with
-    an event of one of those trigger segments in the baseline's ``segment_events`` (which
-    logs every transition of every scenario segment, cascades included) are simulated
-    again, *with every flow*, since flows may interact through a contact's state (lists,
-    attributes, deletion). Everyone else keeps its baseline rows, whatever the flows share,
+    an entry into (for ``on="exit"``, an exit from) one of those trigger segments in the
+    baseline's ``segment_events`` (which logs every transition of every scenario segment,
+    cascades included) are simulated again, *with every flow*, since flows may interact
+    through a contact's state (lists, attributes, deletion). Everyone else keeps its baseline rows, whatever the flows share,
     and the frames are assembled exactly as a sharded run assembles them: identical to a
     full :func:`~segsim.simulate` (tested).
 
@@ -527,8 +527,10 @@ class IncrementalSimulation:
         self.scenario = scenario
         self.flow_name = flow_name
         self._transitions: dict[Any, Any] = {}
-        # per set of trigger segments: the contacts to re-run, and everyone else's parts
-        self._kept: dict[tuple[str, ...], tuple[Any, dict[str, list[pd.DataFrame]]]] = {}
+        # per set of trigger events: the contacts to re-run, and everyone else's parts
+        self._kept: dict[
+            tuple[tuple[str, str], ...], tuple[Any, dict[str, list[pd.DataFrame]]]
+        ] = {}
         self.baseline = self._run(scenario, None)
         #: how many contacts the last :meth:`simulate` re-ran (None: every contact)
         self.last_contacts: int | None = None
@@ -540,13 +542,15 @@ class IncrementalSimulation:
         if not self._only_flow_differs(variant):
             self.last_contacts = None
             return self._run(variant, None)
-        segments = _trigger_segments(self.scenario, self.flow_name) | _trigger_segments(
+        triggers = _trigger_events(self.scenario, self.flow_name) | _trigger_events(
             variant, self.flow_name
         )
         events = self.baseline.segment_events
-        key = tuple(sorted(segments))
+        key = tuple(sorted(triggers))
         if key not in self._kept:
-            reached = events.loc[events["segment"].isin(segments), "contact_id"].unique()
+            pairs = pd.MultiIndex.from_arrays([events["segment"], events["event"]])
+            hit = pairs.isin(list(triggers)) if triggers else [False] * len(events)
+            reached = events.loc[hit, "contact_id"].unique()
             kept = {
                 name: frame[~frame["contact_id"].isin(reached)]
                 for name, frame in self.baseline.frames.items()
@@ -620,11 +624,11 @@ def _edits(event: Any, flow_name: str) -> bool:
     return isinstance(event, Edit) and event.flow_name == flow_name
 
 
-def _trigger_segments(scenario: Any, flow_name: str) -> set[str]:
-    """The trigger segments of every version of a flow (its own and its scheduled edits)."""
+def _trigger_events(scenario: Any, flow_name: str) -> set[tuple[str, str]]:
+    """``(segment, "enter" | "exit")``: the trigger events of every version of a flow."""
     flows = [f for f in scenario.flows if f.name == flow_name]
     flows += [e.flow for e in scenario.schedule if _edits(e, flow_name)]
-    return {f.trigger.segment for f in flows if f.trigger is not None}
+    return {(f.trigger.segment, f.trigger.on) for f in flows if f.trigger is not None}
 
 
 def _conditions_key(plan: Any) -> tuple[Any, ...]:
