@@ -185,7 +185,9 @@ def __getattr__(name: str) -> _Any:
         value: _Any = _version()
     elif name in _LAZY:
         module = _importlib.import_module(_LAZY[name])
-        value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+        # a subpackage (segsim.datasets) is the name itself; else the name is in its module
+        # (segsim.compare, a module and the function in it, means the function)
+        value = getattr(module, name) if hasattr(module, name) else module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

@@ -80,6 +80,20 @@ def test_a_name_resolves_to_the_same_object_as_its_module():
     assert callable(ss.compare)
 
 
+def test_compare_is_the_function_on_first_use_in_a_fresh_interpreter():
+    import subprocess
+    import sys
+
+    code = (
+        "import segsim as ss\n"
+        "first = ss.compare\n"
+        "import segsim.widgets\n"
+        "print(callable(first), ss.compare is first, ss.datasets.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "segsim.datasets"]
+
+
 def test_dir_lists_every_public_name_before_any_is_used():
     import subprocess
     import sys
