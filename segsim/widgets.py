@@ -317,7 +317,7 @@ class Explorer:
         self.comparison = None if other is None else self._compare(result, other, other_name)
         self._draw()
         seconds = time.perf_counter() - began
-        contacts = len(self.scenario.store.contacts)
+        contacts = self.simulation.contacts
         rerun = self.simulation.last_contacts
         scope = "" if rerun is None else f", re-simulating {rerun:,} of {contacts:,} contacts"
         self.status.value = (
@@ -534,6 +534,8 @@ class IncrementalSimulation:
         self.baseline = self._run(scenario, None)
         #: how many contacts the last :meth:`simulate` re-ran (None: every contact)
         self.last_contacts: int | None = None
+        #: how many contacts the store holds
+        self.contacts = len(scenario.store.contacts)
 
     def simulate(self, variant: Any) -> Any:
         """The :class:`~segsim.result.SimulationResult` of ``variant``; see the class."""
