@@ -262,23 +262,16 @@ def _declared_steps(
         return [], {}
     numbered = _numbered_versions(scenario, flow_name)
     flows = [flow for _, number, flow in numbered if version is None or number == version]
+    from segsim.flows import iter_steps
+
     order: list[str] = []
     kinds: dict[str, str] = {}
     for flow in flows:
-        for step in _walk(flow.steps):
+        for _, step in iter_steps(flow.steps):
             if step.id not in kinds:
                 order.append(step.id)
                 kinds[step.id] = step.kind
     return order, kinds
-
-
-def _walk(steps: Sequence[Any]) -> list[Any]:
-    out = []
-    for step in steps:
-        out.append(step)
-        if step.kind == "branch":
-            out += _walk(step.then) + _walk(step.otherwise)
-    return out
 
 
 def _when(stamp: pd.Timestamp) -> str:

@@ -213,7 +213,7 @@ def assert_same_frames(mine, theirs):
 
 @pytest.mark.parametrize("flow_name", ["Welcome Pro", "Win-back", "Churn cleanup"])
 def test_a_variant_reuses_unreached_contacts_and_equals_a_full_run(scenario, flow_name):
-    from segsim.widgets import IncrementalSimulation
+    from segsim.incremental import IncrementalSimulation
 
     simulation = IncrementalSimulation(scenario, flow_name)
     assert_same_frames(simulation.baseline, ss.simulate(scenario, progress=False))
@@ -229,7 +229,7 @@ def test_a_variant_reuses_unreached_contacts_and_equals_a_full_run(scenario, flo
 
 
 def test_a_variant_with_another_trigger_reruns_the_contacts_of_both(scenario):
-    from segsim.widgets import IncrementalSimulation
+    from segsim.incremental import IncrementalSimulation
 
     simulation = IncrementalSimulation(scenario, "Win-back")
     flow = next(f for f in scenario.flows if f.name == "Win-back")
@@ -244,7 +244,7 @@ def test_a_variant_with_another_trigger_reruns_the_contacts_of_both(scenario):
 
 
 def test_a_change_outside_the_explored_flow_is_simulated_in_full(scenario):
-    from segsim.widgets import IncrementalSimulation
+    from segsim.incremental import IncrementalSimulation
 
     simulation = IncrementalSimulation(scenario, "Win-back")
     variant = scenario.with_settings("Welcome Pro", allow_reentry=False)
