@@ -38,6 +38,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from segsim._internal.formatting import DEFAULT_CURRENCY
 from segsim._internal.naming import Duration, Name, UTCDateTime, did_you_mean
 from segsim._internal.vocab import ACTION_KINDS
 from segsim._time import format_duration
@@ -748,9 +749,10 @@ class Channels(_FrozenModel):
 
     A send goes out when the address attribute is set and the consent attribute is
     ``True``; otherwise it is skipped (``no_email``/``no_phone``, then ``unsubscribed``).
-    Costs are per message sent, in whatever currency the analyst reads them in; the
-    defaults are rough list prices in EUR (email 0.001, SMS 0.05, WhatsApp 0.03, webhook 0),
-    meant to be replaced by your own.
+    Costs are per message sent (per call for webhooks), in ``currency`` — ``"EUR"`` by
+    default, an ISO 4217 code such as ``"USD"`` or ``"GBP"``, shown beside every cost in
+    summaries, reports and the command line. The default costs are rough list prices in EUR
+    (email 0.001, SMS 0.05, WhatsApp 0.03, webhook 0), meant to be replaced by your own.
     """
 
     email_address: Name = "email"
@@ -763,6 +765,17 @@ class Channels(_FrozenModel):
     cost_sms: float = Field(default=0.05, ge=0, allow_inf_nan=False)
     cost_whatsapp: float = Field(default=0.03, ge=0, allow_inf_nan=False)
     cost_webhook: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    currency: str = DEFAULT_CURRENCY
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(
+                f"currency is a three-letter ISO 4217 code such as 'EUR', 'USD' or 'GBP'; "
+                f"got {value!r}"
+            )
+        return value
 
     def rule(self, action_kind: str) -> tuple[str | None, str | None, float]:
         """``(address_attribute, consent_attribute, cost)`` of an action kind.

@@ -29,8 +29,11 @@ __all__ = [
     "MESSAGE_CHANNELS",
     "NO_ADDRESS_REASON",
     "OPERATION_ACTIONS",
+    "OPERATION_COLUMNS",
+    "OPERATION_LABELS",
     "RECHECK_AFTER",
     "SEGMENT_EVENTS",
+    "SENT_COLUMNS",
     "SKIP_REASONS",
     "STEP_KINDS",
     "SUPPRESSION_REASONS",
@@ -89,6 +92,25 @@ CHANNEL_LABELS: dict[str, str] = {
     "sms": "SMS",
     "whatsapp": "WhatsApp",
     "webhook": "Webhook",
+}
+
+#: The column of a count of sent messages per channel (summaries, headline numbers).
+SENT_COLUMNS: dict[str, str] = {channel: f"{channel}_sent" for channel in MESSAGE_CHANNELS}
+#: The column of a count of operations per action kind, in display order (webhooks first).
+OPERATION_COLUMNS: dict[str, str] = {
+    "webhook": "webhooks_called",
+    "add_to_list": "list_adds",
+    "remove_from_list": "list_removes",
+    "update_contact": "contact_updates",
+    "delete_contact": "contact_deletes",
+}
+#: How an operation is written in prose (tables, headlines).
+OPERATION_LABELS: dict[str, str] = {
+    "webhook": "webhooks called",
+    "add_to_list": "list adds",
+    "remove_from_list": "list removes",
+    "update_contact": "contact updates",
+    "delete_contact": "contact deletes",
 }
 
 # -- statuses and reasons --------------------------------------------------------------------
