@@ -1,22 +1,35 @@
-"""Analysis of simulation results: pure functions from the frames of docs/design.md §5 to tidy frames.
+"""Analysis of simulation results: pure functions from the result frames to tidy frames.
 
 Every function here takes one or two result frames (``actions``, ``runs``, ``steps``,
-``segment_events``, ``suppressed``) and returns a new DataFrame; nothing is mutated, nothing
-is plotted (see :mod:`segsim.plots`). The conventions, shared by all of them:
+``segment_events``, ``suppressed``; columns in ``docs/design.md`` §5) and returns a new
+DataFrame; nothing is mutated, nothing is plotted (see :mod:`segsim.plots`). The
+conventions, shared by all of them:
 
-* **Sends.** A *send* is an action of kind ``send_email``, ``send_sms``, ``send_whatsapp`` or
-  ``webhook`` (:data:`SEND_ACTIONS`); webhooks count under channel ``"webhook"``. List and
-  contact actions (``add_to_list``, ``update_contact``, ...) are never sends. A *message* is
-  a send whose status is ``"sent"``. To leave webhooks out of a count, filter first:
-  ``actions[actions["channel"] != "webhook"]``.
-* **Periods** (``freq``) are pandas period aliases: ``"D"`` (day), ``"W"`` (week, Monday to
-  Sunday), ``"M"`` (calendar month), also ``"h"``, ``"Q"``, ``"Y"``. A period is labelled by
-  its start, a tz-aware UTC timestamp (``datetime64[us, UTC]``) in column ``period``; the
-  frequency is kept in ``frame.attrs["freq"]`` for the plots.
+* **Messages and operations.** A *message* is an Email, SMS or WhatsApp send
+  (:data:`MESSAGE_ACTIONS`, channels :data:`MESSAGE_CHANNELS`). Webhook calls, list changes
+  and contact changes are *operations* (:data:`OPERATION_ACTIONS`): never messages. So
+  every message figure leaves them out — :func:`sends_by_period`, :func:`sends_by_variant`,
+  :func:`reach`, :func:`reach_total`, :func:`cost_by_channel`, :func:`messages_per_contact`,
+  :func:`messages_per_contact_distribution`, :func:`time_to_first_message` and
+  :func:`skip_reasons` count messages only, and no switch counts webhooks among them.
+  Operations have their own functions, with their own column name ``operations``:
+  :func:`operation_counts` (per kind, with the webhooks' cost) and
+  :func:`operations_by_period`. A *send* in a function's name means a message.
+* **Periods** (``freq``) are calendar periods in UTC: ``"h"`` (hour), ``"D"`` (day),
+  ``"W"`` (week, Monday to Sunday), ``"M"`` (month), ``"Q"``, ``"Y"`` (or the words
+  ``"day"``, ``"week"``, ...), **clipped to the simulated window**: the first period starts
+  at the window's start and the last one ends at its end, flagged ``partial`` when cut short.
+  Every period table starts with ``period`` (the period's start, tz-aware UTC),
+  ``period_end`` (excluded) and ``partial``. The window comes from ``window=`` — a
+  ``(start, end)`` pair, a scenario or a result — or else from the frame itself
+  (``frame.attrs["window"]``, which a result's frames carry, also once filtered); without
+  one, periods are whole calendar periods and never partial. ``attrs["freq"]`` and
+  ``attrs["window"]`` of a period table tell the plots how to draw it. The convention is
+  written down in ``docs/semantics.md`` (Periods).
 * **Groups** (``by``) are column names of the input frame, a string or a sequence. Group
   columns keep their input dtype (``None`` stays ``None``, e.g. a send without template).
 * **Order** is deterministic: by period, then by group in the documented order of the values
-  where docs/design.md §5.2 lists one (channels, actions, reasons, end reasons), otherwise sorted.
+  where one exists (channels, actions, reasons, end reasons), otherwise sorted.
 * **Counts** are ``int64``, costs and shares ``float64``, delays ``timedelta64[us]``.
 * **Empty input** gives an empty frame with the same columns and dtypes.
 """
@@ -29,11 +42,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segsim._internal.periods import (
+    PERIOD_COLUMNS,
+    assign_periods,
+    period_freq,
+    period_grid,
+    window_attr,
+    window_of,
+)
 from segsim._internal.vocab import (
     ACTION_KINDS,
     CHANNELS,
     END_REASONS,
     MESSAGE_ACTIONS,
+    MESSAGE_CHANNELS,
+    OPERATION_ACTIONS,
+    OPERATION_COLUMNS,
+    OPERATION_LABELS,
     SKIP_REASONS,
     SUPPRESSION_REASONS,
 )
@@ -41,7 +66,9 @@ from segsim._internal.vocab import (
 __all__ = [
     "CHANNELS",
     "END_REASONS",
-    "SEND_ACTIONS",
+    "MESSAGE_ACTIONS",
+    "MESSAGE_CHANNELS",
+    "OPERATION_ACTIONS",
     "SKIP_REASONS",
     "SUPPRESSION_REASONS",
     "cost_by_channel",
@@ -50,6 +77,8 @@ __all__ = [
     "funnel",
     "messages_per_contact",
     "messages_per_contact_distribution",
+    "operation_counts",
+    "operations_by_period",
     "reach",
     "reach_total",
     "segment_sizes_from_events",
@@ -60,10 +89,10 @@ __all__ = [
     "time_to_first_message",
 ]
 
-#: Action kinds that send something out (a message to the contact, or a webhook call).
-SEND_ACTIONS = (*MESSAGE_ACTIONS, "webhook")
 #: Every action kind, in the documented order.
 ACTIONS = ACTION_KINDS
+#: Operation kinds in display order (webhooks first), as in tables and summaries.
+_OPERATION_ORDER = tuple(OPERATION_COLUMNS)
 
 # Columns whose values have a documented order; any other value sorts after them.
 _VALUE_ORDER: dict[str, tuple[str, ...]] = {
@@ -74,6 +103,7 @@ _VALUE_ORDER: dict[str, tuple[str, ...]] = {
 }
 _TIME = "datetime64[us, UTC]"
 _DELAY = "timedelta64[us]"
+_PERIOD_DTYPES = {"period": _TIME, "period_end": _TIME, "partial": bool}
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -105,32 +135,6 @@ def _check_by(keys: tuple[str, ...], reserved: Sequence[str]) -> None:
         raise ValueError(f"cannot group by {', '.join(map(repr, clash))}: it is an output column")
 
 
-def _check_freq(freq: str) -> str:
-    try:
-        pd.Period("2026-01-01", freq=freq)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"freq must be a pandas period alias such as 'D' (day), 'W' (week) or 'M' "
-            f"(month), got {freq!r}"
-        ) from None
-    return freq
-
-
-def _period_start(times: pd.Series, freq: str) -> pd.Series:
-    """The start of each instant's period, tz-aware UTC."""
-    naive = pd.to_datetime(times, utc=True).dt.tz_convert(None)
-    starts = naive.dt.to_period(freq).dt.start_time
-    return starts.dt.tz_localize("UTC").astype(_TIME)
-
-
-def _period_range(first: pd.Timestamp, last: pd.Timestamp, freq: str) -> pd.DatetimeIndex:
-    """Every period start from ``first``'s period to ``last``'s, tz-aware UTC."""
-    periods = pd.period_range(
-        pd.Period(first.tz_convert(None), freq=freq), pd.Period(last.tz_convert(None), freq=freq)
-    )
-    return periods.start_time.tz_localize("UTC").astype(_TIME)
-
-
 def _finish(
     frame: pd.DataFrame,
     dtypes: Mapping[str, Any],
@@ -153,7 +157,9 @@ def _finish(
             out[column] = values.astype(dtype)
     if sort and len(out):
         out = out.sort_values(list(sort), ascending=ascending, key=_sort_key, kind="stable")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs = {}
+    return out
 
 
 def _sort_key(values: pd.Series) -> pd.Series:
@@ -174,23 +180,50 @@ def _dtypes_of(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, Any]:
     return {column: frame[column].dtype for column in columns}
 
 
-def _sends(actions: pd.DataFrame, status: str | Sequence[str] | None = "sent") -> pd.DataFrame:
-    """The send actions (webhooks under channel ``"webhook"``), optionally of given status."""
-    sends = actions[actions["action"].isin(SEND_ACTIONS)].copy()
-    if "channel" in sends:
-        is_webhook = sends["action"] == "webhook"
-        sends.loc[is_webhook, "channel"] = "webhook"
+def _messages(actions: pd.DataFrame, status: str | Sequence[str] | None = "sent") -> pd.DataFrame:
+    """The message actions (email, SMS, WhatsApp), optionally of given status."""
+    messages = actions[actions["action"].isin(MESSAGE_ACTIONS)]
     if status is not None:
         wanted = [status] if isinstance(status, str) else list(status)
-        sends = sends[sends["status"].isin(wanted)]
-    return sends
+        messages = messages[messages["status"].isin(wanted)]
+    return messages
+
+
+def _operations(actions: pd.DataFrame) -> pd.DataFrame:
+    """The operations that happened (webhooks called, list and contact changes applied)."""
+    operations = actions[actions["action"].isin(OPERATION_ACTIONS)]
+    return operations[operations["status"].isin(("sent", "applied"))]
 
 
 def _group(frame: pd.DataFrame, keys: Sequence[str]):
     return frame.groupby(list(keys), dropna=False, sort=False, observed=True)
 
 
-# -- sends ----------------------------------------------------------------------------------------
+def _per_period(
+    rows: pd.DataFrame,
+    source: pd.DataFrame,
+    keys: tuple[str, ...],
+    freq: str,
+    window: Any,
+    count: str,
+) -> pd.DataFrame:
+    """Count ``rows`` (a subset of ``source``) per clipped period and group."""
+    key = period_freq(freq)
+    bounds = window_of(source, window)
+    table = assign_periods(rows["time"], key, bounds)
+    for column in keys:
+        table[column] = rows[column]
+    counts = _group(table, [*PERIOD_COLUMNS, *keys]).size().reset_index(name=count)
+    out = _finish(
+        counts,
+        {**_PERIOD_DTYPES, **_dtypes_of(source, keys), count: "int64"},
+        sort=["period", *keys],
+    )
+    out.attrs = {"freq": key, "window": window_attr(bounds)}
+    return out
+
+
+# -- messages -------------------------------------------------------------------------------------
 
 
 def sends_by_period(
@@ -199,48 +232,137 @@ def sends_by_period(
     freq: str = "D",
     by: str | Sequence[str] | None = ("channel",),
     status: str | Sequence[str] | None = "sent",
+    window: Any = None,
 ) -> pd.DataFrame:
-    """Count sends per period and group.
+    """Count messages (email, SMS, WhatsApp) per period and group.
 
     Parameters
     ----------
     actions : DataFrame
         The ``actions`` frame of a result.
     freq : str, default "D"
-        Period length: ``"D"``, ``"W"`` (Monday to Sunday) or ``"M"``; any pandas period alias.
+        Calendar period: ``"h"``, ``"D"``, ``"W"`` (Monday to Sunday), ``"M"``, ``"Q"``,
+        ``"Y"`` (or ``"day"``, ``"week"``, ...).
     by : str or sequence of str, default ("channel",)
         Columns of ``actions`` to count by, e.g. ``("flow", "channel")``, ``"template"`` or
-        ``"step_id"``; ``None`` or ``()`` counts all sends together.
+        ``"step_id"``; ``None`` or ``()`` counts all messages together.
     status : str, sequence of str or None, default "sent"
-        Which sends to count; ``None`` counts every status (add ``"status"`` to ``by`` to
-        split them).
+        Which messages to count; ``None`` counts every status (add ``"status"`` to ``by``
+        to split sent and skipped).
+    window : (start, end), Scenario or SimulationResult, optional
+        The window periods are clipped to (default: ``actions.attrs["window"]``, which a
+        result's frames carry).
 
     Returns
     -------
     DataFrame
-        ``period`` (period start, UTC), the ``by`` columns, ``messages`` (int64). Only
-        periods and groups with at least one send appear. ``attrs["freq"]`` is ``freq``.
+        ``period``, ``period_end``, ``partial``, the ``by`` columns, ``messages`` (int64).
+        Only periods and groups with at least one message appear. ``attrs["freq"]`` and
+        ``attrs["window"]`` say how the periods were made. Webhooks and list or contact
+        changes are operations: :func:`operations_by_period`.
 
     Examples
     --------
     >>> weekly = sends_by_period(result.actions, freq="W", by=("flow", "channel"))
+    ... # doctest: +SKIP
     >>> sends_by_period(result.actions).pipe(plot_sends)  # doctest: +SKIP
     """
     keys = _columns(by)
-    _check_freq(freq)
+    period_freq(freq)
     _require(actions, ["time", "action", "status", *keys], "actions")
-    _check_by(keys, ["period", "messages"])
-    sends = _sends(actions, status)
-    table = pd.DataFrame({"period": _period_start(sends["time"], freq)})
-    for key in keys:
-        table[key] = sends[key]
-    counts = _group(table, ["period", *keys]).size().reset_index(name="messages")
-    out = _finish(
-        counts,
-        {"period": _TIME, **_dtypes_of(actions, keys), "messages": "int64"},
-        sort=["period", *keys],
+    _check_by(keys, [*PERIOD_COLUMNS, "messages"])
+    return _per_period(_messages(actions, status), actions, keys, freq, window, "messages")
+
+
+def operations_by_period(
+    actions: pd.DataFrame,
+    *,
+    freq: str = "D",
+    by: str | Sequence[str] | None = ("action",),
+    window: Any = None,
+) -> pd.DataFrame:
+    """Count operations (webhooks called, list and contact changes) per period and group.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        The ``actions`` frame of a result.
+    freq : str, default "D"
+        Calendar period, as in :func:`sends_by_period`.
+    by : str or sequence of str, default ("action",)
+        Columns of ``actions`` to count by (``"action"`` is the operation's kind).
+    window : (start, end), Scenario or SimulationResult, optional
+        As in :func:`sends_by_period`.
+
+    Returns
+    -------
+    DataFrame
+        ``period``, ``period_end``, ``partial``, the ``by`` columns, ``operations``
+        (int64): webhooks with status ``sent``, list and contact changes ``applied``.
+
+    Examples
+    --------
+    >>> operations_by_period(result.actions, freq="W")  # doctest: +SKIP
+    """
+    keys = _columns(by)
+    period_freq(freq)
+    _require(actions, ["time", "action", "status", *keys], "actions")
+    _check_by(keys, [*PERIOD_COLUMNS, "operations"])
+    return _per_period(_operations(actions), actions, keys, freq, window, "operations")
+
+
+def operation_counts(
+    actions: pd.DataFrame, *, by: str | Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Operations per kind, with their cost: webhooks called, list adds and removes, contact
+    updates and deletes.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        The ``actions`` frame of a result.
+    by : str or sequence of str, optional
+        Columns of ``actions`` to split by, e.g. ``"flow"``.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``action`` (the kind), ``operation`` (how it is written:
+        ``"webhooks called"``, ...), ``operations`` (int64) and ``cost`` (float64; only
+        webhooks cost something, ``Channels.cost_webhook``). Without ``by``, every kind has
+        a row, in display order (webhooks first), 0 where none happened; with ``by``, the
+        groups and kinds that occur.
+
+    Examples
+    --------
+    >>> operation_counts(result.actions, by="flow")  # doctest: +SKIP
+    """
+    keys = _columns(by)
+    _require(actions, ["action", "status", "cost", *keys], "actions")
+    _check_by(keys, ["action", "operation", "operations", "cost"])
+    done = _operations(actions)
+    dtypes = {
+        **_dtypes_of(actions, keys),
+        "action": object,
+        "operation": object,
+        "operations": "int64",
+        "cost": "float64",
+    }
+    sums = (
+        _group(done, [*keys, "action"])
+        .agg(operations=("action", "size"), cost=("cost", "sum"))
+        .reset_index()
     )
-    out.attrs["freq"] = freq
+    if not keys:
+        sums = (
+            pd.DataFrame({"action": list(_OPERATION_ORDER)})
+            .merge(sums, on="action", how="left")
+            .fillna({"operations": 0, "cost": 0.0})
+        )
+    sums["operation"] = sums["action"].map(OPERATION_LABELS)
+    order = {action: i for i, action in enumerate(_OPERATION_ORDER)}
+    sums["_order"] = sums["action"].map(order)
+    out = _finish(sums.sort_values("_order", kind="stable"), dtypes, sort=keys)
     return out
 
 
@@ -250,7 +372,7 @@ def sends_by_variant(
     by: str | Sequence[str] | None = ("channel",),
     status: str | Sequence[str] | None = "sent",
 ) -> pd.DataFrame:
-    """Count sends of several variants side by side, the input of ``plot_compare_sends``.
+    """Count messages of several variants side by side, the input of ``plot_compare_sends``.
 
     Parameters
     ----------
@@ -259,14 +381,14 @@ def sends_by_variant(
     by : str or sequence of str, default ("channel",)
         Columns to count by within each variant.
     status : str, sequence of str or None, default "sent"
-        Which sends to count (as in :func:`sends_by_period`).
+        Which messages to count (as in :func:`sends_by_period`).
 
     Returns
     -------
     DataFrame
         ``variant``, the ``by`` columns, ``messages`` (int64): one row for every variant and
         every group seen in any variant (0 where a variant has none), variants in the
-        mapping's order.
+        mapping's order. Operations are not messages and are not counted.
 
     Examples
     --------
@@ -278,7 +400,7 @@ def sends_by_variant(
     counted = []
     for variant, actions in actions_by_variant.items():
         _require(actions, ["action", "status", *keys], f"actions of variant {variant!r}")
-        sends = _sends(actions, status)
+        sends = _messages(actions, status)
         if keys:
             counts = _group(sends[list(keys)], keys).size().reset_index(name="messages")
         else:
@@ -303,10 +425,10 @@ def sends_by_variant(
 
 
 def reach(actions: pd.DataFrame, *, by: str | Sequence[str] | None = ("channel",)) -> pd.DataFrame:
-    """Unique contacts that got at least one message, per group.
+    """Unique contacts that were sent at least one message, per group.
 
     A contact reached on two channels counts once in each channel's row; the number of
-    distinct contacts over all groups is :func:`reach_total`.
+    distinct contacts over all groups is :func:`reach_total`. A webhook call reaches no one.
 
     Parameters
     ----------
@@ -327,7 +449,7 @@ def reach(actions: pd.DataFrame, *, by: str | Sequence[str] | None = ("channel",
     keys = _columns(by)
     _require(actions, ["action", "status", "contact_id", *keys], "actions")
     _check_by(keys, ["contacts", "contact_id"])
-    sends = _sends(actions)
+    sends = _messages(actions)
     if not keys:
         return _finish(
             pd.DataFrame({"contacts": [sends["contact_id"].nunique()]}), {"contacts": "int64"}
@@ -337,7 +459,7 @@ def reach(actions: pd.DataFrame, *, by: str | Sequence[str] | None = ("channel",
 
 
 def reach_total(actions: pd.DataFrame) -> int:
-    """How many distinct contacts got at least one message, over every channel and flow.
+    """How many distinct contacts were sent at least one message, over every channel and flow.
 
     Examples
     --------
@@ -345,7 +467,7 @@ def reach_total(actions: pd.DataFrame) -> int:
     1234
     """
     _require(actions, ["action", "status", "contact_id"], "actions")
-    return int(_sends(actions)["contact_id"].nunique())
+    return int(_messages(actions)["contact_id"].nunique())
 
 
 def cost_by_channel(
@@ -363,9 +485,10 @@ def cost_by_channel(
     Returns
     -------
     DataFrame
-        The ``by`` columns, ``messages`` (sends with status sent, int64) and ``cost`` (sum of
-        ``cost`` over the group's sends, float64; skipped sends cost nothing). Groups where
-        every send was skipped appear with 0 messages.
+        The ``by`` columns, ``messages`` (messages with status sent, int64) and ``cost``
+        (sum of their ``cost``, float64; skipped messages cost nothing). Groups where every
+        message was skipped appear with 0 messages. The cost of webhook calls is an
+        operation's: :func:`operation_counts`.
 
     Examples
     --------
@@ -374,7 +497,7 @@ def cost_by_channel(
     keys = _columns(by)
     _require(actions, ["action", "status", "cost", *keys], "actions")
     _check_by(keys, ["messages", "cost"])
-    sends = _sends(actions, status=None)
+    sends = _messages(actions, status=None)
     table = sends.assign(_sent=(sends["status"] == "sent").astype("int64"))
     dtypes = {**_dtypes_of(actions, keys), "messages": "int64", "cost": "float64"}
     if not keys:
@@ -539,7 +662,7 @@ def time_to_first_message(runs: pd.DataFrame, actions: pd.DataFrame) -> pd.DataF
     """
     _require(runs, ["run_id", "flow", "contact_id", "entered_at"], "runs")
     _require(actions, ["time", "run_id", "action", "status"], "actions")
-    first = _sends(actions).groupby("run_id")["time"].min().rename("first_message_at")
+    first = _messages(actions).groupby("run_id")["time"].min().rename("first_message_at")
     table = runs[["run_id", "flow", "contact_id", "entered_at"]].merge(
         first, left_on="run_id", right_index=True, how="left"
     )
@@ -643,7 +766,7 @@ def messages_per_contact(
     keys = _columns(by)
     _require(actions, ["action", "status", "contact_id", *keys], "actions")
     _check_by(keys, ["contact_id", "messages"])
-    counts = _group(_sends(actions), [*keys, "contact_id"]).size().reset_index(name="messages")
+    counts = _group(_messages(actions), [*keys, "contact_id"]).size().reset_index(name="messages")
     dtypes = {**_dtypes_of(actions, [*keys, "contact_id"]), "messages": "int64"}
     out = _finish(counts, dtypes, sort=["contact_id"])
     return _finish(out, dtypes, sort=[*keys, "messages"], ascending=[True] * len(keys) + [False])
@@ -698,25 +821,24 @@ def messages_per_contact_distribution(
 # -- segments -------------------------------------------------------------------------------------
 
 
-def _segment_deltas(segment_events: pd.DataFrame, freq: str) -> pd.DataFrame:
-    _check_freq(freq)
+def _segment_deltas(segment_events: pd.DataFrame, freq: str, window: Any) -> pd.DataFrame:
+    key = period_freq(freq)
     _require(segment_events, ["time", "segment", "event"], "segment_events")
     unknown = set(segment_events["event"].dropna()) - {"enter", "exit"}
     if unknown or segment_events["event"].isna().any():
         raise ValueError(
             f"segment_events.event must be 'enter' or 'exit', found {sorted(unknown, key=str)}"
         )
-    return pd.DataFrame(
-        {
-            "period": _period_start(segment_events["time"], freq),
-            "segment": segment_events["segment"],
-            "entered": (segment_events["event"] == "enter").astype("int64"),
-            "exited": (segment_events["event"] == "exit").astype("int64"),
-        }
-    )
+    deltas = assign_periods(segment_events["time"], key, window)
+    deltas["segment"] = segment_events["segment"]
+    deltas["entries"] = (segment_events["event"] == "enter").astype("int64")
+    deltas["exits"] = (segment_events["event"] == "exit").astype("int64")
+    return deltas
 
 
-def entries_exits(segment_events: pd.DataFrame, *, freq: str = "D") -> pd.DataFrame:
+def entries_exits(
+    segment_events: pd.DataFrame, *, freq: str = "D", window: Any = None
+) -> pd.DataFrame:
     """Segment entries and exits per period.
 
     Parameters
@@ -724,83 +846,110 @@ def entries_exits(segment_events: pd.DataFrame, *, freq: str = "D") -> pd.DataFr
     segment_events : DataFrame
         The ``segment_events`` frame of a result.
     freq : str, default "D"
-        Period length (``"D"``, ``"W"``, ``"M"``, ...).
+        Calendar period, as in :func:`sends_by_period`.
+    window : (start, end), Scenario or SimulationResult, optional
+        The window periods are clipped to (default: ``segment_events.attrs["window"]``).
 
     Returns
     -------
     DataFrame
-        ``period``, ``segment``, ``entered``, ``exited`` and ``net`` (entered − exited),
-        all counts int64; only periods with at least one event of the segment appear.
-        ``attrs["freq"]`` is ``freq``.
+        ``period``, ``period_end``, ``partial``, ``segment``, ``entries``, ``exits`` and
+        ``net`` (entries − exits), all counts int64; only periods with at least one event of
+        the segment appear. ``attrs["freq"]`` and ``attrs["window"]`` say how.
 
     Examples
     --------
     >>> entries_exits(result.segment_events, freq="W").pipe(plot_entries_exits, segment="VIP")
     ... # doctest: +SKIP
     """
-    deltas = _segment_deltas(segment_events, freq)
-    sums = _group(deltas, ["period", "segment"])[["entered", "exited"]].sum().reset_index()
-    sums["net"] = sums["entered"] - sums["exited"]
+    bounds = window_of(segment_events, window)
+    deltas = _segment_deltas(segment_events, freq, bounds)
+    keys = [*PERIOD_COLUMNS, "segment"]
+    sums = _group(deltas, keys)[["entries", "exits"]].sum().reset_index()
+    sums["net"] = sums["entries"] - sums["exits"]
     dtypes = {
-        "period": _TIME,
+        **_PERIOD_DTYPES,
         "segment": segment_events["segment"].dtype,
-        "entered": "int64",
-        "exited": "int64",
+        "entries": "int64",
+        "exits": "int64",
         "net": "int64",
     }
     out = _finish(sums, dtypes, sort=["period", "segment"])
-    out.attrs["freq"] = freq
+    out.attrs = {"freq": period_freq(freq), "window": window_attr(bounds)}
     return out
 
 
 def segment_sizes_from_events(
-    segment_events: pd.DataFrame, *, freq: str = "D", initial: Mapping[str, int] | None = None
+    segment_events: pd.DataFrame,
+    *,
+    freq: str = "D",
+    initial: Mapping[str, int] | None = None,
+    window: Any = None,
 ) -> pd.DataFrame:
     """Segment sizes over time, from the membership changes alone.
 
-    The size at the end of each period is the initial size plus entries minus exits so
-    far. ``segment_events`` only logs changes inside the simulated window (members at
-    ``start`` are not entrants), so without ``initial`` the sizes are net changes since
-    the start of the window.
+    The same frame as :func:`segsim.segment_sizes` (which reads the store instead), so
+    either goes to :func:`~segsim.plots.plot_segment_sizes`. ``members`` is the size at the
+    end of each period: the initial size plus entries minus exits so far.
+    ``segment_events`` only logs changes inside the simulated window (members at ``start``
+    are not entrants), so without ``initial`` the sizes are net changes since the start of
+    the window; :func:`segsim.segment_sizes` counts the members before the window itself.
 
     Parameters
     ----------
     segment_events : DataFrame
         The ``segment_events`` frame of a result.
     freq : str, default "D"
-        Period length (``"D"``, ``"W"``, ``"M"``, ...).
+        Calendar period, as in :func:`sends_by_period`.
     initial : mapping of str to int, optional
         Segment name → size at the start of the window (default 0). Segments named here
         but without events get a flat line.
+    window : (start, end), Scenario or SimulationResult, optional
+        The window (default: ``segment_events.attrs["window"]``). With a window, every
+        period of the window has a row; without, every period from the first event's to
+        the last event's (none when there are no events).
 
     Returns
     -------
     DataFrame
-        ``period`` (every period from the first event's to the last event's, UTC),
-        ``segment``, ``size`` (int64, at the end of the period); by period, then segment
-        name. Empty when there are no events. ``attrs["freq"]`` is ``freq``.
+        ``period``, ``period_end``, ``partial``, ``segment``, ``entries``, ``exits`` (in
+        the period) and ``members`` (at the period's end), all counts int64; by period, then
+        segment name. ``attrs["freq"]`` and ``attrs["window"]`` say how.
 
     Examples
     --------
     >>> sizes = segment_sizes_from_events(result.segment_events, initial={"VIP": 120})
     ... # doctest: +SKIP
     """
-    deltas = _segment_deltas(segment_events, freq)
+    key = period_freq(freq)
+    bounds = window_of(segment_events, window)
+    deltas = _segment_deltas(segment_events, key, bounds)
     initial = dict(initial or {})
-    dtypes = {"period": _TIME, "segment": segment_events["segment"].dtype, "size": "int64"}
-    if deltas.empty:
+    dtypes = {
+        **_PERIOD_DTYPES,
+        "segment": segment_events["segment"].dtype,
+        "entries": "int64",
+        "exits": "int64",
+        "members": "int64",
+    }
+    if bounds is not None:
+        grid = period_grid(key, bounds)
+    elif len(deltas):
+        grid = period_grid(key, first=deltas["period"].min(), last=deltas["period"].max())
+    else:
+        grid = period_grid(key)
+    segments = sorted(set(deltas["segment"].dropna()) | set(initial), key=str)
+    if grid.empty or not segments:
         out = _finish(pd.DataFrame(), dtypes)
-        out.attrs["freq"] = freq
+        out.attrs = {"freq": key, "window": window_attr(bounds)}
         return out
-    deltas["net"] = deltas["entered"] - deltas["exited"]
-    net = deltas.pivot_table(index="period", columns="segment", values="net", aggfunc="sum")
-    segments = sorted(set(net.columns) | set(initial), key=str)
-    periods = _period_range(deltas["period"].min(), deltas["period"].max(), freq)
-    net = net.reindex(index=periods, columns=segments).fillna(0).astype("int64")
-    sizes = net.cumsum() + pd.Series({s: int(initial.get(s, 0)) for s in segments})
-    sizes.index.name = "period"
-    sizes.columns.name = "segment"
-    table = sizes.stack().rename("size").reset_index()
-    out = _finish(table, dtypes)
-    out.attrs["freq"] = freq
+    sums = _group(deltas, ["period", "segment"])[["entries", "exits"]].sum().reset_index()
+    table = grid.merge(pd.DataFrame({"segment": segments}), how="cross")
+    table = table.merge(sums, on=["period", "segment"], how="left")
+    table[["entries", "exits"]] = table[["entries", "exits"]].fillna(0).astype("int64")
+    table = table.sort_values(["segment", "period"], key=_sort_key, kind="stable")
+    net = (table["entries"] - table["exits"]).groupby(table["segment"]).cumsum()
+    table["members"] = table["segment"].map(lambda s: int(initial.get(s, 0))) + net
+    out = _finish(table, dtypes, sort=["period", "segment"])
+    out.attrs = {"freq": key, "window": window_attr(bounds)}
     return out

@@ -1,12 +1,17 @@
 """Charts of simulation results, drawn with matplotlib from the frames of :mod:`segsim.analysis`.
 
-Every function takes a DataFrame first and the rest by keyword, draws on ``ax`` (the current
-Axes when ``ax`` is None) and returns that ``Axes``; none calls ``plt.show()``. Most also
-accept the raw result frame and aggregate it with the matching analysis function, so both
-``plot_sends(result.actions)`` and ``sends_by_period(result.actions).pipe(plot_sends)`` work.
+Every function follows seaborn's shape: the data first, always named ``data``; the rest by
+keyword; drawn on ``ax`` (the current Axes when ``ax`` is None); the ``Axes`` returned; never
+``plt.show()``. Most also accept the raw result frame and aggregate it with the matching
+analysis function, so both ``plot_sends(result.actions)`` and
+``sends_by_period(result.actions).pipe(plot_sends)`` work.
 
-Times are drawn in UTC (tz-naive on the axis). A channel has the same colour in every chart
-(:data:`CHANNEL_COLORS`).
+Message charts count messages only (email, SMS, WhatsApp); webhooks and list or contact
+changes are operations and never appear among them. Periods are the calendar periods of
+:mod:`segsim.analysis`, clipped to the simulated window; a partial first or last period is
+shaded grey (an ``axvspan`` with ``gid="partial"``) so that a short period is not read as a
+dip. Times are drawn in UTC (tz-naive on the axis). Count axes have integer ticks. A channel
+has the same colour in every chart (:data:`CHANNEL_COLORS`).
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from segsim._internal.periods import FREQS, period_grid
+from segsim._internal.vocab import CHANNELS, MESSAGE_CHANNELS, SENT_COLUMNS
 from segsim.analysis import (
-    CHANNELS,
     entries_exits,
     messages_per_contact_distribution,
+    segment_sizes_from_events,
     sends_by_period,
 )
 
@@ -40,9 +47,11 @@ __all__ = [
 
 #: One colour per channel, the same in every chart.
 CHANNEL_COLORS = {"email": "C0", "sms": "C1", "whatsapp": "C2", "webhook": "C7"}
-_OTHER_COLORS = ("C4", "C5", "C6", "C8", "C9")
-_PERIOD_WORDS = {"D": "day", "W": "week", "M": "month", "h": "hour", "Q": "quarter", "Y": "year"}
+_OTHER_COLORS = ("C4", "C5", "C6", "C8", "C9", "C3")
+_GROUP_COLORS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
 _STAGE_COLORS = {"entry": "C0", "step": "C9", "end": "C7"}
+_PARTIAL_SHADE = "0.92"
+_PERIOD_WORDS = {key: word.split(" ")[0] for key, word in FREQS.items()}
 
 
 def _channel_colors(channels: Sequence[Any]) -> list[str]:
@@ -50,9 +59,24 @@ def _channel_colors(channels: Sequence[Any]) -> list[str]:
     return [CHANNEL_COLORS.get(str(channel)) or next(others) for channel in channels]
 
 
+def _group_colors(by: str, groups: Sequence[Any]) -> list[str]:
+    if by == "channel":
+        return _channel_colors(groups)
+    return [_GROUP_COLORS[i % len(_GROUP_COLORS)] for i in range(len(groups))]
+
+
 def _channel_order(channels: Sequence[Any]) -> list[Any]:
     known = [c for c in CHANNELS if c in set(channels)]
     return known + sorted((c for c in set(channels) if c not in CHANNELS), key=str)
+
+
+def _group_order(by: str, groups: Sequence[Any]) -> list[Any]:
+    if by == "channel":
+        return _channel_order(groups)
+    present = list(dict.fromkeys(groups))
+    return sorted((g for g in present if g is not None), key=str) + (
+        [None] if None in present else []
+    )
 
 
 def _naive_utc(values: Any) -> pd.DatetimeIndex:
@@ -86,124 +110,141 @@ def _require(frame: Any, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} has no column(s) {missing}; it has {list(frame.columns)}")
 
 
-def _period_ends(periods: pd.DatetimeIndex, freq: str | None) -> pd.DatetimeIndex:
-    """Where each period ends (the next one's start): from ``freq``, else the smallest gap."""
-    if freq is not None:
-        return (periods.to_period(freq) + 1).start_time
-    gaps = np.diff(periods.asi8)
-    step = pd.Timedelta(int(gaps.min()), unit="ns") if gaps.size else pd.Timedelta(days=1)
-    return periods + step
+def _periods(table: pd.DataFrame) -> pd.DataFrame:
+    """Every period to draw: the window's (from ``attrs``), else the table's own span."""
+    freq, window = table.attrs.get("freq"), table.attrs.get("window")
+    if freq is not None and window is not None:
+        return period_grid(freq, window)
+    if freq is not None and len(table):
+        return period_grid(freq, first=table["period"].min(), last=table["period"].max())
+    spans = table[["period", "period_end", "partial"]].drop_duplicates("period")
+    return spans.sort_values("period").reset_index(drop=True)
 
 
-def _period_widths(periods: pd.DatetimeIndex, freq: str | None) -> np.ndarray:
-    """Bar widths in days: 80 % of each period's length."""
-    lengths = (_period_ends(periods, freq) - periods) / pd.Timedelta(days=1)
-    return 0.8 * np.asarray(lengths, dtype=float)
+def _shade_partial(ax: Axes, periods: pd.DataFrame) -> None:
+    for row in periods[periods["partial"]].itertuples(index=False):
+        start, end = _naive_utc([row.period, row.period_end])
+        ax.axvspan(start, end, color=_PARTIAL_SHADE, zorder=0, gid="partial", linewidth=0)
+
+
+def _word(freq: Any) -> str:
+    return _PERIOD_WORDS.get(str(freq), "period") if freq else "period"
 
 
 def plot_sends(
     data: pd.DataFrame,
     *,
+    by: str = "channel",
     channel: str | Sequence[str] | None = None,
     freq: str | None = None,
     stacked: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """Messages sent over time, one band (or line) per channel.
+    """Messages sent over time, one band (or line) per channel, flow or template.
 
     Parameters
     ----------
     data : DataFrame
         An ``actions`` frame, or the output of :func:`~segsim.analysis.sends_by_period`
-        (other group columns are summed into channels; without a ``channel`` column all
-        sends are one series, ``"all"``).
+        (other group columns are summed; without a ``by`` column all messages are one
+        series, ``"all"``).
+    by : str, default "channel"
+        What one band stands for: ``"channel"``, ``"flow"``, ``"template"``, ``"step_id"``
+        or any other column of ``data``.
     channel : str or sequence of str, optional
-        Only these channels (default: every channel present).
+        Only messages of these channels (default: every channel present; needs a
+        ``channel`` column).
     freq : str, optional
-        Period length. For an ``actions`` frame it is the aggregation (default ``"D"``);
-        for aggregated data it defaults to ``data.attrs["freq"]`` and is used to draw the
-        periods without sends as zeros.
+        For an ``actions`` frame, the calendar period (default ``"D"``). Aggregated data
+        keeps its own (``data.attrs["freq"]``).
     stacked : bool, default True
-        When True, stacked areas (``stackplot``, drawn as steps: each period's count spans
-        the period, up to the end of the last one); when False, one line per channel
-        through the period starts.
+        When True, stacked areas drawn as steps (each period's count spans the period, up
+        to the end of the last one); when False, one line per group through the period
+        starts.
     ax : matplotlib Axes, optional
         Where to draw (default: the current Axes).
 
     Returns
     -------
     matplotlib Axes
+        Periods without messages are drawn as zeros; partial periods are shaded.
 
     Examples
     --------
     >>> sends_by_period(result.actions, freq="W").pipe(plot_sends, channel="sms")
     ... # doctest: +SKIP
+    >>> plot_sends(result.actions, by="flow", freq="W")  # doctest: +SKIP
     """
     if ax is None:
         ax = plt.gca()
     _require(data, [], "data")
     if "action" in data.columns:
-        freq = freq or "D"
-        table = sends_by_period(data, freq=freq, by=("channel",))
+        by_columns = [by] if channel is None or by == "channel" else [by, "channel"]
+        table = sends_by_period(data, freq=freq or "D", by=by_columns)
     else:
-        _require(data, ["period", "messages"], "sends per period")
-        freq = freq or data.attrs.get("freq")
+        _require(data, ["period", "period_end", "partial", "messages"], "data (sends per period)")
         table = data
-    if "channel" not in table.columns:
-        table = table.assign(channel="all")
+    freq = table.attrs.get("freq")
     if channel is not None:
+        _require(table, ["channel"], "data")
         wanted = [channel] if isinstance(channel, str) else list(channel)
         table = table[table["channel"].isin(wanted)]
-    wide = table.pivot_table(
-        index="period", columns="channel", values="messages", aggfunc="sum", fill_value=0
+    if by not in table.columns:
+        table = table.assign(**{by: "all"})
+    groups = table[by].astype(object).where(table[by].notna(), "(none)")
+    wide = (
+        table.assign(_group=groups)
+        .pivot_table(
+            index="period", columns="_group", values="messages", aggfunc="sum", fill_value=0
+        )
+        .astype("int64")
     )
-    wide = wide[_channel_order(list(wide.columns))] if len(wide.columns) else wide
-    if freq is not None and len(wide):
-        periods = pd.period_range(
-            _naive_utc([wide.index.min()])[0], _naive_utc([wide.index.max()])[0], freq=freq
-        ).start_time
+    order = _group_order(by, [g for g in dict.fromkeys(groups)])
+    wide = wide[[g for g in order if g in wide.columns]] if len(wide.columns) else wide
+    periods = _periods(table) if len(table) else table.iloc[:0]
+    if len(periods):
+        wide = wide.reindex(periods["period"], fill_value=0)
         wide.index = _naive_utc(wide.index)
-        wide = wide.reindex(periods, fill_value=0)
-    else:
-        wide.index = _naive_utc(wide.index)
-    channels = list(wide.columns)
-    colors = _channel_colors(channels)
-    if channels and len(wide):
+    names = list(wide.columns)
+    colors = _group_colors(by, names)
+    if names and len(wide):
+        _shade_partial(ax, periods)
         if stacked:
             # Each period's count covers the whole period: steps, closed at the last one's end.
-            end = _period_ends(wide.index[-1:], freq)
+            end = _naive_utc(periods["period_end"].iloc[-1:])
             closed = pd.concat([wide, wide.iloc[-1:].set_axis(end)])
             ax.stackplot(
                 closed.index,
-                *(closed[c].to_numpy() for c in channels),
-                labels=channels,
+                *(closed[c].to_numpy() for c in names),
+                labels=[str(n) for n in names],
                 colors=colors,
                 step="post",
             )
         else:
-            for name, color in zip(channels, colors, strict=True):
-                ax.plot(wide.index, wide[name].to_numpy(), marker=".", label=name, color=color)
-        ax.legend(title="channel")
+            for name, color in zip(names, colors, strict=True):
+                ax.plot(wide.index, wide[name].to_numpy(), marker=".", label=str(name), color=color)
+        ax.legend(title=by)
         _date_axis(ax)
         ax.set_ylim(bottom=0)
-    word = _PERIOD_WORDS.get(str(freq), "period") if freq else "period"
-    ax.set_title(f"Messages sent per {word}")
+    title = f"Messages sent per {_word(freq)}"
+    if by != "channel":
+        title += f", by {by}"
+    ax.set_title(title)
     ax.set_ylabel("messages")
     ax.set_xlabel("period start (UTC)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return ax
 
 
-def plot_funnel(
-    funnel_df: pd.DataFrame, *, flow: str | None = None, ax: Axes | None = None
-) -> Axes:
+def plot_funnel(data: pd.DataFrame, *, flow: str | None = None, ax: Axes | None = None) -> Axes:
     """One flow's funnel as horizontal bars: entered, each step, each way of ending.
 
     Parameters
     ----------
-    funnel_df : DataFrame
+    data : DataFrame
         The output of :func:`~segsim.analysis.funnel`.
     flow : str, optional
-        The flow to draw; required when ``funnel_df`` holds several.
+        The flow to draw; required when ``data`` holds several.
     ax : matplotlib Axes, optional
         Where to draw (default: the current Axes).
 
@@ -218,9 +259,9 @@ def plot_funnel(
     """
     if ax is None:
         ax = plt.gca()
-    _require(funnel_df, ["flow", "stage", "stage_type", "runs", "share_of_entered"], "funnel_df")
-    flow = _one_of(funnel_df["flow"], flow, "flow")
-    rows = funnel_df[funnel_df["flow"] == flow].reset_index(drop=True)
+    _require(data, ["flow", "stage", "stage_type", "runs", "share_of_entered"], "data (a funnel)")
+    flow = _one_of(data["flow"], flow, "flow")
+    rows = data[data["flow"] == flow].reset_index(drop=True)
     labels = [
         f"end: {stage}" if kind == "end" else str(stage)
         for stage, kind in zip(rows["stage"], rows["stage_type"], strict=True)
@@ -250,58 +291,74 @@ def plot_funnel(
     return ax
 
 
-def plot_segment_sizes(sizes_df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Segment sizes over time, one step line per segment.
+def plot_segment_sizes(
+    data: pd.DataFrame, *, segment: str | Sequence[str] | None = None, ax: Axes | None = None
+) -> Axes:
+    """Segment sizes over time, one line per segment, through the sizes at period ends.
 
     Parameters
     ----------
-    sizes_df : DataFrame
-        The output of :func:`~segsim.analysis.segment_sizes_from_events`. Each period's
-        size (at its end) is drawn across that period, so each line ends where the last
-        period ends (``attrs["freq"]`` says how long periods are).
+    data : DataFrame
+        The output of :func:`segsim.segment_sizes` or
+        :func:`~segsim.analysis.segment_sizes_from_events` (the same frame), or a
+        ``segment_events`` frame (sizes per day, as net changes since the window's start).
+    segment : str or sequence of str, optional
+        Only these segments (default: every segment).
     ax : matplotlib Axes, optional
         Where to draw (default: the current Axes).
 
     Returns
     -------
     matplotlib Axes
+        Each line starts at the first period's start with the size then, and goes through
+        each period's end with ``members`` there. Partial periods are shaded.
 
     Examples
     --------
-    >>> segment_sizes_from_events(result.segment_events).pipe(plot_segment_sizes)
+    >>> ss.segment_sizes(store, segments, start, end, freq="W").pipe(plot_segment_sizes)
     ... # doctest: +SKIP
     """
     if ax is None:
         ax = plt.gca()
-    _require(sizes_df, ["period", "segment", "size"], "sizes_df")
-    freq = sizes_df.attrs.get("freq")
-    for segment, rows in sizes_df.groupby("segment", sort=False):
-        periods = _naive_utc(rows["period"])
-        sizes = rows["size"].to_numpy()
-        # Each size holds across its period: repeat the last one at that period's end.
-        x = periods.append(_period_ends(periods[-1:], freq))
-        ax.plot(x, np.append(sizes, sizes[-1:]), drawstyle="steps-post", label=str(segment))
-    if len(sizes_df):
+    if isinstance(data, pd.DataFrame) and "event" in data.columns:
+        data = segment_sizes_from_events(data)
+    _require(
+        data,
+        ["period", "period_end", "partial", "segment", "entries", "exits", "members"],
+        "data (segment sizes)",
+    )
+    if segment is not None:
+        wanted = [segment] if isinstance(segment, str) else list(segment)
+        data = data[data["segment"].isin(wanted)]
+    for name, rows in data.groupby("segment", sort=False):
+        rows = rows.sort_values("period", kind="stable")
+        members = rows["members"].to_numpy()
+        first = members[0] - rows["entries"].iloc[0] + rows["exits"].iloc[0]
+        x = _naive_utc(rows["period"].iloc[:1]).append(_naive_utc(rows["period_end"]))
+        ax.plot(x, np.append(first, members), marker=".", label=str(name))
+    if len(data):
+        _shade_partial(ax, data.drop_duplicates("period"))
         ax.legend(title="segment")
         _date_axis(ax)
     ax.set_title("Segment sizes")
     ax.set_ylabel("contacts")
-    ax.set_xlabel("period start (UTC)")
+    ax.set_xlabel("UTC")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return ax
 
 
 def plot_entries_exits(
-    df: pd.DataFrame, *, segment: str | None = None, ax: Axes | None = None
+    data: pd.DataFrame, *, segment: str | None = None, ax: Axes | None = None
 ) -> Axes:
     """Entries (up) and exits (down) of one segment per period, as bars.
 
     Parameters
     ----------
-    df : DataFrame
+    data : DataFrame
         The output of :func:`~segsim.analysis.entries_exits`, or a ``segment_events``
         frame (counted per day).
     segment : str, optional
-        The segment to draw; required when ``df`` holds several.
+        The segment to draw; required when ``data`` holds several.
     ax : matplotlib Axes, optional
         Where to draw (default: the current Axes).
 
@@ -309,7 +366,8 @@ def plot_entries_exits(
     -------
     matplotlib Axes
         The entry bars come first in ``ax.patches`` (heights = entries), then the exit
-        bars (heights = −exits).
+        bars (heights = −exits); each bar starts at its period's start and covers 80 % of
+        the period (of the clipped part, for a partial one).
 
     Examples
     --------
@@ -318,20 +376,17 @@ def plot_entries_exits(
     """
     if ax is None:
         ax = plt.gca()
-    if isinstance(df, pd.DataFrame) and "event" in df.columns:
-        df = entries_exits(df)
-    _require(df, ["period", "segment", "entered", "exited"], "df")
-    segment = _one_of(df["segment"], segment, "segment")
-    rows = df[df["segment"] == segment].sort_values("period", kind="stable")
-    periods = _naive_utc(rows["period"])
-    widths = _period_widths(periods, df.attrs.get("freq"))
-    # Bars start at the period start and cover 80 % of it, so they sit inside their period.
+    if isinstance(data, pd.DataFrame) and "event" in data.columns:
+        data = entries_exits(data)
+    _require(data, ["period", "period_end", "segment", "entries", "exits"], "data")
+    segment = _one_of(data["segment"], segment, "segment")
+    rows = data[data["segment"] == segment].sort_values("period", kind="stable")
+    starts, ends = _naive_utc(rows["period"]), _naive_utc(rows["period_end"])
+    widths = 0.8 * np.asarray((ends - starts) / pd.Timedelta(days=1), dtype=float)
     ax.bar(
-        periods, rows["entered"].to_numpy(), width=widths, align="edge", color="C2", label="entered"
+        starts, rows["entries"].to_numpy(), width=widths, align="edge", color="C2", label="entries"
     )
-    ax.bar(
-        periods, -rows["exited"].to_numpy(), width=widths, align="edge", color="C3", label="exited"
-    )
+    ax.bar(starts, -rows["exits"].to_numpy(), width=widths, align="edge", color="C3", label="exits")
     ax.axhline(0, color="black", linewidth=0.8)
     if len(rows):
         ax.legend()
@@ -343,12 +398,12 @@ def plot_entries_exits(
     return ax
 
 
-def plot_messages_per_contact(actions_or_counts: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def plot_messages_per_contact(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Histogram of messages per contact; the worst case (the maximum) is highlighted.
 
     Parameters
     ----------
-    actions_or_counts : DataFrame
+    data : DataFrame
         An ``actions`` frame, the output of
         :func:`~segsim.analysis.messages_per_contact`, or of
         :func:`~segsim.analysis.messages_per_contact_distribution` (summed over its groups).
@@ -367,8 +422,7 @@ def plot_messages_per_contact(actions_or_counts: pd.DataFrame, *, ax: Axes | Non
     """
     if ax is None:
         ax = plt.gca()
-    data = actions_or_counts
-    _require(data, [], "actions_or_counts")
+    _require(data, [], "data")
     if {"messages", "contacts"} <= set(data.columns) and "contact_id" not in data.columns:
         table = data.groupby("messages", as_index=False)["contacts"].sum()
     else:
@@ -390,34 +444,34 @@ def plot_messages_per_contact(actions_or_counts: pd.DataFrame, *, ax: Axes | Non
     return ax
 
 
-def _variant_sends(summary: pd.DataFrame) -> pd.DataFrame:
+def _variant_sends(data: pd.DataFrame) -> pd.DataFrame:
     """``variant, channel, messages`` from a long table or a wide ``<channel>_sent`` one."""
-    if "variant" not in summary.columns and summary.index.name == "variant":
-        summary = summary.reset_index()
-    _require(summary, ["variant"], "summary_by_variant_df")
-    if {"channel", "messages"} <= set(summary.columns):
-        long = summary[["variant", "channel", "messages"]]
+    if "variant" not in data.columns and data.index.name == "variant":
+        data = data.reset_index()
+    _require(data, ["variant"], "data")
+    if {"channel", "messages"} <= set(data.columns):
+        long = data[["variant", "channel", "messages"]]
     else:
-        sent = [c for c in summary.columns if str(c).endswith("_sent")]
+        sent = [SENT_COLUMNS[c] for c in MESSAGE_CHANNELS if SENT_COLUMNS[c] in data.columns]
         if not sent:
             raise ValueError(
-                "summary_by_variant_df needs either columns variant, channel, messages "
+                "data needs either columns variant, channel, messages "
                 "(see segsim.analysis.sends_by_variant) or variant and <channel>_sent columns "
-                f"(like SimulationResult.summary()); it has {list(summary.columns)}"
+                f"(like SimulationResult.summary()); it has {list(data.columns)}"
             )
-        long = summary.melt(
+        long = data.melt(
             id_vars="variant", value_vars=sent, var_name="channel", value_name="messages"
         )
         long["channel"] = long["channel"].str.removesuffix("_sent")
     return long.groupby(["variant", "channel"], sort=False, as_index=False)["messages"].sum()
 
 
-def plot_compare_sends(summary_by_variant_df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def plot_compare_sends(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Messages sent per variant and channel, as grouped bars.
 
     Parameters
     ----------
-    summary_by_variant_df : DataFrame
+    data : DataFrame
         Either ``variant, channel, messages`` (the output of
         :func:`~segsim.analysis.sends_by_variant`), or one row per variant (and possibly per
         flow, summed) with ``<channel>_sent`` columns, like ``SimulationResult.summary()``
@@ -438,7 +492,7 @@ def plot_compare_sends(summary_by_variant_df: pd.DataFrame, *, ax: Axes | None =
     """
     if ax is None:
         ax = plt.gca()
-    long = _variant_sends(summary_by_variant_df)
+    long = _variant_sends(data)
     variants = list(dict.fromkeys(long["variant"]))
     channels = _channel_order(list(long["channel"].unique()))
     wide = long.pivot_table(

@@ -455,35 +455,36 @@ def members(
 
 
 def segment_sizes(
-    store: Any, segments: Sequence[Segment] | Segment, start: Any, end: Any, freq: str = "1D"
+    store: Any, segments: Sequence[Segment] | Segment, start: Any, end: Any, freq: str = "D"
 ) -> pd.DataFrame:
-    """Segment sizes over time: members at each period start, entries and exits in the period.
+    """Segment sizes over the window ``[start, end)``, per calendar period.
 
-    Returns ``time, segment, members, entries, exits``: ``members`` counts the contacts in
-    the segment at instant ``time`` (transitions at ``time`` included), ``entries`` and
-    ``exits`` the transitions in ``[time, time + freq)``. Periods start at ``start``.
+    Periods are calendar periods in UTC (``"h"``, ``"D"``, ``"W"`` = Monday to Sunday,
+    ``"M"``, ``"Q"``, ``"Y"``) clipped to the window, as every period table of segsim
+    (``docs/semantics.md``, Periods): the first starts at ``start``, the last ends at
+    ``end``, and a clipped one is ``partial``.
+
+    Returns ``period``, ``period_end``, ``partial``, ``segment``, ``entries`` and ``exits``
+    (transitions in ``[period, period_end)``) and ``members`` (contacts in the segment at the
+    period's end: the members before ``start`` plus entries minus exits so far), one row per
+    period and segment — the frame :func:`segsim.analysis.segment_sizes_from_events` gives
+    too, and :func:`segsim.plots.plot_segment_sizes` draws.
     """
+    from segsim._internal.periods import as_window, period_freq, period_grid
+
     segments = [segments] if isinstance(segments, Segment) else list(segments)
-    start_us, _end_us = _window(start, end)
-    try:
-        step = pd.Timedelta(freq)
-    except ValueError:
-        raise ValueError(
-            f"freq must be a fixed duration like '1D', '6h' or '1W', got {freq!r}"
-        ) from None
-    if step <= pd.Timedelta(0):
-        raise ValueError(f"freq must be positive, got {freq!r}")
-    times = pd.date_range(to_timestamp(start), to_timestamp(end), freq=step, inclusive="left")
+    start_us, end_us = _window(start, end)
+    key = period_freq(freq)
+    grid = period_grid(key, as_window((to_timestamp(start), to_timestamp(end))))
     names = [s.name for s in segments]
-    grid = pd.MultiIndex.from_product([times, names], names=["time", "segment"])
+    out = grid.merge(pd.DataFrame({"segment": pd.Series(names, dtype=object)}), how="cross")
+    out["entries"] = 0
+    out["exits"] = 0
     if not segments or not _has_data(store):
-        out = pd.DataFrame(index=grid).reset_index()
         out["members"] = 0
-        out["entries"] = 0
-        out["exits"] = 0
-        return out.astype({"members": "int64", "entries": "int64", "exits": "int64"})
+        return out.astype({"entries": "int64", "exits": "int64", "members": "int64"})
     query = transition_query(store, segments, end)
-    step_us = int(step / pd.Timedelta(1, "us"))
+    unit = {"h": "hour", "D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}[key]
     frame = store.con.execute(
         f"""WITH q AS ({query.sql}),
             before AS (
@@ -492,58 +493,23 @@ def segment_sizes(
                     WHERE t < {start_us} GROUP BY contact_id, segment) WHERE member GROUP BY segment)
             SELECT 'initial' AS what, segment, NULL::BIGINT AS period, n AS entries, 0 AS exits FROM before
             UNION ALL
-            SELECT 'period', segment, (t - {start_us}) // {step_us}, count(*) FILTER (WHERE enter),
-                   count(*) FILTER (WHERE NOT enter)
-            FROM q WHERE t >= {start_us} GROUP BY segment, (t - {start_us}) // {step_us}""",
+            SELECT 'period', segment,
+                   greatest(epoch_us(date_trunc('{unit}', make_timestamp(t))), {start_us}),
+                   count(*) FILTER (WHERE enter), count(*) FILTER (WHERE NOT enter)
+            FROM q WHERE t >= {start_us} AND t < {end_us} GROUP BY ALL""",
         query.params,
     ).df()
     initial = {
         names[int(r.segment)]: int(r.entries) for r in frame.itertuples() if r.what == "initial"
     }
-    periods = frame[frame["what"] == "period"]
-    out = pd.DataFrame(index=grid).reset_index()
-    out["time"] = out["time"].astype("datetime64[us, UTC]")
     counts = {
-        (times[int(r.period)], names[int(r.segment)]): (int(r.entries), int(r.exits))
-        for r in periods.itertuples()
+        (int(r.period), names[int(r.segment)]): (int(r.entries), int(r.exits))
+        for r in frame[frame["what"] == "period"].itertuples()
     }
-    out["entries"] = [
-        counts.get((t, s), (0, 0))[0] for t, s in zip(out["time"], out["segment"], strict=True)
-    ]
-    out["exits"] = [
-        counts.get((t, s), (0, 0))[1] for t, s in zip(out["time"], out["segment"], strict=True)
-    ]
-    out["members"] = 0
-    for name in names:
-        rows = out["segment"] == name
-        net = (out.loc[rows, "entries"] - out.loc[rows, "exits"]).cumsum().shift(1, fill_value=0)
-        # members at a period's start = initial + all transitions of earlier periods, plus
-        # transitions exactly at the period start instant
-        out.loc[rows, "members"] = initial.get(name, 0) + net
-    out = _members_at_period_starts(store, query, out, times, names, start_us, step_us)
-    return out.astype({"members": "int64", "entries": "int64", "exits": "int64"})
-
-
-def _members_at_period_starts(
-    store: Any,
-    query: TransitionQuery,
-    out: pd.DataFrame,
-    times: pd.DatetimeIndex,
-    names: Sequence[str],
-    start_us: int,
-    step_us: int,
-) -> pd.DataFrame:
-    """Add the transitions that happen exactly at each period's start instant."""
-    frame = store.con.execute(
-        f"""WITH q AS ({query.sql})
-            SELECT segment, (t - {start_us}) // {step_us} AS period,
-                   count(*) FILTER (WHERE enter) - count(*) FILTER (WHERE NOT enter) AS net
-            FROM q WHERE t >= {start_us} AND (t - {start_us}) % {step_us} = 0
-            GROUP BY ALL""",
-        query.params,
-    ).df()
-    for r in frame.itertuples():
-        if int(r.period) < len(times):
-            mask = (out["time"] == times[int(r.period)]) & (out["segment"] == names[int(r.segment)])
-            out.loc[mask, "members"] += int(r.net)
-    return out
+    period_us = out["period"].to_numpy(dtype="datetime64[us]").astype("int64").tolist()
+    keys = list(zip(period_us, out["segment"], strict=True))
+    out["entries"] = [counts.get(k, (0, 0))[0] for k in keys]
+    out["exits"] = [counts.get(k, (0, 0))[1] for k in keys]
+    net = (out["entries"] - out["exits"]).groupby(out["segment"]).cumsum()
+    out["members"] = out["segment"].map(lambda name: initial.get(name, 0)) + net
+    return out.astype({"entries": "int64", "exits": "int64", "members": "int64"})

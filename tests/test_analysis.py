@@ -6,12 +6,15 @@ import pandas as pd
 import pytest
 
 from segsim.analysis import (
+    OPERATION_ACTIONS,
     cost_by_channel,
     describe_time_to_first_message,
     entries_exits,
     funnel,
     messages_per_contact,
     messages_per_contact_distribution,
+    operation_counts,
+    operations_by_period,
     reach,
     reach_total,
     segment_sizes_from_events,
@@ -63,7 +66,7 @@ def make_actions() -> pd.DataFrame:
             (at(2, 10), 2, "Welcome", "l1", 2, "add_to_list", "", None, "applied", None, 0.0),
             (at(2, 11), 3, "Welcome", "e1", 3, "send_email", "email", "tips", "sent", None, 0.5),
             (at(8), 4, "Winback", "wa1", 1, "send_whatsapp", "whatsapp", "promo", "sent", None, 1.0),
-            (at(8, 0.5), 4, "Winback", "hook", 1, "webhook", "webhook", None, "sent", None, 0.0),
+            (at(8, 0.5), 4, "Winback", "hook", 1, "webhook", "webhook", None, "sent", None, 0.1),
             (at(9), 5, "Winback", "wa1", 2, "send_whatsapp", "whatsapp", "promo", "skipped", "no_phone", 0.0),
             (at(9), 5, "Winback", "del", 2, "delete_contact", "", None, "applied", None, 0.0),
         ],
@@ -138,76 +141,112 @@ def make_suppressed() -> pd.DataFrame:
 
 # -- sends ----------------------------------------------------------------------------------------
 
+WINDOW = (utc("2026-01-01"), utc("2026-01-31"))
 
-def test_sends_by_day_counts_sent_messages_and_webhooks_per_channel():
+
+def day_period(text: str, days: int = 1, partial: bool = False) -> dict:
+    return {
+        "period": utc(text),
+        "period_end": utc(text) + pd.Timedelta(days=days),
+        "partial": partial,
+    }
+
+
+def test_sends_by_day_counts_messages_and_never_webhooks():
+    # issue 11 item 1: the webhook sent on Jan 9 is an operation, not a message
     out = sends_by_period(make_actions())
     assert out.to_dict("records") == [
-        {"period": utc("2026-01-01"), "channel": "sms", "messages": 1},
-        {"period": utc("2026-01-03"), "channel": "email", "messages": 2},
-        {"period": utc("2026-01-09"), "channel": "whatsapp", "messages": 1},
-        {"period": utc("2026-01-09"), "channel": "webhook", "messages": 1},
+        {**day_period("2026-01-01"), "channel": "sms", "messages": 1},
+        {**day_period("2026-01-03"), "channel": "email", "messages": 2},
+        {**day_period("2026-01-09"), "channel": "whatsapp", "messages": 1},
     ]
     assert out.dtypes.to_dict() == {
         "period": "datetime64[us, UTC]",
+        "period_end": "datetime64[us, UTC]",
+        "partial": bool,
         "channel": object,
         "messages": "int64",
     }
     assert out.attrs["freq"] == "D"
 
 
-def test_sends_by_week_are_labelled_by_monday_and_channels_in_documented_order():
+def test_without_a_window_weeks_are_whole_monday_weeks_in_documented_channel_order():
     out = sends_by_period(make_actions(), freq="W")
     assert out.to_dict("records") == [
-        {"period": utc("2025-12-29"), "channel": "email", "messages": 2},
-        {"period": utc("2025-12-29"), "channel": "sms", "messages": 1},
-        {"period": utc("2026-01-05"), "channel": "whatsapp", "messages": 1},
-        {"period": utc("2026-01-05"), "channel": "webhook", "messages": 1},
+        {**day_period("2025-12-29", 7), "channel": "email", "messages": 2},
+        {**day_period("2025-12-29", 7), "channel": "sms", "messages": 1},
+        {**day_period("2026-01-05", 7), "channel": "whatsapp", "messages": 1},
     ]
+
+
+def test_weekly_periods_are_clipped_to_the_window_and_the_cut_ones_flagged_partial():
+    # issue 11 item 6: the first week is Thu 1 Jan → Mon 5 Jan, not a week labelled 2025-12-29
+    out = sends_by_period(make_actions(), freq="week", by=None, window=WINDOW)
+    assert out.to_dict("records") == [
+        {**day_period("2026-01-01", 4, partial=True), "messages": 3},
+        {**day_period("2026-01-05", 7), "messages": 1},
+    ]
+    assert out.attrs["window"] == ("2026-01-01T00:00:00+00:00", "2026-01-31T00:00:00+00:00")
+    monthly = sends_by_period(make_actions(), freq="M", by=None, window=WINDOW)
+    assert monthly.to_dict("records") == [{**day_period("2026-01-01", 30, True), "messages": 4}]
+
+
+def test_the_window_a_frame_carries_is_used_and_survives_filtering():
+    actions = make_actions()
+    actions.attrs["window"] = ("2026-01-01T00:00:00+00:00", "2026-01-31T00:00:00+00:00")
+    welcome = actions[actions["flow"] == "Welcome"]
+    out = sends_by_period(welcome, freq="W", by=None)
+    assert out["period"].tolist() == [utc("2026-01-01")]
+    assert out["partial"].tolist() == [True]
+    # an explicit window wins over the frame's
+    other = sends_by_period(welcome, freq="W", by=None, window=("2025-12-30", "2026-02-01"))
+    assert out["messages"].tolist() == other["messages"].tolist() == [3]
+    assert other["period"].tolist() == [utc("2025-12-30")]
 
 
 def test_sends_by_month_and_flow():
     out = sends_by_period(make_actions(), freq="M", by="flow")
-    assert out.to_dict("records") == [
-        {"period": utc("2026-01-01"), "flow": "Welcome", "messages": 3},
-        {"period": utc("2026-01-01"), "flow": "Winback", "messages": 2},
+    assert [(r["flow"], r["messages"]) for r in out.to_dict("records")] == [
+        ("Welcome", 3),
+        ("Winback", 1),
     ]
 
 
-def test_sends_by_template_keeps_a_missing_template_as_none():
+def test_sends_by_template():
     out = sends_by_period(make_actions(), freq="W", by=("template",))
-    assert out.to_dict("records") == [
-        {"period": utc("2025-12-29"), "template": "tips", "messages": 2},
-        {"period": utc("2025-12-29"), "template": "welcome", "messages": 1},
-        {"period": utc("2026-01-05"), "template": "promo", "messages": 1},
-        {"period": utc("2026-01-05"), "template": None, "messages": 1},
+    assert records(out[["period", "template", "messages"]]) == [
+        (utc("2025-12-29"), "tips", 2),
+        (utc("2025-12-29"), "welcome", 1),
+        (utc("2026-01-05"), "promo", 1),
     ]
 
 
 def test_sends_of_every_status_and_without_groups():
     by_status = sends_by_period(make_actions(), freq="M", by=("channel", "status"), status=None)
-    assert by_status.to_dict("records") == [
-        {"period": utc("2026-01-01"), "channel": "email", "status": "sent", "messages": 2},
-        {"period": utc("2026-01-01"), "channel": "sms", "status": "sent", "messages": 1},
-        {"period": utc("2026-01-01"), "channel": "sms", "status": "skipped", "messages": 2},
-        {"period": utc("2026-01-01"), "channel": "whatsapp", "status": "sent", "messages": 1},
-        {"period": utc("2026-01-01"), "channel": "whatsapp", "status": "skipped", "messages": 1},
-        {"period": utc("2026-01-01"), "channel": "webhook", "status": "sent", "messages": 1},
+    assert records(by_status[["channel", "status", "messages"]]) == [
+        ("email", "sent", 2),
+        ("sms", "sent", 1),
+        ("sms", "skipped", 2),
+        ("whatsapp", "sent", 1),
+        ("whatsapp", "skipped", 1),
     ]
     total = sends_by_period(make_actions(), freq="M", by=None)
-    assert total.to_dict("records") == [{"period": utc("2026-01-01"), "messages": 5}]
+    assert total["messages"].tolist() == [4]
 
 
 def test_sends_by_period_of_no_actions_is_empty_with_the_columns():
     out = sends_by_period(make_actions().iloc[:0], by=("flow", "channel"))
-    assert list(out.columns) == ["period", "flow", "channel", "messages"]
+    assert list(out.columns) == ["period", "period_end", "partial", "flow", "channel", "messages"]
     assert len(out) == 0
     assert str(out["period"].dtype) == "datetime64[us, UTC]"
     assert out["messages"].dtype == "int64"
 
 
 def test_sends_by_period_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="freq"):
+    with pytest.raises(ValueError, match="calendar period"):
         sends_by_period(make_actions(), freq="fortnight")
+    with pytest.raises(ValueError, match="'7D'"):
+        sends_by_period(make_actions(), freq="7D")
     with pytest.raises(ValueError, match="'campaign'"):
         sends_by_period(make_actions(), by="campaign")
 
@@ -224,7 +263,7 @@ def test_string_contact_ids_come_back_as_given():
     actions["contact_id"] = actions["contact_id"].map(lambda c: f"c{c}").astype(object)
     out = messages_per_contact(actions)
     assert out.to_dict("records") == [
-        {"contact_id": "c1", "messages": 4},
+        {"contact_id": "c1", "messages": 3},
         {"contact_id": "c3", "messages": 1},
     ]
     assert out["contact_id"].dtype == object
@@ -237,25 +276,22 @@ def test_sends_by_variant_fills_missing_channels_with_zero():
         {"variant": "B", "channel": "email", "messages": 2},
         {"variant": "B", "channel": "sms", "messages": 0},
         {"variant": "B", "channel": "whatsapp", "messages": 1},
-        {"variant": "B", "channel": "webhook", "messages": 1},
         {"variant": "A", "channel": "email", "messages": 2},
         {"variant": "A", "channel": "sms", "messages": 1},
         {"variant": "A", "channel": "whatsapp", "messages": 1},
-        {"variant": "A", "channel": "webhook", "messages": 1},
     ]
     assert sends_by_variant({"A": actions}, by=None).to_dict("records") == [
-        {"variant": "A", "messages": 5}
+        {"variant": "A", "messages": 4}
     ]
     assert list(sends_by_variant({}).columns) == ["variant", "channel", "messages"]
 
 
-def test_reach_counts_distinct_contacts_per_channel_and_in_total():
+def test_reach_counts_distinct_contacts_messaged_per_channel_and_in_total():
     actions = make_actions()
     assert reach(actions).to_dict("records") == [
         {"channel": "email", "contacts": 2},
         {"channel": "sms", "contacts": 1},
         {"channel": "whatsapp", "contacts": 1},
-        {"channel": "webhook", "contacts": 1},
     ]
     assert reach(actions, by="flow").to_dict("records") == [
         {"flow": "Welcome", "contacts": 2},
@@ -267,18 +303,60 @@ def test_reach_counts_distinct_contacts_per_channel_and_in_total():
     assert list(reach(actions.iloc[:0]).columns) == ["channel", "contacts"]
 
 
-def test_cost_by_channel_counts_sent_messages_and_sums_cost():
+def test_a_contact_only_called_by_a_webhook_is_not_reached():
+    actions = make_actions()
+    hook_only = actions[actions["action"] == "webhook"]
+    assert reach_total(hook_only) == 0
+    assert messages_per_contact(hook_only).empty
+    assert time_to_first_message(make_runs(), hook_only)["first_message_at"].isna().all()
+
+
+def test_cost_by_channel_counts_sent_messages_and_their_cost_only():
     actions = make_actions()
     assert cost_by_channel(actions).to_dict("records") == [
         {"channel": "email", "messages": 2, "cost": 1.0},
         {"channel": "sms", "messages": 1, "cost": 0.25},
         {"channel": "whatsapp", "messages": 1, "cost": 1.0},
-        {"channel": "webhook", "messages": 1, "cost": 0.0},
     ]
-    assert cost_by_channel(actions, by=None).to_dict("records") == [{"messages": 5, "cost": 2.25}]
+    assert cost_by_channel(actions, by=None).to_dict("records") == [{"messages": 4, "cost": 2.25}]
     empty = cost_by_channel(actions.iloc[:0], by=("flow", "channel"))
     assert list(empty.columns) == ["flow", "channel", "messages", "cost"]
     assert empty["cost"].dtype == "float64"
+
+
+def test_operation_counts_lists_every_kind_with_the_webhooks_cost_apart():
+    out = operation_counts(make_actions())
+    assert out.to_dict("records") == [
+        {"action": "webhook", "operation": "webhooks called", "operations": 1, "cost": 0.1},
+        {"action": "add_to_list", "operation": "list adds", "operations": 1, "cost": 0.0},
+        {"action": "remove_from_list", "operation": "list removes", "operations": 0, "cost": 0.0},
+        {"action": "update_contact", "operation": "contact updates", "operations": 0, "cost": 0.0},
+        {"action": "delete_contact", "operation": "contact deletes", "operations": 1, "cost": 0.0},
+    ]
+    assert set(out["action"]) == set(OPERATION_ACTIONS)
+    by_flow = operation_counts(make_actions(), by="flow")
+    assert records(by_flow[["flow", "action", "operations"]]) == [
+        ("Welcome", "add_to_list", 1),
+        ("Winback", "webhook", 1),
+        ("Winback", "delete_contact", 1),
+    ]
+    # messages and operations add up to every action that happened
+    actions = make_actions()
+    happened = actions["status"].isin(["sent", "applied"]).sum()
+    assert cost_by_channel(actions, by=None)["messages"].sum() + out["operations"].sum() == happened
+    assert cost_by_channel(actions, by=None)["cost"].sum() + out["cost"].sum() == pytest.approx(
+        actions["cost"].sum()
+    )
+
+
+def test_operations_by_period():
+    out = operations_by_period(make_actions(), window=WINDOW)
+    assert records(out) == [
+        (utc("2026-01-03"), utc("2026-01-04"), False, "add_to_list", 1),
+        (utc("2026-01-09"), utc("2026-01-10"), False, "webhook", 1),
+        (utc("2026-01-10"), utc("2026-01-11"), False, "delete_contact", 1),
+    ]
+    assert list(out.columns) == ["period", "period_end", "partial", "action", "operations"]
 
 
 def test_skip_reasons_by_action_and_reason():
@@ -511,7 +589,7 @@ def test_describe_time_to_first_message_without_messages_or_runs():
 
 def test_messages_per_contact_puts_the_worst_case_first():
     assert messages_per_contact(make_actions()).to_dict("records") == [
-        {"contact_id": 1, "messages": 4},
+        {"contact_id": 1, "messages": 3},
         {"contact_id": 3, "messages": 1},
     ]
 
@@ -522,14 +600,13 @@ def test_messages_per_contact_by_channel():
         ("email", 3, 1),
         ("sms", 1, 1),
         ("whatsapp", 1, 1),
-        ("webhook", 1, 1),
     ]
 
 
 def test_messages_per_contact_distribution_ends_with_the_maximum():
     expected = [
         {"messages": 1, "contacts": 1, "share": 0.5},
-        {"messages": 4, "contacts": 1, "share": 0.5},
+        {"messages": 3, "contacts": 1, "share": 0.5},
     ]
     actions = make_actions()
     assert messages_per_contact_distribution(actions).to_dict("records") == expected
@@ -539,7 +616,7 @@ def test_messages_per_contact_distribution_ends_with_the_maximum():
     assert records(by_flow) == [
         ("Welcome", 1, 1, 0.5),
         ("Welcome", 2, 1, 0.5),
-        ("Winback", 2, 1, 1.0),
+        ("Winback", 1, 1, 1.0),
     ]
 
 
@@ -557,53 +634,96 @@ def test_messages_per_contact_of_no_actions():
 def test_entries_exits_per_day():
     out = entries_exits(make_segment_events())
     assert out.to_dict("records") == [
-        {"period": utc("2026-01-01"), "segment": "VIP", "entered": 2, "exited": 0, "net": 2},
-        {"period": utc("2026-01-02"), "segment": "VIP", "entered": 0, "exited": 1, "net": -1},
-        {"period": utc("2026-01-04"), "segment": "Lapsed", "entered": 1, "exited": 0, "net": 1},
-        {"period": utc("2026-01-04"), "segment": "VIP", "entered": 0, "exited": 1, "net": -1},
+        {**day_period("2026-01-01"), "segment": "VIP", "entries": 2, "exits": 0, "net": 2},
+        {**day_period("2026-01-02"), "segment": "VIP", "entries": 0, "exits": 1, "net": -1},
+        {**day_period("2026-01-04"), "segment": "Lapsed", "entries": 1, "exits": 0, "net": 1},
+        {**day_period("2026-01-04"), "segment": "VIP", "entries": 0, "exits": 1, "net": -1},
     ]
     assert out.attrs["freq"] == "D"
-    weekly = entries_exits(make_segment_events(), freq="W")
+    weekly = entries_exits(make_segment_events(), freq="W", window=WINDOW)
     assert records(weekly) == [
-        (utc("2025-12-29"), "Lapsed", 1, 0, 1),
-        (utc("2025-12-29"), "VIP", 2, 2, 0),
+        (utc("2026-01-01"), utc("2026-01-05"), True, "Lapsed", 1, 0, 1),
+        (utc("2026-01-01"), utc("2026-01-05"), True, "VIP", 2, 2, 0),
     ]
 
 
 def test_segment_sizes_fill_every_period_and_start_from_initial_sizes():
     out = segment_sizes_from_events(make_segment_events(), initial={"VIP": 10, "Dormant": 4})
-    assert records(out) == [
-        (utc("2026-01-01"), "Dormant", 4),
-        (utc("2026-01-01"), "Lapsed", 0),
-        (utc("2026-01-01"), "VIP", 12),
-        (utc("2026-01-02"), "Dormant", 4),
-        (utc("2026-01-02"), "Lapsed", 0),
-        (utc("2026-01-02"), "VIP", 11),
-        (utc("2026-01-03"), "Dormant", 4),
-        (utc("2026-01-03"), "Lapsed", 0),
-        (utc("2026-01-03"), "VIP", 11),
-        (utc("2026-01-04"), "Dormant", 4),
-        (utc("2026-01-04"), "Lapsed", 1),
-        (utc("2026-01-04"), "VIP", 10),
+    shown = out[["period", "segment", "entries", "exits", "members"]]
+    assert records(shown) == [
+        (utc("2026-01-01"), "Dormant", 0, 0, 4),
+        (utc("2026-01-01"), "Lapsed", 0, 0, 0),
+        (utc("2026-01-01"), "VIP", 2, 0, 12),
+        (utc("2026-01-02"), "Dormant", 0, 0, 4),
+        (utc("2026-01-02"), "Lapsed", 0, 0, 0),
+        (utc("2026-01-02"), "VIP", 0, 1, 11),
+        (utc("2026-01-03"), "Dormant", 0, 0, 4),
+        (utc("2026-01-03"), "Lapsed", 0, 0, 0),
+        (utc("2026-01-03"), "VIP", 0, 0, 11),
+        (utc("2026-01-04"), "Dormant", 0, 0, 4),
+        (utc("2026-01-04"), "Lapsed", 1, 0, 1),
+        (utc("2026-01-04"), "VIP", 0, 1, 10),
     ]
     assert out.dtypes.to_dict() == {
         "period": "datetime64[us, UTC]",
+        "period_end": "datetime64[us, UTC]",
+        "partial": bool,
         "segment": object,
-        "size": "int64",
+        "entries": "int64",
+        "exits": "int64",
+        "members": "int64",
     }
+
+
+def test_segment_sizes_members_are_at_each_period_end_and_reconcile():
+    out = segment_sizes_from_events(make_segment_events(), freq="W", window=WINDOW)
+    vip = out[out["segment"] == "VIP"]
+    assert vip["period"].tolist() == [
+        utc(d) for d in ("2026-01-01", "2026-01-05", "2026-01-12")
+    ] + [
+        utc("2026-01-19"),
+        utc("2026-01-26"),
+    ]
+    assert vip["partial"].tolist() == [True, False, False, False, True]
+    assert vip["period_end"].iloc[-1] == utc("2026-01-31")
+    # members(p) = members(p - 1) + entries(p) - exits(p), from 0
+    net = (vip["entries"] - vip["exits"]).cumsum()
+    assert vip["members"].tolist() == net.tolist() == [0, 0, 0, 0, 0]
+    lapsed = out[out["segment"] == "Lapsed"]
+    assert lapsed["members"].tolist() == [1, 1, 1, 1, 1]
 
 
 def test_segment_sizes_without_initial_are_net_changes():
     out = segment_sizes_from_events(make_segment_events(), freq="W")
-    assert records(out) == [(utc("2025-12-29"), "Lapsed", 1), (utc("2025-12-29"), "VIP", 0)]
+    assert records(out[["period", "segment", "members"]]) == [
+        (utc("2025-12-29"), "Lapsed", 1),
+        (utc("2025-12-29"), "VIP", 0),
+    ]
 
 
 def test_segment_frames_of_no_events_are_empty():
     empty = make_segment_events().iloc[:0]
     sizes = segment_sizes_from_events(empty, initial={"VIP": 3})
-    assert list(sizes.columns) == ["period", "segment", "size"] and len(sizes) == 0
+    assert list(sizes.columns) == [
+        "period",
+        "period_end",
+        "partial",
+        "segment",
+        "entries",
+        "exits",
+        "members",
+    ]
+    assert len(sizes) == 0
     flows = entries_exits(empty)
-    assert list(flows.columns) == ["period", "segment", "entered", "exited", "net"]
+    assert list(flows.columns) == [
+        "period",
+        "period_end",
+        "partial",
+        "segment",
+        "entries",
+        "exits",
+        "net",
+    ]
     assert len(flows) == 0
 
 
