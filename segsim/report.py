@@ -19,12 +19,11 @@ pyplot: building or exporting a report leaves no figure open.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import html
 import io
-import numbers as _numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from segsim._time import format_duration
+from segsim._internal.formatting import DEFAULT_CURRENCY, format_cost, format_value
+from segsim._internal.periods import freq_label, period_freq, period_grid
+from segsim._internal.vocab import (
+    CHANNEL_LABELS,
+    END_REASONS,
+    MESSAGE_CHANNELS,
+    OPERATION_COLUMNS,
+    OPERATION_LABELS,
+    SENT_COLUMNS,
+)
 from segsim.analysis import (
-    CHANNELS,
     cost_by_channel,
     funnel,
     messages_per_contact_distribution,
+    operation_counts,
     reach,
     reach_total,
     sends_by_period,
@@ -47,7 +55,7 @@ from segsim.analysis import (
 from segsim.diagram import STEP_COUNT_COLUMNS, flow_svg, step_counts, versions_in_force
 from segsim.plots import plot_funnel, plot_messages_per_contact, plot_sends
 
-__all__ = ["Report", "Section", "build_report", "markdown_table"]
+__all__ = ["Report", "Section", "build_report", "format_value", "html_table", "markdown_table"]
 
 _NOT_RECORDED = "Scenario not recorded: this result carries only its frames."
 
@@ -105,23 +113,33 @@ class Report:
     ----------
     title : str
     sections : list of Section
+    currency : str
+        The currency every cost is shown in (the scenario's ``Channels.currency``).
     """
 
     def __init__(
-        self, title: str, sections: Iterable[Section], numbers: dict[str, Any] | None = None
+        self,
+        title: str,
+        sections: Iterable[Section],
+        numbers: dict[str, Any] | None = None,
+        *,
+        currency: str = DEFAULT_CURRENCY,
     ) -> None:
         self.title = title
         self.sections: list[Section] = list(sections)
         self._numbers: dict[str, Any] = dict(numbers or {})
+        self.currency = currency
 
     def numbers(self) -> dict[str, Any]:
         """The headline figures as plain Python numbers (a copy).
 
-        For a result: ``runs``, ``contacts_entered``, ``reach`` (distinct contacts sent at
-        least one message), ``sent_email``, ``sent_sms``, ``sent_whatsapp``,
-        ``sent_webhook``, ``sent_total`` (webhooks included, as in :mod:`segsim.analysis`),
-        ``skipped``, ``suppressed`` and ``cost``. For a comparison, the same keys prefixed
-        by the variant: ``"B.sent_sms"``.
+        For a result, the keys of :func:`headline_numbers`: ``runs``, ``contacts_entered``,
+        ``contacts_reached`` (distinct contacts sent at least one message),
+        ``email_sent``, ``sms_sent``, ``whatsapp_sent``, ``messages_sent`` (messages only),
+        ``skipped``, ``suppressed``, the operations ``webhooks_called``, ``list_adds``,
+        ``list_removes``, ``contact_updates``, ``contact_deletes`` and ``operations`` (their
+        total), and ``message_cost``, ``operation_cost`` and ``cost`` (both). For a
+        comparison, the same keys prefixed by the variant: ``"B.sms_sent"``.
         """
         return dict(self._numbers)
 
@@ -145,7 +163,7 @@ class Report:
             if section.text:
                 parts.append(f"<p>{html.escape(section.text)}</p>")
             if section.table is not None:
-                parts.append(html_table(section.table))
+                parts.append(html_table(section.table, currency=self.currency))
             png = section.png()
             if png is not None:
                 data = base64.b64encode(png).decode("ascii")
@@ -167,6 +185,7 @@ class Report:
         path = Path(path)
         document = (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n"
             f'<body>\n<div class="segsim-report">\n{self._body_html()}\n</div>\n</body>\n</html>\n'
         )
@@ -188,7 +207,7 @@ class Report:
             if section.text:
                 lines += [section.text, ""]
             if section.table is not None:
-                lines += [markdown_table(section.table), ""]
+                lines += [markdown_table(section.table, currency=self.currency), ""]
             if section.figure is not None:
                 if images:
                     data = base64.b64encode(section.png() or b"").decode("ascii")
@@ -210,9 +229,9 @@ _CSS = (
     ".segsim-report h2{font-size:1.15em;margin:1.2em 0 0.3em;border-bottom:1px solid #ddd}"
     ".segsim-report table{border-collapse:collapse;font-size:0.85em;margin:0.4em 0}"
     ".segsim-report th,.segsim-report td{border:1px solid #ddd;padding:2px 8px}"
-    ".segsim-report th{background:#f3f3f3;text-align:left}"
+    ".segsim-report th{background:#f3f3f3;text-align:left;overflow-wrap:anywhere}"
     ".segsim-report td.num{text-align:right;font-variant-numeric:tabular-nums}"
-    ".segsim-report img{max-width:100%}"
+    ".segsim-report img{max-width:100%;height:auto}"
     # diagrams keep their natural size (text stays readable) and scroll when wider
     ".segsim-report .segsim-svg{overflow-x:auto;margin:0.4em 0}"
 )
@@ -221,44 +240,15 @@ _CSS = (
 # -- formatting ------------------------------------------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NaT:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def format_value(value: Any, column: str = "") -> str:
-    """One cell as text: thousands separators, dates without midnight, shares as percents."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v) for v in value)
-    if _is_missing(value):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (pd.Timestamp, dt.datetime)):
-        stamp = pd.Timestamp(value)
-        return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M}"
-    if isinstance(value, (pd.Timedelta, dt.timedelta)):
-        return format_duration(pd.Timedelta(value).to_pytimedelta())
-    if isinstance(value, _numbers.Integral):
-        return f"{int(value):,}"
-    if isinstance(value, _numbers.Real):
-        number = float(value)
-        if column.endswith("change"):
-            return f"{number:+.1%}"
-        if column.startswith("share") or column.endswith("share"):
-            return f"{number:.1%}"
-        if number.is_integer():
-            return f"{number:,.0f}"
-        return f"{number:,.4f}".rstrip("0")
-    return str(value)
-
-
 def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    values = column.dropna()
+    return bool(len(values)) and all(
+        isinstance(v, Real) and not isinstance(v, (bool, np.bool_)) for v in values
+    )
 
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -268,20 +258,38 @@ def _shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def html_table(frame: pd.DataFrame) -> str:
+def _cells(frame: pd.DataFrame, currency: str | None) -> tuple[list[list[str]], list[bool]]:
+    """Every cell as text (by :func:`format_value`) and whether each column is numeric.
+
+    A table whose first column is ``metric`` is formatted row by row (see
+    :mod:`segsim._internal.formatting`).
+    """
+    by_metric = len(frame.columns) > 0 and frame.columns[0] == "metric"
+    numeric = [(by_metric and i > 0) or _is_numeric(frame[c]) for i, c in enumerate(frame.columns)]
+    rows = []
+    for values in frame.itertuples(index=False, name=None):
+        metric = str(values[0]) if by_metric else None
+        rows.append(
+            [
+                format_value(v, str(c), metric=metric if i > 0 else None, currency=currency)
+                for i, (v, c) in enumerate(zip(values, frame.columns, strict=True))
+            ]
+        )
+    return rows, numeric
+
+
+def html_table(frame: pd.DataFrame, *, currency: str | None = None) -> str:
     """A DataFrame as an HTML table, every cell formatted with :func:`format_value`."""
     frame = _shown(frame)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    numeric = [_is_numeric(frame[c]) for c in frame.columns]
+    cells, numeric = _cells(frame, currency)
     rows = []
-    for values in frame.itertuples(index=False, name=None):
-        cells = "".join(
-            f'<td class="num">{html.escape(format_value(v, str(c)))}</td>'
-            if is_num
-            else f"<td>{html.escape(format_value(v, str(c)))}</td>"
-            for v, c, is_num in zip(values, frame.columns, numeric, strict=True)
+    for values in cells:
+        rendered = "".join(
+            f'<td class="num">{html.escape(v)}</td>' if is_num else f"<td>{html.escape(v)}</td>"
+            for v, is_num in zip(values, numeric, strict=True)
         )
-        rows.append(f"<tr>{cells}</tr>")
+        rows.append(f"<tr>{rendered}</tr>")
     if not rows:
         rows.append(f'<tr><td colspan="{max(len(frame.columns), 1)}"><i>none</i></td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -291,7 +299,7 @@ def _markdown_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame, *, currency: str | None = None) -> str:
     """A DataFrame as a GitHub-flavoured Markdown table (no ``tabulate`` needed).
 
     Cells are formatted with :func:`format_value`; numeric columns are right-aligned.
@@ -302,43 +310,67 @@ def markdown_table(frame: pd.DataFrame) -> str:
     | sms | 1,200 |
     """
     frame = _shown(frame)
+    cells, numeric = _cells(frame, currency)
     header = "| " + " | ".join(_markdown_cell(str(c)) for c in frame.columns) + " |"
-    rule = (
-        "| " + " | ".join("---:" if _is_numeric(frame[c]) else "---" for c in frame.columns) + " |"
-    )
-    rows = [
-        "| "
-        + " | ".join(
-            _markdown_cell(format_value(v, str(c)))
-            for v, c in zip(values, frame.columns, strict=True)
-        )
-        + " |"
-        for values in frame.itertuples(index=False, name=None)
-    ]
+    rule = "| " + " | ".join("---:" if is_num else "---" for is_num in numeric) + " |"
+    rows = ["| " + " | ".join(_markdown_cell(v) for v in values) + " |" for values in cells]
     if not rows:
         rows = ["| " + " | ".join(["*none*"] + [""] * (len(frame.columns) - 1)) + " |"]
     return "\n".join([header, rule, *rows])
 
 
-# -- building a result's report ----------------------------------------------------------------------
+# -- headline numbers -------------------------------------------------------------------------------
 
 
 def headline_numbers(result: Any) -> dict[str, Any]:
-    """The headline figures of a result (see :meth:`Report.numbers`)."""
-    costs = cost_by_channel(result.actions, by="channel")
+    """The headline figures of a result, as plain Python numbers (see :meth:`Report.numbers`).
+
+    Messages are email, SMS and WhatsApp only; webhooks, list and contact changes are
+    operations, counted apart.
+    """
+    actions = result.actions
+    costs = cost_by_channel(actions, by="channel")
     sent = dict(zip(costs["channel"], costs["messages"], strict=True))
+    operations = operation_counts(actions)
+    done = dict(zip(operations["action"], operations["operations"], strict=True))
     numbers: dict[str, Any] = {
         "runs": len(result.runs),
         "contacts_entered": int(result.runs["contact_id"].nunique()),
-        "reach": reach_total(result.actions),
+        "contacts_reached": reach_total(actions),
     }
-    for channel in CHANNELS:
-        numbers[f"sent_{channel}"] = int(sent.get(channel, 0))
-    numbers["sent_total"] = int(costs["messages"].sum())
-    numbers["skipped"] = int(skip_reasons(result.actions)["count"].sum())
+    for channel in MESSAGE_CHANNELS:
+        numbers[SENT_COLUMNS[channel]] = int(sent.get(channel, 0))
+    numbers["messages_sent"] = int(costs["messages"].sum())
+    numbers["skipped"] = int(skip_reasons(actions)["count"].sum())
     numbers["suppressed"] = len(result.suppressed)
-    numbers["cost"] = float(cost_by_channel(result.actions, by=None)["cost"].iloc[0])
+    for action, column in OPERATION_COLUMNS.items():
+        numbers[column] = int(done.get(action, 0))
+    numbers["operations"] = int(operations["operations"].sum())
+    numbers["message_cost"] = float(costs["cost"].sum())
+    numbers["operation_cost"] = float(operations["cost"].sum())
+    numbers["cost"] = numbers["message_cost"] + numbers["operation_cost"]
     return numbers
+
+
+def headline_text(numbers: dict[str, Any], currency: str) -> str:
+    """The headline figures in two sentences: messages, then operations."""
+    by_channel = ", ".join(
+        f"{CHANNEL_LABELS[c]} {numbers[SENT_COLUMNS[c]]:,}" for c in MESSAGE_CHANNELS
+    )
+    operations = ", ".join(
+        f"{numbers[column]:,} {OPERATION_LABELS[action]}"
+        for action, column in OPERATION_COLUMNS.items()
+    )
+    return (
+        f"{numbers['runs']:,} runs of {numbers['contacts_entered']:,} contacts; "
+        f"{numbers['messages_sent']:,} messages ({by_channel}) to "
+        f"{numbers['contacts_reached']:,} distinct contacts, costing "
+        f"{format_cost(numbers['message_cost'], currency)}. Operations, not messages: "
+        f"{operations}, costing {format_cost(numbers['operation_cost'], currency)}."
+    )
+
+
+# -- what was simulated ------------------------------------------------------------------------------
 
 
 def _flow_names(result: Any) -> list[str]:
@@ -400,7 +432,7 @@ def _scenario_sections(result: Any) -> list[Section]:
     seed = _seed(result)
     if scenario is None:
         facts = pd.DataFrame(
-            {"setting": ["flows", "seed"], "value": [", ".join(_flow_names(result)), seed]},
+            {"setting": ["flows", "seed"], "value": [", ".join(_flow_names(result)), str(seed)]},
         )
         return [Section("scenario", "Scenario", _NOT_RECORDED, table=facts)]
     store = scenario.store
@@ -409,13 +441,21 @@ def _scenario_sections(result: Any) -> list[Section]:
     start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
     facts = pd.DataFrame(
         {
-            "setting": ["window start", "window end", "contacts", "attribute changes", "seed"],
+            "setting": [
+                "window start",
+                "window end",
+                "contacts",
+                "attribute changes",
+                "seed",
+                "currency",
+            ],
             "value": [
                 format_value(start),
                 format_value(end),
                 f"{contacts:,}",
                 f"{changes:,}",
                 str(seed),
+                result.currency,
             ],
         }
     )
@@ -433,51 +473,92 @@ def _scenario_sections(result: Any) -> list[Section]:
     return [Section("scenario", "Scenario", text, table=facts), flows]
 
 
+def _headline_section(result: Any, numbers: dict[str, Any]) -> Section:
+    table = pd.DataFrame({"metric": list(numbers), "value": list(numbers.values())})
+    table["value"] = table["value"].astype(object)
+    return Section(
+        "headline", "Headline figures", headline_text(numbers, result.currency), table=table
+    )
+
+
+# -- messages over time ---------------------------------------------------------------------------
+
+
 def _new_figure(width: float = 8.0, height: float = 3.6) -> Figure:
     # Not pyplot: such a figure is never registered, so nothing is left open.
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def _period_table(long: pd.DataFrame, by: str, order: Sequence[Any], freq: str) -> pd.DataFrame:
+    """``period``, ``period_end``, ``partial``, one count column per group, ``total``."""
+    window = long.attrs.get("window")
+    if window is not None:
+        periods = period_grid(freq, window)
+    elif len(long):
+        periods = period_grid(freq, first=long["period"].min(), last=long["period"].max())
+    else:
+        periods = period_grid(freq)
+    wide = long.pivot_table(
+        index="period", columns=by, values="messages", aggfunc="sum", fill_value=0
+    ).reindex(columns=list(order), fill_value=0)
+    wide.columns = [str(c) for c in wide.columns]
+    table = periods.merge(wide, left_on="period", right_index=True, how="left")
+    counts = [str(c) for c in order]
+    table[counts] = table[counts].fillna(0).astype("int64")
+    table["total"] = table[counts].sum(axis=1).astype("int64")
+    return table.reset_index(drop=True)
+
+
+def _partial_text(table: pd.DataFrame) -> str:
+    partial = table[table["partial"]]
+    if partial.empty:
+        return ""
+    spans = " and ".join(
+        f"{format_value(r.period)} → {format_value(r.period_end)}"
+        for r in partial.itertuples(index=False)
+    )
+    return f" Partial periods (cut by the window): {spans}."
+
+
 def _sends_section(result: Any, freq: str) -> Section:
     long = sends_by_period(result.actions, freq=freq, by="channel")
-    channels = [c for c in CHANNELS if c in set(long["channel"])]
-    channels += sorted((c for c in set(long["channel"]) if c not in CHANNELS), key=str)
-    wide = long.pivot_table(
-        index="period", columns="channel", values="messages", aggfunc="sum", fill_value=0
-    )
-    wide = wide.reindex(columns=channels, fill_value=0)
-    scenario = result.scenario
-    if scenario is not None:
-        first, last = (
-            pd.Timestamp(scenario.start),
-            pd.Timestamp(scenario.end) - pd.Timedelta(1, "us"),
-        )
-    elif len(wide):
-        first, last = wide.index.min(), wide.index.max()
-    else:
-        first = last = None
-    if first is not None:
-        periods = pd.period_range(first.tz_convert(None), last.tz_convert(None), freq=freq)
-        index = periods.start_time.tz_localize("UTC").astype("datetime64[us, UTC]")
-        wide = wide.reindex(index, fill_value=0)
-    wide = wide.astype("int64")
-    wide["total"] = wide.sum(axis=1).astype("int64")
-    wide.index.name = "period"
-    wide.columns.name = None
-    table = wide.reset_index()
+    present = set(long["channel"])
+    channels = [c for c in MESSAGE_CHANNELS if c in present]
+    table = _period_table(long, "channel", channels, freq)
     figure = _new_figure()
-    plot_sends(long, freq=freq, ax=figure.add_subplot())
+    plot_sends(long, ax=figure.add_subplot())
     total = int(long["messages"].sum())
     text = (
-        f"Messages sent per period (freq {freq!r}; periods labelled by their start, UTC), by "
-        f"channel: {total:,} in all."
+        f"Messages (email, SMS, WhatsApp) sent per {freq_label(freq)}, UTC, by channel: "
+        f"{total:,} in all; periods are labelled by their first day."
     )
     if total:
-        busiest = wide["total"].idxmax()
-        text += f" Busiest period: {format_value(busiest)} ({int(wide['total'].max()):,})."
+        busiest = table.loc[table["total"].idxmax()]
+        text += f" Busiest: {format_value(busiest['period'])} ({int(busiest['total']):,})."
+    text += _partial_text(table)
     return Section(
-        "sends_per_period", "Projected sends per period", text, table=table, figure=figure
+        "sends_per_period", "Projected messages per period", text, table=table, figure=figure
     )
+
+
+def _sends_by_flow_section(result: Any, freq: str, flows: Sequence[str]) -> Section:
+    long = sends_by_period(result.actions, freq=freq, by="flow")
+    order = [f for f in flows if f in set(long["flow"])]
+    order += sorted((f for f in set(long["flow"]) if f not in order), key=str)
+    table = _period_table(long, "flow", order, freq)
+    figure = _new_figure()
+    plot_sends(long, by="flow", ax=figure.add_subplot())
+    return Section(
+        "sends_by_flow",
+        "Sends by flow",
+        f"Messages sent per {freq_label(freq)}, UTC, by flow (one column per flow that sent "
+        f"any).{_partial_text(table)}",
+        table=table,
+        figure=figure,
+    )
+
+
+# -- totals -----------------------------------------------------------------------------------------
 
 
 def _with_total(
@@ -485,6 +566,86 @@ def _with_total(
 ) -> pd.DataFrame:
     row = pd.DataFrame([{label_column: label, **totals}])
     return pd.concat([frame, row.astype({k: frame[k].dtype for k in totals})], ignore_index=True)
+
+
+def _cost_section(result: Any, numbers: dict[str, Any]) -> Section:
+    costs = cost_by_channel(result.actions, by="channel")
+    return Section(
+        "cost_by_channel",
+        "Cost of messages by channel",
+        f"Messages sent and their cost per channel, in {result.currency} (skipped messages "
+        "cost nothing), with the total. Webhook calls are operations: their cost is in the "
+        "next section.",
+        table=_with_total(
+            costs,
+            "channel",
+            "total",
+            {"messages": numbers["messages_sent"], "cost": numbers["message_cost"]},
+        ),
+    )
+
+
+def _operations_section(result: Any, flows: Sequence[str]) -> Section:
+    summary = result.summary()
+    columns = ["flow", *OPERATION_COLUMNS.values(), "operation_cost"]
+    table = summary[columns]
+    totals = {c: table[c].sum() for c in columns[1:]}
+    total_row = pd.DataFrame([{"flow": "total", **totals}]).astype(table.dtypes.to_dict())
+    table = pd.concat([table, total_row], ignore_index=True)
+    kinds = ", ".join(OPERATION_LABELS.values())
+    return Section(
+        "operations",
+        "Operations",
+        f"Operations are not messages and are counted apart: {kinds}, per flow, with the "
+        f"cost of webhook calls in {result.currency}.",
+        table=table,
+    )
+
+
+def _reach_section(result: Any, numbers: dict[str, Any]) -> Section:
+    return Section(
+        "reach",
+        "Reach",
+        "Distinct contacts sent at least one message, per channel; a contact reached on "
+        "two channels counts in both rows but once in the last. A webhook call reaches no one.",
+        table=_with_total(
+            reach(result.actions, by="channel"),
+            "channel",
+            "any channel",
+            {"contacts": numbers["contacts_reached"]},
+        ),
+    )
+
+
+def _per_flow_section(summary: pd.DataFrame) -> Section:
+    return Section(
+        "per_flow",
+        "Runs per flow, by how they ended",
+        "Runs and contacts per flow, with one column per way a run ends (horizon: still "
+        "running at the window's end); the end columns add up to runs.",
+        table=summary[["flow", "runs", "contacts_entered", *END_REASONS]],
+    )
+
+
+def _messages_per_flow_section(summary: pd.DataFrame, currency: str) -> Section:
+    columns = [
+        "flow",
+        *SENT_COLUMNS.values(),
+        "messages_sent",
+        "skipped",
+        "suppressed",
+        "message_cost",
+    ]
+    return Section(
+        "messages_per_flow",
+        "Messages per flow",
+        f"Messages sent by channel, skipped messages, suppressed trigger events and the cost "
+        f"of messages in {currency}, per flow.",
+        table=summary[columns],
+    )
+
+
+# -- steps and diagrams -------------------------------------------------------------------------------
 
 
 def _step_tables(result: Any, flows: Sequence[str]) -> pd.DataFrame:
@@ -498,6 +659,97 @@ def _step_tables(result: Any, flows: Sequence[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _per_step_section(steps: pd.DataFrame) -> Section:
+    return Section(
+        "per_step",
+        "Per step",
+        "Per step: runs that reached it, its actions by status, and the branch outcomes.",
+        table=steps,
+    )
+
+
+def _diagrams_section(result: Any) -> Section | None:
+    if result.scenario is None or not len(result.scenario.flows):
+        return None
+    diagrams = [
+        flow_svg(
+            shown.flow,
+            counts=step_counts(result, flow.name, version=shown.version),
+            caption=f"{flow.name} {shown.caption()}",
+        )
+        for flow in result.scenario.flows
+        for shown in versions_in_force(result.scenario, flow.name)
+    ]
+    return Section(
+        "flow_diagrams",
+        "Flow diagrams",
+        "Each version of each flow in force during the window, with the runs that "
+        "reached each step while it was in force and what happened there.",
+        svgs=diagrams,
+    )
+
+
+# -- why not, funnels, messages per contact ------------------------------------------------------------
+
+
+def _skip_section(result: Any) -> Section:
+    skips = skip_reasons(result.actions)
+    return Section(
+        "skip_reasons",
+        "Skip reasons",
+        f"{int(skips['count'].sum()):,} messages skipped, by action and reason.",
+        table=skips,
+    )
+
+
+def _suppression_section(result: Any) -> Section:
+    return Section(
+        "suppression_reasons",
+        "Suppression reasons",
+        f"{len(result.suppressed):,} trigger events did not enter, by flow and reason "
+        "(the first reason that applied).",
+        table=suppression_reasons(result.suppressed),
+    )
+
+
+def _funnel_section(result: Any, flows: Sequence[str]) -> Section:
+    order = {}
+    if result.scenario is not None:
+        order = {f.name: list(f.step_ids) for f in result.scenario.flows}
+    funnels = funnel(result.runs, result.steps, flow=flows, step_order=order)
+    figure: Figure | None = None
+    if flows:
+        figure = _new_figure(8.0, 2.6 * len(flows) + 0.5)
+        for ax, name in zip(
+            figure.subplots(len(flows), 1, squeeze=False)[:, 0], flows, strict=True
+        ):
+            plot_funnel(funnels, flow=name, ax=ax)
+    return Section(
+        "funnel",
+        "Funnel per flow",
+        "Runs that entered, reached each step, and how they ended, per flow.",
+        table=funnels,
+        figure=figure,
+    )
+
+
+def _messages_per_contact_section(result: Any) -> Section:
+    distribution = messages_per_contact_distribution(result.actions)
+    figure = _new_figure()
+    plot_messages_per_contact(distribution, ax=figure.add_subplot())
+    worst = int(distribution["messages"].max()) if len(distribution) else 0
+    return Section(
+        "messages_per_contact",
+        "Messages per contact",
+        f"How many contacts got 1, 2, 3, ... messages; the most any contact got: {worst:,}.",
+        table=distribution,
+        figure=figure,
+    )
+
+
+# -- the report ----------------------------------------------------------------------------------------
+
+
 def build_report(result: Any, *, freq: str = "W") -> Report:
     """The projected-sends report of a simulation result.
 
@@ -507,164 +759,48 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         What to report on. Without a recorded scenario (``result.scenario is None``) the
         report says so and reports the frames alone.
     freq : str, default "W"
-        Period of the sends table and chart: ``"D"``, ``"W"`` (Monday to Sunday), ``"M"``.
+        Period of the tables and charts over time: ``"D"`` (day), ``"W"`` (week, Monday to
+        Sunday), ``"M"`` (month), ... — calendar periods in UTC, clipped to the window, the
+        partial ones flagged (``docs/semantics.md``, Periods).
 
     Returns
     -------
     Report
         Sections, by key: ``scenario``, ``flows`` (with a scenario), ``headline``,
-        ``sends_per_period``, ``cost_by_channel``, ``reach``, ``per_flow``, ``per_step``,
-        ``flow_diagrams`` (with a scenario), ``skip_reasons``, ``suppression_reasons``,
-        ``funnel``, ``messages_per_contact``.
+        ``sends_per_period``, ``sends_by_flow``, ``cost_by_channel``, ``operations``,
+        ``reach``, ``per_flow``, ``messages_per_flow``, ``per_step``, ``flow_diagrams``
+        (with a scenario), ``skip_reasons``, ``suppression_reasons``, ``funnel``,
+        ``messages_per_contact``. Messages are email, SMS and WhatsApp only; webhooks and
+        list or contact changes are operations, in their own section.
 
     Examples
     --------
     >>> build_report(result, freq="M").to_html("projected-sends.html")  # doctest: +SKIP
     """
-    actions = result.actions
+    freq = period_freq(freq)
     flows = _flow_names(result)
     numbers = headline_numbers(result)
-    sections = _scenario_sections(result)
-
-    headline = pd.DataFrame(
-        {"figure": list(numbers), "value": list(numbers.values())},
-    )
-    headline["value"] = headline["value"].astype(object)
-    sections.append(
-        Section(
-            "headline",
-            "Headline figures",
-            f"{numbers['runs']:,} runs of {numbers['contacts_entered']:,} contacts; "
-            f"{numbers['sent_total']:,} messages to {numbers['reach']:,} distinct contacts, "
-            f"costing {format_value(numbers['cost'])}.",
-            table=headline,
-        )
-    )
-    sections.append(_sends_section(result, freq))
-
-    costs = cost_by_channel(actions, by="channel")
-    sections.append(
-        Section(
-            "cost_by_channel",
-            "Cost by channel",
-            "Messages sent and their cost per channel (skipped sends cost nothing), with the "
-            "total.",
-            table=_with_total(
-                costs,
-                "channel",
-                "total",
-                {"messages": int(costs["messages"].sum()), "cost": numbers["cost"]},
-            ),
-        )
-    )
-    sections.append(
-        Section(
-            "reach",
-            "Reach",
-            "Distinct contacts sent at least one message, per channel; a contact reached on "
-            "two channels counts in both rows but once in the last.",
-            table=_with_total(
-                reach(actions, by="channel"),
-                "channel",
-                "any channel",
-                {"contacts": numbers["reach"]},
-            ),
-        )
-    )
-    sections.append(
-        Section(
-            "per_flow",
-            "Per flow",
-            "Runs, contacts, messages by channel, skipped sends, suppressed trigger events and "
-            "cost, per flow.",
-            table=result.summary(),
-        )
-    )
+    summary = result.summary()
     steps = _step_tables(result, flows)
-    sections.append(
-        Section(
-            "per_step",
-            "Per step",
-            "Per step: runs that reached it, its actions by status, and the branch outcomes.",
-            table=steps,
-        )
-    )
-    if result.scenario is not None and len(result.scenario.flows):
-        diagrams = [
-            flow_svg(
-                shown.flow,
-                counts=step_counts(result, flow.name, version=shown.version),
-                caption=f"{flow.name} {shown.caption()}",
-            )
-            for flow in result.scenario.flows
-            for shown in versions_in_force(result.scenario, flow.name)
-        ]
-        sections.append(
-            Section(
-                "flow_diagrams",
-                "Flow diagrams",
-                "Each version of each flow in force during the window, with the runs that "
-                "reached each step while it was in force and what happened there.",
-                svgs=diagrams,
-            )
-        )
-
-    skips = skip_reasons(actions)
-    sections.append(
-        Section(
-            "skip_reasons",
-            "Skip reasons",
-            f"{int(skips['count'].sum()):,} sends skipped, by action and reason.",
-            table=skips,
-        )
-    )
-    suppressions = suppression_reasons(result.suppressed)
-    sections.append(
-        Section(
-            "suppression_reasons",
-            "Suppression reasons",
-            f"{len(result.suppressed):,} trigger events did not enter, by flow and reason "
-            "(the first reason that applied).",
-            table=suppressions,
-        )
-    )
-    order = {}
-    if result.scenario is not None:
-        order = {f.name: list(f.step_ids) for f in result.scenario.flows}
-    funnels = funnel(result.runs, result.steps, flow=flows, step_order=order)
-    funnel_figure: Figure | None = None
-    if flows:
-        funnel_figure = _new_figure(8.0, 2.6 * len(flows) + 0.5)
-        for ax, name in zip(
-            funnel_figure.subplots(len(flows), 1, squeeze=False)[:, 0], flows, strict=True
-        ):
-            plot_funnel(funnels, flow=name, ax=ax)
-    sections.append(
-        Section(
-            "funnel",
-            "Funnel per flow",
-            "Runs that entered, reached each step, and how they ended, per flow.",
-            table=funnels,
-            figure=funnel_figure,
-        )
-    )
-    distribution = messages_per_contact_distribution(actions)
-    figure = _new_figure()
-    plot_messages_per_contact(distribution, ax=figure.add_subplot())
-    worst = int(distribution["messages"].max()) if len(distribution) else 0
-    sections.append(
-        Section(
-            "messages_per_contact",
-            "Messages per contact",
-            f"How many contacts got 1, 2, 3, ... messages; the most any contact got: {worst:,}.",
-            table=distribution,
-            figure=figure,
-        )
-    )
+    sections: list[Section | None] = [
+        *_scenario_sections(result),
+        _headline_section(result, numbers),
+        _sends_section(result, freq),
+        _sends_by_flow_section(result, freq, flows),
+        _cost_section(result, numbers),
+        _operations_section(result, flows),
+        _reach_section(result, numbers),
+        _per_flow_section(summary),
+        _messages_per_flow_section(summary, result.currency),
+        _per_step_section(steps),
+        _diagrams_section(result),
+        _skip_section(result),
+        _suppression_section(result),
+        _funnel_section(result, flows),
+        _messages_per_contact_section(result),
+    ]
     title = "Projected sends"
-    if result.scenario is not None:
-        title += (
-            f": {format_value(pd.Timestamp(result.scenario.start))} → "
-            f"{format_value(pd.Timestamp(result.scenario.end))}"
-        )
-    return Report(title, sections, numbers)
+    if result.window is not None:
+        start, end = result.window
+        title += f": {format_value(start)} → {format_value(end)}"
+    return Report(title, [s for s in sections if s is not None], numbers, currency=result.currency)

@@ -12,9 +12,17 @@ from typing import Any
 
 import pandas as pd
 
+from segsim._internal.formatting import DEFAULT_CURRENCY
 from segsim._internal.frames import FRAMES
+from segsim._internal.periods import window_attr
 from segsim._internal.sql import quote_literal
-from segsim._internal.vocab import CHANNELS
+from segsim._internal.vocab import (
+    END_REASONS,
+    MESSAGE_ACTIONS,
+    MESSAGE_CHANNELS,
+    OPERATION_COLUMNS,
+    SENT_COLUMNS,
+)
 
 __all__ = ["SimulationResult", "open_result"]
 
@@ -80,7 +88,34 @@ class SimulationResult:
         if frame is None:
             assert self.directory is not None
             frame = self._frames[name] = _read_frame(self.directory, name, self._id_dtype())
+        window = window_attr(self.window)
+        if frame.attrs.get("window") != window:
+            # the simulated window travels with the frame (and what is filtered from it), so
+            # period tables clip to it without being told: see segsim._internal.periods
+            frame.attrs["window"] = window
         return frame
+
+    @property
+    def window(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The simulated window ``(start, end)`` as UTC timestamps; None when not recorded."""
+        if self.scenario is not None:
+            return (pd.Timestamp(self.scenario.start), pd.Timestamp(self.scenario.end))
+        window = self.meta.get("window")
+        if window is None:
+            return None
+        start, end = (pd.Timestamp(t) for t in window)
+        return (
+            start if start.tzinfo else start.tz_localize("UTC"),
+            end if end.tzinfo else end.tz_localize("UTC"),
+        )
+
+    @property
+    def currency(self) -> str:
+        """The currency of every cost (the scenario's ``Channels.currency``; EUR by default)."""
+        channels = getattr(self.scenario, "channels", None)
+        if channels is not None:
+            return str(channels.currency)
+        return str(self.meta.get("currency", DEFAULT_CURRENCY))
 
     def _id_dtype(self) -> str:
         store = getattr(self.scenario, "store", None) if self.scenario is not None else None
@@ -124,42 +159,69 @@ class SimulationResult:
     # -- reading ------------------------------------------------------------------------------
 
     def summary(self) -> pd.DataFrame:
-        """One row per flow: runs, contacts, sends by channel, skips, suppressions, cost."""
+        """One row per flow: its runs and how they ended, its messages, its operations, costs.
+
+        Returns
+        -------
+        DataFrame
+            ``flow``, ``runs``, ``contacts_entered`` (distinct contacts with a run), then one
+            column per end reason in the documented order (``completed``, ``exit_condition``,
+            ``restarted``, ``contact_deleted``, ``step_removed``, ``paused_exit``,
+            ``horizon`` = still running at the window's end; they add up to ``runs``), the
+            messages sent per channel (``email_sent``, ``sms_sent``, ``whatsapp_sent``) and
+            in all (``messages_sent``), ``skipped`` (messages), ``suppressed`` (trigger
+            events that did not enter), the operations (``webhooks_called``, ``list_adds``,
+            ``list_removes``, ``contact_updates``, ``contact_deletes``), and the costs in
+            :attr:`currency`: ``message_cost``, ``operation_cost`` (webhooks) and ``cost``
+            (both). Counts are int64, costs float64.
+        """
         flows = list(self.meta.get("flows", [])) or sorted(set(self.runs["flow"]))
+        runs_all, actions_all, suppressed_all = self.runs, self.actions, self.suppressed
         rows = []
         for flow in flows:
-            runs = self.runs[self.runs["flow"] == flow]
-            actions = self.actions[self.actions["flow"] == flow]
-            sent = actions[actions["status"] == "sent"]
+            runs = runs_all[runs_all["flow"] == flow]
+            actions = actions_all[actions_all["flow"] == flow]
+            messages = actions[actions["action"].isin(MESSAGE_ACTIONS)]
+            sent = messages[messages["status"] == "sent"]
+            operations = actions[~actions["action"].isin(MESSAGE_ACTIONS)]
+            done = operations[operations["status"].isin(("sent", "applied"))]
+            ends = runs["end_reason"].value_counts()
             row: dict[str, Any] = {
                 "flow": flow,
                 "runs": len(runs),
-                "contacts": runs["contact_id"].nunique(),
-                "completed": int((runs["end_reason"] == "completed").sum()),
-                "still_running": int((runs["end_reason"] == "horizon").sum()),
+                "contacts_entered": runs["contact_id"].nunique(),
+                **{reason: int(ends.get(reason, 0)) for reason in END_REASONS},
             }
-            for channel in CHANNELS:
-                row[f"{channel}_sent"] = int((sent["channel"] == channel).sum())
-            row["skipped"] = int((actions["status"] == "skipped").sum())
-            row["suppressed"] = int((self.suppressed["flow"] == flow).sum())
-            row["cost"] = float(actions["cost"].sum())
+            for channel in MESSAGE_CHANNELS:
+                row[SENT_COLUMNS[channel]] = int((sent["channel"] == channel).sum())
+            row["messages_sent"] = len(sent)
+            row["skipped"] = int((messages["status"] == "skipped").sum())
+            row["suppressed"] = int((suppressed_all["flow"] == flow).sum())
+            kinds = done["action"].value_counts()
+            for action, column in OPERATION_COLUMNS.items():
+                row[column] = int(kinds.get(action, 0))
+            row["message_cost"] = float(messages["cost"].sum())
+            row["operation_cost"] = float(operations["cost"].sum())
+            row["cost"] = row["message_cost"] + row["operation_cost"]
             rows.append(row)
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "flow",
-                "runs",
-                "contacts",
-                "completed",
-                "still_running",
-                "email_sent",
-                "sms_sent",
-                "whatsapp_sent",
-                "webhook_sent",
-                "skipped",
-                "suppressed",
-                "cost",
-            ],
+        columns = [
+            "flow",
+            "runs",
+            "contacts_entered",
+            *END_REASONS,
+            *SENT_COLUMNS.values(),
+            "messages_sent",
+            "skipped",
+            "suppressed",
+            *OPERATION_COLUMNS.values(),
+            "message_cost",
+            "operation_cost",
+            "cost",
+        ]
+        table = pd.DataFrame(rows, columns=columns)
+        counts = [c for c in columns if c not in ("flow", "message_cost", "operation_cost", "cost")]
+        return table.astype(
+            {**dict.fromkeys(counts, "int64"), **dict.fromkeys(columns[-3:], "float64")}
         )
 
     def explain(self, contact_id: Any) -> pd.DataFrame:
@@ -192,6 +254,24 @@ class SimulationResult:
             frame.to_parquet(path / f"{name}.parquet", index=False)
         return path
 
+    def to_csv(self, directory: str | Path) -> Path:
+        """Write the five frames as ``<directory>/<frame>.csv``; returns the directory.
+
+        One header row of column names; times in ISO 8601, UTC (``2026-01-05T09:30:00Z``);
+        missing values empty. Parquet (:meth:`to_parquet`) keeps the dtypes; CSV is for
+        spreadsheets and tools that read nothing else.
+        """
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.frames.items():
+            shown = frame.copy()
+            for column in shown.columns:
+                if isinstance(shown[column].dtype, pd.DatetimeTZDtype):
+                    text = shown[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                    shown[column] = text.str.replace(".000000Z", "Z", regex=False)
+            shown.to_csv(path / f"{name}.csv", index=False)
+        return path
+
     def report(self, *, freq: str = "W") -> Any:
         """The projected-sends report (HTML in Jupyter; ``to_html(path)``, ``to_markdown()``)."""
         from segsim.report import build_report
@@ -212,17 +292,23 @@ class SimulationResult:
 
     def __repr__(self) -> str:
         window = ""
-        if self.scenario is not None:
-            window = f" {pd.Timestamp(self.scenario.start):%Y-%m-%d} → {pd.Timestamp(self.scenario.end):%Y-%m-%d},"
-        sent = int((self.actions["status"] == "sent").sum())
+        if self.window is not None:
+            start, end = self.window
+            window = f" {start:%Y-%m-%d} → {end:%Y-%m-%d},"
+        actions = self.actions
+        is_message = actions["action"].isin(MESSAGE_ACTIONS)
+        messages = int((is_message & (actions["status"] == "sent")).sum())
+        operations = int((~is_message & actions["status"].isin(("sent", "applied"))).sum())
         return (
-            f"<SimulationResult{window} {len(self.runs):,} runs, {sent:,} actions sent, "
-            f"{len(self.suppressed):,} suppressed>"
+            f"<SimulationResult{window} {len(self.runs):,} runs, {messages:,} messages sent, "
+            f"{operations:,} operations, {len(self.suppressed):,} suppressed>"
         )
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(repr(self))}</b></p>" + self.summary().to_html(
-            index=False, float_format=lambda v: f"{v:,.2f}"
+        from segsim.report import html_table  # a display hook: report is downstream
+
+        return f"<p><b>{html.escape(repr(self))}</b></p>" + html_table(
+            self.summary(), currency=self.currency
         )
 
 

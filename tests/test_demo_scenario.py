@@ -103,8 +103,15 @@ def test_counts_reconcile_with_summary_and_report(demo):
             result.actions.loc[result.actions["flow"] == flow, "cost"].sum()
         )
     numbers = result.report().numbers()
-    assert numbers["sent_email"] == (sent["channel"] == "email").sum()
+    assert numbers["email_sent"] == (sent["channel"] == "email").sum()
     assert numbers["cost"] == pytest.approx(result.actions["cost"].sum())
+    # messages are email, SMS and WhatsApp: the demo's CRM webhooks are operations
+    hooks = (sent["action"] == "webhook").sum()
+    assert hooks > 0
+    assert numbers["webhooks_called"] == hooks
+    assert numbers["messages_sent"] == len(sent) - hooks
+    assert numbers["messages_sent"] == summary["messages_sent"].sum()
+    assert f"{numbers['messages_sent']:,} messages sent" in repr(result)
 
 
 def test_untouched_contacts_follow_the_precomputed_segment_events(demo):

@@ -19,6 +19,7 @@ from segsim.flows import (
     ActivationSettings,
     AddToList,
     Branch,
+    Channels,
     Edit,
     ExitsSegment,
     Flow,
@@ -123,7 +124,7 @@ def _frames():
     act(3, 2, "l1", "add_to_list", "", None, "applied")
     act(8, 3, "sms1", "send_sms", "sms", "welcome", "skipped", "unsubscribed")
     rule(8, 3, "w1", "wait", "waiting")
-    act(9, 5, "h1", "webhook", "webhook", None, "sent")
+    act(9, 5, "h1", "webhook", "webhook", None, "sent", cost=0.002)
     act(12, 4, "sms1", "send_sms", "sms", "welcome", "sent", cost=0.05)
     rule(12, 4, "w1", "wait", "waiting")
     suppressed = [
@@ -186,43 +187,64 @@ def test_every_number_reconciles_with_the_frames(result):
     report = build_report(result, freq="W")
     actions, runs, suppressed = result.actions, result.runs, result.suppressed
     sent = actions[actions["status"] == "sent"]
-    sends = sent[sent["action"].isin(["send_email", "send_sms", "send_whatsapp", "webhook"])]
-    sent_per_channel = sends.groupby("channel").size().to_dict()
-    assert sent_per_channel == {"email": 1, "sms": 2, "webhook": 1}
+    messages = sent[sent["action"].isin(["send_email", "send_sms", "send_whatsapp"])]
+    sent_per_channel = messages.groupby("channel").size().to_dict()
+    assert sent_per_channel == {"email": 1, "sms": 2}
     total_cost = actions["cost"].sum()
-    reach = sends["contact_id"].nunique()
+    reach = messages["contact_id"].nunique()
 
     numbers = report.numbers()
-    assert {k: numbers[f"sent_{k}"] for k in sent_per_channel} == sent_per_channel
-    assert numbers["sent_whatsapp"] == 0
-    assert numbers["sent_total"] == len(sends)
+    assert {k: numbers[f"{k}_sent"] for k in sent_per_channel} == sent_per_channel
+    assert numbers["whatsapp_sent"] == 0
+    assert numbers["messages_sent"] == len(messages) == 3
     assert numbers["cost"] == pytest.approx(total_cost)
-    assert numbers["reach"] == reach
+    assert numbers["message_cost"] == pytest.approx(messages["cost"].sum())
+    assert numbers["operation_cost"] == pytest.approx(0.002)
+    assert numbers["contacts_reached"] == reach == 1
     assert numbers["runs"] == len(runs)
     assert numbers["contacts_entered"] == runs["contact_id"].nunique()
     assert numbers["skipped"] == (actions["status"] == "skipped").sum()
     assert numbers["suppressed"] == len(suppressed)
+    assert numbers["webhooks_called"] == 1 and numbers["list_adds"] == 1
+    assert numbers["operations"] == 2
 
     costs = report["cost_by_channel"].table.set_index("channel")
     assert costs.loc[list(sent_per_channel), "messages"].to_dict() == sent_per_channel
-    assert costs.loc["total", "cost"] == pytest.approx(total_cost)
-    assert costs.loc["total", "messages"] == len(sends)
+    assert costs.loc["total", "cost"] == pytest.approx(messages["cost"].sum())
+    assert costs.loc["total", "messages"] == len(messages)
+    assert "webhook" not in costs.index
+
+    operations = report["operations"].table.set_index("flow")
+    assert operations.loc["total", "webhooks_called"] == 1
+    assert operations.loc["Welcome", "list_adds"] == 1
+    assert operations.loc["total", "operation_cost"] == pytest.approx(0.002)
 
     per_period = report["sends_per_period"].table
     assert {c: per_period[c].sum() for c in sent_per_channel} == sent_per_channel
-    assert per_period["total"].sum() == len(sends)
-    assert len(per_period) == 5  # every week of the window (Dec 29 … Jan 26), empty ones included
+    assert per_period["total"].sum() == len(messages)
+    assert "webhook" not in per_period.columns
+    # every week of the window, clipped: Thu 1 Jan → Mon 5 Jan ... 26 Jan → 31 Jan
+    assert per_period["period"].tolist() == [T0 + pd.Timedelta(days=d) for d in (0, 4, 11, 18, 25)]
+    assert per_period["partial"].tolist() == [True, False, False, False, True]
+    assert per_period["period_end"].iloc[-1] == T0 + pd.Timedelta(days=30)
+
+    by_flow = report["sends_by_flow"].table
+    assert by_flow["Welcome"].sum() == len(messages)
+    assert "Hook" not in by_flow.columns  # it only calls a webhook
+    assert (by_flow["total"] == per_period["total"]).all()
 
     reach_table = report["reach"].table.set_index("channel")
     assert reach_table.loc["any channel", "contacts"] == reach
     assert (
         reach_table.loc["sms", "contacts"]
-        == sends[sends["channel"] == "sms"]["contact_id"].nunique()
+        == messages[messages["channel"] == "sms"]["contact_id"].nunique()
     )
 
     per_flow = report["per_flow"].table.set_index("flow")
     assert per_flow["runs"].to_dict() == runs.groupby("flow").size().to_dict()
-    assert per_flow["cost"].sum() == pytest.approx(total_cost)
+    per_flow_messages = report["messages_per_flow"].table.set_index("flow")
+    assert per_flow_messages["messages_sent"].sum() == len(messages)
+    assert per_flow_messages["message_cost"].sum() == pytest.approx(messages["cost"].sum())
 
     expected = suppressed.groupby(["flow", "reason"]).size()
     table = report["suppression_reasons"].table.set_index(["flow", "reason"])["count"]
@@ -244,19 +266,71 @@ def test_every_number_reconciles_with_the_frames(result):
     assert entered.to_dict() == runs.groupby("flow").size().to_dict()
 
     distribution = report["messages_per_contact"].table
-    assert (distribution["messages"] * distribution["contacts"]).sum() == len(sends)
+    assert (distribution["messages"] * distribution["contacts"]).sum() == len(messages)
     assert distribution["contacts"].sum() == reach
+
+
+def test_the_headline_counts_messages_and_reports_operations_apart(result):
+    report = build_report(result)
+    text = report["headline"].text
+    assert "3 messages (Email 1, SMS 2, WhatsApp 0) to 1 distinct contacts" in text
+    assert "Operations, not messages: 1 webhooks called, 1 list adds" in text
+    assert "costing 0.10 EUR" in text and "costing < 0.01 EUR" in text
+
+
+def test_per_flow_shows_every_end_reason_and_they_add_up_to_runs(result):
+    per_flow = build_report(result)["per_flow"].table
+    assert list(per_flow.columns) == [
+        "flow",
+        "runs",
+        "contacts_entered",
+        "completed",
+        "exit_condition",
+        "restarted",
+        "contact_deleted",
+        "step_removed",
+        "paused_exit",
+        "horizon",
+    ]
+    welcome = per_flow.set_index("flow").loc["Welcome"]
+    assert (welcome["completed"], welcome["exit_condition"], welcome["horizon"]) == (2, 1, 1)
+    ends = per_flow.columns[3:]
+    assert (per_flow[ends].sum(axis=1) == per_flow["runs"]).all()
 
 
 def test_headline_totals_appear_in_the_exports(result):
     report = build_report(result)
     markdown = report.to_markdown()
-    assert "| sent_sms | 2 |" in markdown
+    assert "| sms_sent | 2 |" in markdown
     assert "| runs | 5 |" in markdown
-    assert "| cost | 0.101 |" in markdown
-    assert "| total | 4 | 0.101 |" in markdown
-    assert "| any channel | 2 |" in markdown
-    assert "0.101" in report._repr_html_()
+    assert "| cost | 0.10 EUR |" in markdown
+    assert "| total | 3 | 0.10 EUR |" in markdown
+    assert "| any channel | 1 |" in markdown
+    assert "0.10 EUR" in report._repr_html_()
+
+
+def test_costs_carry_the_scenarios_currency_and_round_to_the_cent(store):
+    scenario = Scenario(
+        store,
+        segments=[Segment("VIP", attr("plan") == "pro")],
+        flows=[WELCOME, HOOK],
+        start=T0,
+        end=T0 + pd.Timedelta(days=30),
+        channels=Channels(currency="USD"),
+    )
+    result = SimulationResult(_frames(), scenario=scenario, meta={"flows": ["Welcome", "Hook"]})
+    report = build_report(result)
+    markdown = report.to_markdown()
+    assert "| cost | 0.10 USD |" in markdown and "EUR" not in markdown
+    assert "| currency | USD |" in markdown
+
+
+def test_ids_are_written_without_thousands_separators():
+    frame = pd.DataFrame({"contact_id": [1001, 12345], "run_id": [2000, 3], "messages": [1001, 2]})
+    assert markdown_table(frame).splitlines()[2:] == [
+        "| 1001 | 2000 | 1,001 |",
+        "| 12345 | 3 | 2 |",
+    ]
 
 
 # -- what the scenario says -----------------------------------------------------------------------
@@ -271,6 +345,7 @@ def test_scenario_section_states_window_data_seed_and_flow_settings(result):
         "contacts": "4",
         "attribute changes": "5",
         "seed": "5",
+        "currency": "EUR",
     }
     flows = report["flows"].table.set_index("flow")
     welcome = flows.loc["Welcome"]
@@ -299,16 +374,26 @@ def test_without_a_scenario_the_report_says_so(bare_result):
         "scenario",
         "headline",
         "sends_per_period",
+        "sends_by_flow",
         "cost_by_channel",
+        "operations",
         "reach",
         "per_flow",
+        "messages_per_flow",
         "per_step",
         "skip_reasons",
         "suppression_reasons",
         "funnel",
         "messages_per_contact",
     ]
-    assert len(report["sends_per_period"].table) == 3  # the weeks with sends
+    # no window to clip to: whole Monday weeks from the first message's to the last's
+    periods = report["sends_per_period"].table
+    assert periods["period"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2025-12-29",
+        "2026-01-05",
+        "2026-01-12",
+    ]
+    assert not periods["partial"].any()
 
 
 def test_sections_and_charts(result):
@@ -317,10 +402,12 @@ def test_sections_and_charts(result):
     assert keys[:3] == ["scenario", "flows", "headline"]
     assert "flow_diagrams" in keys
     charts = {s.key for s in report.sections if s.figure is not None}
-    assert charts == {"sends_per_period", "funnel", "messages_per_contact"}
+    assert charts == {"sends_per_period", "sends_by_flow", "funnel", "messages_per_contact"}
     assert len(report["flow_diagrams"].svgs) == 3  # Welcome v1 and v2 (edited), Hook
     sends_ax = report["sends_per_period"].figure.axes[0]
-    assert sends_ax.get_legend_handles_labels()[1] == ["email", "sms", "webhook"]
+    assert sends_ax.get_legend_handles_labels()[1] == ["email", "sms"]
+    by_flow_ax = report["sends_by_flow"].figure.axes[0]
+    assert by_flow_ax.get_legend_handles_labels()[1] == ["Welcome"]
     assert len(report["funnel"].figure.axes) == 2  # one funnel per flow
     with pytest.raises(KeyError, match="no section 'nope'"):
         report["nope"]
@@ -346,12 +433,12 @@ def test_html_file_is_self_contained(result, tmp_path):
     assert text.startswith("<!DOCTYPE html>")
     assert "<script" not in text and "<link" not in text and "href=" not in text
     sources = re.findall(r'<img[^>]* src="([^"]+)"', text)
-    assert len(sources) == 3
+    assert len(sources) == 4
     for source in sources:
         assert source.startswith("data:image/png;base64,")
         assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert re.findall(r"(?:src|url)\(?=?\"?https?:", text) == []
-    assert "<style>" in text and "Projected sends per period" in text
+    assert "<style>" in text and "Projected messages per period" in text
 
 
 def test_text_is_escaped_in_html():
@@ -376,8 +463,8 @@ def test_markdown_table_formats_without_tabulate():
     assert markdown_table(frame) == (
         "| channel | messages | cost | share | period |\n"
         "| --- | ---: | ---: | ---: | --- |\n"
-        "| sms | 1,200 | 60 | 25.0% | 2026-01-05 |\n"
-        "| a\\|b | 3 | 0.0015 | 75.0% | 2026-01-05 09:30 |"
+        "| sms | 1,200 | 60.00 EUR | 25.0% | 2026-01-05 |\n"
+        "| a\\|b | 3 | < 0.01 EUR | 75.0% | 2026-01-05 09:30 |"
     )
     assert markdown_table(frame.iloc[:0]).endswith("| *none* |  |  |  |  |")
 
@@ -386,7 +473,7 @@ def test_markdown_images_are_optional(result):
     report = build_report(result)
     assert "data:image/png" not in report.to_markdown()
     assert "*Chart: Funnel per flow (in the HTML report).*" in report.to_markdown()
-    assert report.to_markdown(images=True).count("](data:image/png;base64,") == 3
+    assert report.to_markdown(images=True).count("](data:image/png;base64,") == 4
     assert "*Flow diagrams: 3 in the HTML report.*" in report.to_markdown()
 
 
@@ -425,8 +512,16 @@ def test_flow_diagrams_are_inline_svg_one_per_version_with_its_own_counts(result
 
 
 def test_bad_freq_is_a_clear_error(result):
-    with pytest.raises(ValueError, match="period alias"):
+    with pytest.raises(ValueError, match="calendar period"):
         build_report(result, freq="fortnight")
+
+
+def test_periods_are_named_in_words_not_pandas_aliases(result):
+    markdown = build_report(result, freq="W").to_markdown()
+    assert "per week (Mon–Sun), UTC" in markdown
+    assert "freq" not in markdown and "'W'" not in markdown
+    assert "Partial periods (cut by the window): 2026-01-01 → 2026-01-05" in markdown
+    assert "per month, UTC" in build_report(result, freq="M").to_markdown()
 
 
 def test_empty_result_still_reports(bare_result):
