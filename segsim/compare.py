@@ -4,13 +4,27 @@ Each variant is the scenario with one change (a flow replaced, a setting changed
 on the same store with the same seed, so every difference in the results comes from the
 change. The first variant is the baseline: :meth:`Comparison.summary` gives side-by-side
 totals with deltas against it, :meth:`Comparison.contact_differences` the contacts whose
-story changed and where it first diverged.
+story changed and where it first diverged. Messages are email, SMS and WhatsApp only;
+webhooks and list or contact changes are operations, compared on their own rows.
+
+**A variant and the scheduled edits of its flow** (:func:`apply_variant`, the one rule for
+:func:`compare`, ``segsim compare`` and the :class:`~segsim.widgets.Explorer`): a variant
+replaces the flow, and every version a scheduled :class:`~segsim.flows.Edit` brings in
+becomes *that version with the variant's changes on top*. What the variant changes is its
+difference from the scenario's flow: the trigger, each activation setting, each step's
+fields (by step id), the steps it removes, adds or moves. Everything else of an edited
+version — what the edit changed — is kept. Where the edit and the variant change the same
+thing, the variant's wins: the variant is what is being compared. A step the edit removed
+stays removed. :func:`compare` warns (:class:`ScheduledEditWarning`) when a variant's flow
+has scheduled edits, naming them, since the variant then runs as more than one version.
 """
 
 from __future__ import annotations
 
+import copy
 import html
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,47 +32,358 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from segsim.analysis import CHANNELS, sends_by_variant
-from segsim.plots import plot_compare_sends
+from segsim._internal.formatting import DEFAULT_CURRENCY, format_frame
+from segsim._internal.periods import period_freq
+from segsim.analysis import operation_counts, sends_by_period, sends_by_variant
+from segsim.plots import plot_compare_sends, plot_sends
 from segsim.report import (
     Report,
     Section,
     _flows_table,
+    _period_table,
     _scenario_sections,
     headline_numbers,
     html_table,
 )
 
-__all__ = ["Comparison", "compare"]
+__all__ = [
+    "SUMMARY_METRICS",
+    "Comparison",
+    "ScheduledEditWarning",
+    "apply_variant",
+    "compare",
+    "scenario_differences",
+]
 
-#: Rows of :meth:`Comparison.summary`, in order.
+#: Rows of :meth:`Comparison.summary`, in order: the keys of the report's headline numbers.
 SUMMARY_METRICS = (
     "runs",
     "contacts_entered",
     "contacts_reached",
-    *(f"{channel}_sent" for channel in CHANNELS),
+    "email_sent",
+    "sms_sent",
+    "whatsapp_sent",
+    "messages_sent",
     "skipped",
     "suppressed",
+    "webhooks_called",
+    "list_adds",
+    "list_removes",
+    "contact_updates",
+    "contact_deletes",
+    "operations",
+    "message_cost",
+    "operation_cost",
     "cost",
 )
+_COST_METRICS = ("message_cost", "operation_cost", "cost")
 
 
-def _variant_scenario(scenario: Any, name: str, variant: Any) -> Any:
-    """The scenario a variant stands for: a flow swapped in, a scenario, or a function's."""
+class ScheduledEditWarning(UserWarning):
+    """A compared variant's flow is edited by the schedule: see :func:`apply_variant`."""
+
+
+# -- one rule for a variant and the scheduled edits of its flow ----------------------------------
+
+
+_ARMS = ("then", "otherwise")
+_Container = tuple[Any, Any]  # (branch step id or None, arm or None)
+
+
+class _Tree:
+    """A dumped step tree as containers of ids and each step's own fields."""
+
+    def __init__(self, steps: Sequence[Mapping[str, Any]]) -> None:
+        self.fields: dict[str, dict[str, Any]] = {}
+        self.containers: dict[_Container, list[str]] = {}
+        self.where: dict[str, _Container] = {}
+        self.order: list[str] = []  # pre-order
+        self._add((None, None), steps)
+
+    def _add(self, container: _Container, steps: Sequence[Mapping[str, Any]]) -> None:
+        ids = self.containers.setdefault(container, [])
+        for step in steps:
+            step_id = step["id"]
+            ids.append(step_id)
+            self.where[step_id] = container
+            self.order.append(step_id)
+            self.fields[step_id] = {k: v for k, v in step.items() if k not in _ARMS}
+            if step.get("kind") == "branch":
+                for arm in _ARMS:
+                    self._add((step_id, arm), step[arm])
+
+    def anchor(self, step_id: str, known: set[str]) -> str | None:
+        """The nearest earlier sibling of ``step_id`` that is in ``known``."""
+        siblings = self.containers[self.where[step_id]]
+        for sibling in reversed(siblings[: siblings.index(step_id)]):
+            if sibling in known:
+                return sibling
+        return None
+
+    def detach(self, step_id: str) -> None:
+        container = self.where.pop(step_id, None)
+        if container is not None and step_id in self.containers.get(container, []):
+            self.containers[container].remove(step_id)
+
+    def insert(self, step_id: str, container: _Container, after: str | None) -> bool:
+        if container != (None, None) and container not in self.containers:
+            return False  # its branch is not in this version
+        ids = self.containers[container]
+        index = ids.index(after) + 1 if after in ids else 0
+        ids.insert(index, step_id)
+        self.where[step_id] = container
+        return True
+
+    def dump(self, container: _Container = (None, None)) -> list[dict[str, Any]]:
+        out = []
+        for step_id in self.containers.get(container, []):
+            step = dict(self.fields[step_id])
+            if step.get("kind") == "branch":
+                for arm in _ARMS:
+                    step[arm] = self.dump((step_id, arm))
+            out.append(step)
+        return out
+
+
+def _longest_common_order(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    """The longest subsequence of both ``a`` and ``b`` (the steps that did not move)."""
+    lengths = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            lengths[i + 1][j + 1] = (
+                lengths[i][j] + 1 if x == y else max(lengths[i][j + 1], lengths[i + 1][j])
+            )
+    out, i, j = [], len(a), len(b)
+    while i and j:
+        if a[i - 1] == b[j - 1]:
+            out.append(a[i - 1])
+            i, j = i - 1, j - 1
+        elif lengths[i - 1][j] >= lengths[i][j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return out[::-1]
+
+
+def _merged_steps(
+    base: Sequence[Mapping[str, Any]],
+    variant: Sequence[Mapping[str, Any]],
+    version: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """``version``'s steps with the variant's changes (against ``base``) on top."""
+    b, v, out = _Tree(base), _Tree(variant), _Tree(copy.deepcopy(list(version)))
+    common = set(b.fields) & set(v.fields)
+    removed = [s for s in b.order if s not in v.fields]
+    added = {s for s in v.order if s not in b.fields}
+    # moved: into another container, or out of the longest common order of its container
+    moved = {s for s in common if b.where[s] != v.where[s]}
+    for container, ids in v.containers.items():
+        before = [s for s in b.containers.get(container, []) if s in common and s not in moved]
+        after = [s for s in ids if s in common and s not in moved]
+        kept = set(_longest_common_order(before, after))
+        moved |= {s for s in after if s not in kept}
+    for step_id in removed:
+        out.detach(step_id)
+    for step_id in common:
+        if step_id not in out.fields or b.fields[step_id] == v.fields[step_id]:
+            continue
+        mine, theirs, wanted = b.fields[step_id], out.fields[step_id], v.fields[step_id]
+        if mine.get("kind") == wanted.get("kind") == theirs.get("kind"):
+            for name, value in wanted.items():
+                if mine.get(name) != value:
+                    theirs[name] = copy.deepcopy(value)
+        else:  # the variant (or the edit) changed the step's kind: the variant's step wins
+            out.fields[step_id] = copy.deepcopy(wanted)
+            if wanted.get("kind") == "branch":
+                for arm in _ARMS:
+                    out.containers.setdefault((step_id, arm), [])
+    for step_id in v.order:
+        if step_id in added:
+            out.detach(step_id)  # the edit may have added a step of the same id
+            out.fields[step_id] = copy.deepcopy(v.fields[step_id])
+            if v.fields[step_id].get("kind") == "branch":
+                for arm in _ARMS:
+                    out.containers[(step_id, arm)] = []
+        elif step_id in moved and step_id in out.where:
+            out.detach(step_id)
+        else:
+            continue
+        container = v.where[step_id]
+        placed = set(out.where)
+        out.insert(step_id, container, v.anchor(step_id, placed))
+    return out.dump()
+
+
+def _merged_flow(base: Any, variant: Any, version: Any) -> Any:
+    """An edited ``version`` of ``base`` with ``variant``'s changes on top (the rule)."""
+    b, v, e = (flow.model_dump() for flow in (base, variant, version))
+    merged = dict(e)
+    if v["trigger"] != b["trigger"]:
+        merged["trigger"] = v["trigger"]
+    merged["settings"] = {
+        name: (v["settings"][name] if v["settings"][name] != b["settings"][name] else value)
+        for name, value in e["settings"].items()
+    }
+    merged["steps"] = _merged_steps(b["steps"], v["steps"], e["steps"])
+    return type(version).model_validate(merged)
+
+
+def _edits_of(scenario: Any, flow_name: str) -> list[Any]:
+    return [
+        event
+        for event in scenario.schedule
+        if getattr(event, "kind", None) == "edit" and event.flow_name == flow_name
+    ]
+
+
+def apply_variant(scenario: Any, flow: Any) -> Any:
+    """The scenario with ``flow`` as a variant of its flow of the same name.
+
+    The flow is replaced (as :meth:`Scenario.with_flow <segsim.scenario.Scenario.with_flow>`
+    does), and so is every version a scheduled :class:`~segsim.flows.Edit` of that flow
+    brings in: each becomes that version with the variant's changes on top. The variant's
+    changes are its differences from the scenario's flow — the trigger, each activation
+    setting, each step's fields by step id, and the steps it removes, adds (after the same
+    step as in the variant) or moves; where the edit changed the same thing, the variant's
+    wins; a step the edit removed stays removed. With no scheduled edit this is
+    ``scenario.with_flow(flow)``; a variant equal to the scenario's flow changes nothing.
+    This one rule serves :func:`compare`, ``segsim compare`` and the Explorer.
+
+    Raises
+    ------
+    ScenarioError
+        When the scenario has no flow of that name, or an edited version with the
+        variant's changes is not a valid flow (e.g. a step id used twice), naming the edit.
+
+    Examples
+    --------
+    >>> no_sms = apply_variant(scenario, flow_without_the_sms_step)  # doctest: +SKIP
+    """
+    from pydantic import ValidationError
+
+    from segsim.errors import ScenarioError
+
+    varied = scenario.with_flow(flow)
+    edits = _edits_of(scenario, flow.name)
+    if not edits:
+        return varied
+    base = next(f for f in scenario.flows if f.name == flow.name)
+    schedule = []
+    for event in scenario.schedule:
+        if event in edits:
+            try:
+                event = event._replaced(flow=_merged_flow(base, flow, event.flow))
+            except ValidationError as exc:
+                raise ScenarioError(
+                    f"variant of flow {flow.name!r}: its changes do not fit the version the "
+                    f"edit of {event.at:%Y-%m-%d %H:%M} brings in: {exc}"
+                ) from None
+        schedule.append(event)
+    return varied._replaced(schedule=tuple(schedule))
+
+
+# -- what a variant may and may not change ---------------------------------------------------
+
+
+def _data_text(scenario: Any) -> str:
+    data = getattr(scenario, "data", None)
+    if data is not None:
+        fields = ", ".join(f"{k}={v!r}" for k, v in data.model_dump().items() if k != "kind")
+        return f"{data.kind}({fields})"
+    store = getattr(scenario, "_store", None)
+    return f"store {store!r}" if store is not None else "no data"
+
+
+def _same_data(a: Any, b: Any) -> bool:
+    if a.data is not None or b.data is not None:
+        return bool(a.data == b.data)
+    return a._store is b._store
+
+
+def scenario_differences(
+    a: Any, b: Any, *, shared: Sequence[str] = ("data", "window", "seed")
+) -> list[str]:
+    """What differs between two scenarios, among the things compared variants must share.
+
+    Parameters
+    ----------
+    a, b : Scenario
+        The baseline and a variant.
+    shared : sequence of str, default ("data", "window", "seed")
+        What to check, among ``"data"`` (the data source, or the store), ``"window"``
+        (start and end), ``"seed"``, ``"segments"`` (by name and definition),
+        ``"channels"`` (every field) and ``"include_existing_members"``. Flows and the
+        schedule are what variants are for and are never listed.
+
+    Returns
+    -------
+    list of str
+        One line per difference, e.g. ``"seed: 1 vs 2"``; empty when they share all.
+    """
+    out = []
+    if "data" in shared and not _same_data(a, b):
+        out.append(f"data source: {_data_text(a)} vs {_data_text(b)}")
+    if "window" in shared and (a.start, a.end) != (b.start, b.end):
+        out.append(
+            f"window: {a.start:%Y-%m-%d %H:%M} → {a.end:%Y-%m-%d %H:%M} vs "
+            f"{b.start:%Y-%m-%d %H:%M} → {b.end:%Y-%m-%d %H:%M}"
+        )
+    if "seed" in shared and a.seed != b.seed:
+        out.append(f"seed: {a.seed} vs {b.seed}")
+    if "segments" in shared:
+        mine = {s.name: s for s in a.segments}
+        theirs = {s.name: s for s in b.segments}
+        names = list(mine) + [n for n in theirs if n not in mine]
+        for name in names:
+            if name not in theirs:
+                out.append(f"segments: {name!r} only in the first")
+            elif name not in mine:
+                out.append(f"segments: {name!r} only in the second")
+            elif mine[name] != theirs[name]:
+                out.append(f"segments: {name!r} is defined differently")
+    if "channels" in shared:
+        first, second = a.channels.model_dump(), b.channels.model_dump()
+        for name, value in first.items():
+            if second[name] != value:
+                out.append(f"channels: {name} {value!r} vs {second[name]!r}")
+    if "include_existing_members" in shared and (
+        a.include_existing_members != b.include_existing_members
+    ):
+        out.append(
+            f"include_existing_members: {a.include_existing_members} vs "
+            f"{b.include_existing_members}"
+        )
+    return out
+
+
+def _variant_scenario(scenario: Any, name: str, variant: Any) -> tuple[Any, list[str]]:
+    """The scenario a variant stands for, and what to warn about."""
     from segsim.flows import Flow
     from segsim.scenario import Scenario
 
     if callable(variant) and not isinstance(variant, (Flow, Scenario)):
         variant = variant(scenario)
     if isinstance(variant, Flow):
-        return scenario.with_flow(variant)
-    if isinstance(variant, Scenario):
-        if variant.seed != scenario.seed:
-            raise ValueError(
-                f"variant {name!r} has seed {variant.seed}, the scenario {scenario.seed}: "
-                "compare runs every variant with the same seed, so that only the change differs"
+        notes = []
+        edits = _edits_of(scenario, variant.name)
+        if edits and variant != next(f for f in scenario.flows if f.name == variant.name):
+            when = ", ".join(f"{e.at:%Y-%m-%d %H:%M}" for e in edits)
+            notes.append(
+                f"variant {name!r} replaces flow {variant.name!r}, which the schedule edits "
+                f"({when}): from each edit on, the variant runs as the edited version with "
+                "the variant's changes on top (segsim.compare.apply_variant)"
             )
-        return variant
+        return apply_variant(scenario, variant), notes
+    if isinstance(variant, Scenario):
+        differences = scenario_differences(scenario, variant)
+        if differences:
+            raise ValueError(
+                f"variant {name!r} differs from the scenario in what variants must share, "
+                f"so its deltas would mean nothing: {'; '.join(differences)}. compare runs "
+                "every variant on the same data, window and seed, so that only the change "
+                "differs"
+            )
+        return variant, []
     raise TypeError(
         f"variant {name!r} must be a Flow (replacing the scenario's flow of that name), a "
         "Scenario (e.g. scenario.with_settings(...)) or a function scenario -> Flow or "
@@ -82,10 +407,13 @@ def compare(
         The data, segments, flows, window and seed every variant shares.
     variants : mapping of str to Flow, Scenario or callable
         Variant name → what it changes. A :class:`~segsim.flows.Flow` replaces the
-        scenario's flow of the same name (``scenario.with_flow(flow)``); a
-        :class:`~segsim.scenario.Scenario` is used as is (it must keep the seed), e.g.
-        ``scenario.with_settings("Welcome", reentry_mode="event")``; a callable is called
-        with ``scenario`` and returns either. The first variant is the baseline.
+        scenario's flow of the same name by :func:`apply_variant` — also in the versions
+        the schedule's edits of that flow bring in (the variant's changes on top of each;
+        a :class:`ScheduledEditWarning` says so). A :class:`~segsim.scenario.Scenario` is
+        used as is; it must keep the data, window and seed (else ``ValueError`` naming what
+        differs), e.g. ``scenario.with_settings("Welcome", reentry_mode="event")``. A
+        callable is called with ``scenario`` and returns either. The first variant is the
+        baseline.
     progress : bool, default False
         Show a progress bar for each simulation.
     shards, executor
@@ -95,6 +423,7 @@ def compare(
     Returns
     -------
     Comparison
+        Its :attr:`~Comparison.warnings` list what was warned about.
 
     Examples
     --------
@@ -105,15 +434,17 @@ def compare(
 
     if not isinstance(variants, Mapping) or not variants:
         raise ValueError("variants must be a non-empty mapping: {name: Flow | Scenario | callable}")
-    scenarios = {
-        str(name): _variant_scenario(scenario, str(name), variant)
-        for name, variant in variants.items()
-    }
+    scenarios, notes = {}, []
+    for name, variant in variants.items():
+        scenarios[str(name)], warned = _variant_scenario(scenario, str(name), variant)
+        for note in warned:
+            warnings.warn(note, ScheduledEditWarning, stacklevel=2)
+        notes += warned
     results = {
         name: simulate(s, progress=progress, shards=shards, executor=executor)
         for name, s in scenarios.items()
     }
-    return Comparison(results)
+    return Comparison(results, warnings=notes)
 
 
 class Comparison:
@@ -123,19 +454,27 @@ class Comparison:
     ----------
     results : mapping of str to SimulationResult
         Variant name → its result, baseline first.
+    warnings : sequence of str, optional
+        What the comparison must say before its numbers (from :func:`compare`, or
+        ``segsim compare --allow-different``); shown first in reports and displays.
 
     Attributes
     ----------
     results : dict of str to SimulationResult
     baseline : str
         The first variant's name.
+    warnings : list of str
+    currency : str
+        The baseline's currency (``Channels.currency``), shown on every cost.
     """
 
-    def __init__(self, results: Mapping[str, Any]) -> None:
+    def __init__(self, results: Mapping[str, Any], *, warnings: Sequence[str] = ()) -> None:
         if not results:
             raise ValueError("a comparison needs at least one result")
         self.results: dict[str, Any] = dict(results)
         self.baseline: str = next(iter(self.results))
+        self.warnings: list[str] = list(warnings)
+        self.currency: str = getattr(self.results[self.baseline], "currency", DEFAULT_CURRENCY)
         self._numbers: dict[str, dict[str, Any]] | None = None
         self._differences: pd.DataFrame | None = None
 
@@ -157,37 +496,48 @@ class Comparison:
         Returns
         -------
         DataFrame
-            One row per metric (index ``metric``): ``runs``, ``contacts_entered`` (distinct
-            contacts with a run), ``contacts_reached`` (distinct contacts sent a message),
-            ``email_sent``, ``sms_sent``, ``whatsapp_sent``, ``webhook_sent``, ``skipped``,
-            ``suppressed``, ``cost``. One column per variant (its value), and for each
-            variant after the baseline ``<variant>_delta`` (variant − baseline) and
-            ``<variant>_change`` (delta / baseline, 0.25 = +25 %; NaN when the baseline
-            is 0). All float64.
+            One row per metric (index ``metric``, :data:`SUMMARY_METRICS`): ``runs``,
+            ``contacts_entered`` (distinct contacts with a run), ``contacts_reached``
+            (distinct contacts sent a message), ``email_sent``, ``sms_sent``,
+            ``whatsapp_sent``, ``messages_sent`` (messages only), ``skipped``,
+            ``suppressed``, the operations ``webhooks_called``, ``list_adds``,
+            ``list_removes``, ``contact_updates``, ``contact_deletes``, ``operations``, and
+            the costs ``message_cost``, ``operation_cost``, ``cost`` (in :attr:`currency`).
+            One column per variant (its value), and for each variant after the baseline
+            ``<variant>_delta`` (variant − baseline) and ``<variant>_change`` (delta /
+            baseline as a fraction, 0.25 = +25 %; NaN when the baseline is 0). Value and
+            delta columns hold Python ints for counts and floats for costs (dtype object,
+            so a count never shows as ``2769.000``); change columns are float64.
         """
         numbers = self._headlines()
-        source = {
-            "runs": "runs",
-            "contacts_entered": "contacts_entered",
-            "contacts_reached": "reach",
-            **{f"{c}_sent": f"sent_{c}" for c in CHANNELS},
-            "skipped": "skipped",
-            "suppressed": "suppressed",
-            "cost": "cost",
-        }
         table = pd.DataFrame(
             {
-                name: [float(numbers[name][source[m]]) for m in SUMMARY_METRICS]
+                name: pd.Series(
+                    [_plain(numbers[name][m], m) for m in SUMMARY_METRICS], dtype=object
+                )
                 for name in self.variants
-            },
-            index=pd.Index(SUMMARY_METRICS, name="metric"),
+            }
         )
+        table.index = pd.Index(SUMMARY_METRICS, name="metric")
         base = table[self.baseline]
         for name in self.variants[1:]:
-            delta = table[name] - base
+            delta = pd.Series(
+                [
+                    _plain(v - b, m)
+                    for v, b, m in zip(table[name], base, SUMMARY_METRICS, strict=True)
+                ],
+                index=table.index,
+                dtype=object,
+            )
             table[f"{name}_delta"] = delta
-            table[f"{name}_change"] = delta / base.replace(0.0, np.nan)
+            baseline = base.astype("float64").replace(0.0, np.nan)
+            table[f"{name}_change"] = (delta.astype("float64") / baseline).astype("float64")
         return table
+
+    def formatted_summary(self) -> pd.DataFrame:
+        """:meth:`summary` as text, for people: metric names, integer counts, costs with the
+        currency, changes as signed percents (the CLI prints this)."""
+        return format_frame(self.summary(), currency=self.currency)
 
     def contact_differences(self) -> pd.DataFrame:
         """The contacts whose story differs between the baseline and another variant.
@@ -201,10 +551,11 @@ class Comparison:
         DataFrame
             One row per differing contact and variant after the baseline, by variant then
             contact: ``contact_id``, ``variant``, ``baseline_messages``, ``messages``
-            (messages sent to the contact in each), ``delta``, ``diverges_at`` (time of the
-            first differing step, the earlier of the two), ``diverges_flow``,
-            ``diverges_step`` (step id there), ``baseline_step`` and ``variant_step`` (what
-            each did there, ``"flow/step_id: outcome"``, None when its story had ended).
+            (messages — email, SMS, WhatsApp — sent to the contact in each), ``delta``,
+            ``diverges_at`` (time of the first differing step, the earlier of the two),
+            ``diverges_flow``, ``diverges_step`` (step id there), ``baseline_step`` and
+            ``variant_step`` (what each did there, ``"flow/step_id: outcome"``, None when
+            its story had ended).
         """
         if self._differences is None:
             self._differences = self._compute_differences()
@@ -287,14 +638,63 @@ class Comparison:
         """Messages per variant and channel (:func:`~segsim.analysis.sends_by_variant`)."""
         return sends_by_variant({name: r.actions for name, r in self.results.items()})
 
+    def operations(self) -> pd.DataFrame:
+        """Operations per variant and kind: ``variant``, ``action``, ``operation``,
+        ``operations``, ``cost`` (:func:`~segsim.analysis.operation_counts` of each)."""
+        parts = [
+            operation_counts(r.actions).assign(variant=name) for name, r in self.results.items()
+        ]
+        table = pd.concat(parts, ignore_index=True)
+        return table[["variant", "action", "operation", "operations", "cost"]]
+
+    def sends_by_period(self, *, freq: str = "W") -> pd.DataFrame:
+        """Messages per period and variant: ``period``, ``period_end``, ``partial``,
+        ``variant``, ``messages`` (the periods of :func:`~segsim.analysis.sends_by_period`,
+        clipped to the baseline's window)."""
+        key = period_freq(freq)
+        window = getattr(self.results[self.baseline], "window", None)
+        actions = pd.concat(
+            [r.actions.assign(variant=name) for name, r in self.results.items()],
+            ignore_index=True,
+        )
+        return sends_by_period(actions, freq=key, by="variant", window=window)
+
     def plot(self, ax: Axes | None = None) -> Axes:
         """Messages sent per variant and channel, grouped bars; returns the Axes."""
         return plot_compare_sends(self.sends(), ax=ax)
 
-    def report(self) -> Report:
-        """The comparison as a :class:`~segsim.report.Report` (HTML, Markdown, Jupyter)."""
-        summary = self.summary()
-        differences = self.contact_differences()
+    def report(self, *, freq: str = "W") -> Report:
+        """The comparison as a :class:`~segsim.report.Report` (HTML, Markdown, Jupyter).
+
+        Sections, by key: ``warnings`` (when there are any), ``scenario``, ``flows`` (each
+        variant's, when recorded), ``summary``, ``sends``, ``sends_per_period``,
+        ``operations``, ``per_flow``, ``contact_differences``.
+        """
+        sections = []
+        if self.warnings:
+            sections.append(
+                Section(
+                    "warnings",
+                    "Warnings",
+                    " ".join(f"⚠ {w}." if not w.endswith(".") else f"⚠ {w}" for w in self.warnings),
+                )
+            )
+        sections += self._scenario_sections()
+        sections.append(self._summary_section())
+        sections.append(self._sends_section())
+        sections.append(self._period_section(freq))
+        sections.append(self._operations_section())
+        sections.append(self._per_flow_section())
+        sections.append(self._differences_section())
+        numbers = {
+            f"{name}.{key}": value
+            for name, figures in self._headlines().items()
+            for key, value in figures.items()
+        }
+        title = f"Comparison: {' vs '.join(self.variants)} (baseline {self.baseline})"
+        return Report(title, sections, numbers, currency=self.currency)
+
+    def _scenario_sections(self) -> list[Section]:
         sections = _scenario_sections(self.results[self.baseline])
         scenarios = {name: r.scenario for name, r in self.results.items()}
         if all(s is not None for s in scenarios.values()):
@@ -308,69 +708,127 @@ class Comparison:
                 if section.key == "flows":
                     section.table = flows
                     section.text = "Each variant's flows: versions, trigger and settings."
+        return sections
+
+    def _summary_section(self) -> Section:
         variants = ", ".join(repr(v) for v in self.variants[1:]) or "none"
-        sections.append(
-            Section(
-                "summary",
-                "Variants side by side",
-                f"Totals per variant; deltas and changes are against the baseline "
-                f"{self.baseline!r} (variants: {variants}).",
-                table=summary,
-            )
+        return Section(
+            "summary",
+            "Variants side by side",
+            f"Totals per variant; deltas and changes are against the baseline "
+            f"{self.baseline!r} (variants: {variants}). Messages are email, SMS and WhatsApp; "
+            f"operations (webhooks, list and contact changes) have their own rows. Costs in "
+            f"{self.currency}.",
+            table=self.summary(),
         )
+
+    def _sends_section(self) -> Section:
         figure = Figure(figsize=(8.0, 3.6), layout="constrained")
         self.plot(ax=figure.add_subplot())
-        sections.append(
-            Section(
-                "sends",
-                "Messages sent by variant",
-                "Messages sent per variant and channel.",
-                table=self.sends(),
-                figure=figure,
-            )
+        return Section(
+            "sends",
+            "Messages sent by variant",
+            "Messages sent per variant and channel.",
+            table=self.sends(),
+            figure=figure,
         )
-        per_flow = pd.concat(
-            [r.summary().assign(variant=name) for name, r in self.results.items()],
-            ignore_index=True,
+
+    def _period_section(self, freq: str) -> Section:
+        from segsim._internal.periods import freq_label
+
+        long = self.sends_by_period(freq=freq)
+        table = _period_table(long, "variant", self.variants, period_freq(freq))
+        table = table.drop(columns="total")
+        figure = Figure(figsize=(8.0, 3.6), layout="constrained")
+        plot_sends(long, by="variant", stacked=False, ax=figure.add_subplot())
+        return Section(
+            "sends_per_period",
+            "Messages per period and variant",
+            f"Messages sent per {freq_label(freq)}, UTC, per variant; the first and last "
+            "periods are cut by the window where they are flagged partial.",
+            table=table,
+            figure=figure,
         )
+
+    def _operations_section(self) -> Section:
+        table = self.operations()
+        wide = table.pivot_table(
+            index="operation", columns="variant", values="operations", aggfunc="sum", sort=False
+        ).reindex(columns=self.variants)
+        wide = wide.astype("int64").reset_index()
+        return Section(
+            "operations",
+            "Operations by variant",
+            "Webhooks called, list adds and removes, contact updates and deletes per variant: "
+            "operations, not messages.",
+            table=wide,
+        )
+
+    def _per_flow_section(self) -> Section:
+        columns = [
+            "flow",
+            "runs",
+            "email_sent",
+            "sms_sent",
+            "whatsapp_sent",
+            "messages_sent",
+            "skipped",
+            "operations",
+            "cost",
+        ]
+        parts = []
+        for name, result in self.results.items():
+            summary = result.summary()
+            summary["operations"] = summary[
+                [
+                    "webhooks_called",
+                    "list_adds",
+                    "list_removes",
+                    "contact_updates",
+                    "contact_deletes",
+                ]
+            ].sum(axis=1)
+            parts.append(summary[columns].assign(variant=name))
+        per_flow = pd.concat(parts, ignore_index=True)
         per_flow.insert(0, "variant", per_flow.pop("variant"))
-        sections.append(
-            Section(
-                "per_flow",
-                "Per flow and variant",
-                "Each variant's per-flow summary.",
-                table=per_flow,
-            )
+        return Section(
+            "per_flow",
+            "Per flow and variant",
+            f"Each variant's runs, messages, operations and cost ({self.currency}) per flow.",
+            table=per_flow,
         )
+
+    def _differences_section(self) -> Section:
+        differences = self.contact_differences()
         shown = differences.head(_SHOWN_CONTACTS)
         text = f"{len(differences):,} contact stories differ from the baseline"
         if len(differences) > len(shown):
             text += f"; the first {len(shown):,} are shown (all: Comparison.contact_differences())"
-        sections.append(
-            Section("contact_differences", "Contacts that differ", text + ".", table=shown)
-        )
-        numbers = {
-            f"{name}.{key}": value
-            for name, figures in self._headlines().items()
-            for key, value in figures.items()
-        }
-        title = f"Comparison: {' vs '.join(self.variants)} (baseline {self.baseline})"
-        return Report(title, sections, numbers)
+        return Section("contact_differences", "Contacts that differ", text + ".", table=shown)
 
     # -- display ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:
         numbers = self._headlines()
-        base = numbers[self.baseline]["sent_total"]
+        base = numbers[self.baseline]["messages_sent"]
         parts = [f"{self.baseline!r} (baseline) {base:,} messages"]
         for name in self.variants[1:]:
-            sent = numbers[name]["sent_total"]
+            sent = numbers[name]["messages_sent"]
             change = f" ({(sent - base) / base:+.1%})" if base else ""
             parts.append(f"{name!r} {sent:,}{change}")
         return f"<Comparison {', '.join(parts)}>"
 
     def _repr_html_(self) -> str:
-        return f"<div><p><b>{html.escape(repr(self))}</b></p>{html_table(self.summary())}</div>"
+        warned = "".join(f"<p><b>⚠ {html.escape(w)}</b></p>" for w in self.warnings)
+        return (
+            f"<div>{warned}<p><b>{html.escape(repr(self))}</b></p>"
+            f"{html_table(self.summary(), currency=self.currency)}</div>"
+        )
+
+
+def _plain(value: Any, metric: str) -> Any:
+    """A metric's value as a plain Python number: int for counts, float for costs."""
+    return float(value) if metric in _COST_METRICS else int(value)
 
 
 _SHOWN_CONTACTS = 50

@@ -42,7 +42,7 @@ from matplotlib.figure import Figure
 from segsim._internal.vocab import MESSAGE_ACTIONS, MESSAGE_CHANNELS, OPERATION_ACTIONS
 from segsim._time import format_duration
 from segsim.analysis import funnel
-from segsim.compare import Comparison
+from segsim.compare import Comparison, apply_variant
 from segsim.flows import Edit, Flow, Wait, iter_steps
 from segsim.incremental import IncrementalSimulation
 from segsim.plots import plot_funnel, plot_sends
@@ -266,26 +266,12 @@ class Explorer:
     def variant_scenario(self) -> Any:
         """The scenario with the controls' values applied to every version of the flow.
 
-        The flow itself is replaced (:meth:`Scenario.with_flow`), and so is each version a
-        scheduled :class:`~segsim.flows.Edit` brings in: the same changes on top of that
-        version (a wait the version does not have is left out). Raises on bad input.
+        The rule of :func:`segsim.compare.apply_variant`, the same as ``compare``'s: the
+        flow is replaced, and each version a scheduled :class:`~segsim.flows.Edit` brings
+        in keeps what its edit changed, with the controls' changes on top (a wait the
+        version does not have is left out). Raises on bad input.
         """
-        waits, settings = self.changes()
-        scenario = self.scenario.with_flow(_changed_flow(self.base_flow, waits, settings))
-        if not any(self._is_edit(event) for event in scenario.schedule):
-            return scenario
-        schedule = tuple(
-            type(event).model_validate(
-                {
-                    **{name: getattr(event, name) for name in type(event).model_fields},
-                    "flow": _changed_flow(event.flow, waits, settings),
-                }
-            )
-            if self._is_edit(event)
-            else event
-            for event in scenario.schedule
-        )
-        return scenario._replaced(schedule=schedule)
+        return apply_variant(self.scenario, self.variant_flow())
 
     def _is_edit(self, event: Any) -> bool:
         return isinstance(event, Edit) and event.flow_name == self.flow_name
@@ -340,7 +326,7 @@ class Explorer:
         if name == BASELINE:
             compared = self.scenario
         else:
-            compared = self.scenario.with_flow(self._variants[name])
+            compared = apply_variant(self.scenario, self._variants[name])
         if (explored.flows, explored.schedule) == (compared.flows, compared.schedule):
             return result
         if name not in self._other_results:

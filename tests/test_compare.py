@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import matplotlib
 
@@ -14,9 +15,18 @@ import pytest
 
 import segsim
 from segsim._internal.frames import FRAMES
-from segsim.compare import Comparison, compare
+from segsim.compare import Comparison, ScheduledEditWarning, apply_variant, compare
 from segsim.conditions import attr
-from segsim.flows import ActivationSettings, Flow, SegmentTrigger, SendEmail, Wait
+from segsim.flows import (
+    ActivationSettings,
+    Branch,
+    Edit,
+    Flow,
+    SegmentTrigger,
+    SendEmail,
+    SendSMS,
+    Wait,
+)
 from segsim.report import Report
 from segsim.result import SimulationResult
 from segsim.scenario import Scenario
@@ -124,14 +134,23 @@ def test_summary_side_by_side_with_deltas(comparison):
         "email_sent",
         "sms_sent",
         "whatsapp_sent",
-        "webhook_sent",
+        "messages_sent",
         "skipped",
         "suppressed",
+        "webhooks_called",
+        "list_adds",
+        "list_removes",
+        "contact_updates",
+        "contact_deletes",
+        "operations",
+        "message_cost",
+        "operation_cost",
         "cost",
     ]
     assert summary.loc["runs"].tolist()[:3] == [3, 4, 1]
     assert summary.loc["runs", "B_change"] == pytest.approx(1 / 3)
     assert summary.loc["email_sent"].tolist() == [4, 7, 3, 0.75]
+    assert summary.loc["messages_sent"].tolist() == [4, 7, 3, 0.75]
     assert summary.loc["contacts_reached"].tolist()[:2] == [2, 3]
     assert summary.loc["skipped"].tolist() == [1, 0, -1, -1.0]
     assert summary.loc["suppressed"].tolist() == [1, 0, -1, -1.0]
@@ -143,6 +162,19 @@ def test_summary_side_by_side_with_deltas(comparison):
         per_flow = result.summary()
         assert summary.loc["runs", name] == per_flow["runs"].sum()
         assert summary.loc["cost", name] == pytest.approx(per_flow["cost"].sum())
+
+
+def test_summary_counts_are_integers_and_changes_are_shown_as_percents(comparison):
+    summary = comparison.summary()
+    assert type(summary.loc["runs", "A"]) is int and type(summary.loc["runs", "B_delta"]) is int
+    assert type(summary.loc["cost", "A"]) is float
+    assert summary["B_change"].dtype == "float64"
+    counts = summary.drop(index=["message_cost", "operation_cost", "cost"])
+    assert "." not in counts[["A", "B", "B_delta"]].to_string()  # 4, never 4.000
+    shown = comparison.formatted_summary().set_index("metric")
+    assert shown.loc["runs"].tolist() == ["3", "4", "1", "+33.3%"]
+    assert shown.loc["cost"].tolist() == ["0.04 EUR", "0.07 EUR", "0.03 EUR", "+75.0%"]
+    assert shown.loc["sms_sent", "B_change"] == ""
 
 
 def test_contact_differences_only_contacts_whose_story_changed(comparison):
@@ -203,16 +235,47 @@ def test_report_and_display(comparison, tmp_path):
     report = comparison.report()
     assert isinstance(report, Report)
     keys = [s.key for s in report.sections]
-    assert keys == ["scenario", "summary", "sends", "per_flow", "contact_differences"]
-    assert "Scenario not recorded" in report.to_markdown()
-    assert "| email_sent | 4 | 7 | 3 | +75.0% |" in report.to_markdown()
-    assert report.numbers()["B.sent_email"] == 7 and report.numbers()["A.runs"] == 3
+    assert keys == [
+        "scenario",
+        "summary",
+        "sends",
+        "sends_per_period",
+        "operations",
+        "per_flow",
+        "contact_differences",
+    ]
+    markdown = report.to_markdown()
+    assert "Scenario not recorded" in markdown
+    assert "| email_sent | 4 | 7 | 3 | +75.0% |" in markdown
+    assert "| cost | 0.04 EUR | 0.07 EUR | 0.03 EUR | +75.0% |" in markdown
+    assert report.numbers()["B.email_sent"] == 7 and report.numbers()["A.runs"] == 3
     text = report.to_html(tmp_path / "cmp.html").read_text(encoding="utf-8")
-    assert text.count("data:image/png;base64,") == 1
+    assert text.count("data:image/png;base64,") == 2
     assert plt.get_fignums() == []
     assert repr(comparison) == "<Comparison 'A' (baseline) 4 messages, 'B' 7 (+75.0%)>"
     html = comparison._repr_html_()
-    assert "email_sent" in html and "+75.0%" in html
+    assert "email_sent" in html and "+75.0%" in html and "0.04 EUR" in html
+
+
+def test_contact_ids_in_the_comparison_report_have_no_thousands_separator():
+    a = result_of(runs=[(1, 1001, 0, 1)], steps=[(0, 1, "e1", "sent")])
+    b = result_of(runs=[(1, 1001, 0, 1)], steps=[(0, 1, "e1", "skipped")])
+    markdown = Comparison({"A": a, "B": b}).report().to_markdown()
+    assert "| 1001 | B | 1 | 0 | -1 |" in markdown
+    assert "1,001" not in markdown
+
+
+def test_the_comparison_report_has_the_periods_of_every_report():
+    comparison = Comparison(
+        {
+            "A": result_of(runs=[(1, 1, 0, 1)], steps=[(0, 1, "e1", "sent")]),
+            "B": result_of(runs=[(1, 1, 6, 7)], steps=[(6, 1, "e1", "sent")]),
+        }
+    )
+    table = comparison.report()["sends_per_period"].table
+    # no window recorded: whole Monday weeks from the first message's to the last's
+    assert table[["A", "B"]].values.tolist() == [[1, 0], [0, 1]]
+    assert table["period"].dt.strftime("%Y-%m-%d").tolist() == ["2025-12-29", "2026-01-05"]
 
 
 def test_a_comparison_needs_results():
@@ -256,17 +319,24 @@ def test_a_variant_of_the_wrong_type_is_refused(scenario):
         compare(scenario, {})
 
 
-def test_a_variant_scenario_must_keep_the_seed(scenario):
-    other = Scenario(
-        scenario.store,
-        segments=[PRO],
-        flows=list(scenario.flows),
-        start=day(0),
-        end=day(30),
-        seed=4,
-    )
-    with pytest.raises(ValueError, match="seed 4"):
-        compare(scenario, {"A": scenario, "B": other})
+def test_a_variant_scenario_must_keep_the_data_window_and_seed(scenario):
+    def other(**changes):
+        fields = {
+            "segments": [PRO],
+            "flows": list(scenario.flows),
+            "start": day(0),
+            "end": day(30),
+            "seed": 3,
+            **changes,
+        }
+        return Scenario(scenario.store, **fields)
+
+    with pytest.raises(ValueError, match="seed: 3 vs 4"):
+        compare(scenario, {"A": scenario, "B": other(seed=4)})
+    with pytest.raises(ValueError, match="window: 2026-01-01 00:00 → 2026-01-31 00:00 vs"):
+        compare(scenario, {"A": scenario, "B": other(end=day(20))})
+    with pytest.raises(ValueError, match="data source"):
+        compare(scenario, {"A": scenario, "B": other().with_store(Store())})
 
 
 needs_engine = pytest.mark.skipif(
@@ -300,3 +370,213 @@ def test_reentry_mode_recheck_versus_event_end_to_end(scenario):
     again = compare(scenario, {"A": scenario, "B": scenario.flows[0]})
     assert again.contact_differences().empty
     assert (again.summary()["B_delta"] == 0).all()
+
+
+# -- a variant and the scheduled edits of its flow: one rule (apply_variant) ----------------------
+
+
+def _steps(flow):
+    """A flow's step tree as nested ids, with durations of waits."""
+
+    def walk(steps):
+        out = []
+        for step in steps:
+            if step.kind == "branch":
+                out.append((step.id, walk(step.then), walk(step.otherwise)))
+            elif step.kind == "wait":
+                out.append((step.id, step.duration.days))
+            else:
+                out.append(step.id)
+        return out
+
+    return walk(flow.steps)
+
+
+BASE = Flow(
+    "Welcome",
+    trigger=SegmentTrigger("Pro"),
+    steps=[
+        SendEmail("e1", template="hello"),
+        Wait("w1", "2d"),
+        Branch("b1", when=attr("plan") == "pro", then=[SendEmail("e2", template="tips")]),
+        Wait("w2", "5d"),
+        SendSMS("s1", template="upsell"),
+    ],
+    settings=ActivationSettings(allow_reentry=True, reentry_wait="7d"),
+)
+
+
+def _scenario_with_edit(store, edited):
+    return Scenario(
+        store,
+        segments=[PRO],
+        flows=[BASE],
+        start=day(0),
+        end=day(30),
+        seed=3,
+        schedule=[Edit("Welcome", at=day(10), flow=edited)],
+    )
+
+
+def _edited(**changes):
+    data = BASE.model_dump()
+    data["version"] = 2
+    for step in data["steps"]:
+        if step["id"] in changes:
+            step.update(changes[step["id"]])
+    return Flow.model_validate(data)
+
+
+def _variant(transform):
+    data = BASE.model_dump()
+    data["steps"] = list(data["steps"])
+    transform(data)
+    return Flow.model_validate(data)
+
+
+def _edit_flow(scenario):
+    (edit,) = [e for e in scenario.schedule if e.kind == "edit"]
+    return edit.flow
+
+
+def test_a_variant_keeps_what_the_edit_changed_and_adds_its_own_changes(scenario):
+    # the notebook's case: the edit shortens w2; variant B drops the SMS and shortens w1
+    edited = _edited(w2={"duration": "3d"})
+    base = _scenario_with_edit(scenario.store, edited)
+
+    def no_sms(data):
+        data["steps"] = [s for s in data["steps"] if s["id"] != "s1"]
+        data["steps"][1]["duration"] = "1d"
+
+    varied = apply_variant(base, _variant(no_sms))
+    assert _steps(varied.flows[0]) == ["e1", ("w1", 1), ("b1", ["e2"], []), ("w2", 5)]
+    v2 = _edit_flow(varied)
+    assert _steps(v2) == ["e1", ("w1", 1), ("b1", ["e2"], []), ("w2", 3)]
+    assert v2.version == 2
+    # the old rule, for contrast: with_flow kept the edit's version, SMS and all
+    assert "s1" in _edit_flow(base.with_flow(_variant(no_sms))).step_ids
+
+
+def test_a_variant_equal_to_the_flow_changes_nothing(scenario):
+    base = _scenario_with_edit(scenario.store, _edited(w2={"duration": "3d"}))
+    assert apply_variant(base, BASE) == base
+    no_edit = Scenario(
+        scenario.store, segments=[PRO], flows=[BASE], start=day(0), end=day(30), seed=3
+    )
+    changed = _variant(lambda d: d["steps"][1].update(duration="4d"))
+    assert apply_variant(no_edit, changed) == no_edit.with_flow(changed)
+
+
+def test_added_and_moved_steps_go_after_the_same_step_as_in_the_variant(scenario):
+    # the edit inserts e0 first and removes w2; the variant adds x1 after w1, an email into
+    # the branch's otherwise arm, and moves s1 to the front
+    data = BASE.model_dump()
+    data["version"] = 2
+    data["steps"] = list(data["steps"])
+    data["steps"].insert(0, {"kind": "send_email", "id": "e0", "template": "pre"})
+    data["steps"] = [s for s in data["steps"] if s["id"] != "w2"]
+    edited = Flow.model_validate(data)
+    base = _scenario_with_edit(scenario.store, edited)
+
+    def changes(d):
+        s1 = d["steps"].pop()
+        d["steps"].insert(0, s1)
+        d["steps"].insert(3, {"kind": "send_email", "id": "x1", "template": "x"})
+        d["steps"][4]["otherwise"] = [{"kind": "send_email", "id": "o1", "template": "o"}]
+
+    variant = _variant(changes)
+    assert _steps(variant) == [
+        "s1",
+        "e1",
+        ("w1", 2),
+        "x1",
+        ("b1", ["e2"], ["o1"]),
+        ("w2", 5),
+    ]
+    v2 = _edit_flow(apply_variant(base, variant))
+    assert _steps(v2) == ["s1", "e0", "e1", ("w1", 2), "x1", ("b1", ["e2"], ["o1"])]
+
+
+def test_field_changes_merge_field_by_field_and_the_variant_wins_a_conflict(scenario):
+    edited = _edited(e1={"template": "hello-v2"}, w1={"duration": "3d"})
+    edited = edited._replaced(
+        settings=edited.settings._replaced(reentry_wait="14d", on_pause="drain")
+    )
+    base = _scenario_with_edit(scenario.store, edited)
+    variant = _variant(lambda d: d["steps"][1].update(duration="1d"))
+    variant = variant._replaced(settings=variant.settings._replaced(reentry_wait="1d"))
+    v2 = _edit_flow(apply_variant(base, variant))
+    steps = {s.id: s for s in v2.steps}
+    assert steps["e1"].template == "hello-v2"  # the edit's change, untouched by the variant
+    assert steps["w1"].duration.days == 1  # both changed it: the variant's wins
+    assert v2.settings.reentry_wait.days == 1  # the same for a setting
+    assert v2.settings.on_pause == "drain"  # the edit's own setting change is kept
+
+
+def test_a_step_the_edit_removed_stays_removed(scenario):
+    data = BASE.model_dump()
+    data["version"] = 2
+    data["steps"] = [s for s in data["steps"] if s["id"] != "s1"]
+    base = _scenario_with_edit(scenario.store, Flow.model_validate(data))
+    variant = _variant(lambda d: d["steps"][4].update(template="other"))
+    assert "s1" not in _edit_flow(apply_variant(base, variant)).step_ids
+
+
+def test_the_edit_and_the_variant_adding_the_same_id_give_the_variants_step(scenario):
+    data = BASE.model_dump()
+    data["version"] = 2
+    data["steps"] = list(data["steps"])
+    data["steps"].append({"kind": "send_email", "id": "z", "template": "edit"})
+    base = _scenario_with_edit(scenario.store, Flow.model_validate(data))
+
+    def add(d):
+        d["steps"].insert(1, {"kind": "send_email", "id": "z", "template": "variant"})
+
+    v2 = _edit_flow(apply_variant(base, _variant(add)))
+    assert v2.step_ids.count("z") == 1
+    assert [s.id for s in v2.steps][:2] == ["e1", "z"]
+    assert next(s for s in v2.steps if s.id == "z").template == "variant"
+
+
+def test_compare_warns_when_a_variants_flow_has_scheduled_edits(scenario):
+    base = _scenario_with_edit(scenario.store, _edited(w2={"duration": "3d"}))
+    variant = _variant(lambda d: d["steps"][1].update(duration="1d"))
+    with pytest.warns(ScheduledEditWarning, match=r"'Welcome'.*2026-01-11 00:00"):
+        cmp = compare(base, {"A": BASE, "B": variant})
+    assert len(cmp.warnings) == 1 and "'B'" in cmp.warnings[0]
+    assert cmp.report().sections[0].key == "warnings"
+    no_edit = Scenario(
+        scenario.store, segments=[PRO], flows=[BASE], start=day(0), end=day(30), seed=3
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compare(no_edit, {"A": BASE, "B": variant}).warnings == []
+
+
+def test_a_variant_without_the_sms_sends_no_sms_after_the_edit_either():
+    rows = []
+    for c, entered in ((1, 2), (2, 12), (3, 20)):  # before and after the edit on day 10
+        rows += [
+            (c, day(-30), "email", f"c{c}@example.com"),
+            (c, day(-30), "email_subscribed", True),
+            (c, day(-30), "phone", f"+3361234567{c}"),
+            (c, day(-30), "sms_subscribed", True),
+            (c, day(-30), "plan", "free"),
+            (c, day(entered), "plan", "pro"),
+        ]
+    frame = pd.DataFrame(rows, columns=["contact_id", "ts", "attribute", "value"])
+    frame["value"] = frame["value"].astype(object)
+    store = Store()
+    store.load_attributes(frame)
+    base = _scenario_with_edit(store, _edited(w2={"duration": "3d"}))
+    no_sms = _variant(lambda d: d["steps"].pop())
+    with pytest.warns(ScheduledEditWarning):
+        cmp = compare(base, {"A": BASE, "B": no_sms})
+    a, b = cmp.results["A"].actions, cmp.results["B"].actions
+    after_edit = a[(a["version"] == 2) & (a["channel"] == "sms")]
+    assert len(after_edit) > 0  # the flow sends its SMS in the edited version too
+    assert (b["channel"] == "sms").sum() == 0  # and variant B sends none, before or after
+    # B ran both versions: contact 1 entered before the edit, 2 and 3 after it
+    runs = cmp.results["B"].runs
+    first_versions = runs.groupby("contact_id")["version"].min().to_dict()
+    assert first_versions == {1: 1, 2: 2, 3: 2}

@@ -13,6 +13,7 @@ import segsim as ss
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
+from segsim.compare import apply_variant  # noqa: E402
 from segsim.widgets import Explorer  # noqa: E402
 
 
@@ -70,12 +71,12 @@ def test_controls_start_from_the_flow_and_the_first_run_is_the_scenario(scenario
 def test_turning_reentry_off_runs_each_contact_once(scenario):
     explorer = Explorer(scenario, "Welcome Pro")
     before = flow_row(explorer, "Welcome Pro")
-    assert before["runs"] > before["contacts"]  # contacts re-enter in the demo
+    assert before["runs"] > before["contacts_entered"]  # contacts re-enter in the demo
 
     explorer.controls["allow_reentry"].value = False
 
     after = flow_row(explorer, "Welcome Pro")
-    assert after["runs"] == after["contacts"] == before["contacts"]
+    assert after["runs"] == after["contacts_entered"] == before["contacts_entered"]
     assert after["email_sent"] < before["email_sent"]
     assert explorer.flow.settings.allow_reentry is False
     assert explorer.controls["reentry_mode"].disabled
@@ -190,8 +191,12 @@ def test_compare_with_a_given_variant(scenario):
     ]
     table = explorer.comparison
     assert list(table.columns[:2]) == ["short wait", "explored"]
-    variant = ss.simulate(scenario.with_flow(short), progress=False)
+    # the variant follows the one rule of compare: its change also holds in the version the
+    # schedule's 1 May edit brings in
+    variant = ss.simulate(apply_variant(scenario, short), progress=False)
     assert table.loc["runs", "short wait"] == len(variant.runs)
+    (edit,) = [e for e in apply_variant(scenario, short).schedule if e.kind == "edit"]
+    assert edit.flow.settings.reentry_wait == timedelta(days=7)
     assert table.loc["runs", "explored"] == len(explorer.result.runs)
 
 
