@@ -36,13 +36,15 @@ examples:
 """,
     ),
     "run": (
-        "simulate a scenario file; write the frames as Parquet and the report",
+        "simulate a scenario file; write the frames as Parquet (and CSV) and the report",
         """\
 Simulate a scenario file and write segment_events, runs, steps, actions and suppressed as
-Parquet files into --out, with report.html next to them.
+Parquet files into --out, with report.html next to them; with --csv, also each frame as a
+CSV file beside its Parquet file (times in ISO 8601, UTC).
 
-example:
+examples:
   segsim run datasets/demo_scenario.yaml --out results/
+  segsim run datasets/demo_scenario.yaml --out results/ --csv
 """,
     ),
     "validate": (
@@ -61,6 +63,11 @@ example:
         """\
 Simulate each scenario file as a variant (the first is the baseline), print the
 side-by-side summary with deltas and write the comparison report.
+
+The files must describe the same data, window, seed, segments, channels and
+include_existing_members, so that only their flows and schedules differ: otherwise the
+deltas would mean nothing, and compare refuses (exit code 1), naming what differs.
+--allow-different compares them anyway, with a warning in the output and the report.
 
 example:
   segsim compare recheck.yaml event.yaml --out comparison/
@@ -132,6 +139,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", type=Path, required=True, help="folder for the Parquet frames and report.html"
     )
+    run.add_argument(
+        "--csv", action="store_true", help="also write each frame as CSV beside its Parquet file"
+    )
     progress_flag(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -142,6 +152,12 @@ def _build_parser() -> argparse.ArgumentParser:
     compare = command("compare")
     compare.add_argument("scenarios", type=Path, nargs="+", help="two or more scenario YAML files")
     compare.add_argument("--out", type=Path, help="folder for comparison.html")
+    compare.add_argument(
+        "--allow-different",
+        action="store_true",
+        help="compare files that differ in data, window, seed, segments or channels "
+        "(the output warns that the deltas then mix several changes)",
+    )
     progress_flag(compare)
     compare.set_defaults(handler=_cmd_compare)
 
@@ -152,8 +168,8 @@ def _build_parser() -> argparse.ArgumentParser:
     progress_flag(report)
     report.set_defaults(handler=_cmd_report)
 
-    schema = command("schema")
-    schema.set_defaults(handler=_cmd_schema)
+    json_schema = command("schema")  # the JSON schema of scenario files, not the DuckDB one
+    json_schema.set_defaults(handler=_cmd_json_schema)
     return parser
 
 
@@ -167,14 +183,32 @@ def _simulate(scenario: Any, progress: bool) -> Any:
 
 
 def _print_summary(result: Any) -> None:
-    summary = result.summary()
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    """The per-flow summary, one flow per column (it is too wide for a terminal otherwise)."""
+    from segsim._internal.formatting import format_frame
+
+    summary = result.summary().set_index("flow").T
+    summary.index.name = "metric"
+    summary.columns.name = None
+    print(format_frame(summary, currency=result.currency).to_string(index=False))
+
+
+def _out_folder(path: Path) -> Path:
+    """``--out``: a folder (created when missing), never an existing file."""
+    if path.exists() and not path.is_dir():
+        raise SegsimError(
+            f"--out {str(path)!r} is an existing file; --out names a folder (it is created "
+            "if missing): choose another path or remove the file"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SegsimError(f"cannot create the --out folder {str(path)!r}: {exc}") from None
+    return path
 
 
 def _write_report(result: Any, folder: Path, markdown: bool = False) -> Path:
     from segsim.report import build_report
 
-    folder.mkdir(parents=True, exist_ok=True)
     report = build_report(result)
     path = report.to_html(folder / "report.html")
     if markdown:
@@ -189,6 +223,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     if args.contacts <= 0:
         raise SegsimError(f"--contacts must be positive, got {args.contacts}")
+    _out_folder(args.out)  # before the work, not after it
     started = time.perf_counter()
     with tqdm(total=1, desc="building demo data", disable=args.no_progress, leave=False) as bar:
         scenario = datasets.demo_scenario(contacts=args.contacts, seed=args.seed)
@@ -198,7 +233,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     result = _simulate(scenario, not args.no_progress)
     print(f"{result!r} in {time.perf_counter() - started:.1f} s\n")
     _print_summary(result)
-    path = _write_report(result, args.out)
+    path = _write_report(result, _out_folder(args.out))
     print(f"\nreport: {path.resolve()}")
     return EXIT_OK
 
@@ -210,13 +245,17 @@ def _load(path: Path) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    folder = _out_folder(args.out)
     scenario = _load(args.scenario)
     result = _simulate(scenario, not args.no_progress)
     print(repr(result))
     _print_summary(result)
-    out = result.to_parquet(args.out)
-    path = _write_report(result, args.out)
-    print(f"\nframes: {Path(out).resolve()}\nreport: {path.resolve()}")
+    out = result.to_parquet(folder)
+    if args.csv:
+        result.to_csv(folder)
+    path = _write_report(result, folder)
+    kinds = "Parquet and CSV" if args.csv else "Parquet"
+    print(f"\nframes ({kinds}): {Path(out).resolve()}\nreport: {path.resolve()}")
     return EXIT_OK
 
 
@@ -239,34 +278,63 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: What the scenario files of ``segsim compare`` must share: only flows and schedules differ.
+_SHARED = ("data", "window", "seed", "segments", "channels", "include_existing_members")
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from segsim.compare import Comparison
+    from segsim.compare import Comparison, scenario_differences
 
     if len(args.scenarios) < 2:
         raise SegsimError("compare needs at least two scenario files")
-    results = {}
+    folder = None if args.out is None else _out_folder(args.out)
+    scenarios = {}
     for path in args.scenarios:
         name = path.stem
-        if name in results:
+        if name in scenarios:
             name = str(path)
-        results[name] = _simulate(_load(path), not args.no_progress)
-    comparison = Comparison(results)
-    print(comparison.summary().to_string(index=False))
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = comparison.report().to_html(args.out / "comparison.html")
+        scenarios[name] = _load(path)
+    baseline_name, baseline = next(iter(scenarios.items()))
+    problems = [
+        f"{name} differs from {baseline_name} in {difference}"
+        for name, scenario in list(scenarios.items())[1:]
+        for difference in scenario_differences(baseline, scenario, shared=_SHARED)
+    ]
+    if problems and not args.allow_different:
+        raise SegsimError(
+            "these scenario files do not describe the same data, window and seed, so their "
+            "deltas would mean nothing:\n  "
+            + "\n  ".join(problems)
+            + "\ncompare files that differ only in flows and schedule, or pass "
+            "--allow-different to compare them anyway"
+        )
+    warnings = [
+        f"WARNING: compared anyway (--allow-different): {problem}; the deltas mix these "
+        "differences with the flows'"
+        for problem in problems
+    ]
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    results = {name: _simulate(s, not args.no_progress) for name, s in scenarios.items()}
+    comparison = Comparison(results, warnings=warnings)
+    for warning in warnings:
+        print(warning)
+    print(comparison.formatted_summary().to_string(index=False))
+    if folder is not None:
+        path = comparison.report().to_html(folder / "comparison.html")
         print(f"\nreport: {Path(path).resolve()}")
     return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    folder = _out_folder(args.out)
     result = _simulate(_load(args.scenario), not args.no_progress)
-    path = _write_report(result, args.out, markdown=args.markdown)
+    path = _write_report(result, folder, markdown=args.markdown)
     print(f"report: {path.resolve()}")
     return EXIT_OK
 
 
-def _cmd_schema(args: argparse.Namespace) -> int:
+def _cmd_json_schema(args: argparse.Namespace) -> int:
     from segsim.scenario import scenario_json_schema
 
     print(json.dumps(scenario_json_schema(), indent=2))

@@ -147,3 +147,106 @@ def test_report_writes_html_and_markdown(small_scenario, tmp_path):
 def test_console_script_is_installed():
     script = Path(sys.executable).parent / "segsim"
     assert script.exists() or shutil.which("segsim") is not None
+
+
+@pytest.mark.parametrize("command", ["run", "report", "demo"])
+def test_out_pointing_at_an_existing_file_is_a_clear_input_error(
+    command, small_scenario, tmp_path, capsys
+):
+    existing = tmp_path / "taken"
+    existing.write_text("not a folder")
+    args = [command] if command == "demo" else [command, str(small_scenario)]
+    args += ["--out", str(existing), "--no-progress"]
+    if command == "demo":
+        args += ["--contacts", "50"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "is an existing file" in err and "taken" in err
+    assert "Traceback" not in err and "FileExistsError" not in err
+    assert existing.read_text() == "not a folder"
+
+
+def test_run_with_csv_writes_each_frame_beside_its_parquet(small_scenario, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(small_scenario), "--out", str(out), "--csv", "--no-progress"]) == 0
+    for name in ("runs", "steps", "actions", "segment_events", "suppressed"):
+        parquet = pd.read_parquet(out / f"{name}.parquet")
+        text = pd.read_csv(out / f"{name}.csv")
+        assert list(text.columns) == list(parquet.columns), name
+        assert len(text) == len(parquet), name
+    runs = pd.read_csv(out / "runs.csv")
+    first = pd.read_parquet(out / "runs.parquet")["entered_at"].iloc[0]
+    assert runs["entered_at"].iloc[0] == first.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "Parquet and CSV" in capsys.readouterr().out
+
+
+def test_run_prints_the_summary_with_metric_names_integers_and_currency(
+    small_scenario, tmp_path, capsys
+):
+    assert main(["run", str(small_scenario), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "messages sent" in lines["<SimulationResult"] and "operations" in out
+    assert lines["runs"].split()[1].isdigit()
+    assert lines["cost"].split()[2] == "EUR"
+    assert "horizon" in lines and "webhooks_called" in lines
+    assert ".000" not in out
+
+
+def _variant_file(small_scenario, tmp_path, name, *replacements):
+    text = small_scenario.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_compare_prints_named_metrics_percent_changes_and_costs_with_currency(
+    small_scenario, tmp_path, capsys
+):
+    other = _variant_file(
+        small_scenario, tmp_path, "event.yaml", ("reentry_mode: recheck", "reentry_mode: event")
+    )
+    assert main(["compare", str(small_scenario), str(other), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["metric"] == ["metric", "scenario", "event", "event_delta", "event_change"]
+    assert rows["runs"][4].endswith("%") and rows["runs"][1].isdigit()
+    assert rows["cost"][2] == "EUR"
+    assert "webhooks_called" in rows and "messages_sent" in rows
+
+
+@pytest.mark.parametrize(
+    ("replacement", "named"),
+    [
+        (("contacts: 300", "contacts: 301"), "data source"),
+        (("seed: 1\n", "seed: 2\n"), "seed: 1 vs 2"),
+        (("end: '2026-07-01T00:00:00Z'", "end: '2026-06-01T00:00:00Z'"), "window"),
+        (("cost_sms: 0.05", "cost_sms: 0.07"), "channels: cost_sms 0.05 vs 0.07"),
+        (("duration: 60d", "duration: 90d"), "segments: 'Lapsed' is defined differently"),
+    ],
+)
+def test_compare_refuses_scenarios_that_differ_in_more_than_flows(
+    replacement, named, small_scenario, tmp_path, capsys
+):
+    other = _variant_file(small_scenario, tmp_path, "other.yaml", replacement)
+    assert main(["compare", str(small_scenario), str(other), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "other differs from scenario in" in err and named in err
+    assert "--allow-different" in err
+
+
+def test_compare_allow_different_warns_loudly_in_the_output_and_the_report(
+    small_scenario, tmp_path, capsys
+):
+    other = _variant_file(small_scenario, tmp_path, "other.yaml", ("seed: 1\n", "seed: 2\n"))
+    folder = tmp_path / "cmp"
+    args = ["compare", str(small_scenario), str(other), "--allow-different", "--out", str(folder)]
+    assert main([*args, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING" in captured.out and "seed: 1 vs 2" in captured.out
+    assert "WARNING" in captured.err
+    html = (folder / "comparison.html").read_text(encoding="utf-8")
+    assert "seed: 1 vs 2" in html and "Warnings" in html
