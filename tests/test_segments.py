@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -147,6 +148,62 @@ def test_members_and_sizes():
         [2, 1, 0],
         [2, 1, 1],
     ]
+
+
+def test_segment_sizes_are_calendar_weeks_clipped_to_the_window():
+    # T0 is Thursday 1 January 2026: the first week is Thu → Mon, flagged partial
+    store = make_store(
+        [
+            (1, -5, "plan", "pro"),
+            (2, 1, "plan", "pro"),  # Fri 2 Jan
+            (2, 6, "plan", "free"),  # Wed 7 Jan
+            (3, 4, "plan", "pro"),  # Mon 5 Jan, exactly at a week's start
+        ]
+    )
+    sizes = ss.segment_sizes(store, PRO, start=day(0), end=day(12), freq="W")
+    assert [
+        (f"{r.period:%a %d}", f"{r.period_end:%a %d}", r.partial, r.entries, r.exits, r.members)
+        for r in sizes.itertuples()
+    ] == [
+        ("Thu 01", "Mon 05", True, 1, 0, 2),
+        ("Mon 05", "Mon 12", False, 1, 1, 2),
+        ("Mon 12", "Tue 13", True, 0, 0, 2),
+    ]
+    # the same frame as segment_sizes_from_events, which plot_segment_sizes draws
+    assert list(sizes.columns) == [
+        "period",
+        "period_end",
+        "partial",
+        "segment",
+        "entries",
+        "exits",
+        "members",
+    ]
+    with pytest.raises(ValueError, match="calendar period"):
+        ss.segment_sizes(store, PRO, start=day(0), end=day(12), freq="7D")
+
+
+def test_segment_sizes_from_the_store_and_from_the_events_are_the_same_frame():
+    from segsim.analysis import segment_sizes_from_events
+
+    store = ss.datasets.demo(contacts=200, seed=3)
+    segments = [
+        ss.Segment("Pro", attr("plan") == "pro"),
+        ss.Segment("Active", attr("last_seen_at").within_last("2w")),
+    ]
+    start, end = "2026-01-01", "2026-03-15"
+    direct = ss.segment_sizes(store, segments, start, end, freq="W")
+    events = ss.segment_events(store, segments, start=start, end=end)
+    initial = {
+        s.name: len(ss.members(store, s, at=day(0) - pd.Timedelta(1, "us"))) for s in segments
+    }
+    derived = segment_sizes_from_events(events, freq="W", initial=initial, window=(start, end))
+    key = ["period", "segment"]
+    pd.testing.assert_frame_equal(
+        direct.sort_values(key).reset_index(drop=True),
+        derived.sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )
 
 
 def test_weird_attribute_names_are_safe():
