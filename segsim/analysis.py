@@ -1,7 +1,7 @@
 """Analysis of simulation results: pure functions from the result frames to tidy frames.
 
 Every function here takes one or two result frames (``actions``, ``runs``, ``steps``,
-``segment_events``, ``suppressed``; columns in ``docs/design.md`` §5) and returns a new
+``segment_events``, ``suppressed``; columns in docs/design.md §5) and returns a new
 DataFrame; nothing is mutated, nothing is plotted (see :mod:`segsim.plots`). The
 conventions, shared by all of them:
 
