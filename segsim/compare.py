@@ -21,7 +21,6 @@ has scheduled edits, naming them, since the variant then runs as more than one v
 
 from __future__ import annotations
 
-import copy
 import html
 import warnings
 from collections.abc import Mapping, Sequence
@@ -34,16 +33,18 @@ from matplotlib.figure import Figure
 
 from segsim._internal.formatting import DEFAULT_CURRENCY, format_frame
 from segsim._internal.periods import period_freq
+from segsim._internal.variants import merged_flow
+from segsim._internal.vocab import OPERATION_COLUMNS, SENT_COLUMNS
 from segsim.analysis import operation_counts, sends_by_period, sends_by_variant
 from segsim.plots import plot_compare_sends, plot_sends
 from segsim.report import (
     Report,
     Section,
-    _flows_table,
-    _period_table,
-    _scenario_sections,
+    flows_table,
     headline_numbers,
     html_table,
+    period_table,
+    scenario_sections,
 )
 
 __all__ = [
@@ -60,17 +61,11 @@ SUMMARY_METRICS = (
     "runs",
     "contacts_entered",
     "contacts_reached",
-    "email_sent",
-    "sms_sent",
-    "whatsapp_sent",
+    *SENT_COLUMNS.values(),
     "messages_sent",
     "skipped",
     "suppressed",
-    "webhooks_called",
-    "list_adds",
-    "list_removes",
-    "contact_updates",
-    "contact_deletes",
+    *OPERATION_COLUMNS.values(),
     "operations",
     "message_cost",
     "operation_cost",
@@ -84,148 +79,6 @@ class ScheduledEditWarning(UserWarning):
 
 
 # -- one rule for a variant and the scheduled edits of its flow ----------------------------------
-
-
-_ARMS = ("then", "otherwise")
-_Container = tuple[Any, Any]  # (branch step id or None, arm or None)
-
-
-class _Tree:
-    """A dumped step tree as containers of ids and each step's own fields."""
-
-    def __init__(self, steps: Sequence[Mapping[str, Any]]) -> None:
-        self.fields: dict[str, dict[str, Any]] = {}
-        self.containers: dict[_Container, list[str]] = {}
-        self.where: dict[str, _Container] = {}
-        self.order: list[str] = []  # pre-order
-        self._add((None, None), steps)
-
-    def _add(self, container: _Container, steps: Sequence[Mapping[str, Any]]) -> None:
-        ids = self.containers.setdefault(container, [])
-        for step in steps:
-            step_id = step["id"]
-            ids.append(step_id)
-            self.where[step_id] = container
-            self.order.append(step_id)
-            self.fields[step_id] = {k: v for k, v in step.items() if k not in _ARMS}
-            if step.get("kind") == "branch":
-                for arm in _ARMS:
-                    self._add((step_id, arm), step[arm])
-
-    def anchor(self, step_id: str, known: set[str]) -> str | None:
-        """The nearest earlier sibling of ``step_id`` that is in ``known``."""
-        siblings = self.containers[self.where[step_id]]
-        for sibling in reversed(siblings[: siblings.index(step_id)]):
-            if sibling in known:
-                return sibling
-        return None
-
-    def detach(self, step_id: str) -> None:
-        container = self.where.pop(step_id, None)
-        if container is not None and step_id in self.containers.get(container, []):
-            self.containers[container].remove(step_id)
-
-    def insert(self, step_id: str, container: _Container, after: str | None) -> bool:
-        if container != (None, None) and container not in self.containers:
-            return False  # its branch is not in this version
-        ids = self.containers[container]
-        index = ids.index(after) + 1 if after in ids else 0
-        ids.insert(index, step_id)
-        self.where[step_id] = container
-        return True
-
-    def dump(self, container: _Container = (None, None)) -> list[dict[str, Any]]:
-        out = []
-        for step_id in self.containers.get(container, []):
-            step = dict(self.fields[step_id])
-            if step.get("kind") == "branch":
-                for arm in _ARMS:
-                    step[arm] = self.dump((step_id, arm))
-            out.append(step)
-        return out
-
-
-def _longest_common_order(a: Sequence[str], b: Sequence[str]) -> list[str]:
-    """The longest subsequence of both ``a`` and ``b`` (the steps that did not move)."""
-    lengths = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i, x in enumerate(a):
-        for j, y in enumerate(b):
-            lengths[i + 1][j + 1] = (
-                lengths[i][j] + 1 if x == y else max(lengths[i][j + 1], lengths[i + 1][j])
-            )
-    out, i, j = [], len(a), len(b)
-    while i and j:
-        if a[i - 1] == b[j - 1]:
-            out.append(a[i - 1])
-            i, j = i - 1, j - 1
-        elif lengths[i - 1][j] >= lengths[i][j - 1]:
-            i -= 1
-        else:
-            j -= 1
-    return out[::-1]
-
-
-def _merged_steps(
-    base: Sequence[Mapping[str, Any]],
-    variant: Sequence[Mapping[str, Any]],
-    version: Sequence[Mapping[str, Any]],
-) -> list[dict[str, Any]]:
-    """``version``'s steps with the variant's changes (against ``base``) on top."""
-    b, v, out = _Tree(base), _Tree(variant), _Tree(copy.deepcopy(list(version)))
-    common = set(b.fields) & set(v.fields)
-    removed = [s for s in b.order if s not in v.fields]
-    added = {s for s in v.order if s not in b.fields}
-    # moved: into another container, or out of the longest common order of its container
-    moved = {s for s in common if b.where[s] != v.where[s]}
-    for container, ids in v.containers.items():
-        before = [s for s in b.containers.get(container, []) if s in common and s not in moved]
-        after = [s for s in ids if s in common and s not in moved]
-        kept = set(_longest_common_order(before, after))
-        moved |= {s for s in after if s not in kept}
-    for step_id in removed:
-        out.detach(step_id)
-    for step_id in common:
-        if step_id not in out.fields or b.fields[step_id] == v.fields[step_id]:
-            continue
-        mine, theirs, wanted = b.fields[step_id], out.fields[step_id], v.fields[step_id]
-        if mine.get("kind") == wanted.get("kind") == theirs.get("kind"):
-            for name, value in wanted.items():
-                if mine.get(name) != value:
-                    theirs[name] = copy.deepcopy(value)
-        else:  # the variant (or the edit) changed the step's kind: the variant's step wins
-            out.fields[step_id] = copy.deepcopy(wanted)
-            if wanted.get("kind") == "branch":
-                for arm in _ARMS:
-                    out.containers.setdefault((step_id, arm), [])
-    for step_id in v.order:
-        if step_id in added:
-            out.detach(step_id)  # the edit may have added a step of the same id
-            out.fields[step_id] = copy.deepcopy(v.fields[step_id])
-            if v.fields[step_id].get("kind") == "branch":
-                for arm in _ARMS:
-                    out.containers[(step_id, arm)] = []
-        elif step_id in moved and step_id in out.where:
-            out.detach(step_id)
-        else:
-            continue
-        container = v.where[step_id]
-        placed = set(out.where)
-        out.insert(step_id, container, v.anchor(step_id, placed))
-    return out.dump()
-
-
-def _merged_flow(base: Any, variant: Any, version: Any) -> Any:
-    """An edited ``version`` of ``base`` with ``variant``'s changes on top (the rule)."""
-    b, v, e = (flow.model_dump() for flow in (base, variant, version))
-    merged = dict(e)
-    if v["trigger"] != b["trigger"]:
-        merged["trigger"] = v["trigger"]
-    merged["settings"] = {
-        name: (v["settings"][name] if v["settings"][name] != b["settings"][name] else value)
-        for name, value in e["settings"].items()
-    }
-    merged["steps"] = _merged_steps(b["steps"], v["steps"], e["steps"])
-    return type(version).model_validate(merged)
 
 
 def _edits_of(scenario: Any, flow_name: str) -> list[Any]:
@@ -272,7 +125,7 @@ def apply_variant(scenario: Any, flow: Any) -> Any:
     for event in scenario.schedule:
         if event in edits:
             try:
-                event = event._replaced(flow=_merged_flow(base, flow, event.flow))
+                event = event._replaced(flow=merged_flow(base, flow, event.flow))
             except ValidationError as exc:
                 raise ScenarioError(
                     f"variant of flow {flow.name!r}: its changes do not fit the version the "
@@ -695,12 +548,12 @@ class Comparison:
         return Report(title, sections, numbers, currency=self.currency)
 
     def _scenario_sections(self) -> list[Section]:
-        sections = _scenario_sections(self.results[self.baseline])
+        sections = scenario_sections(self.results[self.baseline])
         scenarios = {name: r.scenario for name, r in self.results.items()}
         if all(s is not None for s in scenarios.values()):
             # each variant's own flows and settings: that is where they differ
             flows = pd.concat(
-                [_flows_table(s).assign(variant=name) for name, s in scenarios.items()],
+                [flows_table(s).assign(variant=name) for name, s in scenarios.items()],
                 ignore_index=True,
             )
             flows.insert(0, "variant", flows.pop("variant"))
@@ -737,7 +590,7 @@ class Comparison:
         from segsim._internal.periods import freq_label
 
         long = self.sends_by_period(freq=freq)
-        table = _period_table(long, "variant", self.variants, period_freq(freq))
+        table = period_table(long, "variant", self.variants, period_freq(freq))
         table = table.drop(columns="total")
         figure = Figure(figsize=(8.0, 3.6), layout="constrained")
         plot_sends(long, by="variant", stacked=False, ax=figure.add_subplot())
@@ -779,15 +632,7 @@ class Comparison:
         parts = []
         for name, result in self.results.items():
             summary = result.summary()
-            summary["operations"] = summary[
-                [
-                    "webhooks_called",
-                    "list_adds",
-                    "list_removes",
-                    "contact_updates",
-                    "contact_deletes",
-                ]
-            ].sum(axis=1)
+            summary["operations"] = summary[list(OPERATION_COLUMNS.values())].sum(axis=1)
             parts.append(summary[columns].assign(variant=name))
         per_flow = pd.concat(parts, ignore_index=True)
         per_flow.insert(0, "variant", per_flow.pop("variant"))

@@ -389,7 +389,7 @@ def _seed(result: Any) -> Any:
     return getattr(result.scenario, "seed", None)
 
 
-def _flows_table(scenario: Any) -> pd.DataFrame:
+def flows_table(scenario: Any) -> pd.DataFrame:
     rows = []
     for flow in scenario.flows:
         settings = flow.settings
@@ -427,7 +427,7 @@ def _flows_table(scenario: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _scenario_sections(result: Any) -> list[Section]:
+def scenario_sections(result: Any) -> list[Section]:
     scenario = result.scenario
     seed = _seed(result)
     if scenario is None:
@@ -468,7 +468,7 @@ def _scenario_sections(result: Any) -> list[Section]:
         "flows",
         "Flows and settings",
         "Each flow's versions (an edit brings in a new one), trigger, and activation settings.",
-        table=_flows_table(scenario),
+        table=flows_table(scenario),
     )
     return [Section("scenario", "Scenario", text, table=facts), flows]
 
@@ -489,7 +489,7 @@ def _new_figure(width: float = 8.0, height: float = 3.6) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _period_table(long: pd.DataFrame, by: str, order: Sequence[Any], freq: str) -> pd.DataFrame:
+def period_table(long: pd.DataFrame, by: str, order: Sequence[Any], freq: str) -> pd.DataFrame:
     """``period``, ``period_end``, ``partial``, one count column per group, ``total``."""
     window = long.attrs.get("window")
     if window is not None:
@@ -524,7 +524,7 @@ def _sends_section(result: Any, freq: str) -> Section:
     long = sends_by_period(result.actions, freq=freq, by="channel")
     present = set(long["channel"])
     channels = [c for c in MESSAGE_CHANNELS if c in present]
-    table = _period_table(long, "channel", channels, freq)
+    table = period_table(long, "channel", channels, freq)
     figure = _new_figure()
     plot_sends(long, ax=figure.add_subplot())
     total = int(long["messages"].sum())
@@ -545,7 +545,7 @@ def _sends_by_flow_section(result: Any, freq: str, flows: Sequence[str]) -> Sect
     long = sends_by_period(result.actions, freq=freq, by="flow")
     order = [f for f in flows if f in set(long["flow"])]
     order += sorted((f for f in set(long["flow"]) if f not in order), key=str)
-    table = _period_table(long, "flow", order, freq)
+    table = period_table(long, "flow", order, freq)
     figure = _new_figure()
     plot_sends(long, by="flow", ax=figure.add_subplot())
     return Section(
@@ -783,7 +783,7 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
     summary = result.summary()
     steps = _step_tables(result, flows)
     sections: list[Section | None] = [
-        *_scenario_sections(result),
+        *scenario_sections(result),
         _headline_section(result, numbers),
         _sends_section(result, freq),
         _sends_by_flow_section(result, freq, flows),

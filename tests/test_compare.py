@@ -580,3 +580,10 @@ def test_a_variant_without_the_sms_sends_no_sms_after_the_edit_either():
     runs = cmp.results["B"].runs
     first_versions = runs.groupby("contact_id")["version"].min().to_dict()
     assert first_versions == {1: 1, 2: 2, 3: 2}
+
+
+def test_the_comparison_metrics_are_the_reports_headline_numbers(comparison):
+    from segsim.compare import SUMMARY_METRICS
+    from segsim.report import headline_numbers
+
+    assert tuple(headline_numbers(comparison.results["A"])) == SUMMARY_METRICS

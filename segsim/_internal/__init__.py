@@ -7,5 +7,9 @@ The bottom layer of the package: these modules import nothing from the rest of s
 * :mod:`.frames` — the one declaration of each result frame (columns, dtypes, order);
 * :mod:`.naming` — the shared field types (names, durations, instants) and "did you mean";
 * :mod:`.sql` — quoting of DuckDB identifiers and literals;
-* :mod:`.localtime` — a contact's local wall-clock time: zones, clock times, calendar periods.
+* :mod:`.localtime` — a contact's local wall-clock time: zones, clock times, calendar periods;
+* :mod:`.periods` — the period convention of every period table and chart (UTC calendar
+  periods clipped to the simulated window, partial ones flagged);
+* :mod:`.formatting` — how counts, ids, costs (with their currency) and changes are written;
+* :mod:`.variants` — a flow's edited version with a variant's changes on top.
 """
