@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import segsim
 from segsim._internal.frames import FRAMES
@@ -587,3 +589,57 @@ def test_the_comparison_metrics_are_the_reports_headline_numbers(comparison):
     from segsim.report import headline_numbers
 
     assert tuple(headline_numbers(comparison.results["A"])) == SUMMARY_METRICS
+
+
+_TOP = ["e1", "w1", "b1", "w2", "s1"]
+
+
+@given(
+    removed=st.sets(st.sampled_from(_TOP)),
+    variant_waits=st.dictionaries(st.sampled_from(["w1", "w2"]), st.integers(1, 9)),
+    edit_waits=st.dictionaries(st.sampled_from(["w1", "w2"]), st.integers(1, 9)),
+    edit_removes=st.sampled_from([None, *_TOP]),
+    edit_adds=st.booleans(),
+    variant_wait=st.sampled_from([None, "3d", "10d"]),
+    edit_wait=st.sampled_from([None, "5d", "20d"]),
+)
+def test_the_variant_rule_on_random_edits_and_variants(
+    scenario, removed, variant_waits, edit_waits, edit_removes, edit_adds, variant_wait, edit_wait
+):
+    def waits(data, durations):
+        for step in data["steps"]:
+            if step["id"] in durations:
+                step["duration"] = f"{durations[step['id']]}d"
+
+    edit = BASE.model_dump()
+    edit["version"] = 2
+    edit["steps"] = [s for s in edit["steps"] if s["id"] != edit_removes]
+    waits(edit, edit_waits)
+    if edit_adds:
+        edit["steps"].insert(1, {"kind": "send_email", "id": "ex", "template": "x"})
+    if edit_wait:
+        edit["settings"] = {**edit["settings"], "reentry_wait": edit_wait}
+    base = _scenario_with_edit(scenario.store, Flow.model_validate(edit))
+
+    def change(data):
+        data["steps"] = [s for s in data["steps"] if s["id"] not in removed]
+        waits(data, variant_waits)
+        if variant_wait:
+            data["settings"] = {**data["settings"], "reentry_wait": variant_wait}
+
+    variant = _variant(change)
+    merged = _edit_flow(apply_variant(base, variant))
+    ids = [s.id for s in merged.steps]
+    # what the variant removed is gone; what the edit added or kept stays, in the variant's order
+    in_edit = [s["id"] for s in edit["steps"]]
+    assert ids == [s for s in in_edit if s not in removed]
+    # a wait: the variant's duration where it changed it, else the edit's
+    for step in merged.steps:
+        if step.kind == "wait":
+            own = {"w1": 2, "w2": 5}[step.id]
+            changed = variant_waits.get(step.id, own) != own  # same as the flow: no change
+            expected = variant_waits[step.id] if changed else edit_waits.get(step.id, own)
+            assert step.duration.days == expected
+    reentry = merged.settings.reentry_wait.days
+    assert reentry == int((variant_wait or edit_wait or "7d").removesuffix("d"))
+    assert merged.version == 2
