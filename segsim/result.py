@@ -98,8 +98,9 @@ class SimulationResult:
     @property
     def window(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """The simulated window ``(start, end)`` as UTC timestamps; None when not recorded."""
-        if self.scenario is not None:
-            return (pd.Timestamp(self.scenario.start), pd.Timestamp(self.scenario.end))
+        start, end = (getattr(self.scenario, name, None) for name in ("start", "end"))
+        if start is not None and end is not None:
+            return (pd.Timestamp(start), pd.Timestamp(end))
         window = self.meta.get("window")
         if window is None:
             return None
