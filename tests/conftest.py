@@ -46,3 +46,16 @@ def _close_figures_and_seed():
     np.random.seed(0)
     yield
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def small_demo():
+    """The demo scenario on 300 contacts (store built) and its simulated result.
+
+    Built once per session and shared by several modules: treat both as read-only (a test
+    that changes a frame must copy it first).
+    """
+    import segsim as ss
+
+    scenario = ss.datasets.demo_scenario(contacts=300)
+    return scenario, ss.simulate(scenario, progress=False)
