@@ -98,8 +98,11 @@ def compare(
 
     Examples
     --------
-    >>> cmp = compare(scenario, {"A": flow, "B": flow_b})  # doctest: +SKIP
-    >>> cmp.summary()  # doctest: +SKIP
+    >>> cmp = compare(scenario, {"A": flow, "B": flow_b})
+    >>> cmp.summary()
+                           A       B  B_delta  B_change
+    metric
+    runs  ...
     """
     from segsim.engine import simulate
 

@@ -106,7 +106,8 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
 
     Examples
     --------
-    >>> draw_flow(flow, counts=step_counts(result, "Welcome"))  # doctest: +SKIP
+    >>> draw_flow(flow, counts=step_counts(result, "Welcome"))
+    <Axes: ...>
     """
     runs = result.runs[result.runs["flow"] == flow_name]
     if version is not None:
@@ -375,7 +376,8 @@ def draw_flow(flow: Any, *, counts: pd.DataFrame | None = None, ax: Axes | None 
 
     Examples
     --------
-    >>> draw_flow(flow, counts=step_counts(result, flow.name))  # doctest: +SKIP
+    >>> draw_flow(flow, counts=step_counts(result, flow.name))
+    <Axes: ...>
     """
     layout = _layout(flow)
     if ax is None:
@@ -478,7 +480,8 @@ def flow_svg(flow: Any, counts: pd.DataFrame | None = None) -> str:
 
     Examples
     --------
-    >>> from IPython.display import SVG; SVG(flow_svg(flow))  # doctest: +SKIP
+    >>> from IPython.display import SVG; SVG(flow_svg(flow))
+    <IPython.core.display.SVG object>
     """
     figure = Figure(figsize=diagram_size(flow))
     ax = figure.add_axes((0.0, 0.0, 1.0, 0.96))

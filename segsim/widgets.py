@@ -106,11 +106,12 @@ class Explorer:
 
     Examples
     --------
-    >>> explorer = Explorer(ss.datasets.demo_scenario(contacts=1_000), "Welcome Pro")
-    ... # doctest: +SKIP
-    >>> explorer                                     # the panel, in a notebook  # doctest: +SKIP
-    >>> explorer.controls["allow_reentry"].value = False   # re-runs  # doctest: +SKIP
-    >>> explorer.summary                                     # doctest: +SKIP
+    >>> explorer = Explorer(ss.datasets.demo_scenario(contacts=300), "Welcome Pro")
+    >>> explorer                                     # the panel, in a notebook
+    <Explorer of flow 'Welcome Pro': <SimulationResult ...>>
+    >>> explorer.controls["allow_reentry"].value = False   # re-runs
+    >>> explorer.summary
+                flow  runs  contacts  ...
     """
 
     def __init__(
