@@ -106,9 +106,9 @@ class Explorer:
 
     Examples
     --------
-    >>> explorer = Explorer(ss.datasets.demo_scenario(contacts=300), "Welcome Pro")
+    >>> explorer = Explorer(scenario, "Welcome")
     >>> explorer                                     # the panel, in a notebook
-    <Explorer of flow 'Welcome Pro': <SimulationResult ...>>
+    <Explorer of flow 'Welcome': <SimulationResult ...>>
     >>> explorer.controls["allow_reentry"].value = False   # re-runs
     >>> explorer.summary
                 flow  runs  contacts  ...
