@@ -70,7 +70,7 @@ def test_cli_demo_runs_with_every_socket_blocked(
     from segsim.cli import main
 
     assert (
-        main(["demo", "--contacts", "200", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+        main(["demo", "--contacts", "100", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
     )
     assert "segsim: error" not in capsys.readouterr().err
 
