@@ -725,6 +725,7 @@ def test_sql_and_python_faces_agree(con, condition, drawn):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @settings(settings.get_profile("long"))
 @given(condition=trees(), drawn=st.lists(contact_rows(), max_size=5))
 def test_sql_and_python_faces_agree_long(con, condition, drawn):
@@ -756,6 +757,7 @@ def test_time_leaves_at_their_boundaries(con, leaf, value, offsets, nudges):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @settings(settings.get_profile("long"))
 @given(
     leaf=time_leaves,

@@ -235,6 +235,7 @@ def test_sql_transitions_match_python_replay(condition, history):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 2,000 examples: about five minutes on a quiet machine
 @settings(settings.get_profile("long"))
 @given(condition=conditions, history=histories)
 def test_sql_transitions_match_python_replay_long(condition, history):
