@@ -775,7 +775,7 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
 
     Examples
     --------
-    >>> build_report(result, freq="M").to_html("projected-sends.html")  # doctest: +SKIP
+    >>> path = build_report(result, freq="M").to_html("projected-sends.html")
     """
     freq = period_freq(freq)
     flows = _flow_names(result)

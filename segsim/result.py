@@ -241,7 +241,8 @@ class SimulationResult:
 
         Examples
         --------
-        >>> result.explain(42).query("flow == 'Welcome'")  # doctest: +SKIP
+        >>> result.explain(42).query("flow == 'Welcome'")
+                               time ...
         """
         from segsim.explain import explain
 

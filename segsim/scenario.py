@@ -280,7 +280,8 @@ class Scenario(BaseModel):
     def with_settings(self, flow_name: str, **changes: Any) -> Scenario:
         """A copy in which flow ``flow_name`` has some activation settings changed.
 
-        >>> scenario.with_settings("Welcome", allow_reentry=True, reentry_wait="7d")  # doctest: +SKIP
+        >>> scenario.with_settings("Welcome", allow_reentry=True, reentry_wait="7d")
+        Scenario(2026-01-01 00:00 → 2026-04-01 00:00, 1 segment, 1 flow, 0 schedule events, ...)
         """
         by_name = {f.name: f for f in self.flows}
         if flow_name not in by_name:

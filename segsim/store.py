@@ -91,6 +91,7 @@ class Store:
     >>> store.load_attributes(pd.DataFrame({
     ...     "contact_id": [1, 1], "ts": ["2026-01-01", "2026-02-01"],
     ...     "attribute": ["plan", "plan"], "value": ["free", "pro"]}))
+    2
     >>> store.state_at("2026-01-15")["plan"].tolist()
     ['free']
     """

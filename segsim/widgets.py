@@ -123,11 +123,12 @@ class Explorer:
 
     Examples
     --------
-    >>> explorer = Explorer(ss.datasets.demo_scenario(contacts=1_000), "Welcome Pro")
-    ... # doctest: +SKIP
-    >>> explorer                                     # the panel, in a notebook  # doctest: +SKIP
-    >>> explorer.controls["allow_reentry"].value = False   # re-runs  # doctest: +SKIP
-    >>> explorer.summary                                     # doctest: +SKIP
+    >>> explorer = Explorer(scenario, "Welcome")
+    >>> explorer                                     # the panel, in a notebook
+    <Explorer of flow 'Welcome': <SimulationResult ...>>
+    >>> explorer.controls["allow_reentry"].value = False   # re-runs
+    >>> explorer.summary
+          flow  runs  contacts_entered ...
     """
 
     def __init__(

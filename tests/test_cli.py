@@ -19,7 +19,7 @@ DEMO = Path(__file__).resolve().parent.parent / "datasets" / "demo_scenario.yaml
 def small_scenario(tmp_path):
     """The demo scenario file with a small population."""
     path = tmp_path / "scenario.yaml"
-    path.write_text(DEMO.read_text().replace("contacts: 5000", "contacts: 300"))
+    path.write_text(DEMO.read_text().replace("contacts: 5000", "contacts: 100"))
     return path
 
 
@@ -43,7 +43,7 @@ def test_no_command_and_unknown_option_are_usage_errors(capsys):
 
 def test_demo_simulates_and_writes_the_report(tmp_path, capsys):
     assert (
-        main(["demo", "--contacts", "300", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+        main(["demo", "--contacts", "100", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
     )
     out = capsys.readouterr().out
     assert "Welcome Pro" in out and "report:" in out

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -719,9 +719,20 @@ def fixed_rows(n: int, seed: int = 20260101):
 FIXED_ROWS = fixed_rows(2_000)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(condition=trees(), drawn=st.lists(contact_rows(), max_size=5))
 def test_sql_and_python_faces_agree(con, condition, drawn):
+    check_sql_and_python_faces_agree(con, condition, drawn)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@settings(settings.get_profile("long"))
+@given(condition=trees(), drawn=st.lists(contact_rows(), max_size=5))
+def test_sql_and_python_faces_agree_long(con, condition, drawn):
+    check_sql_and_python_faces_agree(con, condition, drawn)
+
+
+def check_sql_and_python_faces_agree(con, condition, drawn):
     # every random condition meets a fixed batch of 2,000 states plus a few drawn ones,
     # all evaluated in one DuckDB query
     rows = FIXED_ROWS + drawn
@@ -735,7 +746,6 @@ def test_sql_and_python_faces_agree(con, condition, drawn):
     assert all(type(v) is bool for v in python)
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     leaf=time_leaves,
     value=st.sampled_from(INSTANTS),
@@ -743,6 +753,23 @@ def test_sql_and_python_faces_agree(con, condition, drawn):
     nudges=st.lists(st.sampled_from([-1, 0, 1]), min_size=6, max_size=6),
 )
 def test_time_leaves_at_their_boundaries(con, leaf, value, offsets, nudges):
+    check_time_leaves_at_their_boundaries(con, leaf, value, offsets, nudges)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@settings(settings.get_profile("long"))
+@given(
+    leaf=time_leaves,
+    value=st.sampled_from(INSTANTS),
+    offsets=st.lists(st.sampled_from([0, *DURATIONS_US]), min_size=1, max_size=6),
+    nudges=st.lists(st.sampled_from([-1, 0, 1]), min_size=6, max_size=6),
+)
+def test_time_leaves_at_their_boundaries_long(con, leaf, value, offsets, nudges):
+    check_time_leaves_at_their_boundaries(con, leaf, value, offsets, nudges)
+
+
+def check_time_leaves_at_their_boundaries(con, leaf, value, offsets, nudges):
     d = int(leaf.duration / dt.timedelta(microseconds=1))
     rows = [
         ({leaf.attribute: value}, set(), value + o + n)

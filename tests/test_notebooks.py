@@ -1,7 +1,12 @@
-"""The example notebooks run top to bottom on small data, headless, without a cell error."""
+"""The example notebooks run top to bottom on small data, headless, without a cell error.
+
+Each notebook runs in a kernel of its own, two at a time (a kernel is a process of its own, so
+two of them keep both cores of a CI machine busy while this process waits).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -20,6 +25,8 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL = "python3"
 CONTACTS = "300"
 TIMEOUT = 300  # seconds per cell
+AT_ONCE = 2  # notebooks executed at the same time, each in its own kernel
+PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def _runs_this_python(argv: list[str]) -> bool:
@@ -82,18 +89,49 @@ def test_committed_notebooks_have_no_outputs():
                 assert not cell.outputs and cell.execution_count is None, path.name
 
 
-@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda path: path.stem)
-def test_notebook_runs(path, kernel_env, monkeypatch):
-    for name, value in kernel_env.items():
-        monkeypatch.setenv(name, value)
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        nb,
-        kernel_name=KERNEL,
-        timeout=TIMEOUT,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},  # the kernel's working directory
-        allow_errors=False,
-    )
-    client.execute()  # raises CellExecutionError naming the cell and the error
+async def _execute(
+    paths: list[Path],
+) -> dict[str, tuple[nbformat.NotebookNode, BaseException | None]]:
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def run(path: Path) -> tuple[nbformat.NotebookNode, BaseException | None]:
+        nb = nbformat.read(path, as_version=4)
+        client = nbclient.NotebookClient(
+            nb,
+            kernel_name=KERNEL,
+            timeout=TIMEOUT,
+            resources={"metadata": {"path": str(NOTEBOOKS)}},  # the kernel's working directory
+            allow_errors=False,
+        )
+        async with gate:
+            try:
+                await client.async_execute()  # raises CellExecutionError naming the cell
+            except Exception as exc:
+                return nb, exc
+        return nb, None
+
+    outcomes = await asyncio.gather(*(run(path) for path in paths))
+    return {path.stem: outcome for path, outcome in zip(paths, outcomes, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def executed(request, kernel_env):
+    """The selected notebooks, executed: ``{stem: (executed notebook, error or None)}``."""
+    selected = [
+        item.callspec.params["path"]
+        for item in request.session.items
+        if item.path == request.path and getattr(item, "originalname", "") == "test_notebook_runs"
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in kernel_env.items():
+            patch.setenv(name, value)  # the kernels inherit this environment
+        return asyncio.run(_execute(selected))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda path: path.stem)
+def test_notebook_runs(path, executed):
+    nb, error = executed[path.stem]
+    if error is not None:
+        raise error
     first = next(cell for cell in nb.cells if cell.cell_type == "code")
     assert "SEGSIM_NOTEBOOK_CONTACTS" in first.source

@@ -6,7 +6,9 @@ list memberships, random segments (time-relative leaves, ``in_list``, ``in_segme
 random flows using every step kind and every activation setting, with a random lifecycle
 schedule (Activate, Pause/Resume, Edit to a new version sharing some step ids).
 
-The default run checks 200 scenarios; ``pytest -m slow`` checks 2,000.
+The default run checks as many scenarios as the Hypothesis profile says (``ci``: 50);
+``pytest -m slow`` runs the same property under the ``long`` profile (2,000); see
+``tests/conftest.py`` and ``tests/README.md``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import segsim as ss
@@ -533,22 +535,14 @@ def simulate_and_check(case: Case) -> None:
         assert frame.equals(sharded.frames[name]), f"{name} differs between 1 and 3 shards"
 
 
-@settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 @given(cases())
 def test_random_flows_on_random_histories_keep_the_invariants(case: Case) -> None:
     simulate_and_check(case)
 
 
 @pytest.mark.slow
-@settings(
-    max_examples=2_000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@pytest.mark.timeout(4 * 3600)  # 2,000 scenarios: about half an hour on a quiet machine
+@settings(settings.get_profile("long"))
 @given(cases())
 def test_random_flows_on_random_histories_keep_the_invariants_long(case: Case) -> None:
     simulate_and_check(case)
@@ -558,12 +552,7 @@ def test_strategy_reaches_every_step_kind_and_setting() -> None:
     """The generator covers what the invariants are meant to exercise (a sanity check)."""
     seen: set[str] = set()
 
-    @settings(
-        max_examples=150,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @settings(settings.get_profile("strategy-coverage"))
     @given(cases())
     def collect(case: Case) -> None:
         for flow in case.flows + [e.flow for e in case.schedule if isinstance(e, ss.Edit)]:

@@ -286,9 +286,20 @@ change = st.one_of(
 histories = st.lists(st.tuples(st.integers(-40, 40), change), min_size=1, max_size=12)
 
 
-@settings(max_examples=150, deadline=None)
 @given(condition=conditions, history=histories)
 def test_sql_transitions_match_python_replay(condition, history):
+    check_sql_transitions_match_python_replay(condition, history)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # 2,000 examples: about five minutes on a quiet machine
+@settings(settings.get_profile("long"))
+@given(condition=conditions, history=histories)
+def test_sql_transitions_match_python_replay_long(condition, history):
+    check_sql_transitions_match_python_replay(condition, history)
+
+
+def check_sql_transitions_match_python_replay(condition, history):
     from segsim.engine.live import replay
 
     rows, lists, seen = [], [], set()

@@ -17,9 +17,8 @@ def assert_same(a: ss.SimulationResult, b: ss.SimulationResult) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo():
-    scenario = ss.datasets.demo_scenario(contacts=800)
-    return scenario, ss.simulate(scenario, progress=False)
+def demo(small_demo):
+    return small_demo  # the demo scenario on 300 contacts and its plain run (conftest.py)
 
 
 @pytest.mark.parametrize("shards", [2, 3, 7])

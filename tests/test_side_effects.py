@@ -44,9 +44,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_frames() -> dict[str, pd.DataFrame]:
-    """The demo scenario simulated once with the network up, to compare with."""
-    return ss.simulate(ss.datasets.demo_scenario(contacts=300), progress=False).frames
+def demo_frames(small_demo) -> dict[str, pd.DataFrame]:
+    """The demo scenario (300 contacts) simulated once with the network up, to compare with.
+
+    A session fixture (conftest.py), so it is built before ``no_network`` blocks sockets.
+    """
+    return small_demo[1].frames
 
 
 def test_demo_scenario_runs_with_every_socket_blocked(
@@ -67,7 +70,7 @@ def test_cli_demo_runs_with_every_socket_blocked(
     from segsim.cli import main
 
     assert (
-        main(["demo", "--contacts", "200", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+        main(["demo", "--contacts", "100", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
     )
     assert "segsim: error" not in capsys.readouterr().err
 

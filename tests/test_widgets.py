@@ -18,10 +18,8 @@ from segsim.widgets import Explorer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def scenario():
-    scenario = ss.datasets.demo_scenario(contacts=300)
-    _ = scenario.store  # build the demo store once for the whole module
-    return scenario
+def scenario(small_demo):
+    return small_demo[0]  # the demo scenario on 300 contacts, its store built (conftest.py)
 
 
 def flow_row(explorer: Explorer, flow: str) -> pd.Series:

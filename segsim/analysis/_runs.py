@@ -61,7 +61,8 @@ def funnel(
 
     Examples
     --------
-    >>> funnel(result.runs, result.steps, flow="Welcome").pipe(plot_funnel)  # doctest: +SKIP
+    >>> funnel(result.runs, result.steps, flow="Welcome").pipe(plot_funnel)
+    <Axes: ...>
     """
     _require(runs, ["run_id", "flow", "end_reason"], "runs")
     _require(steps, ["time", "run_id", "flow", "step_id"], "steps")
@@ -131,7 +132,7 @@ def time_to_first_message(runs: pd.DataFrame, actions: pd.DataFrame) -> pd.DataF
 
     Examples
     --------
-    >>> delays = time_to_first_message(result.runs, result.actions)  # doctest: +SKIP
+    >>> delays = time_to_first_message(result.runs, result.actions)
     """
     _require(runs, ["run_id", "flow", "contact_id", "entered_at"], "runs")
     _require(actions, ["time", "run_id", "action", "status"], "actions")
@@ -175,7 +176,7 @@ def describe_time_to_first_message(
     Examples
     --------
     >>> time_to_first_message(result.runs, result.actions).pipe(describe_time_to_first_message)
-    ... # doctest: +SKIP
+          flow  runs  messaged ...
     """
     keys = _columns(by)
     _require(delays, ["delay", *keys], "delays")

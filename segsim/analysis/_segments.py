@@ -65,7 +65,7 @@ def entries_exits(
     Examples
     --------
     >>> entries_exits(result.segment_events, freq="W").pipe(plot_entries_exits, segment="VIP")
-    ... # doctest: +SKIP
+    <Axes: ...>
     """
     bounds = window_of(segment_events, window)
     deltas = _segment_deltas(segment_events, freq, bounds)
@@ -124,7 +124,6 @@ def segment_sizes_from_events(
     Examples
     --------
     >>> sizes = segment_sizes_from_events(result.segment_events, initial={"VIP": 120})
-    ... # doctest: +SKIP
     """
     key = period_freq(freq)
     bounds = window_of(segment_events, window)
