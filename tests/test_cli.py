@@ -221,7 +221,7 @@ def test_compare_prints_named_metrics_percent_changes_and_costs_with_currency(
 @pytest.mark.parametrize(
     ("replacement", "named"),
     [
-        (("contacts: 300", "contacts: 301"), "data source"),
+        (("contacts: 100", "contacts: 101"), "data source"),
         (("seed: 1\n", "seed: 2\n"), "seed: 1 vs 2"),
         (("end: '2026-07-01T00:00:00Z'", "end: '2026-06-01T00:00:00Z'"), "window"),
         (("cost_sms: 0.05", "cost_sms: 0.07"), "channels: cost_sms 0.05 vs 0.07"),
