@@ -26,14 +26,16 @@ from segsim.store.values import (
     Check,
     Layout,
     first_failure,
+    must,
+    parse_timestamp,
     part,
     sql_list,
-    text_timestamp,
 )
 
 __all__ = ["contact_ids", "event_ids", "membership", "name_checks", "timestamps"]
 
 _INT64_END = 2**63
+_SPACES = "' ' || chr(9) || chr(10) || chr(13)"
 _RANGE = "outside the 64-bit integer range; give such ids as strings"
 
 
@@ -90,10 +92,10 @@ def contact_ids(
     integers = f"({ints} IS NOT NULL OR {part(p, 'big')} IS NOT NULL OR {floats} IS NOT NULL)"
     looks_integer = f"regexp_full_match({text}, {quote_literal(INTEGER_ID)})"
     counts = con.execute(
-        f"""SELECT count(*) FILTER (WHERE {text} IS NOT NULL), min(_pos) FILTER (WHERE {text} IS NOT NULL),
+        layout.sql(f"""SELECT count(*) FILTER (WHERE {text} IS NOT NULL), min(_pos) FILTER (WHERE {text} IS NOT NULL),
                    count(*) FILTER (WHERE {integers}), min(_pos) FILTER (WHERE {integers}),
                    {f"bool_and({looks_integer})" if csv and store_type != "string" else "FALSE"}
-            FROM {layout.view}"""
+            FROM {layout.view}""")
     ).fetchall()[0]
     n_text, first_text, n_int, first_int, csv_integers = counts
     if n_text and n_int:
@@ -138,7 +140,8 @@ def contact_ids(
 def timestamps(
     column: Column, field: str = "ts", prefix: str = "ts"
 ) -> tuple[str, list[Check], list[Check]]:
-    """``(SQL, up-front checks, embedded checks)`` of a timestamp field."""
+    """``(SQL, up-front checks, embedded checks)`` of a timestamp field (the SQL raises
+    inside DuckDB on text that does not read as a timestamp)."""
     p = prefix
     numbers = ("int", "big", "float")
 
@@ -163,9 +166,13 @@ def timestamps(
             )
         )
     upfront.append(Check(field, _any(p, (*numbers, "bool", "other")), cannot))
-    parsed = text_timestamp(p)
-    embedded = [Check(field, f"{part(p, 'text')} IS NOT NULL AND {parsed} IS NULL", cannot)]
-    return f"coalesce({part(p, 'ts')}, {parsed})", upfront, embedded
+    text = part(p, "text")
+    parsed = parse_timestamp(text)
+    embedded = [Check(field, f"{text} IS NOT NULL AND {parsed} IS NULL", cannot)]
+    sql = f"CASE WHEN {text} IS NOT NULL THEN {must(parsed)} END"
+    if "ts" in column.parts:
+        sql = f"coalesce({part(p, 'ts')}, {sql})" if "text" in column.parts else part(p, "ts")
+    return sql, upfront, embedded
 
 
 def name_checks(field: str, noun: str, prefix: str = "name") -> list[Check]:
@@ -176,25 +183,28 @@ def name_checks(field: str, noun: str, prefix: str = "name") -> list[Check]:
         Check(field, f"{text} IS NULL AND NOT {others}", lambda v, e: f"{noun} name is missing"),
         Check(
             field,
-            f"{others} OR trim({text}) = ''",
+            f"{others} OR {text} = '' OR ({text} < '!' AND trim({text}, {_SPACES}) = '')",
             lambda v, e: f"{noun} name must be a non-empty string, got {v!r}",
         ),
     ]
 
 
 def membership(prefix: str = "member") -> tuple[str, list[Check]]:
-    """``(SQL, embedded checks)`` of list membership: a boolean, true/false or add/remove."""
+    """``(SQL, embedded checks)`` of list membership: a boolean, true/false or add/remove.
+
+    The SQL raises inside DuckDB on anything else.
+    """
     word = f"lower(trim({part(prefix, 'text')}))"
-    sql = (
+    read = (
         f"coalesce({part(prefix, 'bool')}, CASE WHEN {word} IN ({sql_list((*TRUE_WORDS, 'add'))}) "
         f"THEN TRUE WHEN {word} IN ({sql_list((*FALSE_WORDS, 'remove'))}) THEN FALSE END)"
     )
     check = Check(
         "member",
-        f"{sql} IS NULL",
+        f"{read} IS NULL",
         lambda v, e: f"member must be true/false (or add/remove), got {v!r}",
     )
-    return sql, [check]
+    return must(read), [check]
 
 
 def event_ids(prefix: str = "eid") -> tuple[str, list[Check]]:

@@ -31,11 +31,12 @@ from segsim.store.sources import Column, Source, open_source
 from segsim.store.values import (
     Check,
     Layout,
+    finite,
     first_failure,
-    guard,
     infer_types,
+    measure_all,
+    merge_stats,
     sql_list,
-    stats_select,
     typed_value,
     unsupported_check,
 )
@@ -70,12 +71,15 @@ class IngestSide(ReadSide):
         ``fields`` maps a field name (as messages call it) to ``(prefix, column)``.
         """
         name = f"segsim_load_{next(_views)}"
-        select = ", ".join(column.select(prefix) for prefix, column in fields.values())
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT _row AS _pos, {select} FROM {source.relation}"
+        select = "".join(
+            f", {part}" for prefix, column in fields.values() for part in column.select(prefix)
         )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT _row AS _pos{select} FROM {source.relation}"
+        )
+        parts = {prefix: frozenset(column.parts) for prefix, column in fields.values()}
         try:
-            yield Layout(source, name, {f: c.name for f, (_, c) in fields.items()}, **layout)
+            yield Layout(source, name, {f: c.name for f, (_, c) in fields.items()}, parts, **layout)
         finally:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP VIEW IF EXISTS {name}")
@@ -131,73 +135,85 @@ class IngestSide(ReadSide):
                 "value": ("value", source.column(mapping["value"])),
             }
             with self._view(source, fields) as layout:
-                return self._load_attribute_view(layout, known, declared, on_conflict)
+                columns_of = {f: c for f, (_, c) in fields.items()}
+                return self._load_attribute_view(layout, columns_of, known, declared, on_conflict)
 
     def _load_attribute_view(
         self,
         layout: Layout,
+        columns: Mapping[str, Column],
         known: Mapping[str, str],
         declared: Mapping[str, str],
         on_conflict: OnConflict,
+        *,
         restage: Any = None,
         declare: str = "types",
         extra: Mapping[str, str] | None = None,
     ) -> int:
         """Check, type and write the attribute rows of a view with prefixes id, ts, name, value.
 
-        ``extra`` maps more value prefixes (a change log's old values) to the field that holds
-        them: they are typed like ``value`` and stored in the staged rows as ``<prefix>_v_*``.
+        ``columns`` gives the source column of each field (``contact_id``, ``ts``, ``value``
+        and those of ``extra``). ``extra`` maps more value prefixes (a change log's old values)
+        to their field: they are typed like ``value`` and staged as ``<prefix>_v_*``.
         """
         con, source = self.con, layout.source
         catalog = {k: v for k, v in declared.items() if k not in known}
         if source.n_rows == 0:
             return self._write_catalog_only(catalog)
         id_type, id_sql = contact_ids(
-            con, layout, source.column(layout.columns["contact_id"]), self.id_type, self._where()
+            con, layout, columns["contact_id"], self.id_type, self._where()
         )
-        ts_sql, ts_upfront, ts_embedded = timestamps(source.column(layout.columns["ts"]))
+        ts_sql, ts_upfront, ts_embedded = timestamps(columns["ts"])
         prefixes = {"value": "value", **(extra or {})}
+        parts = {p: set(columns[f].parts) for p, f in prefixes.items()}
         upfront = [
             ts_upfront,
             name_checks("attribute", "attribute"),
-            [unsupported_check(p, f) for p, f in prefixes.items()],
+            [unsupported_check(p, f) for p, f in prefixes.items() if "other" in parts[p]],
         ]
         _raise_first(con, layout, upfront)
         typed = {**known, **declared}
-        inferred = self._infer_attributes(layout, typed, prefixes, declare)
+        inferred = self._infer_attributes(layout, typed, prefixes, parts, declare)
         catalog.update(inferred)
         types = {**typed, **inferred}
         by_type = {
             kind: sorted(n for n, k in types.items() if k == kind) for kind in schema.VALUE_COLUMN
         }
         conversion: list[Check] = []
-        finite: list[Check] = []
-        selects = []
+        finite_checks: list[Check] = []
+        inner, outer = [], []
         for prefix, field in prefixes.items():
             stored = "" if prefix == "value" else f"{prefix}_"
             for kind, column in schema.VALUE_COLUMN.items():
+                name = f"{stored}{column}"
                 if not by_type[kind]:
-                    selects.append(f"CAST(NULL AS {schema.SQL_TYPE[kind]}) AS {stored}{column}")
+                    inner.append(f"CAST(NULL AS {schema.SQL_TYPE[kind]}) AS {name}")
+                    outer.append(name)
                     continue
                 context = f"name__text IN ({sql_list(by_type[kind])})"
-                sql, checks, finite_checks = typed_value(
+                sql, checks, finite_check = typed_value(
                     prefix,
                     kind,
+                    parts=parts[prefix],
                     noun="attribute",
                     name_sql="name__text",
                     context=context,
                     field=field,
                 )
                 conversion += checks
-                finite += finite_checks
-                selects.append(
-                    f"CASE WHEN {context} THEN {guard(sql, checks + finite_checks)} END AS {stored}{column}"
-                )
+                inner.append(f"CASE WHEN {context} THEN {sql} END AS {name}")
+                if finite_check is not None:
+                    finite_checks.append(finite_check)
+                    outer.append(f"{finite(name)} AS {name}")
+                else:
+                    outer.append(name)
         value_columns = list(schema.VALUE_COLUMN.values())
         select = (
-            f"SELECT _pos, {id_sql} AS contact_id, {guard(ts_sql, ts_embedded)} AS ts, "
-            f"name__text AS attribute, {', '.join(selects)} FROM {layout.view}"
+            f"SELECT _pos, contact_id, ts, attribute, {', '.join(outer)} FROM ("
+            f"SELECT _pos, {id_sql} AS contact_id, {ts_sql} AS ts, "
+            f"name__text AS attribute, {', '.join(inner)} FROM {layout.view})"
         )
+        select = layout.sql(select)
 
         def prepare(con: duckdb.DuckDBPyConnection) -> None:
             for name, kind in catalog.items():
@@ -207,7 +223,7 @@ class IngestSide(ReadSide):
             table=schema.CHANGES,
             columns=["contact_id", "ts", "attribute", *value_columns],
             select=select,
-            checks=[ts_embedded, conversion, finite],
+            checks=[ts_embedded, conversion, finite_checks],
             id_type=id_type,
             prepare=prepare,
             key=["contact_id", "ts", "attribute"],
@@ -223,28 +239,20 @@ class IngestSide(ReadSide):
         layout: Layout,
         typed: Mapping[str, str],
         prefixes: Mapping[str, str],
+        parts: Mapping[str, set[str]],
         declare: str,
     ) -> dict[str, str]:
         """The types of the attributes of this load that are neither stored nor declared."""
         untyped = f"name__text NOT IN ({sql_list(sorted(typed))})" if typed else "TRUE"
-        if len(prefixes) == 1:
-            view = layout.view
-        else:
-            # a change log: old and new values together say what an attribute is
-            view = " UNION ALL ".join(
-                f"SELECT _pos, name__text, {', '.join(f'{p}__{q} AS value__{q}' for q in _PARTS)} "
-                f"FROM {layout.view}"
-                for p in prefixes
+        found: dict[str, dict[str, Any]] = {}
+        # a change log's old and new values together say what an attribute is
+        for prefix in prefixes:
+            stats = measure_all(
+                self.con, layout, prefix, parts[prefix], group="name__text", where=untyped
             )
-            view = f"({view})"
-        stats = stats_select("value")
-        rows = self.con.execute(
-            f"""SELECT name__text, {", ".join(f"{sql} AS {name}" for name, sql in stats)}
-                FROM {view} WHERE {untyped} GROUP BY name__text"""
-        ).fetchall()
-        names = [name for name, _ in stats]
-        found = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
-        return infer_types(self.con, layout, found, noun="attribute", declare=declare)
+            for name, s in stats.items():
+                found[name] = merge_stats(found[name], s) if name in found else s
+        return infer_types(layout, found, noun="attribute", declare=declare)
 
     def _write_catalog_only(self, catalog: Mapping[str, str]) -> int:
         # an empty first load cannot tell the type of contact ids, so it creates nothing
@@ -297,10 +305,11 @@ class IngestSide(ReadSide):
                 _raise_first(con, layout, [ts_upfront, name_checks("list", "list")])
                 member_sql, member_checks = membership()
                 select = (
-                    f"SELECT _pos, {id_sql} AS contact_id, {guard(ts_sql, ts_embedded)} AS ts, "
-                    f"name__text AS list, {guard(member_sql, member_checks)} AS member "
+                    f"SELECT _pos, {id_sql} AS contact_id, {ts_sql} AS ts, "
+                    f"name__text AS list, {member_sql} AS member "
                     f"FROM {layout.view}"
                 )
+                select = layout.sql(select)
                 plan = Plan(
                     table=schema.LIST_CHANGES,
                     columns=["contact_id", "ts", "list", "member"],
@@ -401,50 +410,49 @@ class IngestSide(ReadSide):
         if "event_id" in fields:
             eid_sql, eid_checks = event_ids()
             upfront.append(eid_checks)
-        upfront.append([unsupported_check(prefix_of[n], field_of[n]) for n in prefix_of])
+        parts = {n: set(fields[field_of[n]][1].parts) for n in prefix_of}
+        upfront.append(
+            [unsupported_check(prefix_of[n], field_of[n]) for n in prefix_of if "other" in parts[n]]
+        )
         _raise_first(con, layout, upfront)
-        untyped = [n for n in prefix_of if n not in known and n not in declared]
-        inferred: dict[str, str] = {}
-        if untyped:
-            stats = stats_select("x")
-            select = ", ".join(
-                sql.replace("x__", f"{prefix_of[n]}__") + f" AS {prefix_of[n]}_{stat}"
-                for n in untyped
-                for stat, sql in stats
-            )
-            row = con.execute(f"SELECT {select} FROM {layout.view}").fetchall()[0]
-            found: dict[str, dict[str, Any]] = {}
-            for i, (n, (stat, _)) in enumerate(itertools.product(untyped, stats)):
-                found.setdefault(n, {})[stat] = row[i]
-            for n in found:
-                found[n]["first"] = 0
-            inferred = infer_types(
-                con, layout, found, noun="property", declare="properties", fields=field_of
-            )
-        catalog.update({n: k for n, k in inferred.items()})
+        found: dict[str, dict[str, Any]] = {}
+        for n in prefix_of:
+            if n not in known and n not in declared:
+                (found[n],) = measure_all(con, layout, prefix_of[n], parts[n]).values()
+                found[n]["first"] = len(found)  # inferred in column order
+        inferred = infer_types(
+            layout, found, noun="property", declare="properties", fields=field_of
+        )
+        catalog.update(inferred)
         types = {**known, **declared, **inferred}
         conversion: list[Check] = []
-        finite: list[Check] = []
-        prop_selects = []
+        finite_checks: list[Check] = []
+        inner, outer = [], []
         for name, prefix in prefix_of.items():
-            sql, checks, finite_checks = typed_value(
+            sql, checks, finite_check = typed_value(
                 prefix,
                 types[name],
+                parts=parts[name],
                 noun="property",
                 name_sql=quote_literal(name),
                 field=field_of[name],
             )
             conversion += checks
-            finite += finite_checks
-            prop_selects.append(
-                f"{guard(sql, checks + finite_checks)} AS {quote_identifier(field_of[name])}"
-            )
+            column = quote_identifier(field_of[name])
+            inner.append(f"{sql} AS {column}")
+            if finite_check is not None:
+                finite_checks.append(finite_check)
+                outer.append(f"{finite(column)} AS {column}")
+            else:
+                outer.append(column)
         base = self._next_seq()
         select = (
-            f"SELECT _pos, {id_sql} AS contact_id, {guard(ts_sql, ts_embedded)} AS ts, "
-            f"name__text AS event, {base} + _pos AS seq, {eid_sql} AS event_id"
-            f"{''.join(', ' + s for s in prop_selects)} FROM {layout.view}"
+            f"SELECT _pos, contact_id, ts, event, seq, event_id{''.join(', ' + c for c in outer)} "
+            f"FROM (SELECT _pos, {id_sql} AS contact_id, {ts_sql} AS ts, name__text AS event, "
+            f"{base} + _pos AS seq, {eid_sql} AS event_id{''.join(', ' + c for c in inner)} "
+            f"FROM {layout.view})"
         )
+        select = layout.sql(select)
         has_events = self._has_events()
 
         def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -463,7 +471,7 @@ class IngestSide(ReadSide):
             table=schema.EVENTS,
             columns=["contact_id", "ts", "event", "seq", "event_id", *stored_props],
             select=select,
-            checks=[ts_embedded, conversion, finite],
+            checks=[ts_embedded, conversion, finite_checks],
             id_type=id_type,
             prepare=prepare,
             event_ids="event_id" in fields,
@@ -479,9 +487,6 @@ class IngestSide(ReadSide):
                 0
             ][0]
         )
-
-
-_PARTS = ("text", "int", "big", "float", "bool", "ts", "other")
 
 
 @contextlib.contextmanager

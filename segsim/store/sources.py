@@ -74,9 +74,9 @@ class Column:
         """The SQL expression of ``part`` (a typed NULL if the column cannot hold it)."""
         return self.parts.get(part, f"CAST(NULL AS {PART_SQL_TYPE[part]})")
 
-    def select(self, prefix: str) -> str:
-        """Every part as ``<prefix>__<part>``, for a SELECT list."""
-        return ", ".join(f"{self.sql(p)} AS {prefix}__{p}" for p in PARTS)
+    def select(self, prefix: str) -> list[str]:
+        """The parts it holds as ``<prefix>__<part>``, for a SELECT list."""
+        return [f"{sql} AS {prefix}__{p}" for p, sql in self.parts.items()]
 
     @staticmethod
     def constant(text: str) -> Column:
@@ -356,6 +356,11 @@ def _parquet_column(name: Any, sql_type: str) -> Column:
         return Column(name, {"float": f"CASE WHEN NOT isnan({value}) THEN {value} END"}, "float")
     if base == "BOOLEAN":
         return Column(name, {"bool": col}, "boolean")
+    if sql_type.upper() == "TIMESTAMP WITH TIME ZONE":
+        # from the UTC microseconds: a cast to TIMESTAMP goes through the time zone library
+        return Column(name, {"ts": f"make_timestamp(epoch_us({col}))"}, "timestamp")
+    if sql_type.upper() == "TIMESTAMP":
+        return Column(name, {"ts": col}, "timestamp")
     if base.startswith("TIMESTAMP") or base == "DATE":
         return Column(name, {"ts": f"CAST({col} AS TIMESTAMP)"}, "timestamp")
     if base == '"NULL"' or base == "NULL":

@@ -21,6 +21,7 @@ DuckDB's ``DOUBLE`` reads them (no ``_`` separators, NaN refused); booleans ``tr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,27 +30,24 @@ import duckdb
 
 from segsim._internal.sql import quote_literal
 from segsim.errors import DataLoadError
-from segsim.store.sources import PARTS, Source
+from segsim.store.sources import PART_SQL_TYPE, PARTS, Source
 
 __all__ = [
     "FALSE_WORDS",
     "TRUE_WORDS",
     "Check",
     "Layout",
+    "finite",
     "first_failure",
-    "guard",
     "infer_types",
+    "measure",
+    "must",
     "typed_value",
 ]
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 _INFERRED_BOOL = ("true", "false")
-#: ISO 8601, year first, as DuckDB's TIMESTAMPTZ reads it (the shape is checked first so that
-#: forms DuckDB would also take, like ``2026-1-1`` or a zone name, are refused).
-ISO_INSTANT = (
-    r"\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*"
-)
 #: Text inferred as a number: plain decimals only, so phone numbers (``+33612345678``) and codes
 #: with leading zeros (``01234``) stay strings unless declared numbers.
 INFERRED_NUMBER = r"-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
@@ -76,41 +74,58 @@ def part(prefix: str, name: str) -> str:
     return f"{prefix}__{name}"
 
 
-def present_text(prefix: str) -> str:
-    """SQL: the value is non-empty text."""
-    return f"({part(prefix, 'text')} IS NOT NULL AND {part(prefix, 'text')} <> '')"
+_SPACES = "' ' || chr(9) || chr(10) || chr(13)"
 
 
-def all_missing(prefix: str, empty_text: bool = True) -> str:
-    """SQL: the value is missing (every part NULL; empty text too when ``empty_text``)."""
-    text = present_text(prefix) if empty_text else f"{part(prefix, 'text')} IS NOT NULL"
-    others = " OR ".join(f"{part(prefix, p)} IS NOT NULL" for p in PARTS if p != "text")
-    return f"NOT ({text} OR {others})"
+def _trimmed(x: str) -> str:
+    return f"trim({x}, {_SPACES})"
 
 
-def text_number(prefix: str) -> str:
-    """SQL: the text read as a number (NULL where it does not read as one)."""
-    t = part(prefix, "text")
-    return (
-        f"(CASE WHEN NOT contains({t}, '_') AND NOT isnan(TRY_CAST(trim({t}) AS DOUBLE)) "
-        f"THEN TRY_CAST(trim({t}) AS DOUBLE) END)"
-    )
+def parse_number(x: str) -> str:
+    """SQL: text ``x`` read as a number, NULL where it does not read as one.
+
+    DuckDB's DOUBLE cast (it ignores surrounding white space), without ``_`` separators, NaN
+    refused.
+    """
+    return f"(CASE WHEN NOT contains({x}, '_') THEN nullif(TRY_CAST({x} AS DOUBLE), 'NaN'::DOUBLE) END)"
 
 
-def text_boolean(prefix: str) -> str:
-    t = f"lower(trim({part(prefix, 'text')}))"
-    return (
-        f"(CASE WHEN {t} IN ({sql_list(TRUE_WORDS)}) THEN TRUE "
-        f"WHEN {t} IN ({sql_list(FALSE_WORDS)}) THEN FALSE END)"
-    )
+def parse_boolean(x: str) -> str:
+    """SQL: text ``x`` read as a boolean (:data:`TRUE_WORDS`, :data:`FALSE_WORDS`, any case)."""
+    words = sql_list((*TRUE_WORDS, *FALSE_WORDS))
+    flags = ", ".join(["TRUE"] * len(TRUE_WORDS) + ["FALSE"] * len(FALSE_WORDS))
+
+    def lookup(text: str) -> str:
+        return f"[{flags}][list_position([{words}], lower({text}))]"
+
+    # surrounding white space costs a trim only where the plain lookup fails
+    return f"coalesce({lookup(x)}, {lookup(_trimmed(x))})"
 
 
-def text_timestamp(prefix: str) -> str:
-    t = part(prefix, "text")
-    return (
-        f"(CASE WHEN regexp_full_match({t}, {quote_literal(ISO_INSTANT)}) "
-        f"THEN CAST(TRY_CAST(trim({t}) AS TIMESTAMPTZ) AS TIMESTAMP) END)"
-    )
+def parse_timestamp(x: str) -> str:
+    """SQL: text ``x`` read as a UTC instant (naive TIMESTAMP), NULL where it does not read.
+
+    ISO 8601 dates first (``YYYY-MM-DD``), then what DuckDB's TIMESTAMPTZ reads: a time after
+    ``T`` or a space, fractions of a second, an offset (``Z``, ``+02:00``) or a zone name.
+    """
+
+    def read(text: str) -> str:
+        return (
+            f"CASE WHEN {text} LIKE '____-__-__%' "
+            f"THEN make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ))) END"
+        )
+
+    return f"coalesce({read(x)}, {read(_trimmed(x))})"
+
+
+def must(sql: str) -> str:
+    """``sql``, raising inside DuckDB where it is NULL (coalesce evaluates the error lazily)."""
+    return f"coalesce({sql}, error('segsim check failed'))"
+
+
+def finite(sql: str) -> str:
+    """``sql`` (a DOUBLE column), raising inside DuckDB where it is infinite."""
+    return f"(CASE WHEN isinf({sql}) THEN error('segsim check failed') ELSE {sql} END)"
 
 
 def describe(value: Any, kind: str) -> str:
@@ -119,6 +134,9 @@ def describe(value: Any, kind: str) -> str:
 
 
 # -- checks ------------------------------------------------------------------------------------
+
+
+_PART_REFERENCE = re.compile(r"\b([a-z][a-z0-9]*)__(" + "|".join(PARTS) + r")\b")
 
 
 @dataclass(frozen=True)
@@ -133,8 +151,24 @@ class Layout:
     source: Source
     view: str
     columns: Mapping[str, Any]
+    parts: Mapping[str, frozenset[str]]  # prefix -> the parts the view holds
     wide: tuple[Any, ...] = ()
     wide_field: str = "value"
+
+    def sql(self, text: str) -> str:
+        """``text`` with every part the view does not hold written as a typed NULL literal.
+
+        A column of constant NULLs in a view still costs a vector per row; a literal lets
+        DuckDB fold the expressions on it away.
+        """
+
+        def resolve(match: re.Match[str]) -> str:
+            prefix, name = match.group(1), match.group(2)
+            if prefix in self.parts and name not in self.parts[prefix]:
+                return f"CAST(NULL AS {PART_SQL_TYPE[name]})"
+            return match.group(0)
+
+        return _PART_REFERENCE.sub(resolve, text)
 
     def row(self, position: int) -> int:
         return position // len(self.wide) if self.wide else position
@@ -169,14 +203,6 @@ class Check:
     extras: tuple[str, ...] = ()
 
 
-def guard(expression: str, checks: Sequence[Check]) -> str:
-    """``expression``, raising inside DuckDB where any check's condition holds."""
-    if not checks:
-        return expression
-    whens = " ".join(f"WHEN {c.condition} THEN error('segsim check failed')" for c in checks)
-    return f"(CASE {whens} ELSE {expression} END)"
-
-
 def first_failure(
     con: duckdb.DuckDBPyConnection, layout: Layout, groups: Sequence[Sequence[Check]]
 ) -> DataLoadError | None:
@@ -188,7 +214,7 @@ def first_failure(
     if not checks:
         return None
     select = ", ".join(f"min(_pos) FILTER (WHERE {c.condition})" for c in checks)
-    firsts = con.execute(f"SELECT {select} FROM {layout.view}").fetchall()[0]
+    firsts = con.execute(layout.sql(f"SELECT {select} FROM {layout.view}")).fetchall()[0]
     index = 0
     for group in groups:
         hits = [
@@ -201,7 +227,9 @@ def first_failure(
             extras: tuple = ()
             if check.extras:
                 extras = con.execute(
-                    f"SELECT {', '.join(check.extras)} FROM {layout.view} WHERE _pos = ?",
+                    layout.sql(
+                        f"SELECT {', '.join(check.extras)} FROM {layout.view} WHERE _pos = ?"
+                    ),
                     [position],
                 ).fetchall()[0]
             value = layout.value(check.field, position)
@@ -216,90 +244,87 @@ def typed_value(
     prefix: str,
     kind: str,
     *,
+    parts: set[str],
     noun: str,
     name_sql: str,
     context: str = "TRUE",
     field: str = "value",
-) -> tuple[str, list[Check], list[Check]]:
+) -> tuple[str, list[Check], Check | None]:
     """The SQL value of ``kind`` read from the parts under ``prefix``, and its checks.
 
-    Returns ``(expression, conversion_checks, finiteness_checks)``; ``context`` restricts the
-    checks to the rows the expression is used for (e.g. the attributes of that type), and
-    ``name_sql`` names the attribute or property in messages.
+    ``parts`` are those the source column can hold. Returns ``(expression, conversion_checks,
+    finite_check)``: the expression raises inside DuckDB on a value of another kind or text that
+    does not read as ``kind``; a number is to be wrapped in :func:`finite` where it is stored
+    (``finite_check`` names an infinite one). ``context`` restricts the checks to the rows the
+    expression is used for (e.g. the attributes of that type); ``name_sql`` names the attribute
+    or property in messages.
     """
 
-    def wrong(value: Any, extras: tuple, native: str) -> str:
-        return f"{noun} {extras[0]!r} is {kind}, but this value is {describe(value, native)}"
+    def wrong(native: str) -> Callable[[Any, tuple], str]:
+        return lambda value, extras: (
+            f"{noun} {extras[0]!r} is {kind}, but this value is {describe(value, native)}"
+        )
 
     def unreadable(value: Any, extras: tuple) -> str:
         return f"{noun} {extras[0]!r} is {kind}, but value {value!r} does not read as {kind}"
 
-    def wrong_kind(native: str) -> Callable[[Any, tuple], str]:
-        return lambda value, extras: wrong(value, extras, native)
-
-    natives = {p: k for p, k in KIND_OF_PART.items() if k != kind}
+    wrong_parts = [p for p, k in KIND_OF_PART.items() if k != kind and p in parts]
     checks = [
         Check(
             field,
             f"({context}) AND {part(prefix, p)} IS NOT NULL",
-            wrong_kind(native),
+            wrong(KIND_OF_PART[p]),
             (name_sql,),
         )
-        for p, native in natives.items()
+        for p in wrong_parts
     ]
     text = part(prefix, "text")
-    finite: list[Check] = []
+    natives = {
+        "number": [
+            f"CAST({part(prefix, 'int')} AS DOUBLE)",
+            part(prefix, "float"),
+            part(prefix, "big"),
+        ],
+        "boolean": [part(prefix, "bool")],
+        "timestamp": [part(prefix, "ts")],
+    }
+    parse = {"number": parse_number, "boolean": parse_boolean, "timestamp": parse_timestamp}
+    safe = None  # the value without raising: what the finiteness check reads
     if kind == "string":
-        expression = f"nullif({text}, '')"
-    elif kind == "number":
-        parsed = text_number(prefix)
-        checks.append(
-            Check(
-                field,
-                f"({context}) AND {present_text(prefix)} AND {parsed} IS NULL",
-                unreadable,
-                (name_sql,),
-            )
-        )
-        expression = (
-            f"coalesce(CAST({part(prefix, 'int')} AS DOUBLE), {part(prefix, 'float')}, "
-            f"{part(prefix, 'big')}, CASE WHEN {present_text(prefix)} THEN {parsed} END)"
-        )
-        finite.append(
-            Check(
-                field,
-                f"({context}) AND isinf({expression})",
-                lambda v, e: f"{noun} {e[0]!r}: value {v!r} is not finite",
-                (name_sql,),
-            )
-        )
-    elif kind == "boolean":
-        parsed = text_boolean(prefix)
-        checks.append(
-            Check(
-                field,
-                f"({context}) AND {present_text(prefix)} AND {parsed} IS NULL",
-                unreadable,
-                (name_sql,),
-            )
-        )
-        expression = (
-            f"coalesce({part(prefix, 'bool')}, CASE WHEN {present_text(prefix)} THEN {parsed} END)"
-        )
+        expression = f"nullif({text}, '')" if "text" in parts else "CAST(NULL AS VARCHAR)"
     else:
-        parsed = text_timestamp(prefix)
-        checks.append(
-            Check(
-                field,
-                f"({context}) AND {present_text(prefix)} AND {parsed} IS NULL",
-                unreadable,
-                (name_sql,),
+        own = [sql for sql, p in zip(natives[kind], _NATIVE_PARTS[kind], strict=True) if p in parts]
+        read = list(own)
+        if "text" in parts:
+            parsed = parse[kind](text)
+            checks.append(
+                Check(
+                    field,
+                    f"({context}) AND {text} <> '' AND {parsed} IS NULL",
+                    unreadable,
+                    (name_sql,),
+                )
             )
+            own.append(f"CASE WHEN {text} <> '' THEN {must(parsed)} END")
+            read.append(f"CASE WHEN {text} <> '' THEN {parsed} END")
+        expression = f"coalesce({', '.join(own)})" if own else f"CAST(NULL AS {_SQL[kind]})"
+        safe = f"coalesce({', '.join(read)})" if read else "NULL"
+    if wrong_parts:
+        bad = " OR ".join(f"{part(prefix, p)} IS NOT NULL" for p in wrong_parts)
+        expression = f"(CASE WHEN {bad} THEN error('segsim check failed') ELSE {expression} END)"
+    finite_check = None
+    if kind == "number":
+        finite_check = Check(
+            field,
+            f"({context}) AND isinf({safe})",
+            lambda v, e: f"{noun} {e[0]!r}: value {v!r} is not finite",
+            (name_sql,),
         )
-        expression = (
-            f"coalesce({part(prefix, 'ts')}, CASE WHEN {present_text(prefix)} THEN {parsed} END)"
-        )
-    return expression, checks, finite
+    return expression, checks, finite_check
+
+
+_NATIVE_PARTS = {"number": ("int", "float", "big"), "boolean": ("bool",), "timestamp": ("ts",)}
+_SQL = {"number": "DOUBLE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
 
 
 def unsupported_check(prefix: str, field: str = "value") -> Check:
@@ -312,54 +337,108 @@ def unsupported_check(prefix: str, field: str = "value") -> Check:
 
 # -- inference --------------------------------------------------------------------------------
 
-_STATS = (
-    # (name, aggregate) over the parts under {p}; {t} is trimmed text, {lt} lowered
-    ("first", "min(_pos)"),
-    ("n_text", "count(*) FILTER (WHERE {present})"),
-    ("first_text", "min(_pos) FILTER (WHERE {present})"),
-    (
-        "n_number",
-        "count(*) FILTER (WHERE {p}__int IS NOT NULL OR {p}__big IS NOT NULL OR {p}__float IS NOT NULL)",
-    ),
-    (
-        "first_number",
-        "min(_pos) FILTER (WHERE {p}__int IS NOT NULL OR {p}__big IS NOT NULL OR {p}__float IS NOT NULL)",
-    ),
-    ("n_boolean", "count({p}__bool)"),
-    ("first_boolean", "min(_pos) FILTER (WHERE {p}__bool IS NOT NULL)"),
-    ("n_timestamp", "count({p}__ts)"),
-    ("first_timestamp", "min(_pos) FILTER (WHERE {p}__ts IS NOT NULL)"),
-    ("ok_boolean", "count(*) FILTER (WHERE {present} AND {lt} IN ({bools}))"),
-    ("bad_boolean", "min(_pos) FILTER (WHERE {present} AND {lt} NOT IN ({bools}))"),
-    ("ok_number", "count(*) FILTER (WHERE {present} AND regexp_full_match({t}, {number}))"),
-    ("bad_number", "min(_pos) FILTER (WHERE {present} AND NOT regexp_full_match({t}, {number}))"),
-    ("ok_timestamp", "count(*) FILTER (WHERE {present} AND {timestamp} IS NOT NULL)"),
-    ("bad_timestamp", "min(_pos) FILTER (WHERE {present} AND {timestamp} IS NULL)"),
-    # whether text reads as the kind of the native values it is mixed with (conversion rules)
-    ("mixed_bad_number", "min(_pos) FILTER (WHERE {present} AND {as_number} IS NULL)"),
-    ("mixed_bad_boolean", "min(_pos) FILTER (WHERE {present} AND {as_boolean} IS NULL)"),
-)
+
+def text_class(x: str) -> str:
+    """SQL: what text ``x`` reads as, to infer a type: ``'b'`` (``true``/``false``), ``'n'`` (a
+    plain decimal number), ``'t'`` (a timestamp), ``'s'`` (other text), ``'w'`` (text with
+    surrounding white space that may read as one of those: to classify again trimmed); NULL
+    where missing.
+
+    Only text starting with ``-``, ``.`` or a digit can be a number or a timestamp, and only
+    text starting with ``t`` or ``f`` a boolean, so most text (names, emails) is classified by
+    a few comparisons.
+    """
+    bools = sql_list(_INFERRED_BOOL)
+    return (
+        f"(CASE WHEN {x} IS NULL OR {x} = '' THEN NULL "
+        f"WHEN {x} < '!' THEN 'w' "
+        f"WHEN {x} >= '-' AND {x} < ':' THEN (CASE "
+        f"WHEN regexp_full_match({x}, {quote_literal(INFERRED_NUMBER)}) THEN 'n' "
+        f"WHEN {x} LIKE '____-__-__%' AND TRY_CAST({x} AS TIMESTAMPTZ) IS NOT NULL THEN 't' "
+        f"WHEN regexp_matches({x}, '\\s$') THEN 'w' ELSE 's' END) "
+        f"WHEN ({x} >= 'F' AND {x} < 'G') OR ({x} >= 'T' AND {x} < 'U') "
+        f"OR ({x} >= 'f' AND {x} < 'g') OR ({x} >= 't' AND {x} < 'u') THEN (CASE "
+        f"WHEN lower({x}) IN ({bools}) THEN 'b' "
+        f"WHEN lower({x}) LIKE 'true%' OR lower({x}) LIKE 'false%' THEN 'w' ELSE 's' END) "
+        "ELSE 's' END)"
+    )
 
 
-def stats_select(prefix: str) -> list[tuple[str, str]]:
-    """``(name, aggregate)`` pairs measuring how the values under ``prefix`` can be typed."""
-    t = f"trim({part(prefix, 'text')})"
-    values = {
-        "p": prefix,
-        "present": present_text(prefix),
-        "t": t,
-        "lt": f"lower({t})",
-        "bools": sql_list(_INFERRED_BOOL),
-        "number": quote_literal(INFERRED_NUMBER),
-        "timestamp": text_timestamp(prefix),
-        "as_number": text_number(prefix),
-        "as_boolean": text_boolean(prefix),
-    }
-    return [(name, sql.format(**values)) for name, sql in _STATS]
+_CLASS_OF = {"boolean": "b", "number": "n", "timestamp": "t"}
+
+
+def measure(
+    con: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    prefix: str,
+    parts: set[str],
+    *,
+    group: str | None = None,
+    where: str = "TRUE",
+    trimmed: bool = False,
+) -> dict[Any, dict[str, Any]]:
+    """How the values under ``prefix`` can be typed, per value of ``group`` (one SQL query).
+
+    For each group: ``first`` (position of its first row), ``n_text``/``first_text`` (non-empty
+    text), per kind ``ok_<kind>`` and ``bad_<kind>`` (texts that read as it, first one that does
+    not), ``padded`` (texts to classify again trimmed) and, for the native values a DataFrame
+    column can hold, ``n_<kind>``/``first_<kind>`` and ``mixed_bad_<kind>`` (the first text that
+    does not read as that kind by the conversion rules).
+    """
+    text = part(prefix, "text")
+    x = _trimmed(text) if trimmed else text
+    inner = ["_pos", f"{text_class(x)} AS c"]
+    stats = [
+        "min(_pos) AS first",
+        "count(c) AS n_text",
+        "min(_pos) FILTER (WHERE c IS NOT NULL) AS first_text",
+    ]
+    for kind, code in _CLASS_OF.items():
+        stats.append(f"count(*) FILTER (WHERE c = '{code}') AS ok_{kind}")
+        stats.append(f"min(_pos) FILTER (WHERE c <> '{code}') AS bad_{kind}")
+    stats.append("count(*) FILTER (WHERE c = 'w') AS padded")
+    parse = {"number": parse_number, "boolean": parse_boolean, "timestamp": parse_timestamp}
+    for kind, native_parts in _NATIVE_PARTS.items():
+        held = [p for p in native_parts if p in parts]
+        if held:
+            present = " OR ".join(f"{part(prefix, p)} IS NOT NULL" for p in held)
+            inner.append(f"({present}) AS is_{kind}")
+            inner.append(f"({text} <> '' AND {parse[kind](text)} IS NULL) AS unread_{kind}")
+            stats.append(f"count(*) FILTER (WHERE is_{kind}) AS n_{kind}")
+            stats.append(f"min(_pos) FILTER (WHERE is_{kind}) AS first_{kind}")
+            stats.append(f"min(_pos) FILTER (WHERE unread_{kind}) AS mixed_bad_{kind}")
+        else:
+            stats += [f"0 AS n_{kind}", f"NULL AS first_{kind}", f"NULL AS mixed_bad_{kind}"]
+    key = group if group is not None else "NULL"
+    inner.append(f"{key} AS g")
+    sql = (
+        f"SELECT g, {', '.join(stats)} FROM (SELECT {', '.join(inner)} FROM {layout.view} "
+        f"WHERE {where}) GROUP BY g"
+    )
+    cursor = con.execute(layout.sql(sql))
+    names = [d[0] for d in cursor.description][1:]
+    return {row[0]: dict(zip(names, row[1:], strict=True)) for row in cursor.fetchall()}
+
+
+def measure_all(
+    con: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    prefix: str,
+    parts: set[str],
+    *,
+    group: str | None = None,
+    where: str = "TRUE",
+) -> dict[Any, dict[str, Any]]:
+    """:func:`measure`, then again trimmed for the groups with padded text (rare)."""
+    stats = measure(con, layout, prefix, parts, group=group, where=where)
+    padded = [g for g, s in stats.items() if s["padded"]]
+    if padded:
+        again = where if group is None else f"({where}) AND {group} IN ({sql_list(padded)})"
+        stats.update(measure(con, layout, prefix, parts, group=group, where=again, trimmed=True))
+    return stats
 
 
 def infer_types(
-    con: duckdb.DuckDBPyConnection,
     layout: Layout,
     stats: Mapping[str, Mapping[str, Any]],
     *,
@@ -367,7 +446,7 @@ def infer_types(
     declare: str,
     fields: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The type of each name from its ``stats`` (see :func:`stats_select`); raises when its
+    """The type of each name from its ``stats`` (see :func:`measure`); raises when its
     values mix types, or when most read as one type but some do not.
 
     ``fields`` gives the field holding each name's values (default ``"value"``).
@@ -401,9 +480,7 @@ def _infer_one(
         raise mixes(a, a_kind, b, b_kind)
     if natives:
         first, kind = natives[0]
-        bad = {"number": s["mixed_bad_number"], "boolean": s["mixed_bad_boolean"]}.get(
-            kind, s["bad_timestamp"]
-        )
+        bad = s[f"mixed_bad_{kind}"]
         if s["n_text"] and bad is not None:
             raise mixes(first, kind, int(bad), "text")
         return kind
@@ -426,3 +503,15 @@ def _infer_one(
             position,
         )
     return "string"
+
+
+def merge_stats(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """The stats of two sets of values of one name (see :func:`measure`), as one."""
+    merged = {}
+    for key, x in a.items():
+        y = b[key]
+        if key.startswith(("n_", "ok_")) or key == "padded":
+            merged[key] = (x or 0) + (y or 0)
+        else:
+            merged[key] = y if x is None else x if y is None else min(x, y)
+    return merged
