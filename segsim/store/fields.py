@@ -183,7 +183,9 @@ def name_checks(field: str, noun: str, prefix: str = "name") -> list[Check]:
         Check(field, f"{text} IS NULL AND NOT {others}", lambda v, e: f"{noun} name is missing"),
         Check(
             field,
-            f"{others} OR {text} = '' OR ({text} < '!' AND trim({text}, {_SPACES}) = '')",
+            # CASE, not AND: DuckDB evaluates both sides of an AND; the trim is for few rows
+            f"{others} OR {text} = '' OR CASE WHEN {text} < '!' THEN trim({text}, {_SPACES}) = '' "
+            "ELSE FALSE END",
             lambda v, e: f"{noun} name must be a non-empty string, got {v!r}",
         ),
     ]

@@ -300,10 +300,11 @@ def _read_csv(path: Path, sep: str, label: str) -> pa.Table:
         raise DataLoadError(f"{label} cannot be read: {exc}") from None
     if not header:
         raise DataLoadError(f"{label} cannot be read: the file is empty (no header line)")
-    try:
+
+    def read(newlines_in_values: bool) -> pa.Table:
         return pa_csv.read_csv(
             path,
-            parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values=newlines_in_values),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=True,
@@ -311,6 +312,12 @@ def _read_csv(path: Path, sep: str, label: str) -> pa.Table:
                 quoted_strings_can_be_null=True,
             ),
         )
+
+    try:
+        try:
+            return read(newlines_in_values=False)  # faster, in parallel
+        except pa.ArrowInvalid:
+            return read(newlines_in_values=True)  # a quoted value may hold a line break
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataLoadError(f"{label} cannot be read: {_csv_problem(path, sep, exc)}") from None
 

@@ -344,7 +344,9 @@ def text_class(x: str) -> str:
     surrounding white space that may read as one of those: to classify again trimmed); NULL
     where missing.
 
-    Only text starting with ``-``, ``.`` or a digit can be a number or a timestamp, and only
+    Nested CASEs, not ANDs: DuckDB evaluates both sides of an AND on every row, but a CASE
+    branch only on the rows that reach it. Only text starting with ``-``, ``.`` or a digit can
+    be a number or a timestamp, and only
     text starting with ``t`` or ``f`` a boolean, so most text (names, emails) is classified by
     a few comparisons.
     """
@@ -354,7 +356,8 @@ def text_class(x: str) -> str:
         f"WHEN {x} < '!' THEN 'w' "
         f"WHEN {x} >= '-' AND {x} < ':' THEN (CASE "
         f"WHEN regexp_full_match({x}, {quote_literal(INFERRED_NUMBER)}) THEN 'n' "
-        f"WHEN {x} LIKE '____-__-__%' AND TRY_CAST({x} AS TIMESTAMPTZ) IS NOT NULL THEN 't' "
+        f"WHEN (CASE WHEN {x} LIKE '____-__-__%' THEN TRY_CAST({x} AS TIMESTAMPTZ) IS NOT NULL "
+        "ELSE FALSE END) THEN 't' "
         f"WHEN regexp_matches({x}, '\\s$') THEN 'w' ELSE 's' END) "
         f"WHEN ({x} >= 'F' AND {x} < 'G') OR ({x} >= 'T' AND {x} < 'U') "
         f"OR ({x} >= 'f' AND {x} < 'g') OR ({x} >= 't' AND {x} < 'u') THEN (CASE "
