@@ -78,9 +78,15 @@ def explain(result: Any, contact_id: Any) -> pd.DataFrame:
     if store is not None:
         start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
         history = store.history(contact_id)
+        occurrences = history[history["type"] == "event"]  # events are no state at the start
+        history = history[history["type"] != "event"]
         member_of = _segments_of_at_start(scenario, contact_id)
         rows += _situation_at_start(scenario, history[history["ts"] < start], member_of)
         rows += _untriggered_flows(result, scenario, contact_id, member_of)
+        for r in occurrences[(occurrences["ts"] >= start) & (occurrences["ts"] < end)].itertuples():
+            props = ", ".join(f"{k}={_value(v)}" for k, v in r.value.items())
+            text = f"{r.attribute} ({props})" if props else str(r.attribute)
+            rows.append((r.ts, _CHANGE, "event", None, None, None, text))
         for r in history[(history["ts"] >= start) & (history["ts"] < end)].itertuples():
             if r.type == "list":
                 text = f"{'added to' if r.value else 'removed from'} list {r.attribute!r}"

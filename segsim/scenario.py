@@ -95,7 +95,8 @@ class DuckDBSource(_FrozenModel):
 
 
 class _FileSource(_FrozenModel):
-    """Attribute changes in a CSV or Parquet file, and optionally list changes in another."""
+    """Attribute changes in a CSV or Parquet file, and optionally list changes and events in
+    others."""
 
     _positional = ("path",)
 
@@ -103,12 +104,15 @@ class _FileSource(_FrozenModel):
     path: Name
     types: dict[Name, AttributeType] = Field(default_factory=dict)
     lists: Name | None = None
+    events: Name | None = None
+    event_properties: dict[Name, AttributeType] = Field(default_factory=dict)
 
     def resolved(self, base: str | Path) -> Any:
         """The same source with relative paths made absolute against ``base``."""
         base = Path(base)
         lists = None if self.lists is None else _resolve(self.lists, base)
-        return self._replaced(path=_resolve(self.path, base), lists=lists)
+        events = None if self.events is None else _resolve(self.events, base)
+        return self._replaced(path=_resolve(self.path, base), lists=lists, events=events)
 
     def open(self) -> Any:
         """A new in-memory :class:`~segsim.store.Store` loaded from the file(s)."""
@@ -118,6 +122,8 @@ class _FileSource(_FrozenModel):
         store.load_attributes(self.path, types=dict(self.types) or None)
         if self.lists is not None:
             store.load_lists(self.lists)
+        if self.events is not None:
+            store.load_events(self.events, properties=dict(self.event_properties) or None)
         return store
 
 
@@ -125,8 +131,10 @@ class CSVSource(_FileSource):
     """Attribute changes in a CSV file (columns ``contact_id, ts, attribute, value``).
 
     ``types`` declares attribute types (the others are inferred); ``lists`` is a CSV file of
-    list changes (``contact_id, ts, list, member``). Relative paths in a scenario file are
-    read from the file's folder.
+    list changes (``contact_id, ts, list, member``); ``events`` a CSV file of event
+    occurrences (``contact_id, ts, event``, optionally ``event_id``, then property columns),
+    ``event_properties`` declaring property types. Relative paths in a scenario file are read
+    from the file's folder.
     """
 
     kind: Literal["csv"] = "csv"

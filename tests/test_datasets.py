@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segsim.datasets import DEMO_LISTS, DEMO_TYPES, demo, demo_frames
+from segsim.datasets import (
+    DEMO_EVENT_PROPERTIES,
+    DEMO_EVENTS,
+    DEMO_LISTS,
+    DEMO_TYPES,
+    demo,
+    demo_events,
+    demo_frames,
+)
 from segsim.store import Store
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets"
@@ -34,6 +42,11 @@ def attributes(frames) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def lists(frames) -> pd.DataFrame:
     return frames[1]
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    return demo_events(contacts=N, seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +79,19 @@ def test_different_seed_gives_different_rows():
     assert not a_attributes.equals(b_attributes)
 
 
-def test_demo_store_holds_the_frames(store, attributes, lists):
+def test_demo_store_holds_the_frames(store, attributes, lists, events):
     assert store.attribute_types == DEMO_TYPES
     assert store.list_names == sorted(DEMO_LISTS)
+    assert store.event_names == sorted(DEMO_EVENTS)
+    assert store.event_property_types == dict(sorted(DEMO_EVENT_PROPERTIES.items()))
     assert store.id_type == "integer"
     assert store.contacts["contact_id"].tolist() == list(range(1, N + 1))
     catalog = store.attributes.set_index("name")["rows"]
     assert catalog.to_dict() == attributes["attribute"].value_counts().to_dict()
-    assert int(store.contacts["changes"].sum()) == len(attributes) + len(lists)
+    occurrences = store.event_catalog.set_index("name")["occurrences"]
+    assert occurrences.to_dict() == events["event"].value_counts().to_dict()
+    # contacts count attribute, list and event rows
+    assert int(store.contacts["changes"].sum()) == len(attributes) + len(lists) + len(events)
 
 
 def test_frame_columns_and_dtypes(attributes, lists):
@@ -272,7 +290,12 @@ def test_sample_files_infer_the_demo_types():
 
 def test_sample_files_match_the_generator():
     attributes, lists = demo_frames(contacts=20, seed=7)
-    for frame, name in ((attributes, "sample_attributes.csv"), (lists, "sample_lists.csv")):
+    events = demo_events(contacts=20, seed=7)
+    for frame, name in (
+        (attributes, "sample_attributes.csv"),
+        (lists, "sample_lists.csv"),
+        (events, "sample_events.csv"),
+    ):
         text = io.StringIO()
         frame.to_csv(text, index=False)
         assert (SAMPLES / name).read_text() == text.getvalue(), f"regenerate datasets/{name}"
@@ -282,6 +305,64 @@ def test_sample_files_hold_what_demo_holds():
     sample = Store()
     sample.load_attributes(SAMPLES / "sample_attributes.csv", types=DEMO_TYPES)
     sample.load_lists(SAMPLES / "sample_lists.csv")
+    sample.load_events(SAMPLES / "sample_events.csv")  # property types inferred from the text
+    assert sample.event_property_types == dict(sorted(DEMO_EVENT_PROPERTIES.items()))
     built = demo(contacts=20, seed=7)
     for contact_id in range(1, 21):
         pd.testing.assert_frame_equal(sample.history(contact_id), built.history(contact_id))
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+def test_events_are_deterministic_and_leave_the_rows_unchanged():
+    a = demo_events(contacts=200, seed=3)
+    pd.testing.assert_frame_equal(a, demo_events(contacts=200, seed=3))
+    assert not a.equals(demo_events(contacts=200, seed=4))
+    # the attribute and list rows do not depend on the events' own random draws
+    attributes, lists = demo_frames(contacts=200, seed=3)
+    store = demo(contacts=200, seed=3)
+    assert store.attributes.set_index("name")["rows"].sum() == len(attributes)
+    assert len(store.events) == len(a)
+
+
+def test_event_columns_and_dtypes(events):
+    assert list(events.columns) == ["contact_id", "ts", "event", "page", "amount", "category"]
+    assert str(events["ts"].dtype) == "datetime64[us, UTC]"
+    assert events["contact_id"].dtype == np.int64
+    assert set(events["event"]) == set(DEMO_EVENTS)
+    views = events[events["event"] == "page_view"]
+    buys = events[events["event"] == "purchase"]
+    assert views["page"].notna().all() and views["amount"].isna().all()
+    assert (
+        buys["amount"].gt(0).all() and buys["category"].notna().all() and buys["page"].isna().all()
+    )
+    assert events["ts"].is_monotonic_increasing and events["ts"].max() < END
+
+
+def test_a_page_view_at_every_visit(attributes, events):
+    keys = ["contact_id", "ts"]
+    seen = attributes.loc[attributes["attribute"] == "last_seen_at", keys]
+    views = events.loc[events["event"] == "page_view", keys].drop_duplicates()
+    assert len(seen) == len(views) == len(seen.merge(views, on=keys))
+    signups = events[events["page"] == "/signup"]
+    assert signups["contact_id"].is_unique and len(signups) == N
+
+
+def test_a_purchase_at_every_purchase_change(attributes, events):
+    keys = ["contact_id", "ts"]
+    buys = events[events["event"] == "purchase"]
+    bought = attributes.loc[attributes["attribute"] == "last_purchase_at", keys]
+    assert len(buys.drop_duplicates(keys)) == len(
+        bought.merge(buys[keys].drop_duplicates(), on=keys)
+    )
+    assert len(bought) == len(buys.drop_duplicates(keys))
+    # purchase_count ends at the number of purchases, ltv at the sum of their amounts
+    final = attributes.sort_values("ts", kind="stable").groupby(["contact_id", "attribute"]).last()
+    count = final.xs("purchase_count", level="attribute")["value"].astype(float)
+    ltv = final.xs("ltv", level="attribute")["value"].astype(float)
+    per_contact = buys.groupby("contact_id")["amount"].agg(["count", "sum"])
+    buyers = per_contact.index
+    assert (count.loc[buyers] == per_contact["count"]).all()
+    assert np.allclose(ltv.loc[buyers], per_contact["sum"], atol=0.01)
+    assert (count.drop(buyers) == 0).all()

@@ -9,9 +9,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from segsim.datasets.demo import DEMO_LISTS, DEMO_TYPES, demo, demo_frames
+from segsim.datasets.demo import (
+    DEMO_EVENT_PROPERTIES,
+    DEMO_EVENTS,
+    DEMO_LISTS,
+    DEMO_TYPES,
+    demo,
+    demo_events,
+    demo_frames,
+)
 
-__all__ = ["DEMO_LISTS", "DEMO_SCENARIO", "DEMO_TYPES", "demo", "demo_frames", "demo_scenario"]
+__all__ = [
+    "DEMO_EVENTS",
+    "DEMO_EVENT_PROPERTIES",
+    "DEMO_LISTS",
+    "DEMO_SCENARIO",
+    "DEMO_TYPES",
+    "demo",
+    "demo_events",
+    "demo_frames",
+    "demo_scenario",
+]
 
 #: The demo scenario file shipped with the package (a copy of ``datasets/demo_scenario.yaml``).
 DEMO_SCENARIO = Path(__file__).with_name("demo_scenario.yaml")

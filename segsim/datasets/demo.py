@@ -22,6 +22,13 @@ The population (every instant is tz-aware UTC, at a plausible time of day):
   email or a phone later. ``newsletter`` members join at sign-up or when they opt in to email,
   and leave when they unsubscribe or lose their email.
 
+:func:`demo_events` gives the behavioural events behind that history, consistent with it: a
+``page_view`` (property ``page``) at sign-up and at every visit — the instants ``last_seen_at``
+changes — and a ``purchase`` (properties ``amount``, the increase of ``ltv``, and
+``category``) at every purchase — the instants ``last_purchase_at`` and ``purchase_count``
+change. Their pages and categories are drawn from a generator of their own, so the attribute
+and list rows are the same with or without events.
+
 Rows after the end of the window (``start`` + ``months``) are dropped. See
 ``datasets/README.md`` in the repository for the schema as a table.
 """
@@ -37,7 +44,15 @@ import pandas as pd
 from segsim._time import to_timestamp
 from segsim.store import Store
 
-__all__ = ["DEMO_LISTS", "DEMO_TYPES", "demo", "demo_frames"]
+__all__ = [
+    "DEMO_EVENTS",
+    "DEMO_EVENT_PROPERTIES",
+    "DEMO_LISTS",
+    "DEMO_TYPES",
+    "demo",
+    "demo_events",
+    "demo_frames",
+]
 
 #: The type of every demo attribute, as passed to ``Store.load_attributes(types=...)``.
 DEMO_TYPES: dict[str, str] = {
@@ -57,6 +72,17 @@ DEMO_TYPES: dict[str, str] = {
 
 #: The demo's lists.
 DEMO_LISTS = ("newsletter", "customers")
+
+#: The demo's events.
+DEMO_EVENTS = ("page_view", "purchase")
+
+#: The type of every demo event property, as passed to ``Store.load_events(properties=...)``.
+DEMO_EVENT_PROPERTIES: dict[str, str] = {"page": "string", "amount": "number", "category": "string"}
+
+_PAGES = ("/", "/pricing", "/blog", "/catalog", "/product", "/account")
+_PAGE_SHARES = (0.3, 0.1, 0.15, 0.2, 0.2, 0.05)
+_CATEGORIES = ("jazz", "rock", "classical", "pop", "electronic")
+_CATEGORY_SHARES = (0.2, 0.3, 0.15, 0.25, 0.1)
 
 _DAY_US = 86_400 * 1_000_000
 _HISTORY_DAYS = 182  # sign-ups before ``start``: the history that builds state at ``start``
@@ -132,8 +158,32 @@ def demo_frames(
     ``attributes`` has columns ``contact_id, ts, attribute, value`` (values typed as in
     :data:`DEMO_TYPES`, ``None`` for an attribute that became unset); ``lists`` has
     ``contact_id, ts, list, member``. Both are sorted by ``ts, contact_id`` and identical
-    for identical arguments. See :func:`demo` for the parameters.
+    for identical arguments. See :func:`demo` for the parameters and :func:`demo_events` for
+    the events.
     """
+    attributes, lists, _ = _population(contacts, seed, start, months)
+    return attributes, lists
+
+
+def demo_events(
+    contacts: int = 5_000, seed: int = 7, start: Any = "2026-01-01", months: int = 6
+) -> pd.DataFrame:
+    """The demo population's behavioural events as a DataFrame.
+
+    Columns ``contact_id, ts, event, page, amount, category``, one row per occurrence, sorted
+    by ``ts, contact_id`` (a purchase after the page view of its visit): ``page_view`` (with
+    ``page``) at sign-up and at each visit, the instants ``last_seen_at`` changes in
+    :func:`demo_frames`; ``purchase`` (with ``amount``, the increase of ``ltv``, and
+    ``category``) at each purchase, the instants ``last_purchase_at`` changes. Identical for
+    identical arguments; see :func:`demo` for the parameters.
+    """
+    return _population(contacts, seed, start, months)[2]
+
+
+def _population(
+    contacts: int, seed: int, start: Any, months: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(attributes, lists, events)`` of the demo population."""
     if isinstance(contacts, bool) or not isinstance(contacts, (int, np.integer)) or contacts < 1:
         raise ValueError(f"contacts must be a positive integer, got {contacts!r}")
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
@@ -281,10 +331,58 @@ def demo_frames(
     rows.add(ids[buyer], bought_at, "ltv", ltv)
     lists.add(ids[buyer[group_start]], bought_at[group_start], "customers", True)
 
+    # events: what the visits and purchases above were (own generator: the rows stay the same)
+    event_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x65766E74]))
+    events = _events(
+        event_rng,
+        start_us,
+        end_days,
+        views=(np.r_[ids, ids[who]], np.r_[signup, visit_at], len(ids)),
+        purchases=(ids[buyer], bought_at, amount),
+    )
     return (
         rows.frame(start_us, end_days, "attribute", "value"),
         lists.frame(start_us, end_days, "list", "member").astype({"member": bool}),
+        events,
     )
+
+
+def _events(
+    rng: np.random.Generator,
+    start_us: int,
+    end_days: float,
+    views: tuple[np.ndarray, np.ndarray, int],
+    purchases: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> pd.DataFrame:
+    """Page views (the first ``views[2]`` at sign-up) and purchases as one sorted frame."""
+    view_ids, view_days, n_signups = views
+    buyer_ids, bought_days, amount = purchases
+    n_views, n_buys = len(view_ids), len(buyer_ids)
+    pages = np.array(_PAGES, dtype=object)[rng.choice(len(_PAGES), n_views, p=_PAGE_SHARES)]
+    pages[:n_signups] = "/signup"
+    categories = np.array(_CATEGORIES, dtype=object)[
+        rng.choice(len(_CATEGORIES), n_buys, p=_CATEGORY_SHARES)
+    ]
+    days = np.r_[view_days, bought_days]
+    keep = days < end_days
+    frame = pd.DataFrame(
+        {
+            "contact_id": np.r_[view_ids, buyer_ids].astype(np.int64),
+            "ts": pd.to_datetime(
+                start_us + np.round(days * 86_400).astype(np.int64) * 1_000_000, unit="us", utc=True
+            ).astype("datetime64[us, UTC]"),
+            "event": np.r_[
+                np.full(n_views, "page_view", dtype=object),
+                np.full(n_buys, "purchase", dtype=object),
+            ],
+            "page": np.r_[pages, np.full(n_buys, None, dtype=object)],
+            "amount": np.r_[np.full(n_views, np.nan), amount],
+            "category": np.r_[np.full(n_views, None, dtype=object), categories],
+            "_order": np.r_[np.zeros(n_views, dtype=np.int8), np.ones(n_buys, dtype=np.int8)],
+        }
+    )[keep]
+    frame = frame.sort_values(["ts", "contact_id", "_order"], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)
 
 
 def demo(
@@ -314,7 +412,8 @@ def demo(
     Returns
     -------
     Store
-        Attributes as in :data:`DEMO_TYPES`, lists ``newsletter`` and ``customers``.
+        Attributes as in :data:`DEMO_TYPES`, lists ``newsletter`` and ``customers``, events
+        ``page_view`` and ``purchase`` (:func:`demo_events`).
 
     Examples
     --------
@@ -323,8 +422,9 @@ def demo(
     >>> sorted(store.attribute_types)[:3]
     ['country', 'email', 'email_subscribed']
     """
-    attributes, lists = demo_frames(contacts=contacts, seed=seed, start=start, months=months)
+    attributes, lists, events = _population(contacts, seed, start, months)
     store = Store(path)
     store.load_attributes(attributes, types=DEMO_TYPES)
     store.load_lists(lists)
+    store.load_events(events, properties=DEMO_EVENT_PROPERTIES)
     return store

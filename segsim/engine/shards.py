@@ -112,7 +112,17 @@ def _copy_store(store: Any, path: Path) -> None:
     con = store.con.cursor()
     try:
         con.execute(f"ATTACH {quote_literal(str(path))} AS segsim_copy")
-        for table in (schema.META, schema.ATTRIBUTES, schema.CHANGES, schema.LIST_CHANGES):
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_catalog = current_database()"
+            ).fetchall()
+        }
+        # the event tables are absent from stores written before events
+        tables = [schema.META, schema.ATTRIBUTES, schema.CHANGES, schema.LIST_CHANGES]
+        tables += [schema.EVENTS, schema.EVENT_PROPERTIES]
+        for table in (t for t in tables if t in present):
             con.execute(f"CREATE TABLE segsim_copy.{table} AS SELECT * FROM {table}")
         con.execute("DETACH segsim_copy")
     finally:
