@@ -98,6 +98,8 @@ def _attempt(
                 raise _Repeated
         else:
             _guarded(con, f"CREATE OR REPLACE TEMP TABLE {STAGED} AS {plan.select}")
+            if plan.key:
+                _resolve_repeats(con, layout, plan)  # before restaging: it compares rows
             if plan.restage is not None:
                 plan.restage(con)
             if plan.key:
@@ -151,8 +153,10 @@ def _repeats(con: duckdb.DuckDBPyConnection, plan: Plan) -> bool:
 # -- attribute and list rows: unique keys ---------------------------------------------------------
 
 
-def _merge_keyed(con: duckdb.DuckDBPyConnection, layout: Layout, plan: Plan, columns: str) -> int:
-    key, values, table = plan.key, plan.values, plan.table
+def _resolve_repeats(con: duckdb.DuckDBPyConnection, layout: Layout, plan: Plan) -> None:
+    """Keys repeated within the load: identical rows are kept once; different values are an
+    error, or (``on_conflict="last"``) the later row is kept."""
+    key, values = plan.key, plan.values
     keys = ", ".join(key)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE segsim_repeats AS
@@ -160,34 +164,40 @@ def _merge_keyed(con: duckdb.DuckDBPyConnection, layout: Layout, plan: Plan, col
             FROM {STAGED} GROUP BY {keys} HAVING count(*) > 1"""
     )
     try:
-        if con.execute("SELECT count(*) FROM segsim_repeats").fetchall()[0][0]:
-            if plan.on_conflict == "error":
-                clash = _first(
-                    con,
-                    f"""SELECT r.first_pos, s._pos, {_cols("s", key)}, {_cols("f", values)}, {_cols("s", values)}
-                        FROM segsim_repeats r JOIN {STAGED} f ON f._pos = r.first_pos
-                        JOIN {STAGED} s ON {_on("s", "r", key)}
-                        WHERE {_differ("s", "f", values)} ORDER BY r.first_pos, s._pos LIMIT 1""",
-                )
-                if clash is not None:
-                    a, b, cid, ts, name = clash[:5]
-                    width = len(values)
-                    first, other = _value_of(clash[5 : 5 + width]), _value_of(clash[5 + width :])
-                    raise layout.fail(
-                        f"contact {cid!r} has two different values of {plan.noun} {name!r} at "
-                        f"{to_timestamp(ts)}: {first!r} here and {other!r} at "
-                        f"{layout.source.row(layout.row(int(b)))}; pass on_conflict='last' to keep "
-                        "the later row",
-                        None,
-                        int(a),
-                    )
-            # identical repeats are kept once; with on_conflict="last", the later row wins
-            con.execute(
-                f"""DELETE FROM {STAGED} s USING segsim_repeats r
-                    WHERE {_on("s", "r", key)} AND s._pos <> r.last_pos"""
+        if not con.execute("SELECT count(*) FROM segsim_repeats").fetchall()[0][0]:
+            return
+        if plan.on_conflict == "error":
+            clash = _first(
+                con,
+                f"""SELECT r.first_pos, s._pos, {_cols("s", key)}, {_cols("f", values)}, {_cols("s", values)}
+                    FROM segsim_repeats r JOIN {STAGED} f ON f._pos = r.first_pos
+                    JOIN {STAGED} s ON {_on("s", "r", key)}
+                    WHERE {_differ("s", "f", values)} ORDER BY r.first_pos, s._pos LIMIT 1""",
             )
+            if clash is not None:
+                a, b, cid, ts, name = clash[:5]
+                width = len(values)
+                first, other = _value_of(clash[5 : 5 + width]), _value_of(clash[5 + width :])
+                raise layout.fail(
+                    f"contact {cid!r} has two different values of {plan.noun} {name!r} at "
+                    f"{to_timestamp(ts)}: {first!r} here and {other!r} at "
+                    f"{layout.source.row(layout.row(int(b)))}; pass on_conflict='last' to keep "
+                    "the later row",
+                    None,
+                    int(a),
+                )
+        con.execute(
+            f"""DELETE FROM {STAGED} s USING segsim_repeats r
+                WHERE {_on("s", "r", key)} AND s._pos <> r.last_pos"""
+        )
     finally:
         con.execute("DROP TABLE IF EXISTS segsim_repeats")
+
+
+def _merge_keyed(con: duckdb.DuckDBPyConnection, layout: Layout, plan: Plan, columns: str) -> int:
+    """Staged rows (keys now unique) against stored ones: identical rows are not written
+    again; a stored row with another value is an error, or (``"last"``) replaced."""
+    key, values, table = plan.key, plan.values, plan.table
     clash = _first(
         con,
         f"""SELECT i._pos, {_cols("t", key)}, {_cols("t", values)}, {_cols("i", values)}
