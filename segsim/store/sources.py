@@ -108,7 +108,7 @@ class Source:
         if self.kind == "parquet":
             return f"row {position + 1}"
         assert self.frame is not None
-        return f"row with index {self.frame.index[position]!r}"
+        return f"row with index {_plain(self.frame.index[position])!r}"
 
     def fail(self, message: str, position: int | None = None, column: Any = None) -> DataLoadError:
         """A :class:`DataLoadError` naming this source, the column and the row."""
