@@ -1,8 +1,8 @@
 """Synthetic benchmark data written straight into a segsim store with DuckDB SQL.
 
-Loading through ``Store.load_attributes`` checks every row in Python, which is the right
-thing for user data but would dominate a benchmark about transitions and the engine; here
-the rows are generated inside DuckDB in the store's own schema (``segsim.schema``).
+Loading through ``Store.load_attributes`` is measured on its own (``bench_load.py``); for the
+benchmarks about transitions and the engine the rows are generated inside DuckDB, straight in
+the store's own schema (``segsim.schema``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
 
 Each benchmark runs in its own process (so peak RSS is its own):
 
+* loading 10M attribute changes from Parquet, CSV and a DataFrame vs DuckDB reading the same
+  rows into a table;
 * segment transitions vs a plain DuckDB query (1M contacts / 10M changes);
 * the engine vs bare SimPy callbacks (200k flows);
 * end to end at 100k, 300k and 1M contacts (time and memory growth);
@@ -48,6 +50,20 @@ def main() -> None:
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     rows = []
+
+    load = _run("bench_load.py", "--rows", str(10_000_000 // scale))
+    for source in ("parquet", "typed", "csv", "dataframe", "events"):
+        if source in load:
+            figures = load[source]
+            rows.append(
+                (
+                    f"load {source} / DuckDB read",
+                    f"{load['rows']:,} rows",
+                    f"{figures['segsim_s']} s vs {figures['reference_s']} s",
+                    f"{figures['rows_per_s']:,} rows/s, ratio {figures['ratio']}",
+                    "≥ 1M rows/s, ≤ 5" if source in ("parquet", "typed") else "",
+                )
+            )
 
     seg = _run("bench_segments.py", "--contacts", str(1_000_000 // scale))
     rows.append(
@@ -129,6 +145,7 @@ def main() -> None:
         json.dumps(
             {
                 "machine": machine,
+                "load": load,
                 "segments": seg,
                 "engine": eng,
                 "end_to_end": ends,

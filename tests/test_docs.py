@@ -24,7 +24,9 @@ def test_scenario_example_in_datasets_readme_loads_and_simulates(tmp_path):
     lines = [
         line
         for line in block.splitlines()
-        if not line.startswith(("data:", "  kind: csv", "  path:", "  types:", "  lists:"))
+        if not line.startswith(
+            ("data:", "  kind: csv", "  path:", "  types:", "  lists:", "  events:", "  event_")
+        )
     ]
     path = tmp_path / "scenario.yaml"
     path.write_text("data: {kind: demo, contacts: 200}\n" + "\n".join(lines))
