@@ -32,13 +32,15 @@ class ReadSide(StoreBase):
     def __repr__(self) -> str:
         if not self._has_tables():
             return f"<segsim.Store {self._where()}, empty>"
-        n_rows, n_contacts = first_row(
-            self.con.execute(f"SELECT count(*), count(DISTINCT contact_id) FROM {schema.CHANGES}")
-        )
+        has_events = self._has_events()
+        tables = [schema.CHANGES, schema.LIST_CHANGES] + ([schema.EVENTS] if has_events else [])
+        ids = " UNION ".join(f"SELECT DISTINCT contact_id FROM {t}" for t in tables)
+        n_contacts = first_row(self.con.execute(f"SELECT count(*) FROM ({ids})"))[0]
+        n_rows = first_row(self.con.execute(f"SELECT count(*) FROM {schema.CHANGES}"))[0]
         n_attrs = first_row(self.con.execute(f"SELECT count(*) FROM {schema.ATTRIBUTES}"))[0]
         mode = ", read-only" if self.read_only else ""
         events = ""
-        if self._has_events():
+        if has_events:
             n_events = first_row(self.con.execute(f"SELECT count(*) FROM {schema.EVENTS}"))[0]
             events = f", {n_events:,} events" if n_events else ""
         return (
