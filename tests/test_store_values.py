@@ -313,3 +313,20 @@ def test_declared_booleans_read_their_words_in_any_case():
     store = Store()
     store.load_attributes(long(rows), types={"vip": "boolean"})
     assert store.state_at("2026-01-01")["vip"].tolist() == [True] * 5 + [False] * 5
+
+
+def test_names_that_look_like_sql_or_internal_columns_are_plain_names():
+    names = ["value__int", 'it\'s "quoted"', "name__text", "a; DROP TABLE x"]
+    rows = [(1, "2026-01-01", name, str(i)) for i, name in enumerate(names)]
+    store = Store()
+    assert store.load_attributes(long(rows), types={n: "string" for n in names}) == 4
+    assert sorted(store.attribute_types) == sorted(names)
+    assert dict(zip(store.history(1)["attribute"], store.history(1)["value"], strict=True)) == {
+        name: str(i) for i, name in enumerate(names)
+    }
+    events = pd.DataFrame(
+        {"contact_id": [1], "ts": ["2026-01-01"], "event": ["it's"], "p__text": ["x"]}
+    )
+    store.load_events(events)
+    assert store.event_property_types == {"p__text": "string"}
+    assert store.events["p__text"].tolist() == ["x"]

@@ -78,11 +78,6 @@ class Column:
         """The parts it holds as ``<prefix>__<part>``, for a SELECT list."""
         return [f"{sql} AS {prefix}__{p}" for p, sql in self.parts.items()]
 
-    @staticmethod
-    def constant(text: str) -> Column:
-        """A column holding the same text on every row (e.g. an attribute name)."""
-        return Column(text, {"text": quote_literal(text)}, "text")
-
 
 class Source:
     """Rows from a DataFrame, CSV or Parquet file, registered in DuckDB as a relation."""

@@ -136,7 +136,10 @@ def describe(value: Any, kind: str) -> str:
 # -- checks ------------------------------------------------------------------------------------
 
 
-_PART_REFERENCE = re.compile(r"\b([a-z][a-z0-9]*)__(" + "|".join(PARTS) + r")\b")
+# a part reference, or a quoted literal or identifier (skipped: it may hold any user text)
+_PART_REFERENCE = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\b([a-z][a-z0-9]*)__(" + "|".join(PARTS) + r")\b"
+)
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ class Layout:
 
         def resolve(match: re.Match[str]) -> str:
             prefix, name = match.group(1), match.group(2)
-            if prefix in self.parts and name not in self.parts[prefix]:
+            if prefix is not None and prefix in self.parts and name not in self.parts[prefix]:
                 return f"CAST(NULL AS {PART_SQL_TYPE[name]})"
             return match.group(0)
 

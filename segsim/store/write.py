@@ -55,7 +55,6 @@ class Plan:
     event_ids: bool = False  # events with an event_id column: skip or refuse known ids
     compared: list[str] = field(default_factory=list)  # event fields that make an occurrence
     restage: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # staged rows -> changes
-    returns: Callable[[int], int] = field(default=lambda n: n)
 
 
 class _Repeated(Exception):
@@ -117,7 +116,7 @@ def _attempt(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return plan.returns(written)
+    return written
 
 
 class _CheckFailed(Exception):
