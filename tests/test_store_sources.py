@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segsim.errors import DataLoadError
@@ -78,10 +78,17 @@ def _same_store_from_every_source(frame: pd.DataFrame, options: dict, folder: Pa
     return from_frame
 
 
-# three stores and two files per example (~0.3 s): the profile's examples take minutes
-@pytest.mark.slow
+# three stores and two files per example (~0.3 s)
 @given(histories())
 def test_dataframe_csv_and_parquet_of_the_same_rows_give_identical_stores(history):
+    _same_store_from_every_source(*history, _FOLDER)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@settings(settings.get_profile("long"))
+@given(histories())
+def test_dataframe_csv_and_parquet_of_the_same_rows_give_identical_stores_long(history):
     _same_store_from_every_source(*history, _FOLDER)
 
 

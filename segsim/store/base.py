@@ -8,17 +8,29 @@ histories.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from segsim import schema
-from segsim.errors import SegsimError
+from segsim.errors import ReadOnlyStoreError, SegsimError
 
-__all__ = ["StoreBase", "first_row"]
+__all__ = ["StoreBase", "first_row", "loader"]
+
+_SEGSIM_TABLES = {
+    schema.META,
+    schema.ATTRIBUTES,
+    schema.CHANGES,
+    schema.LIST_CHANGES,
+    schema.EVENTS,
+    schema.EVENT_PROPERTIES,
+}
 
 
 class StoreBase:
@@ -27,6 +39,11 @@ class StoreBase:
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = None if path is None else Path(path)
         self.read_only = read_only
+        # segsim tables seen to exist and metadata seen set: neither ever goes away (a load
+        # that creates them and fails rolls back before anything looks), so both are cached
+        self._present: set[str] = set()
+        self._meta_seen: dict[str, str] = {}
+        self._frozen: set[str] | None = None  # the tables during a load (see ``_one_load``)
         if self.path is None:
             if read_only:
                 raise ValueError("an in-memory store cannot be read-only; give a path")
@@ -61,20 +78,50 @@ class StoreBase:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
             "AND table_catalog = current_database()"
         ).fetchall()
-        return {r[0] for r in rows}
+        names = {r[0] for r in rows}
+        self._present |= names & _SEGSIM_TABLES
+        return names
+
+    def _has(self, table: str) -> bool:
+        if table in self._present:
+            return True
+        if self._frozen is not None:
+            return table in self._frozen
+        return table in self._table_names()
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError(
+                f"{self._where()} was opened read-only; nothing can be loaded into it"
+            )
+
+    @contextlib.contextmanager
+    def _one_load(self) -> Iterator[None]:
+        """Look the tables up once for a whole load (its many catalog reads ask again and
+        again); what the load creates is seen after it."""
+        self._frozen = self._table_names()
+        try:
+            yield
+        finally:
+            self._frozen = None
 
     def _has_tables(self) -> bool:
-        return schema.META in self._table_names()
+        return self._has(schema.META)
 
     def _has_events(self) -> bool:
         """Whether the event tables exist (a store written before events has none)."""
-        return schema.EVENTS in self._table_names()
+        return self._has(schema.EVENTS)
 
     def _meta(self, key: str) -> str | None:
+        if key in self._meta_seen:
+            return self._meta_seen[key]
         if not self._has_tables():
             return None
         row = first_row(self.con.execute(f"SELECT value FROM {schema.META} WHERE key = ?", [key]))
-        return None if row is None else row[0]
+        if row is None:
+            return None
+        self._meta_seen[key] = row[0]
+        return row[0]
 
     @property
     def id_type(self) -> str | None:
@@ -113,6 +160,21 @@ class StoreBase:
                 f"contact ids in this store are strings; got {contact_id!r} ({type(contact_id).__name__})"
             )
         return contact_id
+
+
+R = TypeVar("R")
+
+
+def loader(method: Callable[..., R]) -> Callable[..., R]:
+    """A load method: refused on a read-only store, its table lookups done once."""
+
+    @functools.wraps(method)
+    def load(self: Any, *args: Any, **kwargs: Any) -> R:
+        self._check_writable()
+        with self._one_load():
+            return method(self, *args, **kwargs)
+
+    return load
 
 
 def first_row(result: duckdb.DuckDBPyConnection) -> Any:

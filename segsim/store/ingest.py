@@ -24,7 +24,8 @@ import pandas as pd
 
 from segsim import schema
 from segsim._internal.sql import quote_identifier, quote_literal
-from segsim.errors import DataLoadError, ReadOnlyStoreError
+from segsim.errors import DataLoadError
+from segsim.store.base import loader
 from segsim.store.fields import contact_ids, event_ids, membership, name_checks, timestamps
 from segsim.store.read import ReadSide
 from segsim.store.sources import Column, Source, open_source
@@ -56,12 +57,6 @@ _views = itertools.count()
 class IngestSide(ReadSide):
     """The loaders (mixed into :class:`~segsim.store.Store`)."""
 
-    def _check_writable(self) -> None:
-        if self.read_only:
-            raise ReadOnlyStoreError(
-                f"{self._where()} was opened read-only; nothing can be loaded into it"
-            )
-
     @contextlib.contextmanager
     def _view(
         self, source: Source, fields: Mapping[str, tuple[str, Column]], **layout: Any
@@ -86,6 +81,7 @@ class IngestSide(ReadSide):
 
     # -- attributes ------------------------------------------------------------------------
 
+    @loader
     def load_attributes(
         self,
         data: pd.DataFrame | str | Path,
@@ -121,7 +117,6 @@ class IngestSide(ReadSide):
         int
             The number of new rows written (identical rows already stored are kept once).
         """
-        self._check_writable()
         _check_on_conflict(on_conflict)
         known = self.attribute_types
         declared = _declared_types(types, known, "types", "attribute")
@@ -270,6 +265,7 @@ class IngestSide(ReadSide):
 
     # -- lists --------------------------------------------------------------------------------
 
+    @loader
     def load_lists(
         self,
         data: pd.DataFrame | str | Path,
@@ -283,7 +279,6 @@ class IngestSide(ReadSide):
         contact to the list at ``ts``, false removes it. Loading is all-or-nothing, with
         the same checks and ``on_conflict`` rule as :meth:`load_attributes`.
         """
-        self._check_writable()
         _check_on_conflict(on_conflict)
         source = open_source(self.con, data)
         mapping = source.map_columns(_LIST_COLUMNS, columns)
@@ -326,6 +321,7 @@ class IngestSide(ReadSide):
 
     # -- events -------------------------------------------------------------------------------
 
+    @loader
     def load_events(
         self,
         data: pd.DataFrame | str | Path,
@@ -362,7 +358,6 @@ class IngestSide(ReadSide):
         or property value) is an error naming it. Event ids are stored as text (an integer id
         as its digits); a row without one is always a new occurrence.
         """
-        self._check_writable()
         known = self.event_property_types
         declared = _declared_types(properties, known, "properties", "property")
         source = open_source(self.con, data)

@@ -33,6 +33,7 @@ from segsim import schema
 from segsim._internal.sql import quote_literal
 from segsim._time import parse_instant, to_timestamp
 from segsim.errors import DataLoadError
+from segsim.store.base import loader
 from segsim.store.ingest import (
     IngestSide,
     OnConflict,
@@ -56,6 +57,7 @@ class WideSide(IngestSide):
 
     # -- wide snapshots ----------------------------------------------------------------------
 
+    @loader
     def load_snapshot(
         self,
         data: pd.DataFrame | str | Path,
@@ -101,7 +103,6 @@ class WideSide(IngestSide):
         change only where the attribute is set. Later history is not touched: a snapshot
         older than some stored changes inserts its changes before them.
         """
-        self._check_writable()
         _check_on_conflict(on_conflict)
         known = self.attribute_types
         declared = _declared_types(types, known, "types", "attribute")
@@ -177,6 +178,7 @@ class WideSide(IngestSide):
 
     # -- change logs ------------------------------------------------------------------------
 
+    @loader
     def load_change_log(
         self,
         data: pd.DataFrame | str | Path,
@@ -209,7 +211,6 @@ class WideSide(IngestSide):
         int
             The number of attribute changes written.
         """
-        self._check_writable()
         _check_on_conflict(on_conflict)
         known = self.attribute_types
         declared = _declared_types(types, known, "types", "attribute")
