@@ -968,10 +968,10 @@ def test_unicode_names_are_accepted_and_round_trip(tmp_path: Path) -> None:
     store.load_attributes(
         pd.DataFrame(
             {
-                "contact_id": ["zoë", "zoë", "Ωmega 🚀"],
-                "ts": ["2025-12-01", "2026-01-03", "2026-01-04"],
-                "attribute": ["forfait €", "forfait €", "forfait €"],
-                "value": ["gratuit", "prö 🎉", "prö 🎉"],
+                "contact_id": ["zoë", "zoë", "Ωmega 🚀", "zoë", "zoë"],
+                "ts": ["2025-12-01", "2026-01-03", "2026-01-04", "2025-12-01", "2025-12-01"],
+                "attribute": ["forfait €", "forfait €", "forfait €", "courriel ✉", "abonné ✓"],
+                "value": ["gratuit", "prö 🎉", "prö 🎉", "zoë@exemple.fr", True],
             }
         )
     )
@@ -993,14 +993,20 @@ def test_unicode_names_are_accepted_and_round_trip(tmp_path: Path) -> None:
         ],
     )
     built = ss.Scenario(
-        store, segments=[segment], flows=[flow], start="2026-01-01", end="2026-02-01"
+        store,
+        segments=[segment],
+        flows=[flow],
+        start="2026-01-01",
+        end="2026-02-01",
+        channels=ss.Channels(email_address="courriel ✉", email_consent="abonné ✓"),
     )
     result = ss.simulate(built, progress=False)
     assert list(result.runs["contact_id"]) == ["zoë"]
     assert list(result.actions["step_id"]) == ["é1", "ajout→", "mise-à-jour"]
     assert result.actions["template"].iloc[0] == "modèle ✉"
+    assert result.actions["status"].iloc[0] == "sent"  # by the channel's unicode attributes
     assert set(result.segment_events["segment"]) == {"Très VIP 🎉"}
-    assert set(store.attribute_types) == {"forfait €"}
+    assert set(store.attribute_types) == {"forfait €", "courriel ✉", "abonné ✓"}
     # the models round-trip through YAML, names intact
     text = ss.scenario.scenario_to_yaml(built)
     assert "Très VIP 🎉" in text and "Bienvenue ✓" in text
