@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from segsim import schema
 from segsim._internal.frames import SEGMENT_EVENTS
+from segsim._internal.models import FrozenModel
 from segsim._internal.sql import quote_literal
 from segsim._time import parse_instant, to_timestamp, to_us
 from segsim.conditions import (
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 
-class Segment(BaseModel):
+class Segment(FrozenModel):
     """A named condition on a contact's state; contacts enter when it turns true.
 
     Parameters
@@ -69,8 +70,6 @@ class Segment(BaseModel):
     >>> Segment("Lapsed", attr("last_purchase_at").older_than("90d"))
     Segment('Lapsed', last_purchase_at older_than 90d)
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     where: Condition

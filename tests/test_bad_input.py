@@ -585,6 +585,44 @@ def test_bad_flows(
     check(action, error, culprits)
 
 
+def test_a_channel_attribute_missing_from_the_data_is_named() -> None:
+    # the data calls email consent "email_opt_in"; the default channels expect
+    # "email_subscribed": every email would be skipped (unsubscribed) without a word
+    store = make_store(
+        [
+            (1, -5, "plan", "free"),
+            (1, 2, "plan", "pro"),
+            (1, -5, "email", "a@example.com"),
+            (1, -5, "email_opt_in", True),
+        ]
+    )
+    built = ss.Scenario(store, segments=[PRO], flows=[welcome()], start=day(0), end=day(10))
+    check(
+        lambda: ss.simulate(built, progress=False),
+        ss.ScenarioError,
+        ("'email_subscribed'", "not in the data", "'e1'", "did you mean 'email_opt_in'?"),
+    )
+    fixed = built.replace(channels=ss.Channels(email_consent="email_opt_in"))
+    assert list(ss.simulate(fixed, progress=False).actions["status"]) == ["sent"]
+
+
+def test_a_channel_attribute_only_a_flow_sets_is_a_warning() -> None:
+    store = make_store(
+        [(1, -5, "plan", "free"), (1, 2, "plan", "pro"), (1, -5, "email", "a@example.com")]
+    )
+    opt_in = welcome(
+        steps=[
+            ss.UpdateContact("u1", set={"email_subscribed": True}),
+            ss.SendEmail("e1", template="hi"),
+        ]
+    )
+    built = ss.Scenario(store, segments=[PRO], flows=[opt_in], start=day(0), end=day(10))
+    with pytest.warns(ss.SegsimWarning, match=r"'email_subscribed' is not in the data.*'u1'"):
+        result = ss.simulate(built, progress=False)
+    # the flow sets it before sending: the email goes out
+    assert list(result.actions["status"]) == ["applied", "sent"]
+
+
 def test_a_flow_without_steps_is_valid_and_completes_at_once() -> None:
     # not bad input: an empty flow is a valid (if useless) flow; its runs complete on entry
     result = simulate(flows=[welcome(steps=[])])()
@@ -796,6 +834,16 @@ YAML_CASES = [
         "demo-of-zero-contacts",
         ("{kind: csv, path: contacts.csv}", "{kind: demo, contacts: 0}"),
         ("data.contacts",),
+    ),
+    (
+        "duplicate-key",
+        ("end: 2026-02-01\n", "end: 2026-02-01\nstart: 2026-01-02\n"),
+        ("duplicate key 'start'", "line 4", "first at line 2"),
+    ),
+    (
+        "duplicate-nested-key",
+        ("duration: 2d}", "duration: 2d, duration: 3d}"),
+        ("duplicate key 'duration'", "line 12"),
     ),
     (
         "huge-number",

@@ -20,6 +20,7 @@ event loop (:class:`segsim.engine.core.Simulation`'s handler table).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -404,11 +405,38 @@ def _channel_attribute_checks(
                     f"channels.{option}",
                     f"{what}, so every {channel} message (e.g. flow {sender_flow!r} step "
                     f"{sender_step!r}) would be skipped ({reason})"
-                    f"{did_you_mean(name, store_types)}; name the data's attribute with "
-                    f"ss.Channels({option}=...)",
+                    f"{_channel_suggestion(name, role, channel, store_types)}; name the data's "
+                    f"attribute with ss.Channels({option}=...)",
                 )
             )
     return problems, warnings
+
+
+#: words that name a channel in attribute names (``email_opt_in``, ``mobile``, ``wa_consent``)
+_CHANNEL_WORDS = {
+    "email": ("mail",),
+    "sms": ("sms", "phone", "mobile", "tel"),
+    "whatsapp": ("whatsapp", "wa_", "phone", "mobile"),
+}
+
+
+def _channel_suggestion(name: str, role: str, channel: str, store_types: dict[str, str]) -> str:
+    """ "did you mean": a close name, else an attribute of the right type naming the channel.
+
+    A consent attribute is boolean and an address a string; ``email_opt_in`` is not close
+    to ``email_subscribed`` as text, but it is the email consent the data has.
+    """
+    kind = "boolean" if role == "consent" else "string"
+    fitting = sorted(a for a, t in store_types.items() if t == kind)
+    close = difflib.get_close_matches(name, fitting, n=1)
+    if not close:
+        words = _CHANNEL_WORDS[channel]
+        close = [a for a in fitting if any(word in a.lower() for word in words)]
+    if len(close) == 1:
+        return f"; did you mean {close[0]!r}?"
+    if close:
+        return f"; did you mean one of {', '.join(map(repr, close))}?"
+    return did_you_mean(name, store_types)
 
 
 def build_plan(scenario: Any) -> Plan:
