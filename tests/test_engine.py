@@ -830,3 +830,24 @@ def test_a_segment_named_like_an_internal_condition_does_not_collide(name):
         (2, 2, "Pro", "enter", 1, "history"),
         (2, 2, name, "exit", 1, "history"),
     ]
+
+
+def test_recheck_while_paused_is_dropped():
+    # the run ends at day 2; the recheck due at day 5 falls in the pause [4, 6): nothing, and
+    # no retry at the resume, although the contact is still a member
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendEmail("e", template="t")],
+        settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"),
+    )
+    s = scenario(
+        make_store(pro_history(enter=2)),
+        [PRO],
+        [flow],
+        end=10,
+        schedule=[ss.Pause("F", at=day(4)), ss.Resume("F", at=day(6))],
+    )
+    result = ss.simulate(s, progress=False)
+    assert runs_log(result) == [("F", 1, 2, "first", 2, "completed")]
+    assert suppressed_log(result) == []
