@@ -12,8 +12,10 @@ else ``unsubscribed``. A skipped message costs nothing.
 The delivery policies extend :meth:`Delivery.decide`, in this order, each one only seeing
 the sends the previous ones let through: the global holdout (``holdout``), quiet hours
 (``quiet_hours``: skip, or defer), frequency caps (``frequency_cap``), rate limits (a queue),
-then the responses to what was sent. Each new check is a few lines in :meth:`decide` and
-its state lives on :class:`Delivery`; the event loop does not change.
+then the responses to what was sent. A check that skips is a few lines in :meth:`decide`
+(a new reason goes in :mod:`segsim._internal.vocab`), its state (e.g. sends per contact for
+caps) lives on :class:`Delivery`; a deferral or a queue also needs the message's action
+handler in :mod:`segsim.engine.core` to wait before it logs the send.
 """
 
 from __future__ import annotations
