@@ -1,8 +1,10 @@
 """The flow engine: :func:`simulate` turns a scenario into a :class:`SimulationResult`.
 
-Modules, upstream first: :mod:`.plan` validates and compiles a scenario, :mod:`.live`
-evaluates contacts touched by actions, :mod:`.core` is the event loop, :mod:`.output`
-assembles the frames (in memory or as Parquet), :mod:`.shards` splits a run by contact.
+Modules, upstream first: :mod:`.plan` validates and compiles a scenario (one compile rule
+per step kind), :mod:`.draws` gives deterministic random draws, :mod:`.delivery` decides
+every message, :mod:`.live` evaluates contacts touched by actions, :mod:`.core` is the event
+loop (one handler per step kind), :mod:`.output` assembles the frames (in memory or as
+Parquet), :mod:`.shards` splits a run by contact.
 """
 
 from __future__ import annotations

@@ -15,6 +15,12 @@ processes, and ending a run (exit, restart, pause, delete) is then a matter of b
 Untouched contacts follow the transitions DuckDB precomputed (streamed in time order, in
 batches); a contact touched by an action is replayed and evaluated live from then on
 (:mod:`segsim.engine.live`).
+
+A run's steps are executed by the handler of their kind (``Simulation._handlers``: one per
+step kind, as :data:`segsim.engine.plan.STEP_RULES` has one compile rule per kind); a
+message's status, reason and cost are decided by :mod:`segsim.engine.delivery`; random draws
+come from :mod:`segsim.engine.draws`. Runs that enter take their first steps before the other
+steps due at their instant (see ``_first_steps``, ``_react``, and docs/semantics.md).
 """
 
 from __future__ import annotations
