@@ -256,7 +256,9 @@ class Scenario(FrozenModel):
         the new source). Invalid changes raise ``pydantic.ValidationError``, as construction
         does.
 
-        >>> scenario.replace(end="2026-05-01", seed=2)  # doctest: +SKIP
+        >>> later = scenario.replace(end="2026-05-01", seed=2)
+        >>> later.store is scenario.store, later.seed, later.end.month
+        (True, 2, 5)
         """
         copy = super().replace(**changes)
         if "data" not in changes:
