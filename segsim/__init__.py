@@ -28,6 +28,7 @@ from segsim.errors import (
     ScenarioError,
     SegmentError,
     SegsimError,
+    SegsimWarning,
 )
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and editors
@@ -142,6 +143,7 @@ __all__ = [
     "SegmentError",
     "SegmentTrigger",
     "SegsimError",
+    "SegsimWarning",
     "SendEmail",
     "SendSMS",
     "SendWhatsApp",

@@ -260,10 +260,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from segsim.engine.plan import scenario_problems
+    from segsim.engine.plan import check_scenario
 
     scenario = _load(args.scenario)  # raises with every structural problem and its YAML path
-    problems = scenario_problems(scenario)
+    problems, warnings = check_scenario(scenario)
+    for warning in warnings:
+        print(f"{args.scenario}: warning: {warning}", file=sys.stderr)
     if problems:
         for problem in problems:
             print(f"{args.scenario}: {problem}", file=sys.stderr)

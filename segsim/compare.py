@@ -127,7 +127,7 @@ def apply_variant(scenario: Any, flow: Any) -> Any:
     for event in scenario.schedule:
         if event in edits:
             try:
-                event = event._replaced(flow=merged_flow(base, flow, event.flow))
+                event = event.replace(flow=merged_flow(base, flow, event.flow))
             except ValidationError as exc:
                 raise ScenarioError(
                     f"variant of flow {flow.name!r}: its changes do not fit the version the "

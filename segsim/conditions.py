@@ -32,9 +32,7 @@ from typing import Annotated, Any, Literal, cast
 
 import pandas as pd
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     Strict,
     StrictBool,
@@ -45,6 +43,7 @@ from pydantic import (
     field_validator,
 )
 
+from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Name, PositiveDuration, did_you_mean
 from segsim._internal.sql import quote_identifier, quote_literal
 from segsim._internal.vocab import ATTRIBUTE_TYPES
@@ -169,10 +168,8 @@ def _child_text(child: _ConditionBase) -> str:
 # -- models ----------------------------------------------------------------------------------------
 
 
-class _ConditionBase(BaseModel):
+class _ConditionBase(FrozenModel):
     """Operators and the readable text form shared by every condition."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     def __and__(self, other: Any) -> AllOf:
         if not isinstance(other, _ConditionBase):

@@ -17,6 +17,7 @@ __all__ = [
     "ScenarioError",
     "SegmentError",
     "SegsimError",
+    "SegsimWarning",
 ]
 
 
@@ -54,3 +55,12 @@ class FlowNotReady(ScenarioError):
 
 class CascadeLoopError(SegsimError):
     """Flow actions feed each other at one instant without making progress in time."""
+
+
+class SegsimWarning(UserWarning):
+    """Something the figures depend on that is probably not what the analyst meant.
+
+    For example a channel's consent attribute that is not in the data and only a flow step
+    sets: until then every message of that channel is skipped. ``segsim validate`` lists
+    these too.
+    """

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     JsonValue,
     ValidationError,
@@ -39,6 +39,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from segsim._internal.formatting import DEFAULT_CURRENCY
+from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Duration, Name, UTCDateTime, did_you_mean
 from segsim._internal.vocab import ACTION_KINDS
 from segsim._time import format_duration
@@ -62,6 +63,7 @@ __all__ = [
     "ExitsSegment",
     "Flow",
     "FlowEvent",
+    "FlowState",
     "LifecycleEvent",
     "Pause",
     "RemoveFromList",
@@ -71,11 +73,17 @@ __all__ = [
     "SendSMS",
     "SendWhatsApp",
     "Step",
+    "StepPlace",
     "UpdateContact",
     "Wait",
     "Webhook",
+    "event_flow_name",
     "find_step",
+    "in_schedule_order",
+    "initial_state",
     "iter_steps",
+    "next_state",
+    "walk_steps",
 ]
 
 #: A location inside a model, as pydantic writes it: ``("steps", 2, "then", 0)``.
@@ -102,10 +110,8 @@ def _custom_error(loc: Loc, message: str, value: Any) -> InitErrorDetails:
     )
 
 
-class _FrozenModel(BaseModel):
+class _FrozenModel(FrozenModel):
     """A frozen, closed model whose first field(s) may be given positionally."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: the fields that may be passed positionally, in order (the name or step id first)
     _positional: ClassVar[tuple[str, ...]] = ()
@@ -124,11 +130,6 @@ class _FrozenModel(BaseModel):
                 raise TypeError(f"{type(self).__name__}() got two values for {name!r}")
             data[name] = value
         super().__init__(**data)
-
-    def _replaced(self, **changes: Any) -> Any:
-        """A validated copy with some fields changed (``model_copy`` would not validate)."""
-        fields = {name: getattr(self, name) for name in type(self).model_fields}
-        return type(self).model_validate({**fields, **changes})
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -157,6 +158,15 @@ class _Step(_FrozenModel):
         'wait for 2d'
         """
         return " ".join((self.kind, ", ".join(self.facts()))).strip()
+
+    def child_paths(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """The step sequences nested in this step: ``(field name, steps)`` in tree order.
+
+        Empty for actions and waits; a :class:`Branch` has ``then`` and ``otherwise``. A
+        step kind holding steps says so here, and every walk over a flow
+        (:func:`walk_steps`) follows it.
+        """
+        return ()
 
 
 class SendEmail(_Step):
@@ -266,6 +276,19 @@ class Webhook(_Step):
     def _upper_case(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("body")
+    @classmethod
+    def _finite_json(cls, value: Any, info: ValidationInfo) -> Any:
+        # JSON has no NaN or infinity: such a body could be dumped but not read back
+        where = _non_finite(value, "body")
+        if where is not None:
+            step = info.data.get("id", "?")
+            raise ValueError(
+                f"webhook step {step!r}: {where} is not a finite number; JSON has no NaN or "
+                "infinity (use null or a string)"
+            )
+        return value
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str, info: ValidationInfo) -> str:
@@ -279,6 +302,23 @@ class Webhook(_Step):
 
     def facts(self) -> tuple[str, ...]:
         return (f"{self.method} {self.url}",)
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    """The path of the first NaN or infinite float in a JSON value (None if there is none)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} ({value})"
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{path}[{key!r}]")
+        if found is not None:
+            return found
+    return None
 
 
 class Wait(_Step):
@@ -335,6 +375,10 @@ class Branch(_Step):
     def facts(self) -> tuple[str, ...]:
         return (f"when {self.when}",)
 
+    def child_paths(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """``then`` first, then ``otherwise``."""
+        return (("then", self.then), ("otherwise", self.otherwise))
+
 
 Step = Annotated[
     SendEmail
@@ -352,23 +396,60 @@ Step = Annotated[
 Branch.model_rebuild()
 
 
-def iter_steps(steps: Flow | Sequence[Any], prefix: Loc = ("steps",)) -> Iterator[tuple[Loc, Any]]:
-    """Every step of a tree, depth first in tree order, with its location.
+@dataclass(frozen=True)
+class StepPlace:
+    """A step, where it is in its flow's tree, and where a run goes after it.
 
-    The location is a pydantic-style tuple such as ``("steps", 2, "then", 0)``; a branch
-    comes before its ``then`` steps, which come before its ``otherwise`` steps.
+    ``next`` is the id of the step a run takes after this one when it does not go into one
+    of the step's own paths: the following step of its sequence, else the step after the
+    enclosing branch (and so on up), ``None`` when the flow ends there.
+    """
 
-    >>> [loc for loc, _ in iter_steps([Wait("w", "1d"), DeleteContact("d")])]
-    [('steps', 0), ('steps', 1)]
+    loc: Loc
+    step: Any
+    next: str | None
+
+    def path_first(self, steps: Sequence[Any]) -> str | None:
+        """The step a run goes to when it takes the nested path ``steps`` of this step."""
+        return steps[0].id if steps else self.next
+
+
+def walk_steps(
+    steps: Flow | Sequence[Any], prefix: Loc = ("steps",), after: str | None = None
+) -> Iterator[StepPlace]:
+    """Every step of a tree, depth first in tree order, with its location and continuation.
+
+    The one walk over a flow's steps: :func:`iter_steps`, the engine's compiler, validation
+    and the flow's own queries all use it. ``after`` is the continuation of the whole
+    sequence (the id of the step after it, ``None`` at the top level).
+
+    >>> from segsim.conditions import in_list
+    >>> flow = [Branch("b", when=in_list("x"), then=[Wait("w", "1d")]), DeleteContact("d")]
+    >>> [(p.step.id, p.next) for p in walk_steps(flow)]
+    [('b', 'd'), ('w', 'd'), ('d', None)]
     """
     if isinstance(steps, Flow):
         steps = steps.steps
     for i, step in enumerate(steps):
         loc = (*prefix, i)
-        yield loc, step
-        if isinstance(step, Branch):
-            yield from iter_steps(step.then, (*loc, "then"))
-            yield from iter_steps(step.otherwise, (*loc, "otherwise"))
+        following = steps[i + 1].id if i + 1 < len(steps) else after
+        yield StepPlace(loc, step, following)
+        for field, nested in step.child_paths():
+            yield from walk_steps(nested, (*loc, field), following)
+
+
+def iter_steps(steps: Flow | Sequence[Any], prefix: Loc = ("steps",)) -> Iterator[tuple[Loc, Any]]:
+    """Every step of a tree, depth first in tree order, with its location.
+
+    The location is a pydantic-style tuple such as ``("steps", 2, "then", 0)``; a branch
+    comes before its ``then`` steps, which come before its ``otherwise`` steps. (See
+    :func:`walk_steps` for the step each one leads to.)
+
+    >>> [loc for loc, _ in iter_steps([Wait("w", "1d"), DeleteContact("d")])]
+    [('steps', 0), ('steps', 1)]
+    """
+    for place in walk_steps(steps, prefix):
+        yield place.loc, place.step
 
 
 def find_step(flow: Flow, step_id: str) -> Any:
@@ -626,8 +707,7 @@ class Flow(_FrozenModel):
 
     def with_version(self, version: int) -> Flow:
         """The same flow with another version number."""
-        flow: Flow = self._replaced(version=version)
-        return flow
+        return self.replace(version=version)
 
     # -- display ---------------------------------------------------------------------------
 
@@ -739,6 +819,60 @@ class Edit(_FrozenModel):
 
 
 LifecycleEvent = Annotated[Activate | Pause | Resume | Edit, Field(discriminator="kind")]
+
+# -- the lifecycle state machine ---------------------------------------------------------------
+#
+# Written once, read by scenario validation (which events are possible), the engine's
+# compiler (a flow that would be active without a trigger) and the event loop (the state of
+# each flow as time passes).
+
+#: The state of a flow: ``draft`` (no entries, ``flow_inactive``), ``active``, ``paused``
+#: (no entries, ``flow_paused``; runs in flight follow ``on_pause``).
+FlowState = Literal["draft", "active", "paused"]
+
+#: lifecycle event kind -> (the state it needs, the state it leads to); an Edit keeps the state
+_TRANSITIONS: dict[str, tuple[FlowState, FlowState]] = {
+    "activate": ("draft", "active"),
+    "pause": ("active", "paused"),
+    "resume": ("paused", "active"),
+}
+
+
+def initial_state(flow_name: str, schedule: Iterable[Any]) -> FlowState:
+    """A scenario's flow is active from the start, unless the schedule activates it later.
+
+    >>> initial_state("Welcome", [Activate("Welcome", at="2026-02-01")])
+    'draft'
+    """
+    activated = any(isinstance(e, Activate) and e.flow == flow_name for e in schedule)
+    return "draft" if activated else "active"
+
+
+def next_state(state: FlowState, event: Any) -> FlowState | None:
+    """The state a lifecycle event leads to from ``state``; ``None`` if it is impossible there.
+
+    ``Activate`` starts a draft, ``Pause`` an active flow, ``Resume`` a paused one; an
+    ``Edit`` keeps the state.
+
+    >>> next_state("active", Pause("Welcome", at="2026-02-01"))
+    'paused'
+    >>> next_state("draft", Resume("Welcome", at="2026-02-01")) is None
+    True
+    """
+    if isinstance(event, Edit):
+        return state
+    needed, after = _TRANSITIONS[event.kind]
+    return after if state == needed else None
+
+
+def in_schedule_order(schedule: Iterable[Any]) -> list[tuple[int, Any]]:
+    """``(position, event)`` of a schedule in the order events apply: by time, then position."""
+    return sorted(enumerate(schedule), key=lambda item: (item[1].at, item[0]))
+
+
+def event_flow_name(event: Any) -> str:
+    """The name of the flow a lifecycle event is about."""
+    return str(event.flow_name if isinstance(event, Edit) else event.flow)
 
 
 # -- channels --------------------------------------------------------------------------------------

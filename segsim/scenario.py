@@ -22,30 +22,32 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
     model_validator,
 )
 
+from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Name, UTCDateTime, did_you_mean
 from segsim.conditions import segments_used
 from segsim.errors import ScenarioError, SegsimError
 from segsim.flows import (
-    Activate,
     Channels,
     Edit,
     EntersSegment,
     ExitsSegment,
     Flow,
+    FlowState,
     LifecycleEvent,
     Loc,
-    Pause,
-    Resume,
     _custom_error,
     _format_loc,
     _FrozenModel,
+    event_flow_name,
+    in_schedule_order,
+    initial_state,
+    next_state,
 )
 from segsim.segments import Segment
 
@@ -84,8 +86,7 @@ class DuckDBSource(_FrozenModel):
 
     def resolved(self, base: str | Path) -> DuckDBSource:
         """The same source with a relative path made absolute against ``base``."""
-        source: DuckDBSource = self._replaced(path=_resolve(self.path, Path(base)))
-        return source
+        return self.replace(path=_resolve(self.path, Path(base)))
 
     def open(self) -> Any:
         """The :class:`~segsim.store.Store` (read-only)."""
@@ -112,7 +113,7 @@ class _FileSource(_FrozenModel):
         base = Path(base)
         lists = None if self.lists is None else _resolve(self.lists, base)
         events = None if self.events is None else _resolve(self.events, base)
-        return self._replaced(path=_resolve(self.path, base), lists=lists, events=events)
+        return self.replace(path=_resolve(self.path, base), lists=lists, events=events)
 
     def open(self) -> Any:
         """A new in-memory :class:`~segsim.store.Store` loaded from the file(s)."""
@@ -172,7 +173,7 @@ DataSource = Annotated[
 # -- the scenario ----------------------------------------------------------------------------------
 
 
-class Scenario(BaseModel):
+class Scenario(FrozenModel):
     """Data, segments, flows, the simulated window and the lifecycle schedule.
 
     Parameters
@@ -216,8 +217,6 @@ class Scenario(BaseModel):
     Scenario(2026-01-01 00:00 → 2026-04-01 00:00, 1 segment, 1 flow, 0 schedule events, data=demo)
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     data: DataSource | None = None
     segments: tuple[Segment, ...]
     flows: tuple[Flow, ...]
@@ -256,6 +255,22 @@ class Scenario(BaseModel):
         """The same scenario reading from ``store`` (e.g. one read back from a dump)."""
         copy = self.model_copy()
         copy._store = store
+        return copy
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with some fields changed, validated like a new scenario.
+
+        The copy reads from the same store, unless ``data`` is replaced (it then reads from
+        the new source). Invalid changes raise ``pydantic.ValidationError``, as construction
+        does.
+
+        >>> later = scenario.replace(end="2026-05-01", seed=2)
+        >>> later.store is scenario.store, later.seed, later.end.month
+        (True, 2, 5)
+        """
+        copy = super().replace(**changes)
+        if "data" not in changes:
+            copy._store = self._store
         return copy
 
     # -- validation ------------------------------------------------------------------------
@@ -298,21 +313,19 @@ class Scenario(BaseModel):
             )
         flow = by_name[flow_name]
         try:
-            settings = flow.settings._replaced(**changes)
+            settings = flow.settings.replace(**changes)
         except ValidationError as exc:
             where = f"flow {flow_name!r} settings"
             raise ScenarioError(_describe_errors(exc, changes, prefix=where)) from None
-        return self.with_flow(flow._replaced(settings=settings))
+        return self.with_flow(flow.replace(settings=settings))
 
     def _replaced(self, **changes: Any) -> Scenario:
-        fields = {name: getattr(self, name) for name in type(self).model_fields}
-        fields.update(changes)
+        """:meth:`replace`, with the problems as one :class:`ScenarioError` (for variants)."""
         try:
-            copy = type(self).model_validate(fields)
+            return self.replace(**changes)
         except ValidationError as exc:
-            raise ScenarioError(_describe_errors(exc, fields)) from None
-        copy._store = self._store
-        return copy
+            fields = {name: getattr(self, name) for name in type(self).model_fields}
+            raise ScenarioError(_describe_errors(exc, {**fields, **changes})) from None
 
     # -- display ---------------------------------------------------------------------------
 
@@ -413,28 +426,30 @@ def _flow_problems(flow: Flow, loc: Loc, segment_names: set[str]) -> list[tuple[
 def _lifecycle_problems(
     schedule: Iterable[Any], flow_names: set[str]
 ) -> list[tuple[Loc, str, Any]]:
-    """Events in time order must be possible: activate a draft, pause an active flow,
-    resume a paused one. A flow that some ``Activate`` names is a draft until then."""
-    events = sorted(enumerate(schedule), key=lambda item: (item[1].at, item[0]))
-    activated = {e.flow for _, e in events if isinstance(e, Activate)}
-    state = {name: "draft" if name in activated else "active" for name in flow_names}
+    """Events in time order must be possible (:func:`segsim.flows.next_state`): activate a
+    draft, pause an active flow, resume a paused one. A flow that some ``Activate`` names is
+    a draft until then."""
+    schedule = list(schedule)
+    state: dict[str, FlowState] = {name: initial_state(name, schedule) for name in flow_names}
     problems: list[tuple[Loc, str, Any]] = []
-    for k, event in events:
-        if isinstance(event, Edit) or event.flow not in state:
-            continue
-        name, current = event.flow, state[event.flow]
-        needed = {Activate: "draft", Pause: "active", Resume: "paused"}[type(event)]
-        if current != needed:
+    for k, event in in_schedule_order(schedule):
+        name = event_flow_name(event)
+        if name not in state:
+            continue  # an unknown flow, reported on its own
+        after = next_state(state[name], event)
+        if after is None:
             hint = {
-                Activate: "it is active from the scenario start unless an Activate comes "
+                "activate": "it is active from the scenario start unless an Activate comes "
                 "first; Activate only starts a draft (use Resume after a Pause)",
-                Pause: "only an active flow can be paused",
-                Resume: "only a paused flow can be resumed (Resume without a Pause)",
-            }[type(event)]
-            message = f"{event.kind} of flow {name!r} at {event.at}: the flow is {current}; {hint}"
+                "pause": "only an active flow can be paused",
+                "resume": "only a paused flow can be resumed (Resume without a Pause)",
+            }[event.kind]
+            message = (
+                f"{event.kind} of flow {name!r} at {event.at}: the flow is {state[name]}; {hint}"
+            )
             problems.append((("schedule", k), message, name))
             continue
-        state[name] = {Activate: "active", Pause: "paused", Resume: "active"}[type(event)]
+        state[name] = after
     return problems
 
 
@@ -538,11 +553,33 @@ def _yaml_line(root: yaml.Node | None, loc: Loc) -> int | None:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML with YAML 1.2 booleans: only ``true``/``false``.
+    """YAML with YAML 1.2 booleans (only ``true``/``false``) and no duplicate keys.
 
     PyYAML follows YAML 1.1, where ``on``, ``off``, ``yes`` and ``no`` are booleans; a
-    trigger's ``on: exit`` would then be read as ``True: exit``.
+    trigger's ``on: exit`` would then be read as ``True: exit``. It also keeps the last of
+    two equal keys in a mapping (a second ``start:`` silently wins); YAML 1.2 says keys are
+    unique, and so does this loader.
     """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # "<<: *defaults" merges on purpose
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:
+                continue  # an unhashable key: PyYAML reports it itself
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1}); "
+                    "each key may appear once in a mapping",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -627,7 +664,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         store = data.open()
     except SegsimError as exc:
         raise type(exc)(f"{label}: data: {exc}") from None
-    scenario = scenario.model_copy(update={"data": data})
+    scenario = scenario.replace(data=data)
     scenario._store = store
     return scenario
 

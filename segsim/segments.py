@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from segsim import schema
 from segsim._internal.frames import SEGMENT_EVENTS
+from segsim._internal.models import FrozenModel
 from segsim._internal.sql import quote_literal
 from segsim._time import parse_instant, to_timestamp, to_us
 from segsim.conditions import (
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 
-class Segment(BaseModel):
+class Segment(FrozenModel):
     """A named condition on a contact's state; contacts enter when it turns true.
 
     Parameters
@@ -69,8 +70,6 @@ class Segment(BaseModel):
     >>> Segment("Lapsed", attr("last_purchase_at").older_than("90d"))
     Segment('Lapsed', last_purchase_at older_than 90d)
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     where: Condition
@@ -259,7 +258,14 @@ def transition_query(
     flags = [*(f"ch_{c}" for c in columns), "ch_birth"]
     pivot_sql = ", ".join(pivots)
     fill_sql = ", ".join(fills + flags)
-    state_cols = ", ".join([*(f"s_{c}.v AS {c}" for c in columns), *flags])
+    # a flag says the input *changed* at the instant: a row re-setting an attribute to its
+    # current value (or a list membership the contact has) is no change (not "history")
+    changes = [
+        f"ch_{c} AND {_state(c, c in l_col.values())} IS DISTINCT FROM "
+        f"lag({_state(c, c in l_col.values())}) OVER (PARTITION BY contact_id ORDER BY t) AS ch_{c}"
+        for c in columns
+    ]
+    state_cols = ", ".join([*(f"s_{c}.v AS {c}" for c in columns), *changes, "ch_birth"])
     carry = "".join(f", {c}" for c in columns)
     unchanged = "".join(f", FALSE AS {f}" for f in flags)
     changed = "".join(f", {f}" for f in flags)
@@ -329,6 +335,11 @@ def transition_query(
     return TransitionQuery(sql=sql, params=params, segments=names)
 
 
+def _state(column: str, is_list: bool) -> str:
+    """The state of a pivoted input after an instant (a list: a membership, never unknown)."""
+    return f"coalesce(s_{column}.v, FALSE)" if is_list else f"s_{column}.v"
+
+
 _NO_TRANSITIONS = """SELECT NULL::BIGINT AS t, NULL::BIGINT AS contact_id, NULL::INTEGER AS segment,
     NULL::BOOLEAN AS enter, NULL::BIGINT AS nth, NULL::BOOLEAN AS from_time WHERE FALSE"""
 
@@ -376,12 +387,16 @@ def segment_events(
         SELECT t, contact_id, segment, enter, nth, from_time FROM q
         WHERE t >= {start_us}"""
     if include_existing_members:
+        # members before start enter at start, unless they leave exactly then (the changes
+        # at start apply first: such a contact is no member at start, and its exit stands)
         sql += f"""
         UNION ALL
         SELECT {start_us}, contact_id, segment, TRUE, nth, FALSE FROM (
             SELECT contact_id, segment, arg_max(enter, t) AS member, arg_max(nth, t) AS nth
-            FROM q WHERE t < {start_us} GROUP BY contact_id, segment)
-        WHERE member"""
+            FROM q WHERE t < {start_us} GROUP BY contact_id, segment) i
+        WHERE member AND NOT EXISTS (
+            SELECT 1 FROM q WHERE q.t = {start_us} AND NOT q.enter
+                AND q.contact_id = i.contact_id AND q.segment = i.segment)"""
     sql += " ORDER BY t, contact_id, segment, enter"
     frame = store.con.execute(sql, query.params).df()
     return _events_frame(frame, query.segments, store)

@@ -585,6 +585,44 @@ def test_bad_flows(
     check(action, error, culprits)
 
 
+def test_a_channel_attribute_missing_from_the_data_is_named() -> None:
+    # the data calls email consent "email_opt_in"; the default channels expect
+    # "email_subscribed": every email would be skipped (unsubscribed) without a word
+    store = make_store(
+        [
+            (1, -5, "plan", "free"),
+            (1, 2, "plan", "pro"),
+            (1, -5, "email", "a@example.com"),
+            (1, -5, "email_opt_in", True),
+        ]
+    )
+    built = ss.Scenario(store, segments=[PRO], flows=[welcome()], start=day(0), end=day(10))
+    check(
+        lambda: ss.simulate(built, progress=False),
+        ss.ScenarioError,
+        ("'email_subscribed'", "not in the data", "'e1'", "did you mean 'email_opt_in'?"),
+    )
+    fixed = built.replace(channels=ss.Channels(email_consent="email_opt_in"))
+    assert list(ss.simulate(fixed, progress=False).actions["status"]) == ["sent"]
+
+
+def test_a_channel_attribute_only_a_flow_sets_is_a_warning() -> None:
+    store = make_store(
+        [(1, -5, "plan", "free"), (1, 2, "plan", "pro"), (1, -5, "email", "a@example.com")]
+    )
+    opt_in = welcome(
+        steps=[
+            ss.UpdateContact("u1", set={"email_subscribed": True}),
+            ss.SendEmail("e1", template="hi"),
+        ]
+    )
+    built = ss.Scenario(store, segments=[PRO], flows=[opt_in], start=day(0), end=day(10))
+    with pytest.warns(ss.SegsimWarning, match=r"'email_subscribed' is not in the data.*'u1'"):
+        result = ss.simulate(built, progress=False)
+    # the flow sets it before sending: the email goes out
+    assert list(result.actions["status"]) == ["applied", "sent"]
+
+
 def test_a_flow_without_steps_is_valid_and_completes_at_once() -> None:
     # not bad input: an empty flow is a valid (if useless) flow; its runs complete on entry
     result = simulate(flows=[welcome(steps=[])])()
@@ -798,6 +836,16 @@ YAML_CASES = [
         ("data.contacts",),
     ),
     (
+        "duplicate-key",
+        ("end: 2026-02-01\n", "end: 2026-02-01\nstart: 2026-01-02\n"),
+        ("duplicate key 'start'", "line 4", "first at line 2"),
+    ),
+    (
+        "duplicate-nested-key",
+        ("duration: 2d}", "duration: 2d, duration: 3d}"),
+        ("duplicate key 'duration'", "line 12"),
+    ),
+    (
         "huge-number",
         ('attribute: plan, op: "==", value: pro', 'attribute: plan, op: ">=", value: 1.0e+400'),
         ("segments[0].where", "finite"),
@@ -968,10 +1016,10 @@ def test_unicode_names_are_accepted_and_round_trip(tmp_path: Path) -> None:
     store.load_attributes(
         pd.DataFrame(
             {
-                "contact_id": ["zoë", "zoë", "Ωmega 🚀"],
-                "ts": ["2025-12-01", "2026-01-03", "2026-01-04"],
-                "attribute": ["forfait €", "forfait €", "forfait €"],
-                "value": ["gratuit", "prö 🎉", "prö 🎉"],
+                "contact_id": ["zoë", "zoë", "Ωmega 🚀", "zoë", "zoë"],
+                "ts": ["2025-12-01", "2026-01-03", "2026-01-04", "2025-12-01", "2025-12-01"],
+                "attribute": ["forfait €", "forfait €", "forfait €", "courriel ✉", "abonné ✓"],
+                "value": ["gratuit", "prö 🎉", "prö 🎉", "zoë@exemple.fr", True],
             }
         )
     )
@@ -993,14 +1041,20 @@ def test_unicode_names_are_accepted_and_round_trip(tmp_path: Path) -> None:
         ],
     )
     built = ss.Scenario(
-        store, segments=[segment], flows=[flow], start="2026-01-01", end="2026-02-01"
+        store,
+        segments=[segment],
+        flows=[flow],
+        start="2026-01-01",
+        end="2026-02-01",
+        channels=ss.Channels(email_address="courriel ✉", email_consent="abonné ✓"),
     )
     result = ss.simulate(built, progress=False)
     assert list(result.runs["contact_id"]) == ["zoë"]
     assert list(result.actions["step_id"]) == ["é1", "ajout→", "mise-à-jour"]
     assert result.actions["template"].iloc[0] == "modèle ✉"
+    assert result.actions["status"].iloc[0] == "sent"  # by the channel's unicode attributes
     assert set(result.segment_events["segment"]) == {"Très VIP 🎉"}
-    assert set(store.attribute_types) == {"forfait €"}
+    assert set(store.attribute_types) == {"forfait €", "courriel ✉", "abonné ✓"}
     # the models round-trip through YAML, names intact
     text = ss.scenario.scenario_to_yaml(built)
     assert "Très VIP 🎉" in text and "Bienvenue ✓" in text

@@ -92,6 +92,54 @@ def test_validate_lists_every_yaml_problem_with_its_path(small_scenario, tmp_pat
     assert "flows[0].steps[1].duration" in err and "flows[1].steps[1].duration" in err
 
 
+SEGMENTS_ONLY = """\
+data: {kind: demo, contacts: 200}
+start: 2026-01-01
+end: 2026-03-01
+segments:
+  - name: Pro
+    where: {kind: compare, attribute: plan, op: "==", value: pro}
+flows: []
+"""
+
+
+def test_a_scenario_without_flows_validates_and_runs(tmp_path, capsys):
+    path = tmp_path / "segments.yaml"
+    path.write_text(SEGMENTS_ONLY)
+    assert main(["validate", str(path)]) == 0
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    assert (out / "report.html").exists()
+    assert len(pd.read_parquet(out / "segment_events.parquet")) > 0
+    assert pd.read_parquet(out / "runs.parquet").empty
+
+
+def test_validate_names_a_channel_attribute_missing_from_the_data(tmp_path, capsys):
+    flow = """\
+  - name: Hello
+    trigger: {segment: Pro}
+    steps:
+      - {kind: send_email, id: e1, template: hi}
+"""
+    path = tmp_path / "missing.yaml"
+    path.write_text(
+        SEGMENTS_ONLY.replace("flows: []\n", "flows:\n" + flow)
+        + "channels: {email_consent: email_optin}\n"
+    )
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "channels.email_consent" in err and "'email_optin'" in err
+    assert "did you mean 'email_subscribed'" in err
+    # set by a flow step: a warning, and the scenario is valid
+    setter = "      - {kind: update_contact, id: u1, set: {email_optin: true}}\n"
+    path.write_text(
+        path.read_text().replace("      - {kind: send_email", setter + "      - {kind: send_email")
+    )
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: channel email" in err and "'u1'" in err
+
+
 def test_missing_file_is_an_input_error(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope.yaml")]) == 1
     assert "nope.yaml" in capsys.readouterr().err

@@ -298,6 +298,8 @@ def scenario():
         rows += [
             (c, day(-30), "email", f"c{c}@example.com"),
             (c, day(-30), "email_subscribed", True),
+            (c, day(-30), "phone", f"+3361234567{c}"),
+            (c, day(-30), "sms_subscribed", True),
             (c, day(-30), "plan", "free"),
             (c, day(2), "plan", "pro"),
         ]
@@ -501,12 +503,10 @@ def test_added_and_moved_steps_go_after_the_same_step_as_in_the_variant(scenario
 
 def test_field_changes_merge_field_by_field_and_the_variant_wins_a_conflict(scenario):
     edited = _edited(e1={"template": "hello-v2"}, w1={"duration": "3d"})
-    edited = edited._replaced(
-        settings=edited.settings._replaced(reentry_wait="14d", on_pause="drain")
-    )
+    edited = edited.replace(settings=edited.settings.replace(reentry_wait="14d", on_pause="drain"))
     base = _scenario_with_edit(scenario.store, edited)
     variant = _variant(lambda d: d["steps"][1].update(duration="1d"))
-    variant = variant._replaced(settings=variant.settings._replaced(reentry_wait="1d"))
+    variant = variant.replace(settings=variant.settings.replace(reentry_wait="1d"))
     v2 = _edit_flow(apply_variant(base, variant))
     steps = {s.id: s for s in v2.steps}
     assert steps["e1"].template == "hello-v2"  # the edit's change, untouched by the variant

@@ -11,6 +11,7 @@ import pytest
 
 import segsim as ss
 from segsim import attr, in_list
+from segsim._internal.frames import FRAMES
 from tests.engine_helpers import (
     actions_log,
     day,
@@ -597,3 +598,256 @@ def test_same_scenario_and_seed_give_identical_frames():
     a, b = ss.simulate(s, progress=False), ss.simulate(s, progress=False)
     for name in ("segment_events", "runs", "steps", "actions", "suppressed"):
         assert getattr(a, name).equals(getattr(b, name)), name
+
+
+# -- decisions of docs/semantics.md (each hand-computed) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("on_pause", "runs", "sends"),
+    [
+        # the restart at day 4 ends the run and starts it over; the new run reaches its first
+        # action while the flow is paused and is held there until the resume at day 6
+        (
+            "hold",
+            [("F", 1, 2, "first", 4, "restarted"), ("F", 1, 4, "restart", 11, "completed")],
+            [(2, "e1"), (6, "e1"), (11, "e2")],
+        ),
+        # runs in flight go on as if active: the restarted run sends at once
+        (
+            "drain",
+            [("F", 1, 2, "first", 4, "restarted"), ("F", 1, 4, "restart", 9, "completed")],
+            [(2, "e1"), (4, "e1"), (9, "e2")],
+        ),
+        # the run ended at the pause: no run is open at day 4, nothing restarts
+        ("exit", [("F", 1, 2, "first", 3, "paused_exit")], [(2, "e1")]),
+    ],
+)
+def test_restart_condition_while_paused_follows_on_pause(on_pause, runs, sends):
+    clicked = ss.Segment("Clicked", attr("clicked") == True)
+    history = [*pro_history(enter=2), (1, 4, "clicked", True)]
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.SendEmail("e1", template="a"),
+            ss.Wait("w", "5d"),
+            ss.SendEmail("e2", template="b"),
+        ],
+        settings=ss.ActivationSettings(
+            restart_conditions=[ss.EntersSegment("Clicked")], on_pause=on_pause
+        ),
+    )
+    s = scenario(
+        make_store(history),
+        [PRO, clicked],
+        [flow],
+        schedule=[ss.Pause("F", at=day(3)), ss.Resume("F", at=day(6))],
+    )
+    result = ss.simulate(s, progress=False)
+    assert runs_log(result) == runs
+    assert [(a[0], a[3]) for a in actions_log(result)] == sends
+    assert suppressed_log(result) == []  # a restart is no entry: never flow_paused
+
+
+def test_cascade_started_run_takes_its_first_steps_before_the_other_due_steps():
+    # Contact 1 enters Pro at day 2: Tagger and Waiter both wait 1d (Tagger's wait was
+    # scheduled first). At day 3 Tagger adds the contact to "vip", which starts Gold (a
+    # cascade); Gold's first step sets tier=gold right after Tagger stops, before Waiter's
+    # wait ends, so Waiter's branch sees tier == gold.
+    vip = ss.Segment("Vip", in_list("vip"))
+    tagger = ss.Flow(
+        "Tagger",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.Wait("t1", "1d"), ss.AddToList("l1", "vip")],
+    )
+    waiter = ss.Flow(
+        "Waiter",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.Wait("w1", "1d"),
+            ss.Branch(
+                "b1",
+                when=attr("tier") == "gold",
+                then=[ss.SendEmail("e1", template="gold")],
+                otherwise=[ss.SendEmail("e2", template="plain")],
+            ),
+        ],
+    )
+    gold = ss.Flow(
+        "Gold",
+        trigger=ss.SegmentTrigger("Vip"),
+        steps=[ss.UpdateContact("u1", set={"tier": "gold"})],
+    )
+    s = scenario(make_store(pro_history(enter=2)), [PRO, vip], [tagger, waiter, gold])
+    result = ss.simulate(s, progress=False)
+    assert runs_log(result) == [
+        ("Tagger", 1, 2, "first", 3, "completed"),
+        ("Waiter", 1, 2, "first", 3, "completed"),
+        ("Gold", 1, 3, "first", 3, "completed"),
+    ]
+    assert actions_log(result) == [
+        (3, "Tagger", 1, "l1", "applied", None),
+        (3, "Waiter", 1, "e1", "sent", None),
+        (3, "Gold", 1, "u1", "applied", None),
+    ]
+    # the order they were executed in (the frame orders rows by run, not by execution)
+    assert list(result.steps.sort_values("time", kind="stable")["outcome"]) == [
+        "waiting",
+        "waiting",
+        "applied",  # Tagger l1
+        "then",  # Waiter b1: after Gold's u1
+        "sent",
+        "applied",
+    ]
+
+
+def test_existing_member_leaving_exactly_at_start_does_not_enter():
+    # member since day -3, leaves at day 0 = start: the changes at start apply first, so it
+    # is no member at start; with include_existing_members it does not enter, and its exit
+    # at start is logged (and triggers) exactly as without the option
+    history = pro_history(enter=-3, exit=0)
+    welcome_flow = ss.Flow(
+        "Welcome", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="hi")]
+    )
+    bye = ss.Flow(
+        "Bye",
+        trigger=ss.SegmentTrigger("Pro", on="exit"),
+        steps=[ss.SendEmail("e", template="bye")],
+    )
+    for include in (False, True):
+        s = scenario(
+            make_store(history), [PRO], [welcome_flow, bye], include_existing_members=include
+        )
+        result = ss.simulate(s, progress=False)
+        assert runs_log(result) == [("Bye", 1, 0, "first", 0, "completed")], include
+        assert events_log(result) == [(0, 1, "Pro", "exit", 1, "history")], include
+        direct = ss.segment_events(
+            s.store, [PRO], day(0), day(30), include_existing_members=include
+        )
+        assert events_log(direct) == [(0, 1, "Pro", "exit", 1, "history")], include
+
+
+def test_runs_entering_at_one_instant_start_by_flow_order_then_contact():
+    # Contacts 1 and 2 enter "Flagged" and "Pro" at day 2 (one change each). Upgrade (first
+    # in the scenario, triggered by the *second* segment) takes its first step before Check
+    # (triggered by the first segment), for both contacts: Check's branch sees tier == gold.
+    flagged = ss.Segment("Flagged", attr("flag") == True)
+    upgrade = ss.Flow(
+        "Upgrade",
+        trigger=ss.SegmentTrigger("Flagged"),
+        steps=[ss.UpdateContact("u", set={"tier": "gold"})],
+    )
+    check = ss.Flow(
+        "Check",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.Branch(
+                "b", when=attr("tier") == "gold", then=[ss.Webhook("h", url="https://x.test/")]
+            )
+        ],
+    )
+    history = [*pro_history(1), *pro_history(2)]
+    history += [(c, -10, "flag", False) for c in (1, 2)] + [(c, 2, "flag", True) for c in (1, 2)]
+    s = scenario(make_store(history), [PRO, flagged], [upgrade, check])
+    result = ss.simulate(s, progress=False)
+    assert [(r.flow, r.contact_id, r.step_id, r.outcome) for r in result.steps.itertuples()] == [
+        ("Upgrade", 1, "u", "applied"),
+        ("Check", 1, "b", "then"),
+        ("Check", 1, "h", "sent"),
+        ("Upgrade", 2, "u", "applied"),
+        ("Check", 2, "b", "then"),
+        ("Check", 2, "h", "sent"),
+    ]
+
+
+def test_resetting_an_attribute_to_its_current_value_is_no_change():
+    # last_seen is day -5 for both contacts: Lapsed (older than 10d) turns true at day 5, by
+    # time. At day 5 a row sets last_seen to day -5 again: no change, so the cause stays
+    # "time". Contact 2 is evaluated live (a flow touched it at day 1): same answer.
+    lapsed = ss.Segment("Lapsed", attr("last_seen").older_than("10d"))
+    listed = ss.Segment("Listed", in_list("tagged"))
+    tag = ss.Flow("Tag", trigger=ss.SegmentTrigger("Pro"), steps=[ss.AddToList("l", "tagged")])
+    history = [(c, t, "last_seen", day(-5)) for c in (1, 2) for t in (-5, 5)]
+    history += [(2, -10, "plan", "free"), (2, 1, "plan", "pro"), (1, -10, "plan", "free")]
+    s = scenario(make_store(history), [lapsed, listed, PRO], [tag])
+    result = ss.simulate(s, progress=False)
+    assert actions_log(result) == [(1, "Tag", 2, "l", "applied", None)]  # contact 2 is live
+    assert events_log(result) == [
+        (1, 2, "Pro", "enter", 1, "history"),
+        (1, 2, "Listed", "enter", 1, "flow step"),
+        (5, 1, "Lapsed", "enter", 1, "time"),
+        (5, 2, "Lapsed", "enter", 1, "time"),
+    ]
+    sql = ss.segment_events(s.store, [lapsed], day(0), day(30))
+    assert events_log(sql) == [
+        (5, 1, "Lapsed", "enter", 1, "time"),
+        (5, 2, "Lapsed", "enter", 1, "time"),
+    ]
+    # a real change at that instant (to day -6: lapsed either way) makes it "history"
+    moved = [r for r in history if r[:2] != (1, 5)] + [(1, 5, "last_seen", day(-6))]
+    sql = ss.segment_events(make_store(moved), [lapsed], day(0), day(30))
+    assert events_log(sql)[0] == (5, 1, "Lapsed", "enter", 1, "history")
+
+
+# -- segment-only scenarios and internal names ----------------------------------------------------
+
+
+def test_a_scenario_without_flows_simulates_its_segments():
+    s = scenario(make_store(pro_history(enter=2, exit=5)), [PRO], [])
+    result = ss.simulate(s, progress=False)
+    assert events_log(result) == [
+        (2, 1, "Pro", "enter", 1, "history"),
+        (5, 1, "Pro", "exit", 1, "history"),
+    ]
+    for name in ("runs", "steps", "actions", "suppressed"):
+        assert getattr(result, name).empty, name
+        assert list(getattr(result, name).columns) == FRAMES[name].names, name
+    assert result.summary().empty
+    assert "Projected sends" in result.report().to_markdown()
+    sharded = ss.simulate(s, progress=False, shards=2)
+    for name, frame in result.frames.items():
+        assert frame.equals(sharded.frames[name]), name
+
+
+@pytest.mark.parametrize("name", ["#1", "#2", "#3", "##2"])
+def test_a_segment_named_like_an_internal_condition_does_not_collide(name):
+    # trigger filters are tracked as hidden conditions after the user segments; a user
+    # segment may have any name, including the ones those used to get ("#<index>")
+    odd = ss.Segment(name, attr("plan") == "free")
+    history = [*pro_history(1), (1, -30, "vip", True), *pro_history(2), (2, -30, "vip", False)]
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro", filters=attr("vip") == True),
+        steps=[ss.SendEmail("e", template="t")],
+    )
+    result = ss.simulate(scenario(make_store(history), [PRO, odd], [flow]), progress=False)
+    assert runs_log(result) == [("F", 1, 2, "first", 2, "completed")]
+    assert suppressed_log(result) == [(2, "F", 2, "filters")]
+    assert events_log(result) == [
+        (2, 1, "Pro", "enter", 1, "history"),
+        (2, 1, name, "exit", 1, "history"),
+        (2, 2, "Pro", "enter", 1, "history"),
+        (2, 2, name, "exit", 1, "history"),
+    ]
+
+
+def test_recheck_while_paused_is_dropped():
+    # the run ends at day 2; the recheck due at day 5 falls in the pause [4, 6): nothing, and
+    # no retry at the resume, although the contact is still a member
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendEmail("e", template="t")],
+        settings=ss.ActivationSettings(allow_reentry=True, reentry_wait="3d"),
+    )
+    s = scenario(
+        make_store(pro_history(enter=2)),
+        [PRO],
+        [flow],
+        end=10,
+        schedule=[ss.Pause("F", at=day(4)), ss.Resume("F", at=day(6))],
+    )
+    result = ss.simulate(s, progress=False)
+    assert runs_log(result) == [("F", 1, 2, "first", 2, "completed")]
+    assert suppressed_log(result) == []

@@ -37,7 +37,10 @@ from segsim.flows import (
     Wait,
     Webhook,
     find_step,
+    initial_state,
     iter_steps,
+    next_state,
+    walk_steps,
 )
 from segsim.scenario import (
     CSVSource,
@@ -718,3 +721,151 @@ def test_missing_files(tmp_path):
     )
     with pytest.raises(SegsimError, match=r"s.yaml: data: .*missing.csv' does not exist"):
         load_scenario(path)
+
+
+# -- the one walk over a flow's steps ------------------------------------------------------------
+
+
+def test_walk_steps_gives_each_step_the_step_a_run_goes_to_after_it():
+    flow = Flow("F", steps=EVERY_STEP)
+    assert [(place.step.id, place.next) for place in walk_steps(flow)][-6:] == [
+        ("h1", "w1"),
+        ("w1", "b1"),
+        ("b1", None),
+        ("b1e", None),
+        ("b2", None),
+        ("b2w", None),
+    ]
+    nested = [
+        Branch("b", when=in_list("x"), then=[Wait("w", "1d"), DeleteContact("d")], otherwise=[]),
+        SendEmail("e", template="t"),
+    ]
+    places = {place.step.id: place for place in walk_steps(nested)}
+    assert [(i, p.next) for i, p in places.items()] == [
+        ("b", "e"),
+        ("w", "d"),
+        ("d", "e"),
+        ("e", None),
+    ]
+    branch = places["b"]
+    assert (branch.path_first(branch.step.then), branch.path_first(branch.step.otherwise)) == (
+        "w",
+        "e",
+    )
+    assert [loc for loc, _ in iter_steps(nested)] == [place.loc for place in walk_steps(nested)]
+
+
+# -- the lifecycle state machine -----------------------------------------------------------------
+
+
+def test_lifecycle_state_machine():
+    at = "2026-02-01"
+    flow = Flow("F", trigger=SegmentTrigger("VIP"))
+    events = {
+        "activate": Activate("F", at=at),
+        "pause": Pause("F", at=at),
+        "resume": Resume("F", at=at),
+        "edit": Edit("F", at=at, flow=flow),
+    }
+    table = {
+        (state, kind): next_state(state, event)
+        for state in ("draft", "active", "paused")
+        for kind, event in events.items()
+    }
+    assert table == {
+        ("draft", "activate"): "active",
+        ("draft", "pause"): None,
+        ("draft", "resume"): None,
+        ("draft", "edit"): "draft",
+        ("active", "activate"): None,
+        ("active", "pause"): "paused",
+        ("active", "resume"): None,
+        ("active", "edit"): "active",
+        ("paused", "activate"): None,
+        ("paused", "pause"): None,
+        ("paused", "resume"): "active",
+        ("paused", "edit"): "paused",
+    }
+    assert initial_state("F", [events["pause"]]) == "active"
+    assert initial_state("F", [events["pause"], Activate("F", at="2026-01-01")]) == "draft"
+    assert initial_state("G", [events["activate"]]) == "active"
+
+
+# -- replace(): a validated copy --------------------------------------------------------------------
+
+STEP_A = SendEmail("a", template="t")
+
+
+@pytest.mark.parametrize(
+    ("model", "changes", "culprit"),
+    [
+        (Flow("F", steps=[STEP_A]), {"steps": [STEP_A, STEP_A]}, "used twice"),
+        (Flow("F"), {"version": 0}, "greater than or equal to 1"),
+        (Flow("F"), {"name": ""}, "at least 1 character"),
+        (Flow("F"), {"nmae": "G"}, "Extra inputs"),
+        (Wait("w", "1d"), {"duration": "-1d"}, "must be positive"),
+        (Webhook("h", url="https://x.test/"), {"url": "ftp://x"}, "http"),
+        (UpdateContact("u", set={"a": 1}), {"set": {}}, "sets nothing"),
+        (Branch("b", when=in_list("x")), {"when": "x"}, "when"),
+        (ActivationSettings(), {"reentry_wait": "-1d"}, "reentry_wait"),
+        (ActivationSettings(), {"on_pause": "stop"}, "on_pause"),
+        (Channels(), {"cost_sms": -1}, "greater than or equal to 0"),
+        (SegmentTrigger("VIP"), {"on": "leave"}, "'enter' or 'exit'"),
+        (Pause("F", at="2026-01-01"), {"at": "01/02/2026"}, "ISO 8601"),
+        (Edit("F", at="2026-01-01", flow=Flow("F")), {"flow": Flow("G")}, "keep the flow's name"),
+        (Segment("S", attr("x") == 1), {"name": ""}, "name"),
+        (attr("x") == 1, {"op": "~"}, "op"),
+        (in_list("x"), {"list": ""}, "list"),
+    ],
+    ids=lambda v: type(v).__name__ if not isinstance(v, (dict, str)) else None,
+)
+def test_replace_refuses_what_construction_refuses(model, changes, culprit):
+    with pytest.raises(ValidationError, match=culprit):
+        type(model).model_validate({**model.model_dump(), **changes})  # construction
+    with pytest.raises(ValidationError, match=culprit):
+        model.replace(**changes)
+
+
+def test_replace_changes_only_what_it_is_given():
+    flow = Flow("F", trigger=SegmentTrigger("VIP"), steps=[STEP_A, Wait("w", "2d")])
+    copy = flow.replace(version=3)
+    assert copy == Flow(
+        "F", trigger=SegmentTrigger("VIP"), steps=[STEP_A, Wait("w", "2d")], version=3
+    )
+    assert flow.version == 1  # frozen: the original is untouched
+    assert copy.model_dump(exclude_unset=True) == {
+        **flow.model_dump(exclude_unset=True),
+        "version": 3,
+    }
+    assert Wait("w", "2d").replace(duration="36h").duration == dt.timedelta(hours=36)
+    assert (attr("x") == 1).replace(value=2) == (attr("x") == 2)
+
+
+def test_scenario_replace_validates_and_keeps_its_store():
+    store = object()
+    base = Scenario(
+        store,
+        segments=[VIP],
+        flows=[Flow("Welcome", trigger=SegmentTrigger("VIP"))],
+        start="2026-01-01",
+        end="2026-04-01",
+    )
+    later = base.replace(end="2026-05-01", seed=4)
+    assert later.store is store and (later.end.month, later.seed) == (5, 4)
+    with pytest.raises(ValidationError, match="must be after start"):
+        base.replace(end="2025-01-01")
+    with pytest.raises(ValidationError, match="unknown segment 'VPI'"):
+        base.replace(flows=[Flow("Welcome", trigger=SegmentTrigger("VPI"))])
+    # another data source: the copy reads from it, not from the old store
+    demo = base.replace(data=DemoSource(contacts=10))
+    assert demo.data == DemoSource(contacts=10) and demo._store is None
+
+
+def test_webhook_body_must_be_valid_json():
+    for bad in (float("nan"), {"a": [1, float("inf")]}, [{"x": -float("inf")}]):
+        with pytest.raises(
+            ValidationError, match=r"webhook step 'h': body.* is not a finite number"
+        ):
+            Webhook("h", url="https://x.test/", body=bad)
+    ok = Webhook("h", url="https://x.test/", body={"a": [1, 2.5, None, "nan"]})
+    assert Webhook.model_validate_json(ok.model_dump_json()) == ok

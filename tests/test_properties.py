@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import segsim as ss
 from segsim import all_of, any_of, attr, in_list, in_segment, not_
-from tests.engine_helpers import day, make_store
+from tests.engine_helpers import day, make_store, reachable
 
 TYPES = {
     "plan": "string",
@@ -594,7 +594,7 @@ def test_trigger_event_at_the_instant_of_an_edit_follows_the_new_version():
     free = ss.Segment("Free", attr("plan") == "free")
     v1 = ss.Flow("F", trigger=ss.SegmentTrigger("Free"), steps=[ss.SendEmail("e", template="a")])
     v2 = ss.Flow("F", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("e", template="a")])
-    store = make_store([(1, -10, "plan", "other"), (1, 2, "plan", "pro")])
+    store = make_store([*reachable(1), (1, -10, "plan", "other"), (1, 2, "plan", "pro")])
     s = ss.Scenario(
         store,
         segments=[pro, free],
@@ -623,7 +623,7 @@ def test_recheck_waits_for_the_reentry_wait_of_the_version_in_force():
             settings=ss.ActivationSettings(allow_reentry=True, reentry_wait=wait),
         )
 
-    store = make_store([(1, -10, "plan", "free"), (1, 2, "plan", "pro")])
+    store = make_store([*reachable(1), (1, -10, "plan", "free"), (1, 2, "plan", "pro")])
     s = ss.Scenario(
         store,
         segments=[pro],

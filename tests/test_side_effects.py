@@ -90,10 +90,13 @@ def _user_store(path: Path) -> None:
     store.load_attributes(
         pd.DataFrame(
             {
-                "contact_id": [1, 1, 2, 2, 3],
-                "ts": ["2025-12-01", "2026-01-03", "2025-12-01", "2026-01-04", "2026-01-05"],
-                "attribute": ["plan", "plan", "plan", "plan", "plan"],
-                "value": ["free", "pro", "free", "pro", "pro"],
+                "contact_id": [1, 1, 2, 2, 3, 1, 1],
+                "ts": [
+                    *("2025-12-01", "2026-01-03", "2025-12-01", "2026-01-04", "2026-01-05"),
+                    *("2025-12-01", "2025-12-01"),
+                ],
+                "attribute": [*["plan"] * 5, "email", "email_subscribed"],
+                "value": ["free", "pro", "free", "pro", "pro", "c1@example.com", True],
             }
         )
     )
@@ -149,7 +152,7 @@ def test_simulating_never_writes_the_users_duckdb_file(tmp_path: Path, read_only
     # the simulation did change contacts, in memory only
     assert {"add_to_list", "update_contact", "delete_contact"} <= set(result.actions["action"])
     with ss.Store(path, read_only=True) as reopened:
-        assert set(reopened.attribute_types) == {"plan"}
+        assert set(reopened.attribute_types) == {"plan", "email", "email_subscribed"}
         assert reopened.list_names == ["news"]
 
 

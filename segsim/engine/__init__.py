@@ -1,8 +1,10 @@
 """The flow engine: :func:`simulate` turns a scenario into a :class:`SimulationResult`.
 
-Modules, upstream first: :mod:`.plan` validates and compiles a scenario, :mod:`.live`
-evaluates contacts touched by actions, :mod:`.core` is the event loop, :mod:`.output`
-assembles the frames (in memory or as Parquet), :mod:`.shards` splits a run by contact.
+Modules, upstream first: :mod:`.plan` validates and compiles a scenario (one compile rule
+per step kind), :mod:`.draws` gives deterministic random draws, :mod:`.delivery` decides
+every message, :mod:`.live` evaluates contacts touched by actions, :mod:`.core` is the event
+loop (one handler per step kind), :mod:`.output` assembles the frames (in memory or as
+Parquet), :mod:`.shards` splits a run by contact.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from segsim.engine.core import Simulation
 from segsim.engine.output import MemorySink, ParquetSink, frames_from_parts, write_frames
 from segsim.engine.plan import build_plan
+from segsim.errors import SegsimWarning
 from segsim.result import SimulationResult, open_result
 
 __all__ = ["simulate"]
@@ -94,10 +98,18 @@ def simulate(
         The scenario does not fit its data (unknown attribute, bad types, ...).
     CascadeLoopError
         Flows feed each other at one instant without making progress in time.
+
+    Warns
+    -----
+    SegsimWarning
+        For what the figures depend on and is probably unintended, e.g. a channel's consent
+        attribute missing from the data that only a flow step sets.
     """
     if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         raise ValueError(f"shards must be a positive integer, got {shards!r}")
     plan = build_plan(scenario)
+    for message in plan.warnings:
+        warnings.warn(message, SegsimWarning, stacklevel=2)
     store = scenario.store
     id_dtype = "int64" if store.id_type == "integer" else "object"
     meta = {"flows": list(plan.flow_order), "seed": scenario.seed, "shards": shards}

@@ -15,33 +15,85 @@ processes, and ending a run (exit, restart, pause, delete) is then a matter of b
 Untouched contacts follow the transitions DuckDB precomputed (streamed in time order, in
 batches); a contact touched by an action is replayed and evaluated live from then on
 (:mod:`segsim.engine.live`).
+
+A run's steps are executed by the handler of their kind (``Simulation._handlers``: one per
+step kind, as :data:`segsim.engine.plan.STEP_RULES` has one compile rule per kind); a
+message's status, reason and cost are decided by :mod:`segsim.engine.delivery`; random draws
+come from :mod:`segsim.engine.draws`. Runs that enter take their first steps before the other
+steps due at their instant (see ``_first_steps``, ``_react``, and docs/semantics.md).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import pyarrow as pa
 import simpy
 from simpy.core import URGENT
 
 from segsim import schema
-from segsim._internal.frames import RUNS
-from segsim._internal.vocab import NO_ADDRESS_REASON, RECHECK_AFTER
+from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRESSED, FrameSpec
+from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
+from segsim.engine.delivery import Delivery
+from segsim.engine.draws import Draws
 from segsim.engine.live import LiveContact, replay, time_boundaries
-from segsim.engine.plan import CompiledFlow, Plan
+from segsim.engine.plan import (
+    ActionStep,
+    BranchStep,
+    CompiledFlow,
+    LifecycleStep,
+    Plan,
+    WaitStep,
+)
 from segsim.errors import CascadeLoopError
-from segsim.flows import Activate, Pause, Resume
+from segsim.flows import FlowState, next_state
 from segsim.segments import transition_query
 
 #: Runs one contact may start at one instant before it is a loop. (A run's steps are a
 #: finite tree, so an instant that never ends needs ever more run starts.)
 MAX_WORK_PER_INSTANT = 1_000
 BATCH_ROWS = 200_000
+
+
+def _writes(spec: FrameSpec, *columns: str) -> None:
+    """Check, at import, that the rows this module writes for ``spec`` have its layout.
+
+    The hot loop appends plain tuples whose fields are the frame's columns in order (see
+    :mod:`segsim._internal.frames`); a column added there must be given a value here too.
+    """
+    if tuple(spec.names) != columns:
+        raise RuntimeError(
+            f"segsim.engine.core writes {spec.name} rows as {columns}, but the frame declares "
+            f"{tuple(spec.names)}: give the new column its value where the engine writes the rows"
+        )
+
+
+_writes(SEGMENT_EVENTS, "time", "contact_id", "segment", "event", "nth", "cause")
+_writes(
+    RUNS, "run_id", "flow", "version", "contact_id", "entered_at", "entry", "ended_at", "end_reason"
+)
+_writes(STEPS, "time", "run_id", "flow", "contact_id", "step_id", "kind", "outcome", "version")
+_writes(
+    ACTIONS,
+    "time",
+    "run_id",
+    "flow",
+    "step_id",
+    "contact_id",
+    "action",
+    "channel",
+    "template",
+    "status",
+    "reason",
+    "cost",
+    "detail",
+    "version",
+)
+_writes(SUPPRESSED, "time", "flow", "contact_id", "reason")
 
 #: where a run's end is written in its ``runs`` record
 _ENDED_AT, _END_REASON = RUNS.position("ended_at"), RUNS.position("end_reason")
@@ -73,11 +125,11 @@ class Run:
         self.contact = contact
         self.entered_at = entered_at
         self.entry = entry
-        self.step: str | None = flow.first
-        self.token = 0
+        self.step: str | None = flow.first  # the step it executes next; None: it is done
+        self.token = 0  # bumped when the run ends: a pending wait of an older token is ignored
         self.held = False
         self.open = True
-        # run_id (internal key), flow, version, contact, entered_at, entry, ended_at, end_reason
+        # its row of the runs frame (RUNS's columns); the end is filled in when it ends
         self.record: list[Any] = [
             key,
             flow.name,
@@ -112,7 +164,7 @@ class Contact:
         self.live: LiveContact | None = None
         self.nth: list[int] | None = None  # live contacts: entries per tracked condition
         self.deleted = False
-        self.work_at = -1
+        self.work_at: int | None = None  # the instant ``work`` counts run starts at
         self.work = 0
         self.work_flows: set[str] | None = None  # flows started at ``work_at`` (made when needed)
 
@@ -121,8 +173,10 @@ class Contact:
 class Logs:
     """Plain tuples appended in the hot loop; frames are built once, at the end.
 
-    ``runs`` holds each run's mutable ``record`` (its end is filled in when it ends); a sink
-    may move finished rows out (see :mod:`segsim.engine.output`) to bound memory.
+    Each row's fields are its frame's columns, in order (checked at import, see
+    :func:`_writes`). ``runs`` holds each run's mutable ``record`` (its end is filled in
+    when it ends); a sink may move finished rows out (see :mod:`segsim.engine.output`) to
+    bound memory.
     """
 
     segment_events: list[tuple] = field(default_factory=list)
@@ -132,8 +186,36 @@ class Logs:
     suppressed: list[tuple] = field(default_factory=list)
 
 
+class _Soon(simpy.Event):
+    """An event at ``now + delay`` that comes *before* the ordinary events of its instant.
+
+    SimPy's own way to make an event that schedules itself, as :class:`simpy.Timeout` does,
+    but at ``URGENT`` priority: the engine's phase of an instant (state changes to triggers)
+    and the first steps of runs entered by a cascade precede the steps of runs whose waits
+    end then (ordinary timeouts). Among themselves they keep the order they were scheduled in.
+    """
+
+    def __init__(self, env: simpy.Environment, delay: int, callback: Callable[[Any], None]):
+        super().__init__(env)
+        self._ok = True  # triggered on creation, as a Timeout is
+        self._value = None
+        self.callbacks.append(callback)
+        env.schedule(self, URGENT, delay)
+
+
+#: A step handler: execute ``step`` for ``run`` at ``t``; True if the run goes on at once
+#: (at ``run.step``), False if it stopped (it waits, is held, or has ended).
+StepHandler = Callable[[Run, Any, Contact, int], bool]
+
+
 class Simulation:
-    """Run a compiled scenario; see :func:`segsim.simulate`."""
+    """Run a compiled scenario; see :func:`segsim.simulate`.
+
+    Steps are executed by the handler of their kind (:attr:`_handlers`, one per step kind,
+    matching the compile rules of :data:`segsim.engine.plan.STEP_RULES`); a message's
+    delivery is decided by :class:`~segsim.engine.delivery.Delivery`; random draws, for the
+    step kinds that need them, come from :attr:`draws` (:mod:`segsim.engine.draws`).
+    """
 
     def __init__(
         self,
@@ -146,6 +228,7 @@ class Simulation:
         sink: Any = None,
         key_offset: int = 0,
         transitions: pa.Table | None = None,
+        replication: int = 0,
     ) -> None:
         self.plan = plan
         #: precomputed transitions (:func:`transitions_table` of this plan, possibly filtered
@@ -159,35 +242,32 @@ class Simulation:
         self.env = simpy.Environment(initial_time=plan.start)
         self.contacts: dict[Any, Contact] = {}
         self.logs = Logs()
-        self.status = {
-            name: ("active" if active else "draft")
-            for name, active in plan.initially_active.items()
-        }
+        self.status: dict[str, FlowState] = dict(plan.initial_states)
         self.flows = dict(plan.flows)
         self.held: dict[str, list[Run]] = {name: [] for name in plan.flow_order}
         self.agenda: dict[int, dict[str, list]] = {}
         self.wakeups: set[int] = set()
         self.next_run_key = key_offset
         self.sink = sink
+        self.delivery = Delivery(plan.channels)
+        self.draws = Draws(plan.seed, replication)
+        self._handlers: dict[str, StepHandler] = {
+            "wait": self._wait_step,
+            "branch": self._branch_step,
+            **dict.fromkeys(ACTION_KINDS, self._action_step),
+        }
+        assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
         self.segment_of_flow_events = self._index_flow_events()
         # conditions some version of some flow reacts to: a transition is recorded as a
         # reaction even if only a version edited in at this very instant reacts to it
         # (lifecycle comes before triggers, exits and restarts at one instant)
-        self.reacting = {
-            condition
-            for cf in plan.versions.values()
-            for condition in (
-                cf.trigger_condition,
-                *(c for c, _ in cf.exit_events),
-                *(c for c, _ in cf.restart_events),
-            )
-            if condition >= 0
-        }
+        self.reacting = {c for cf in plan.versions.values() for c in cf.reacts_to()}
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
         self._segment_names = [s.name for s in plan.segments]
-        # runs started during an instant's urgent phase, advanced at its end (else None)
+        # runs entered by the reactions being processed, to take their first steps once
+        # those reactions are done (None outside the reactions, see _react)
         self._starting: list[Run] | None = None
 
     # -- setup -----------------------------------------------------------------------------
@@ -197,7 +277,7 @@ class Simulation:
         index: dict[int, list[tuple[str, str, bool]]] = {}
         for name in self.plan.flow_order:
             cf = self.flows[name]
-            if cf.trigger_condition >= 0:
+            if cf.trigger_condition is not None:
                 index.setdefault(cf.trigger_condition, []).append(
                     (name, "trigger", cf.trigger_on_enter)
                 )
@@ -225,18 +305,18 @@ class Simulation:
         self._stream_next = next(self._stream, None)
         if self._stream_next is not None:
             self._wake(self._stream_next[0])
-        for at, order, event in plan.lifecycle:
-            if plan.start <= at < plan.end:
-                self._bucket(at)["lifecycle"].append((order, event))
-                self._wake(at)
-            elif at < plan.start:
-                self._apply_lifecycle(event, plan.start, quiet=True)
+        # the schedule is validated to lie inside the window, and comes in the order it
+        # applies (by time, then schedule order): appended so, each bucket keeps that order
+        for step in plan.lifecycle:
+            self._bucket(step.at)["lifecycle"].append(step)
+            self._wake(step.at)
         self.env.run(until=plan.end)
         self._finish()
         return self.logs
 
     def _transitions(self) -> Iterator[tuple[int, list[tuple]]]:
-        """The precomputed transitions grouped by instant, read from DuckDB in batches."""
+        """The precomputed transitions grouped by instant, read from DuckDB in batches
+        (see :func:`_transitions_sql`)."""
         plan = self.plan
         if self.store.id_type is None:
             return
@@ -276,10 +356,11 @@ class Simulation:
         return {
             cf.trigger_condition
             for cf in self.plan.versions.values()
-            if cf.trigger_condition >= 0
+            if cf.trigger_condition is not None
             and any(
-                info.kind == "delete_contact" or self._matters(info.changes)
-                for info in cf.actions.values()
+                isinstance(step, ActionStep)
+                and (step.kind == "delete_contact" or self._matters(step.changes))
+                for step in cf.steps.values()
             )
         }
 
@@ -295,18 +376,16 @@ class Simulation:
         if t in self.wakeups or t >= self.plan.end:
             return
         self.wakeups.add(t)
-        event = simpy.Event(self.env)
-        event.callbacks.append(partial(self._on_event_instant, t))
-        event._ok = True
-        event._value = None
-        self.env.schedule(event, URGENT, t - self.env.now)
+        _Soon(self.env, t - int(self.env.now), partial(self._on_event_instant, t))
 
     def _on_event_instant(self, t: int, _event: simpy.Event) -> None:
         self._on_instant(t)
 
     def _on_instant(self, t: int) -> None:
+        """Everything of instant ``t`` before its due steps, in the documented order."""
         self.wakeups.discard(t)
-        self._starting = starting = cast(list[Run], [])
+        starting: list[Run] = []
+        self._starting = starting
         reactions: dict[Any, list[tuple[int, bool]]] = {}
         if self._stream_next is not None and self._stream_next[0] == t:
             self._apply_stream(self._stream_next[1], reactions)
@@ -317,8 +396,8 @@ class Simulation:
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=_sort_key):
                 self._live_instant(contact_id, t, reactions)
-            for _, event in sorted(bucket["lifecycle"], key=lambda item: item[0]):
-                self._apply_lifecycle(event, t)
+            for step in bucket["lifecycle"]:
+                self._apply_lifecycle(step, t)
         for contact_id, changes in reactions.items():
             self._exits_and_restarts(contact_id, changes, t)
         for contact_id, changes in reactions.items():
@@ -326,9 +405,16 @@ class Simulation:
         if bucket is not None:
             for flow_name, contact_id, ended_at in bucket["recheck"]:
                 self._recheck(flow_name, contact_id, ended_at, t)
-        # Runs that entered now take their first steps: the first due steps of this instant.
         self._starting = None
-        for run in starting:
+        # the runs that entered now take their first steps: the first due steps of this instant
+        self._first_steps(starting)
+
+    def _first_steps(self, runs: list[Run], _event: Any = None) -> None:
+        """Runs that entered together take their first steps: by flow (scenario order), then
+        contact, then the order they entered in."""
+        if len(runs) > 1:
+            runs.sort(key=_start_order)
+        for run in runs:
             self._advance(run, run.token)
 
     # -- transitions ----------------------------------------------------------------------------
@@ -457,8 +543,12 @@ class Simulation:
         inputs: set[tuple[bool, str]] = set()
         while state.future and state.future[0][0] <= t:
             _, changes = state.future.pop(0)
+            # only a real change is an input that changed: a row re-setting an attribute
+            # to its current value (or a list membership the contact has) changes nothing
+            touched = {(is_list, name) for is_list, name, _ in changes}
+            before = {key: _current(state, key) for key in touched}
             state.apply(changes)
-            inputs.update((is_list, name) for is_list, name, _ in changes)
+            inputs.update(key for key in touched if _current(state, key) != before[key])
             cause = "history"
         changed = self._evaluate(contact_id, contact, t, cause, inputs)
         if cause == "history":
@@ -512,6 +602,23 @@ class Simulation:
 
     # -- reactions: exits, restarts, triggers, rechecks ------------------------------------------
 
+    def _react(self, contact_id: Any, changes: list[tuple[int, bool]], t: int) -> None:
+        """A cascade: an action changed the contact's memberships during a step.
+
+        Exits and restarts, then triggers, as at the start of an instant; the runs this
+        enters take their first steps as soon as the steps being executed stop, before
+        the other steps due at this instant (an urgent event).
+        """
+        started: list[Run] = []
+        outer, self._starting = self._starting, started
+        try:
+            self._exits_and_restarts(contact_id, changes, t)
+            self._triggers(contact_id, changes, t)
+        finally:
+            self._starting = outer
+        if started:
+            _Soon(self.env, 0, partial(self._first_steps, started))
+
     def _exits_and_restarts(self, contact_id: Any, changes: list[tuple[int, bool]], t: int) -> None:
         contact = self.contacts[contact_id]
         if not contact.runs:
@@ -525,6 +632,8 @@ class Simulation:
             if any(event in happened for event in cf.exit_events):
                 self._end_run(run, t, "exit_condition")
             elif any(event in happened for event in cf.restart_events):
+                # a restart is the run starting over, not an entry: no suppression rule
+                # applies, a paused flow included (the new run then follows on_pause)
                 self._end_run(run, t, "restarted")
                 self._start_run(cf, contact_id, contact, t, "restart")
 
@@ -583,7 +692,7 @@ class Simulation:
             or contact.last_end.get(flow_name) != ended_at
             or not cf.allow_reentry
             or not cf.recheck
-            or cf.trigger_condition < 0
+            or cf.trigger_condition is None
         ):
             return
         member = cf.trigger_condition in contact.members
@@ -612,18 +721,18 @@ class Simulation:
     def _start_run(
         self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int, entry: str
     ) -> None:
+        """Open a run; it takes its first steps once the reactions being processed are done."""
         self._count_work(contact_id, contact, t, cf.name)
         run = Run(self.next_run_key, cf, contact_id, t, entry)
         self.next_run_key += 1
         contact.runs[cf.name] = run
         self.logs.runs.append(run.record)
-        if self._starting is not None:
-            self._starting.append(run)
-        else:  # entered during another run's step (a cascade): a due step of this instant
-            self._continue_soon(run)
+        assert self._starting is not None, "runs only start while reactions are processed"
+        self._starting.append(run)
 
     def _continue_soon(self, run: Run) -> None:
-        """Execute the run's current step as a due step of this instant."""
+        """Execute the run's current step as a due step of this instant (after those
+        already scheduled for it)."""
         token = run.token
         event = self.env.timeout(0)
         event.callbacks.append(lambda _e: self._advance(run, token))
@@ -647,90 +756,87 @@ class Simulation:
                 self._bucket(at)["recheck"].append((flow_name, run.contact, t))
                 self._wake(at)
 
+    # -- steps: one handler per step kind ---------------------------------------------------------
+
     def _advance(self, run: Run, token: int) -> None:
         """Execute steps from the run's current step until a wait, a hold or the end."""
         if not run.open or run.token != token:
             return
         t = int(self.env.now)
         contact = self.contacts[run.contact]
+        handlers = self._handlers
         while run.open and run.token == token:
             step_id = run.step
-            cf = run.flow
             if step_id is None:
                 self._end_run(run, t, "completed")
                 return
-            step = cf.steps[step_id]
-            kind = step.kind
-            if kind == "wait":
-                self.logs.steps.append(
-                    (t, run.key, cf.name, run.contact, step_id, kind, "waiting", cf.version)
-                )
-                delay = cf.wait_us[step_id]
-                event = self.env.timeout(delay)
-                event.callbacks.append(partial(self._on_wait_over, run, run.token))
+            step = run.flow.steps[step_id]
+            if not handlers[step.kind](run, step, contact, t):
                 return
-            if kind == "branch":
-                holds = cf.branch_condition[step_id] in contact.members
-                self.logs.steps.append(
-                    (
-                        t,
-                        run.key,
-                        cf.name,
-                        run.contact,
-                        step_id,
-                        kind,
-                        "then" if holds else "otherwise",
-                        cf.version,
-                    )
-                )
-                run.step = cf.then_first[step_id] if holds else cf.otherwise_first[step_id]
-                continue
-            # an action
-            if self.status[cf.name] == "paused" and cf.on_pause == "hold":
-                run.held = True
-                self.held[cf.name].append(run)
-                return
-            run.step = cf.next_of[step_id]
-            self._act(run, cf, step_id, contact, t)
+
+    def _wait_step(self, run: Run, step: WaitStep, contact: Contact, t: int) -> bool:
+        cf = run.flow
+        self.logs.steps.append(
+            (t, run.key, cf.name, run.contact, step.id, step.kind, "waiting", cf.version)
+        )
+        event = self.env.timeout(step.duration_us)
+        event.callbacks.append(partial(self._on_wait_over, run, run.token))
+        return False
 
     def _on_wait_over(self, run: Run, token: int, _event: simpy.Event) -> None:
-        self._wait_over(run, token)
-
-    def _wait_over(self, run: Run, token: int) -> None:
         if not run.open or run.token != token:
             return
-        run.step = run.flow.next_of[run.step]  # type: ignore[index]
+        # the step after the wait in the version in force now (an edit may have come since)
+        run.step = run.flow.steps[run.step].next  # type: ignore[index]
         self._advance(run, token)
 
-    def _act(self, run: Run, cf: CompiledFlow, step_id: str, contact: Contact, t: int) -> None:
-        info = cf.actions[step_id]
+    def _branch_step(self, run: Run, step: BranchStep, contact: Contact, t: int) -> bool:
+        cf = run.flow
+        holds = step.condition in contact.members
+        self.logs.steps.append(
+            (
+                t,
+                run.key,
+                cf.name,
+                run.contact,
+                step.id,
+                step.kind,
+                "then" if holds else "otherwise",
+                cf.version,
+            )
+        )
+        run.step = step.then_first if holds else step.otherwise_first
+        return True
+
+    def _action_step(self, run: Run, step: ActionStep, contact: Contact, t: int) -> bool:
+        cf = run.flow
+        if self.status[cf.name] == "paused" and cf.on_pause == "hold":
+            run.held = True
+            self.held[cf.name].append(run)
+            return False
+        run.step = step.next
+        channel = step.channel
+        if channel in self.delivery.rules:  # a message: delivery decides
+            status, reason, cost = self.delivery.decide(run, step, contact.members, t)
+            self._log_action(run, step, t, status, reason, cost)
+            return True
+        if channel == "webhook":  # an operation: logged, never sent
+            self._log_action(run, step, t, "sent", None, self.plan.webhook_cost)
+            return True
+        self._log_action(run, step, t, "applied", None, 0.0)
         contact_id = run.contact
-        channel = info.channel
-        if channel in self.plan.channels:  # a message: sent if the contact can receive it
-            rule = self.plan.channels[channel]
-            status, reason, cost = "sent", None, rule.cost
-            if rule.address is None or rule.address not in contact.members:
-                status, reason, cost = "skipped", NO_ADDRESS_REASON[channel], 0.0
-            elif rule.consent is None or rule.consent not in contact.members:
-                status, reason, cost = "skipped", "unsubscribed", 0.0
-            self._log_action(run, cf, step_id, info, t, status, reason, cost)
-            return
-        if channel == "webhook":  # logged, never sent
-            self._log_action(run, cf, step_id, info, t, "sent", None, self.plan.webhook_cost)
-            return
-        self._log_action(run, cf, step_id, info, t, "applied", None, 0.0)
-        if info.kind == "delete_contact":
+        if step.kind == "delete_contact":
             self._delete(contact_id, contact, t)
-            return
-        if contact.live is None and not self._matters(info.changes):
-            return  # no tracked condition reads what changed: the precomputed path still holds
+            return True
+        if contact.live is None and not self._matters(step.changes):
+            return True  # no tracked condition reads what changed: the precomputed path holds
         state = self._go_live(contact_id, contact, t)
-        state.apply(info.changes)
+        state.apply(step.changes)
         self._schedule_boundaries(contact_id, state, t)
         changed = self._evaluate(contact_id, contact, t, "flow step")
         if changed:
-            self._exits_and_restarts(contact_id, changed, t)
-            self._triggers(contact_id, changed, t)
+            self._react(contact_id, changed, t)
+        return True
 
     def _matters(self, changes: tuple[tuple[bool, str, Any], ...]) -> bool:
         """Could these changes alter a membership (does a tracked condition read them)?"""
@@ -741,33 +847,26 @@ class Simulation:
         )
 
     def _log_action(
-        self,
-        run: Run,
-        cf: CompiledFlow,
-        step_id: str,
-        info: Any,
-        t: int,
-        status: str,
-        reason: Any,
-        cost: float,
+        self, run: Run, step: ActionStep, t: int, status: str, reason: str | None, cost: float
     ) -> None:
+        cf = run.flow
         self.logs.steps.append(
-            (t, run.key, cf.name, run.contact, step_id, info.kind, status, cf.version)
+            (t, run.key, cf.name, run.contact, step.id, step.kind, status, cf.version)
         )
         self.logs.actions.append(
             (
                 t,
                 run.key,
                 cf.name,
-                step_id,
+                step.id,
                 run.contact,
-                info.kind,
-                info.channel,
-                info.template,
+                step.kind,
+                step.channel,
+                step.template,
                 status,
                 reason,
                 cost,
-                info.detail,
+                step.detail,
                 cf.version,
             )
         )
@@ -791,31 +890,23 @@ class Simulation:
             if i in self.reacting:
                 changed.append((i, False))
         contact.members = set()
-        self._triggers(contact_id, changed, t)
+        self._react(contact_id, changed, t)  # on="exit" triggers: suppressed as deleted
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def _apply_lifecycle(self, event: Any, t: int, quiet: bool = False) -> None:
-        if isinstance(event, tuple):  # (Edit, compiled new version)
-            edit, cf = event
-            self._edit(edit.flow_name, cf, t)
+    def _apply_lifecycle(self, step: LifecycleStep, t: int) -> None:
+        name = step.flow_name
+        if step.version is not None:  # an Edit: the new version from now on
+            self._edit(name, step.version, t)
             return
-        name = event.flow
-        if isinstance(event, Activate):
-            if self.status[name] == "draft":
-                self.status[name] = "active"
-        elif isinstance(event, Pause):
-            if self.status[name] != "active":
-                return
-            self.status[name] = "paused"
-            cf = self.flows[name]
-            if cf.on_pause == "exit" and not quiet:
-                for _, run in self._open_runs(name):
-                    self._end_run(run, t, "paused_exit")
-        elif isinstance(event, Resume):
-            if self.status[name] != "paused":
-                return
-            self.status[name] = "active"
+        after = next_state(self.status[name], step.event)
+        assert after is not None, "scenario validation refuses impossible lifecycle events"
+        self.status[name] = after
+        kind = step.event.kind
+        if kind == "pause" and self.flows[name].on_pause == "exit":
+            for _, run in self._open_runs(name):
+                self._end_run(run, t, "paused_exit")
+        elif kind == "resume":
             held, self.held[name] = self.held[name], []
             for run in sorted(held, key=lambda r: r.key):
                 run.held = False
@@ -856,7 +947,8 @@ def _transitions_sql(plan: Plan, store: Any, contacts_sql: str | None) -> tuple[
     """The query of the transitions the event loop reads, in its order (with parameters).
 
     Rows: ``t, contact_id, segment, enter, nth, from_time, initial``; memberships held just
-    before ``start`` come first, at ``start``, with ``initial`` true.
+    before ``start`` come first, at ``start``, with ``initial`` true — except those that end
+    exactly at ``start`` (the changes of ``start`` apply first: no member then).
     """
     segments = [*plan.segments, *plan.hidden]
     query = transition_query(store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types)
@@ -867,7 +959,9 @@ def _transitions_sql(plan: Plan, store: Any, contacts_sql: str | None) -> tuple[
             FROM q WHERE t < {plan.start} GROUP BY contact_id, segment)
         SELECT {plan.start}::BIGINT AS t, contact_id, segment, TRUE AS enter, nth,
                FALSE AS from_time, TRUE AS initial
-        FROM initial WHERE member
+        FROM initial i WHERE member AND NOT EXISTS (
+            SELECT 1 FROM q WHERE q.t = {plan.start} AND NOT q.enter
+                AND q.contact_id = i.contact_id AND q.segment = i.segment)
         UNION ALL
         SELECT t, contact_id, segment, enter, nth, from_time, FALSE FROM q WHERE t >= {plan.start}
         ORDER BY t, initial DESC, contact_id, segment"""
@@ -897,6 +991,16 @@ def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
             yield reader.read_next_batch()
         except StopIteration:
             return
+
+
+def _current(state: LiveContact, key: tuple[bool, str]) -> Any:
+    """A live contact's value of an attribute (None: unset), or its membership of a list."""
+    is_list, name = key
+    return (name in state.lists) if is_list else state.attributes.get(name)
+
+
+def _start_order(run: Run) -> tuple[int, tuple[int, Any]]:
+    return run.flow.rank, _sort_key(run.contact)
 
 
 def _sort_key(contact_id: Any) -> tuple[int, Any]:

@@ -129,16 +129,18 @@ _ORDER = {
 def _ordering_sql(flow_order: list[str], sources: dict[str, str]) -> dict[str, str]:
     """Per frame, the SQL of its canonical rows: runs renumbered, rows in canonical order."""
     rank = " ".join(f"WHEN {quote_literal(name)} THEN {i}" for i, name in enumerate(flow_order))
-    flow_rank = f"(CASE s.flow {rank} ELSE {len(flow_order)} END)" if flow_order else "0"
-    run_ids = f"""(SELECT s.run_id AS run_key,
-                          row_number() OVER (ORDER BY s.entered_at, s.contact_id, {flow_rank}, s.run_id)
-                              AS run_id
+    # without flows (a segment-only scenario) there is nothing to rank, and a bare constant
+    # in ORDER BY would be read as a column position
+    flow_rank = f"(CASE s.flow {rank} ELSE {len(flow_order)} END)" if flow_order else None
+    run_order = ", ".join(k for k in ("s.entered_at", "s.contact_id", flow_rank, "s.run_id") if k)
+    run_ids = f"""(SELECT s.run_id AS run_key, row_number() OVER (ORDER BY {run_order}) AS run_id
                    FROM {sources["runs"]} s)"""
     out = {}
     for name, spec in FRAMES.items():
         select = ", ".join("r.run_id" if c == "run_id" else f"s.{c}" for c in spec.names)
         join = f" JOIN {run_ids} r ON s.run_id = r.run_key" if "run_id" in spec.names else ""
-        order = ", ".join(flow_rank if key == "flow_rank" else key for key in _ORDER[name])
+        keys = [flow_rank if key == "flow_rank" else key for key in _ORDER[name]]
+        order = ", ".join(key for key in keys if key)
         out[name] = f"SELECT {select} FROM {sources[name]} s{join} ORDER BY {order}"
     return out
 

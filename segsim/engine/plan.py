@@ -5,19 +5,29 @@
   filters, branch conditions, ``AttributeMatches`` exit/restart conditions and channel
   eligibility. DuckDB computes all their transitions in bulk (as hidden segments); the
   engine only keeps, per contact, which of them hold.
-* **Compiled flow versions**: the step tree flattened to ``step id -> next step id``, the
+* **Compiled flow versions** (:class:`CompiledFlow`): each step compiled by the rule of its
+  kind (:data:`STEP_RULES`) into a small frozen record (:class:`WaitStep`,
+  :class:`BranchStep`, :class:`ActionStep`) that knows the id of the step after it; the
   trigger, filter and exit/restart conditions as tracked-condition indices.
+* **The lifecycle** (:class:`LifecycleStep`): the schedule in the order it applies, each
+  ``Edit`` with its compiled version; the state machine itself is
+  :func:`segsim.flows.next_state`.
+
+A new step kind is a compile rule here (an entry of :data:`STEP_RULES`) and a handler in the
+event loop (:class:`segsim.engine.core.Simulation`'s handler table).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from segsim._internal.vocab import ACTION_CHANNEL, MESSAGE_ACTIONS
+from segsim._internal.naming import did_you_mean
+from segsim._internal.vocab import ACTION_CHANNEL, ACTION_KINDS, MESSAGE_ACTIONS, NO_ADDRESS_REASON
 from segsim._time import duration_us, to_us
 from segsim.conditions import (
     Condition,
@@ -30,58 +40,144 @@ from segsim.conditions import (
 )
 from segsim.errors import FlowNotReady, ScenarioError
 from segsim.flows import (
-    Activate,
     AttributeMatches,
-    Branch,
     Edit,
     EntersSegment,
     ExitsSegment,
     Flow,
+    FlowState,
+    StepPlace,
     UpdateContact,
-    Wait,
+    _format_loc,
+    event_flow_name,
+    in_schedule_order,
+    initial_state,
+    iter_steps,
+    next_state,
+    walk_steps,
 )
 from segsim.segments import Segment, validate_segments
 
 
-@dataclass
+@dataclass(frozen=True)
 class ChannelRule:
-    """How to decide one channel's sends: tracked-condition indices (None: never holds)."""
+    """How one channel's sends are decided (see :mod:`segsim.engine.delivery`).
 
+    ``address`` and ``consent`` are tracked-condition indices (``attr(address).is_set()``,
+    ``attr(consent) == True``), ``None`` when the attribute is nowhere in the data or the
+    flows (it then never holds); ``cost`` is the price of one sent message.
+    """
+
+    channel: str
     address: int | None
     consent: int | None
     cost: float
 
 
-@dataclass(frozen=True)
-class ActionInfo:
-    """What an action step does, worked out once: the event loop only reads it."""
+# -- compiled steps --------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True, slots=True)
+class CompiledStep:
+    """A step as the event loop reads it: its id, kind and the step a run goes to after it.
+
+    ``next`` is ``None`` when the flow ends after this step.
+    """
+
+    id: str
     kind: str
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitStep(CompiledStep):
+    """Wait ``duration_us`` microseconds, then go to ``next``."""
+
+    duration_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class BranchStep(CompiledStep):
+    """Go to ``then_first`` if tracked condition ``condition`` holds, else ``otherwise_first``.
+
+    An empty path leads straight to ``next``.
+    """
+
+    condition: int
+    then_first: str | None
+    otherwise_first: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionStep(CompiledStep):
+    """An action, worked out once: the event loop only reads it."""
+
     channel: str  # email, sms, whatsapp, webhook or ""
     template: str | None
     detail: str | None  # list name, webhook method and url, or the JSON of Update contact
     changes: tuple[tuple[bool, str, Any], ...]  # state changes: (is_list, name, value)
 
+    @property
+    def is_message(self) -> bool:
+        return self.kind in MESSAGE_ACTIONS
 
-def _action_info(step: Any, types: dict[str, str]) -> ActionInfo:
-    kind = step.kind
+
+class _FlowCompiler:
+    """What a step's compile rule may use: condition tracking, attribute types, the flow."""
+
+    def __init__(self, flow: Flow, track: Callable[[Condition, str], int], types: dict[str, str]):
+        self.flow = flow
+        self.track = track
+        self.types = types
+
+    def where(self, place: StepPlace) -> str:
+        return f"flow {self.flow.name!r} step {place.step.id!r}"
+
+
+def _compile_wait(place: StepPlace, _compiler: _FlowCompiler) -> WaitStep:
+    step = place.step
+    return WaitStep(step.id, step.kind, place.next, duration_us(step.duration))
+
+
+def _compile_branch(place: StepPlace, compiler: _FlowCompiler) -> BranchStep:
+    step = place.step
+    return BranchStep(
+        step.id,
+        step.kind,
+        place.next,
+        condition=compiler.track(step.when, compiler.where(place)),
+        then_first=place.path_first(step.then),
+        otherwise_first=place.path_first(step.otherwise),
+    )
+
+
+def _compile_action(place: StepPlace, compiler: _FlowCompiler) -> ActionStep:
+    step, kind, after = place.step, place.step.kind, place.next
     if kind in MESSAGE_ACTIONS:
-        return ActionInfo(kind, str(ACTION_CHANNEL[kind]), step.template, None, ())
+        return ActionStep(step.id, kind, after, str(ACTION_CHANNEL[kind]), step.template, None, ())
     if kind == "webhook":
         detail = json.dumps({"method": step.method, "url": step.url}, sort_keys=True)
-        return ActionInfo(kind, "webhook", None, detail, ())
+        return ActionStep(step.id, kind, after, "webhook", None, detail, ())
     if kind in ("add_to_list", "remove_from_list"):
-        return ActionInfo(
-            kind, "", None, step.list_name, ((True, step.list_name, kind == "add_to_list"),)
-        )
+        change = ((True, step.list_name, kind == "add_to_list"),)
+        return ActionStep(step.id, kind, after, "", None, step.list_name, change)
     if kind == "update_contact":
         changes = tuple(
-            (False, name, _internal_value(value, types.get(name)))
+            (False, name, _internal_value(value, compiler.types.get(name)))
             for name, value in step.set.items()
         )
         detail = json.dumps({k: _jsonable(v) for k, v in step.set.items()}, sort_keys=True)
-        return ActionInfo(kind, "", None, detail, changes)
-    return ActionInfo(kind, "", None, None, ())  # delete_contact
+        return ActionStep(step.id, kind, after, "", None, detail, changes)
+    return ActionStep(step.id, kind, after, "", None, None, ())  # delete_contact
+
+
+#: step kind -> its compile rule. A new step kind adds its rule here and its handler to the
+#: event loop's table (``Simulation._handlers``); tests check both cover every step kind.
+STEP_RULES: dict[str, Callable[[StepPlace, _FlowCompiler], CompiledStep]] = {
+    "wait": _compile_wait,
+    "branch": _compile_branch,
+    **dict.fromkeys(ACTION_KINDS, _compile_action),
+}
 
 
 def _internal_value(value: Any, kind: str | None) -> Any:
@@ -99,21 +195,21 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+# -- compiled flows, lifecycle and the plan ---------------------------------------------------------
+
+
 @dataclass
 class CompiledFlow:
     """One version of a flow, ready for the event loop."""
 
     flow: Flow
     version: int
+    #: the flow's position in the scenario (the order runs entering at one instant start in)
+    rank: int
     first: str | None
-    steps: dict[str, Any]
-    next_of: dict[str, str | None]
-    then_first: dict[str, str | None]
-    otherwise_first: dict[str, str | None]
-    branch_condition: dict[str, int]
-    wait_us: dict[str, int]
-    actions: dict[str, ActionInfo]
-    trigger_condition: int
+    steps: dict[str, CompiledStep]
+    #: the trigger segment's index; ``None`` for a flow without a trigger (a draft)
+    trigger_condition: int | None
     trigger_on_enter: bool
     filter_condition: int | None
     exit_events: list[tuple[int, bool]]
@@ -127,6 +223,31 @@ class CompiledFlow:
     def name(self) -> str:
         return self.flow.name
 
+    def reacts_to(self) -> Iterable[int]:
+        """The tracked conditions whose transitions this version reacts to."""
+        if self.trigger_condition is not None:
+            yield self.trigger_condition
+        for condition, _ in (*self.exit_events, *self.restart_events):
+            yield condition
+
+
+@dataclass(frozen=True)
+class LifecycleStep:
+    """One schedule event as the engine applies it.
+
+    ``order`` is its position in the schedule (events at one instant apply in that order);
+    ``version`` is the compiled new version of an ``Edit`` (``None`` for the others).
+    """
+
+    at: int
+    order: int
+    event: Any
+    version: CompiledFlow | None = None
+
+    @property
+    def flow_name(self) -> str:
+        return event_flow_name(self.event)
+
 
 @dataclass
 class Plan:
@@ -134,6 +255,7 @@ class Plan:
 
     start: int
     end: int
+    seed: int
     segments: list[Segment]
     conditions: list[Condition]
     hidden: list[Segment]
@@ -143,8 +265,8 @@ class Plan:
     flows: dict[str, CompiledFlow]
     flow_order: list[str]
     versions: dict[tuple[str, int], CompiledFlow]
-    lifecycle: list[tuple[int, int, Any]]
-    initially_active: dict[str, bool]
+    lifecycle: list[LifecycleStep]
+    initial_states: dict[str, FlowState]
     channels: dict[str, ChannelRule]
     webhook_cost: float
     #: attributes and lists some tracked condition reads: a change to anything else cannot
@@ -153,6 +275,8 @@ class Plan:
     used_lists: frozenset[str] = frozenset()
     #: per tracked condition, what it reads: (is_list, name) pairs
     inputs: list[frozenset[tuple[bool, str]]] = field(default_factory=list)
+    #: what the analyst should know before trusting the figures (see :func:`check_scenario`)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def user_segments(self) -> int:
@@ -173,6 +297,21 @@ class _Conditions:
             self.index[key] = len(self.items)
             self.items.append(condition)
         return self.index[key]
+
+    def hidden_segments(self) -> list[Segment]:
+        """The tracked conditions that are not user segments, as segments for DuckDB.
+
+        Their names start with a run of ``#`` longer than any user segment name starts
+        with, so no user segment (``"#1"`` included) can be named like one.
+        """
+        prefix = "#"
+        while any(name.startswith(prefix) for name in self.segment_index):
+            prefix += "#"
+        first = len(self.segment_index)
+        return [
+            Segment(f"{prefix}{i}", where=condition)
+            for i, condition in enumerate(self.items[first:], start=first)
+        ]
 
 
 def _value_type(value: Any) -> str | None:
@@ -200,7 +339,7 @@ def _attribute_types(store_types: dict[str, str], flows: Sequence[Flow]) -> dict
     """Store types, plus attributes that only Update contact steps set (typed by value)."""
     types = dict(store_types)
     for flow in flows:
-        for step in _iter_steps(flow.steps):
+        for _, step in iter_steps(flow):
             if not isinstance(step, UpdateContact):
                 continue
             for name, value in step.set.items():
@@ -218,12 +357,86 @@ def _attribute_types(store_types: dict[str, str], flows: Sequence[Flow]) -> dict
     return types
 
 
-def _iter_steps(steps: Sequence[Any]) -> Any:
-    for step in steps:
-        yield step
-        if isinstance(step, Branch):
-            yield from _iter_steps(step.then)
-            yield from _iter_steps(step.otherwise)
+def _channel_attribute_checks(
+    scenario: Any, flows: Sequence[Flow], store_types: dict[str, str]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Channel attributes that are absent from the data, for the channels flows send on.
+
+    Such an attribute makes every message of its channel ``skipped`` (``no_email``/
+    ``no_phone`` or ``unsubscribed``), which is almost always a misnamed attribute. It is
+    a problem (``(path, message)``), or only a warning when an Update contact step of some
+    flow sets the attribute (the data may legitimately lack it until then).
+    """
+    channels = scenario.channels
+    senders: dict[str, tuple[str, str]] = {}  # channel -> (flow, step) of its first message
+    setters: dict[str, tuple[str, str]] = {}  # attribute -> (flow, step) of an Update contact
+    for flow in flows:
+        for _, step in iter_steps(flow):
+            if step.kind in MESSAGE_ACTIONS:
+                senders.setdefault(str(ACTION_CHANNEL[step.kind]), (flow.name, step.id))
+            elif isinstance(step, UpdateContact):
+                for name in step.set:
+                    setters.setdefault(name, (flow.name, step.id))
+    problems: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for kind in MESSAGE_ACTIONS:
+        channel = str(ACTION_CHANNEL[kind])
+        if channel not in senders:
+            continue
+        sender_flow, sender_step = senders[channel]
+        address, consent, _ = channels.rule(kind)
+        for role, name, reason in (
+            ("address", address, NO_ADDRESS_REASON[channel]),
+            ("consent", consent, "unsubscribed"),
+        ):
+            if name is None or name in store_types:
+                continue
+            option = f"{channel}_{role}"
+            what = f"channel {channel}: the {role} attribute {name!r} is not in the data"
+            if name in setters:
+                setter_flow, setter_step = setters[name]
+                warnings.append(
+                    f"{what}; until an Update contact step sets it (flow {setter_flow!r} step "
+                    f"{setter_step!r}), every {channel} message is skipped ({reason})"
+                )
+                continue
+            problems.append(
+                (
+                    f"channels.{option}",
+                    f"{what}, so every {channel} message (e.g. flow {sender_flow!r} step "
+                    f"{sender_step!r}) would be skipped ({reason})"
+                    f"{_channel_suggestion(name, role, channel, store_types)}; name the data's "
+                    f"attribute with ss.Channels({option}=...)",
+                )
+            )
+    return problems, warnings
+
+
+#: words that name a channel in attribute names (``email_opt_in``, ``mobile``, ``wa_consent``)
+_CHANNEL_WORDS = {
+    "email": ("mail",),
+    "sms": ("sms", "phone", "mobile", "tel"),
+    "whatsapp": ("whatsapp", "wa_", "phone", "mobile"),
+}
+
+
+def _channel_suggestion(name: str, role: str, channel: str, store_types: dict[str, str]) -> str:
+    """ "did you mean": a close name, else an attribute of the right type naming the channel.
+
+    A consent attribute is boolean and an address a string; ``email_opt_in`` is not close
+    to ``email_subscribed`` as text, but it is the email consent the data has.
+    """
+    kind = "boolean" if role == "consent" else "string"
+    fitting = sorted(a for a, t in store_types.items() if t == kind)
+    close = difflib.get_close_matches(name, fitting, n=1)
+    if not close:
+        words = _CHANNEL_WORDS[channel]
+        close = [a for a in fitting if any(word in a.lower() for word in words)]
+    if len(close) == 1:
+        return f"; did you mean {close[0]!r}?"
+    if close:
+        return f"; did you mean one of {', '.join(map(repr, close))}?"
+    return did_you_mean(name, store_types)
 
 
 def build_plan(scenario: Any) -> Plan:
@@ -231,7 +444,8 @@ def build_plan(scenario: Any) -> Plan:
     store = scenario.store
     start, end = to_us(scenario.start), to_us(scenario.end)
     flows = all_flow_versions(scenario)
-    types = _attribute_types(store.attribute_types, flows)
+    store_types = store.attribute_types
+    types = _attribute_types(store_types, flows)
     segments = list(scenario.segments)
     normalised = validate_segments(segments, types)
     conditions = _Conditions(segments, normalised)
@@ -241,11 +455,10 @@ def build_plan(scenario: Any) -> Plan:
         checked = validate_condition(condition, types, segment_names=names, where=where)
         return conditions.add(checked)
 
-    channels_model = scenario.channels
     channels: dict[str, ChannelRule] = {}
     for kind in MESSAGE_ACTIONS:
         channel = str(ACTION_CHANNEL[kind])
-        address_attr, consent_attr, cost = channels_model.rule(kind)
+        address_attr, consent_attr, cost = scenario.channels.rule(kind)
         address = conditions.add(attr(address_attr).is_set()) if address_attr in types else None
         consent = None
         if consent_attr in types:
@@ -255,47 +468,48 @@ def build_plan(scenario: Any) -> Plan:
                     "it must be boolean"
                 )
             consent = conditions.add(attr(consent_attr) == True)
-        channels[channel] = ChannelRule(address=address, consent=consent, cost=float(cost))
+        channels[channel] = ChannelRule(channel, address, consent, float(cost))
 
     compiled: dict[tuple[str, int], CompiledFlow] = {}
     latest: dict[str, CompiledFlow] = {}
-    flow_order: list[str] = []
+    flow_order = [flow.name for flow in scenario.flows]
+    rank = {name: i for i, name in enumerate(flow_order)}
     version_of: dict[str, int] = {}
     for flow in scenario.flows:
-        flow_order.append(flow.name)
         version_of[flow.name] = flow.version
         latest[flow.name] = compiled[(flow.name, flow.version)] = _compile_flow(
-            flow, flow.version, track, conditions.segment_index, types
+            flow, flow.version, rank[flow.name], track, conditions.segment_index, types
         )
 
-    activated_later = {e.flow for e in scenario.schedule if isinstance(e, Activate)}
-    initially_active = {name: name not in activated_later for name in flow_order}
-    lifecycle: list[tuple[int, int, Any]] = []
-    ordered_events = sorted(
-        enumerate(scenario.schedule), key=lambda item: (to_us(item[1].at), item[0])
-    )
-    for order, event in ordered_events:
+    initial_states = {name: initial_state(name, scenario.schedule) for name in flow_order}
+    lifecycle: list[LifecycleStep] = []
+    for order, event in in_schedule_order(scenario.schedule):
+        at = to_us(event.at)
         if isinstance(event, Edit):
-            previous = version_of[event.flow_name]
+            name = event.flow_name
+            previous = version_of[name]
             version = event.flow.version if event.flow.version > previous else previous + 1
-            version_of[event.flow_name] = version
-            cf = _compile_flow(event.flow, version, track, conditions.segment_index, types)
-            compiled[(event.flow_name, version)] = cf
-            lifecycle.append((to_us(event.at), order, (event, cf)))
+            version_of[name] = version
+            cf = _compile_flow(
+                event.flow, version, rank[name], track, conditions.segment_index, types
+            )
+            compiled[(name, version)] = cf
+            lifecycle.append(LifecycleStep(at, order, event, cf))
         else:
-            lifecycle.append((to_us(event.at), order, event))
-    _check_ready(scenario, initially_active, start)
+            lifecycle.append(LifecycleStep(at, order, event))
+    _check_ready(scenario.flows, lifecycle, initial_states)
+    channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
+    if channel_problems:
+        raise ScenarioError(channel_problems[0][1])
 
-    hidden = [
-        Segment(f"#{i}", where=condition)
-        for i, condition in enumerate(conditions.items[len(segments) :], start=len(segments))
-    ]
-    all_named = {**{s.name: normalised[s.name] for s in segments}}
+    hidden = conditions.hidden_segments()
+    all_named = {s.name: normalised[s.name] for s in segments}
     predicates = [compile_predicate(c, types=types, segments=all_named) for c in conditions.items]
     leaves = sorted({leaf for c in conditions.items for leaf in time_relative_leaves(c, all_named)})
     return Plan(
         start=start,
         end=end,
+        seed=scenario.seed,
         segments=segments,
         conditions=conditions.items,
         hidden=hidden,
@@ -306,9 +520,9 @@ def build_plan(scenario: Any) -> Plan:
         flow_order=flow_order,
         versions=compiled,
         lifecycle=lifecycle,
-        initially_active=initially_active,
+        initial_states=initial_states,
         channels=channels,
-        webhook_cost=float(channels_model.cost_webhook),
+        webhook_cost=float(scenario.channels.cost_webhook),
         used_attributes=frozenset(
             a for c in conditions.items for a in attributes_used(c, all_named)
         ),
@@ -320,64 +534,58 @@ def build_plan(scenario: Any) -> Plan:
             )
             for c in conditions.items
         ],
+        warnings=warnings,
     )
 
 
-def _check_ready(scenario: Any, initially_active: dict[str, bool], start: int) -> None:
-    """Activating a flow without a trigger is an error, found before anything runs."""
-    current = {f.name: f for f in scenario.flows}
-    for flow in scenario.flows:
-        if initially_active[flow.name] and flow.trigger is None:
+def _check_ready(
+    flows: Sequence[Flow], lifecycle: Sequence[LifecycleStep], states: dict[str, FlowState]
+) -> None:
+    """A flow without a trigger cannot be active: found before anything runs.
+
+    Walks the lifecycle with the one state machine (:func:`segsim.flows.next_state`): a
+    flow active from the start, activated, or edited to lose its trigger while it is
+    active or paused (a resume would make it active) raises :class:`FlowNotReady`.
+    """
+    current = {f.name: f for f in flows}
+    for flow in flows:
+        if states[flow.name] == "active" and flow.trigger is None:
             raise FlowNotReady(
                 f"flow {flow.name!r} has no trigger, so it cannot be active from the scenario start; "
                 f"configure a trigger or activate it later with ss.Activate({flow.name!r}, at=...)"
             )
-    active = dict(initially_active)
-    for event in sorted(scenario.schedule, key=lambda e: to_us(e.at)):
+    state = dict(states)
+    for step in lifecycle:
+        event, name = step.event, step.flow_name
         if isinstance(event, Edit):
-            current[event.flow_name] = event.flow
-            if active[event.flow_name] and event.flow.trigger is None:
+            current[name] = event.flow
+            if state[name] != "draft" and event.flow.trigger is None:
                 raise FlowNotReady(
-                    f"the edit of flow {event.flow_name!r} at {event.at} removes its trigger while it is active"
+                    f"the edit of flow {name!r} at {event.at} removes its trigger while it is "
+                    f"{state[name]}"
                 )
-        elif isinstance(event, Activate):
-            if current[event.flow].trigger is None:
-                raise FlowNotReady(
-                    f"flow {event.flow!r} is activated at {event.at} but has no trigger"
-                )
-            active[event.flow] = True
+        elif event.kind == "activate" and current[name].trigger is None:
+            raise FlowNotReady(f"flow {name!r} is activated at {event.at} but has no trigger")
+        after = next_state(state[name], event)
+        assert after is not None, "scenario validation refuses impossible lifecycle events"
+        state[name] = after
 
 
 def _compile_flow(
-    flow: Flow, version: int, track: Any, segment_index: dict[str, int], types: dict[str, str]
+    flow: Flow,
+    version: int,
+    rank: int,
+    track: Callable[[Condition, str], int],
+    segment_index: dict[str, int],
+    types: dict[str, str],
 ) -> CompiledFlow:
-    steps: dict[str, Any] = {}
-    next_of: dict[str, str | None] = {}
-    then_first: dict[str, str | None] = {}
-    otherwise_first: dict[str, str | None] = {}
-    branch_condition: dict[str, int] = {}
-    wait_us: dict[str, int] = {}
-    actions: dict[str, ActionInfo] = {}
+    compiler = _FlowCompiler(flow, track, types)
+    steps = {
+        place.step.id: STEP_RULES[place.step.kind](place, compiler) for place in walk_steps(flow)
+    }
     where = f"flow {flow.name!r}"
-
-    def walk(sequence: Sequence[Any], continuation: str | None) -> str | None:
-        for i, step in enumerate(sequence):
-            following = sequence[i + 1].id if i + 1 < len(sequence) else continuation
-            steps[step.id] = step
-            next_of[step.id] = following
-            if isinstance(step, Branch):
-                branch_condition[step.id] = track(step.when, f"{where} step {step.id!r}")
-                then_first[step.id] = walk(step.then, following)
-                otherwise_first[step.id] = walk(step.otherwise, following)
-            elif isinstance(step, Wait):
-                wait_us[step.id] = duration_us(step.duration)
-            else:
-                actions[step.id] = _action_info(step, types)
-        return sequence[0].id if sequence else continuation
-
-    first = walk(flow.steps, None)
     trigger = flow.trigger
-    trigger_condition, on_enter, filter_condition = -1, True, None
+    trigger_condition, on_enter, filter_condition = None, True, None
     if trigger is not None:
         trigger_condition = segment_index[trigger.segment]
         on_enter = trigger.on == "enter"
@@ -399,14 +607,9 @@ def _compile_flow(
     return CompiledFlow(
         flow=flow,
         version=version,
-        first=first,
+        rank=rank,
+        first=flow.steps[0].id if flow.steps else None,
         steps=steps,
-        next_of=next_of,
-        then_first=then_first,
-        otherwise_first=otherwise_first,
-        branch_condition=branch_condition,
-        wait_us=wait_us,
-        actions=actions,
         trigger_condition=trigger_condition,
         trigger_on_enter=on_enter,
         filter_condition=filter_condition,
@@ -419,20 +622,23 @@ def _compile_flow(
     )
 
 
-def scenario_problems(scenario: Any) -> list[str]:
-    """Every problem of a scenario against its data, each prefixed by its path.
+def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
+    """Every problem of a scenario against its data, and every warning.
 
-    Paths follow the scenario file: ``segments[1].where``, ``flows[0].steps[2].then[0].when``,
-    ``flows[0].settings.exit_conditions[0].condition``, ``schedule[3].flow...``. An empty
-    list means :func:`build_plan` (and so a simulation) will accept the scenario.
+    Problems are prefixed by their path, following the scenario file: ``segments[1].where``,
+    ``flows[0].steps[2].then[0].when``, ``flows[0].settings.exit_conditions[0].condition``,
+    ``channels.email_consent``, ``schedule[3].flow...``. No problem means :func:`build_plan`
+    (and so a simulation) accepts the scenario; the warnings are those a simulation emits.
     """
     from segsim.errors import SegsimError
 
     problems: list[str] = []
+    flows = all_flow_versions(scenario)
+    store_types = scenario.store.attribute_types
     try:
-        types = _attribute_types(scenario.store.attribute_types, all_flow_versions(scenario))
+        types = _attribute_types(store_types, flows)
     except SegsimError as exc:
-        return [f"flows: {exc}"]
+        return [f"flows: {exc}"], []
     names = {s.name for s in scenario.segments}
 
     def check(condition: Condition, path: str) -> None:
@@ -449,32 +655,29 @@ def scenario_problems(scenario: Any) -> list[str]:
         except SegsimError as exc:
             problems.append(f"segments: {exc}")
 
-    def check_flow(flow: Flow, path: str) -> None:
-        if flow.trigger is not None and flow.trigger.filters is not None:
-            check(flow.trigger.filters, f"{path}.trigger.filters")
-
-        def walk(steps: Sequence[Any], steps_path: str) -> None:
-            for j, step in enumerate(steps):
-                step_path = f"{steps_path}[{j}]"
-                if isinstance(step, Branch):
-                    check(step.when, f"{step_path}.when")
-                    walk(step.then, f"{step_path}.then")
-                    walk(step.otherwise, f"{step_path}.otherwise")
-
-        walk(flow.steps, f"{path}.steps")
-        for label in ("exit_conditions", "restart_conditions"):
-            for j, item in enumerate(getattr(flow.settings, label)):
-                if isinstance(item, AttributeMatches):
-                    check(item.condition, f"{path}.settings.{label}[{j}].condition")
+    def check_flow(flow: Flow, prefix: tuple[str | int, ...]) -> None:
+        for loc, condition in flow.conditions():
+            check(condition, _format_loc((*prefix, *loc)))
 
     for i, flow in enumerate(scenario.flows):
-        check_flow(flow, f"flows[{i}]")
+        check_flow(flow, ("flows", i))
     for k, event in enumerate(scenario.schedule):
         if isinstance(event, Edit):
-            check_flow(event.flow, f"schedule[{k}].flow")
+            check_flow(event.flow, ("schedule", k, "flow"))
+    channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
+    problems += [f"{path}: {message}" for path, message in channel_problems]
     if not problems:
         try:
-            build_plan(scenario)
+            warnings = build_plan(scenario).warnings
         except SegsimError as exc:
             problems.append(str(exc))
-    return problems
+    return problems, warnings
+
+
+def scenario_problems(scenario: Any) -> list[str]:
+    """Every problem of a scenario against its data, each prefixed by its path.
+
+    An empty list means :func:`build_plan` (and so a simulation) will accept the scenario;
+    see :func:`check_scenario` for the paths, and for the warnings too.
+    """
+    return check_scenario(scenario)[0]
