@@ -593,10 +593,13 @@ _Loader.add_implicit_resolver(
 )
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def load_scenario(path: str | os.PathLike[str], *, data: Any = None) -> Scenario:
     """Read a scenario from a YAML file and open its data.
 
-    Relative paths in ``data:`` are read from the YAML file's folder.
+    Relative paths in ``data:`` are read from the YAML file's folder. ``data`` runs the file's
+    scenario on other data instead: a data source (``DemoSource(contacts=300)``,
+    ``CSVSource(path=...)``) or a :class:`~segsim.store.Store`; the file's own ``data:`` is then
+    neither required nor opened.
 
     Raises
     ------
@@ -645,7 +648,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         )
     if "store" in raw:
         raise ScenarioError(f"{label}: store: a file cannot hold a store; describe it with data:")
-    if raw.get("data") is None:
+    if data is not None:
+        raw = {**raw, "data": None}
+    elif raw.get("data") is None:
         raise ScenarioError(
             f"{label}: data: missing; say where the contact histories are, e.g. "
             "data: {kind: csv, path: contacts.csv} (kinds: duckdb, csv, parquet, demo)"
@@ -658,13 +663,17 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
             number = _yaml_line(root, loc)
             lines.append(f"{label}: {line}" + (f" (line {number})" if number is not None else ""))
         raise ScenarioError("\n".join(lines)) from None
+    if data is not None:
+        if hasattr(data, "open") and hasattr(data, "kind"):  # a data source
+            return scenario.replace(data=data)
+        return scenario.with_store(data)
     assert scenario.data is not None
-    data = scenario.data.resolved(path.resolve().parent)
+    source = scenario.data.resolved(path.resolve().parent)
     try:
-        store = data.open()
+        store = source.open()
     except SegsimError as exc:
         raise type(exc)(f"{label}: data: {exc}") from None
-    scenario = scenario.replace(data=data)
+    scenario = scenario.replace(data=source)
     scenario._store = store
     return scenario
 

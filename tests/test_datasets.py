@@ -363,3 +363,23 @@ def test_a_purchase_at_every_purchase_change(attributes, events):
     assert (count.loc[buyers] == per_contact["count"]).all()
     assert np.allclose(ltv.loc[buyers], per_contact["sum"], atol=0.01)
     assert (count.drop(buyers) == 0).all()
+
+
+def test_a_scenario_file_runs_on_other_data_without_opening_its_own(tmp_path):
+    from segsim import datasets
+    from segsim.scenario import DemoSource, load_scenario
+
+    # the file names data that does not exist: with data=..., it is never opened
+    path = tmp_path / "scenario.yaml"
+    text = datasets.DEMO_SCENARIO.read_text(encoding="utf-8")
+    text = text.replace(
+        "  kind: demo\n  contacts: 5000\n  seed: 7\n", "  kind: csv\n  path: missing.csv\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    on_demo = load_scenario(path, data=DemoSource(contacts=40))
+    assert on_demo.data == DemoSource(contacts=40)
+    assert len(on_demo.store.contacts) == 40
+    store = datasets.demo(contacts=30)
+    on_store = load_scenario(path, data=store)
+    assert on_store.store is store
+    assert datasets.demo_scenario(contacts=20).data == DemoSource(contacts=20, seed=7)

@@ -43,17 +43,13 @@ def demo_scenario(contacts: int | None = None, seed: int | None = None) -> Any:
     """
     from segsim.scenario import DemoSource, load_scenario
 
-    scenario = load_scenario(DEMO_SCENARIO)
     if contacts is None and seed is None:
-        return scenario
-    source = scenario.data
-    assert isinstance(source, DemoSource)
+        return load_scenario(DEMO_SCENARIO)
+    import yaml
+
+    file_source = DemoSource(**yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))["data"])
     data = DemoSource(
-        contacts=source.contacts if contacts is None else contacts,
-        seed=source.seed if seed is None else seed,
+        contacts=file_source.contacts if contacts is None else contacts,
+        seed=file_source.seed if seed is None else seed,
     )
-    return type(scenario)(**{**_fields(scenario), "data": data})
-
-
-def _fields(scenario: Any) -> dict[str, Any]:
-    return {name: getattr(scenario, name) for name in type(scenario).model_fields if name != "data"}
+    return load_scenario(DEMO_SCENARIO, data=data)
