@@ -1,0 +1,441 @@
+"""Experiments (docs/design.md §9): Split, AudienceSplit, Holdout, replications.
+
+Hand-computed logs with literal days, the assignment rules tested directly (bucket mapping,
+draws to paths), and statistical checks with fixed seeds whose tolerance is 4 standard
+errors of a share.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from engine_helpers import actions_log, day, make_store, reachable, runs_log
+from pydantic import ValidationError
+
+import segsim as ss
+from segsim import attr
+from segsim.engine.draws import uniform
+from segsim.errors import ConditionError, ScenarioError
+from segsim.experiments import (
+    bucket_bounds,
+    cumulative_shares,
+    interval_table,
+    path_for_bucket,
+    path_for_draw,
+)
+
+VIP = ss.Segment("VIP", attr("plan") == "pro")
+
+
+def _steps_log(result):
+    return [
+        (int((r.time - day(0)) / pd.Timedelta(days=1)), r.contact_id, r.step_id, r.outcome)
+        for r in result.steps.itertuples()
+    ]
+
+
+def _ab(**options):
+    return ss.Split(
+        "ab",
+        paths={
+            "A": [ss.SendEmail("a", template="a")],
+            "B": [ss.SendSMS("b", template="b")],
+            "control": [],
+        },
+        weights={"A": 45, "B": 45, "control": 10},
+        **options,
+    )
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def test_split_needs_two_paths_and_matching_positive_weights():
+    with pytest.raises(ValidationError, match="split step 'ab' needs at least two paths"):
+        ss.Split("ab", paths={"A": []}, weights={"A": 1})
+    with pytest.raises(
+        ValidationError, match=r"split step 'ab' has weights for unknown paths \['C'\]"
+    ):
+        ss.Split("ab", paths={"A": [], "B": []}, weights={"A": 1, "C": 1})
+    with pytest.raises(ValidationError, match=r"split step 'ab' has no weight for paths \['B'\]"):
+        ss.Split("ab", paths={"A": [], "B": []}, weights={"A": 1})
+    for bad in (0, -1, math.nan, math.inf):
+        with pytest.raises(ValidationError, match="the weight of path 'B' must be a positive"):
+            ss.Split("ab", paths={"A": [], "B": []}, weights={"A": 1, "B": bad})
+
+
+def test_split_weights_have_any_scale():
+    one = ss.Split("s", paths={"A": [], "B": []}, weights={"A": 1, "B": 3})
+    hundred = ss.Split("s", paths={"A": [], "B": []}, weights={"A": 25, "B": 75})
+    assert one.shares() == hundred.shares() == {"A": 0.25, "B": 0.75}
+
+
+def test_step_ids_are_unique_across_split_paths():
+    with pytest.raises(ValidationError, match="step id 'x' is used twice"):
+        ss.Flow(
+            "F",
+            steps=[
+                ss.Split(
+                    "s",
+                    paths={"A": [ss.Wait("x", "1d")], "B": [ss.Wait("x", "2d")]},
+                    weights={"A": 1, "B": 1},
+                )
+            ],
+        )
+
+
+def test_audience_split_paths_are_pairs_or_models_and_named_by_rank():
+    split = ss.AudienceSplit(
+        "as",
+        paths=[
+            (attr("plan") == "pro", [ss.Wait("w", "1d")]),
+            ss.AudiencePath(when=attr("plan") == "free", name="free"),
+        ],
+    )
+    assert split.path_names() == ("path_1", "free", "otherwise")
+    with pytest.raises(ValidationError, match="audience_split step 'as' needs at least one path"):
+        ss.AudienceSplit("as", paths=[])
+    with pytest.raises(ValidationError, match="two paths are named 'x'"):
+        ss.AudienceSplit(
+            "as",
+            paths=[
+                ss.AudiencePath(when=attr("a") == 1, name="x"),
+                ss.AudiencePath(when=attr("a") == 2, name="x"),
+            ],
+        )
+
+
+def test_holdout_percent_is_between_0_and_100():
+    for bad in (0, 100, -5, math.nan):
+        with pytest.raises(ValidationError):
+            ss.Holdout(percent=bad)
+
+
+def test_flows_with_splits_round_trip_through_json_and_yaml():
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            _ab(bucket_attribute="bucket"),
+            ss.AudienceSplit(
+                "as",
+                paths=[(attr("plan") == "pro", [ss.Wait("w", "1d")])],
+                otherwise=[ss.DeleteContact("d")],
+            ),
+        ],
+    )
+    assert ss.Flow.model_validate_json(flow.model_dump_json()) == flow
+    scenario = ss.Scenario(
+        data=ss.scenario.DemoSource(contacts=10),
+        segments=[VIP],
+        flows=[flow],
+        start="2026-01-01",
+        end="2026-02-01",
+        holdout=ss.Holdout(percent=5, flows=["F"]),
+    )
+    text = ss.scenario.scenario_to_yaml(scenario)
+    assert "kind: split" in text and "holdout:" in text
+    import yaml
+
+    assert ss.Scenario.model_validate(yaml.safe_load(text)) == scenario
+
+
+def test_a_holdout_naming_an_unknown_flow_is_refused():
+    with pytest.raises(ValidationError, match="the holdout covers unknown flow 'Welcom'"):
+        ss.Scenario(
+            data=ss.scenario.DemoSource(contacts=10),
+            segments=[VIP],
+            flows=[ss.Flow("Welcome", trigger=ss.SegmentTrigger("VIP"))],
+            start="2026-01-01",
+            end="2026-02-01",
+            holdout=ss.Holdout(percent=5, flows=["Welcom"]),
+        )
+
+
+# -- the assignment rules ---------------------------------------------------------------------
+
+
+def test_bucket_mapping_follows_cumulative_weights_in_path_order():
+    assert bucket_bounds([45, 45, 10]) == ((0, 4500), (4500, 9000), (9000, 10000))
+    picks = [path_for_bucket(b, [45, 45, 10]) for b in (0, 4499, 4500, 8999, 9000, 9999)]
+    assert picks == [0, 0, 1, 1, 2, 2]
+    # out of range or missing: no path (the engine raises, naming the contact)
+    assert [path_for_bucket(b, [45, 45, 10]) for b in (-1, 10000, None)] == [None] * 3
+    # weights of any scale: 1/1/2 is 2500/2500/5000
+    assert bucket_bounds([1, 1, 2]) == ((0, 2500), (2500, 5000), (5000, 10000))
+
+
+def test_draws_map_to_paths_by_cumulative_share():
+    assert cumulative_shares([1, 1, 2]) == (0.25, 0.5, 1.0)
+    assert [path_for_draw(u, (0.25, 0.5, 1.0)) for u in (0, 0.2499, 0.25, 0.5, 0.9999)] == [
+        0,
+        0,
+        1,
+        2,
+        2,
+    ]
+
+
+def test_split_shares_are_within_4_standard_errors_on_20000_contacts():
+    n = 20_000
+    weights = [45, 45, 10]
+    cumulative = cumulative_shares(weights)
+    counts = [0, 0, 0]
+    for contact in range(n):
+        counts[path_for_draw(uniform(3, 0, "F", "ab", contact, "split"), cumulative)] += 1
+    for count, weight in zip(counts, weights, strict=True):
+        p = weight / 100
+        assert abs(count / n - p) <= 4 * math.sqrt(p * (1 - p) / n), (counts, weights)
+
+
+def test_split_draws_are_independent_across_replications_and_steps():
+    # the same contacts split again in another replication (or at another step): agreement
+    # between the two assignments of a 50/50 split is 1/2, within 4 standard errors
+    n = 20_000
+    for other in ((1, "ab"), (0, "cd")):
+        same = sum(
+            (uniform(3, 0, "F", "ab", c, "split") < 0.5)
+            == (uniform(3, other[0], "F", other[1], c, "split") < 0.5)
+            for c in range(n)
+        )
+        assert abs(same / n - 0.5) <= 4 * math.sqrt(0.25 / n)
+
+
+# -- in the engine: hand-computed -------------------------------------------------------------
+
+
+def _bucket_store(buckets):
+    rows = []
+    for contact, bucket in buckets.items():
+        rows += reachable(contact)
+        rows += [(contact, 1, "plan", "pro"), (contact, -30, "bucket", bucket)]
+    return make_store(rows, types={"bucket": "number"})
+
+
+def test_a_bucket_split_reproduces_the_platform_assignment():
+    store = _bucket_store({1: 0, 2: 4499, 3: 4500, 4: 8999, 5: 9000, 6: 9999})
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[_ab(bucket_attribute="bucket"), ss.Wait("w", "1d")],
+    )
+    scenario = ss.Scenario(store, segments=[VIP], flows=[flow], start=day(0), end=day(5))
+    for seed in (0, 1):
+        result = ss.simulate(scenario.replace(seed=seed), progress=False)
+        assert _steps_log(result) == [
+            (1, 1, "ab", "A"),
+            (1, 1, "a", "sent"),
+            (1, 1, "w", "waiting"),
+            (1, 2, "ab", "A"),
+            (1, 2, "a", "sent"),
+            (1, 2, "w", "waiting"),
+            (1, 3, "ab", "B"),
+            (1, 3, "b", "sent"),
+            (1, 3, "w", "waiting"),
+            (1, 4, "ab", "B"),
+            (1, 4, "b", "sent"),
+            (1, 4, "w", "waiting"),
+            (1, 5, "ab", "control"),
+            (1, 5, "w", "waiting"),  # an empty path goes straight to the step after the split
+            (1, 6, "ab", "control"),
+            (1, 6, "w", "waiting"),
+        ]
+
+
+def test_a_contact_without_a_bucket_at_a_bucket_split_is_an_error_naming_it():
+    store = _bucket_store({1: 100, 2: 10000})
+    flow = ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[_ab(bucket_attribute="bucket")])
+    scenario = ss.Scenario(store, segments=[VIP], flows=[flow], start=day(0), end=day(5))
+    with pytest.raises(ScenarioError, match=r"flow 'F' split step 'ab': contact 2 has no bucket"):
+        ss.simulate(scenario, progress=False)
+
+
+def test_a_bucket_attribute_must_be_a_number_attribute_of_the_data():
+    store = make_store([(1, 1, "plan", "pro"), (1, 1, "tier", "gold")])
+    for name, match in (("nope", "nope"), ("tier", "tier")):
+        flow = ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[_ab(bucket_attribute=name)])
+        scenario = ss.Scenario(store, segments=[VIP], flows=[flow], start=day(0), end=day(5))
+        with pytest.raises(ConditionError, match=rf"(?s)(?=.*flow 'F' step 'ab')(?=.*{match})"):
+            ss.simulate(scenario, progress=False)
+        problems = ss.engine.plan.scenario_problems(scenario)
+        assert problems and problems[0].startswith("flows[0].steps[0].bucket_attribute")
+
+
+def _split_flow(**settings):
+    return ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            ss.Split(
+                "ab",
+                paths={
+                    "A": [ss.SendEmail("a", template="a")],
+                    "B": [ss.SendEmail("b", template="b")],
+                },
+                weights={"A": 1, "B": 1},
+            )
+        ],
+        settings=ss.ActivationSettings(**settings),
+    )
+
+
+def test_a_random_split_is_sticky_across_runs_of_a_replication():
+    # contacts 1-4 enter VIP on days 1, 3 and 5 (leaving in between): three runs each
+    rows = []
+    for contact in range(1, 5):
+        rows += reachable(contact)
+        rows += [
+            (contact, d, "plan", p)
+            for d, p in ((1, "pro"), (2, "free"), (3, "pro"), (4, "free"), (5, "pro"))
+        ]
+    store = make_store(rows)
+    flow = _split_flow(allow_reentry=True, reentry_mode="event")
+    scenario = ss.Scenario(store, segments=[VIP], flows=[flow], start=day(0), end=day(10), seed=1)
+    result = ss.simulate(scenario, progress=False)
+    # seed 1, replication 0: draws 0.095, 0.752, 0.573, 0.648 -> A, B, B, B
+    assert [round(uniform(1, 0, "F", "ab", c, "split"), 3) for c in range(1, 5)] == [
+        0.095,
+        0.752,
+        0.573,
+        0.648,
+    ]
+    splits = result.steps[result.steps["step_id"] == "ab"]
+    assert sorted(
+        zip(
+            splits["contact_id"],
+            splits["time"].map(lambda t: t.day - 1),
+            splits["outcome"],
+            strict=True,
+        )
+    ) == [
+        (1, 1, "A"),
+        (1, 3, "A"),
+        (1, 5, "A"),
+        (2, 1, "B"),
+        (2, 3, "B"),
+        (2, 5, "B"),
+        (3, 1, "B"),
+        (3, 3, "B"),
+        (3, 5, "B"),
+        (4, 1, "B"),
+        (4, 3, "B"),
+        (4, 5, "B"),
+    ]
+
+
+def test_an_audience_split_takes_the_first_matching_path_at_the_step_instant():
+    # the condition is read when the run reaches the split, after a 2-day wait: contact 3
+    # becomes gold on day 2, between its entry (day 1) and the split (day 3)
+    rows = []
+    for contact, tier, ltv in ((1, "gold", 500), (2, "free", 500), (3, "free", 0), (4, "free", 0)):
+        rows += reachable(contact)
+        rows += [
+            (contact, 1, "plan", "pro"),
+            (contact, -30, "tier", tier),
+            (contact, -30, "ltv", ltv),
+        ]
+    rows.append((3, 2, "tier", "gold"))
+    store = make_store(rows)
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            ss.Wait("w", "2d"),
+            ss.AudienceSplit(
+                "as",
+                paths=[
+                    (attr("tier") == "gold", [ss.SendEmail("gold", template="gold")]),
+                    (attr("ltv") >= 100, [ss.SendEmail("big", template="big")]),
+                ],
+                otherwise=[ss.AddToList("l", "nurture")],
+            ),
+        ],
+    )
+    scenario = ss.Scenario(store, segments=[VIP], flows=[flow], start=day(0), end=day(5))
+    result = ss.simulate(scenario, progress=False)
+    assert [r for r in _steps_log(result) if r[2] != "w"] == [
+        (3, 1, "as", "path_1"),  # gold and big: the first path wins
+        (3, 1, "gold", "sent"),
+        (3, 2, "as", "path_2"),
+        (3, 2, "big", "sent"),
+        (3, 3, "as", "path_1"),  # gold since day 2
+        (3, 3, "gold", "sent"),
+        (3, 4, "as", "otherwise"),
+        (3, 4, "l", "applied"),
+    ]
+
+
+def _holdout_scenario(holdout):
+    rows = []
+    for contact in range(1, 11):
+        rows += reachable(contact)
+        rows.append((contact, 1, "plan", "pro"))
+    store = make_store(rows)
+    flows = [
+        ss.Flow(
+            name,
+            trigger=ss.SegmentTrigger("VIP"),
+            steps=[ss.SendEmail(f"{name}_e", template="t"), ss.AddToList(f"{name}_l", "seen")],
+        )
+        for name in ("F", "G")
+    ]
+    return ss.Scenario(
+        store, segments=[VIP], flows=flows, start=day(0), end=day(5), seed=1, holdout=holdout
+    )
+
+
+def test_held_out_contacts_walk_the_flows_but_get_no_message():
+    # seed 1, replication 0, holdout draws of contacts 1-10:
+    # 0.750 0.310 0.302 0.567 0.024 0.445 0.230 0.321 0.971 0.216 -> below 0.25: 5, 7, 10
+    result = ss.simulate(_holdout_scenario(ss.Holdout(percent=25)), progress=False)
+    held = {5, 7, 10}
+    expected = []
+    for contact in range(1, 11):
+        for flow in ("F", "G"):
+            expected.append(
+                (
+                    1,
+                    flow,
+                    contact,
+                    f"{flow}_e",
+                    "skipped" if contact in held else "sent",
+                    "holdout" if contact in held else None,
+                )
+            )
+            expected.append((1, flow, contact, f"{flow}_l", "applied", None))
+    assert sorted(actions_log(result), key=lambda r: (r[2], r[1])) == sorted(
+        expected, key=lambda r: (r[2], r[1])
+    )
+    assert all(r[-1] == "completed" for r in runs_log(result)) and len(result.runs) == 20
+    skipped = result.actions[result.actions["reason"] == "holdout"]
+    assert (skipped["cost"] == 0).all()
+
+
+def test_a_holdout_covers_only_the_flows_it_names():
+    result = ss.simulate(_holdout_scenario(ss.Holdout(percent=25, flows=["G"])), progress=False)
+    skipped = result.actions[result.actions["reason"] == "holdout"]
+    assert sorted(skipped["contact_id"]) == [5, 7, 10]
+    assert set(skipped["flow"]) == {"G"}
+
+
+def test_holdout_share_is_within_4_standard_errors_on_20000_contacts():
+    n, share = 20_000, 0.05
+    held = sum(uniform(11, 0, None, None, c, "holdout") < share for c in range(n))
+    assert abs(held / n - share) <= 4 * math.sqrt(share * (1 - share) / n)
+
+
+def test_interval_table_gives_mean_and_percentile_interval():
+    per = pd.DataFrame({"replication": range(5), "sent": [10, 20, 30, 40, 50]})
+    table = interval_table(per, ["sent"])
+    assert table.to_dict("records") == [
+        {
+            "metric": "sent",
+            "mean": 30.0,
+            "std": pytest.approx(15.811388300841896),
+            "low": 11.0,  # 2.5% percentile, linear: 10 + 0.1 * 10
+            "high": 49.0,
+            "replications": 5,
+        }
+    ]
