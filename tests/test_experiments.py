@@ -439,3 +439,157 @@ def test_interval_table_gives_mean_and_percentile_interval():
             "replications": 5,
         }
     ]
+
+
+# -- replications --------------------------------------------------------------------------------
+
+
+def _population(n):
+    rows = []
+    for contact in range(1, n + 1):
+        rows += reachable(contact)
+        rows.append((contact, 1 + contact % 5, "plan", "pro"))
+    return make_store(rows)
+
+
+@pytest.fixture(scope="module")
+def experiment():
+    """2,000 contacts entering a 45/45/10 split with a 10% holdout; R=1 and R=4 results."""
+    store = _population(2_000)
+    flow = ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[_ab(), ss.Wait("w", "1d")])
+    scenario = ss.Scenario(
+        store,
+        segments=[VIP],
+        flows=[flow],
+        start=day(0),
+        end=day(10),
+        seed=5,
+        holdout=ss.Holdout(percent=10),
+    )
+    return (
+        scenario,
+        ss.simulate(scenario, progress=False),
+        ss.simulate(scenario, progress=False, replications=4),
+    )
+
+
+def _assert_same(left, right):
+    for name in left.frames:
+        a, b = left.frames[name], right.frames[name]
+        assert a.dtypes.equals(b.dtypes), name
+        assert a.equals(b), name
+
+
+def test_one_replication_gives_todays_frames_and_replication_0_equals_it(experiment):
+    scenario, plain, many = experiment
+    assert "replication" not in plain.steps.columns
+    _assert_same(plain, ss.simulate(scenario, progress=False, replications=1))
+    _assert_same(plain, many.replication(0))
+    for frame in many.frames.values():
+        assert frame.columns[0] == "replication" and frame["replication"].dtype == "int64"
+    runs = many.runs
+    assert sorted(set(runs["replication"])) == [0, 1, 2, 3]
+    # each replication numbers its runs from 1; every contact enters once per replication
+    assert (runs.groupby("replication")["run_id"].min() == 1).all()
+    assert (runs.groupby("replication").size() == 2_000).all()
+
+
+def test_replications_draw_independently_and_the_same_seed_repeats(experiment):
+    scenario, _, many = experiment
+    splits = many.steps[many.steps["step_id"] == "ab"]
+    paths = splits.pivot(index="contact_id", columns="replication", values="outcome")
+    # two replications agree on a contact's path with probability .45² + .45² + .1² = .415
+    p = 0.415
+    same = (paths[0] == paths[1]).mean()
+    assert abs(same - p) <= 4 * math.sqrt(p * (1 - p) / 2_000)
+    _assert_same(many, ss.simulate(scenario, progress=False, replications=4))
+
+
+def test_end_to_end_shares_are_within_4_standard_errors(experiment):
+    _, plain, _ = experiment
+    outcomes = plain.steps.loc[plain.steps["step_id"] == "ab", "outcome"].value_counts()
+    n = 2_000
+    for path, p in (("A", 0.45), ("B", 0.45), ("control", 0.10)):
+        assert abs(outcomes[path] / n - p) <= 4 * math.sqrt(p * (1 - p) / n)
+    messages = plain.actions
+    held = messages[messages["reason"] == "holdout"]
+    # the holdout: 10% of the contacts that reached a message
+    reached = messages["contact_id"].nunique()
+    share = held["contact_id"].nunique() / reached
+    assert abs(share - 0.1) <= 4 * math.sqrt(0.09 / reached)
+
+
+def test_sharded_and_threaded_replications_equal_the_plain_ones(experiment):
+    from concurrent.futures import ThreadPoolExecutor
+
+    scenario, _, many = experiment
+    _assert_same(many, ss.simulate(scenario, progress=False, replications=4, shards=3))
+    with ThreadPoolExecutor(2) as pool:
+        _assert_same(
+            many,
+            ss.simulate(scenario, progress=False, replications=4, shards=2, executor=pool),
+        )
+
+
+def test_replications_on_local_processes_equal_the_plain_ones(experiment):
+    scenario, _, many = experiment
+    result = ss.simulate(scenario, progress=False, replications=4, shards=2, executor="processes")
+    _assert_same(many, result)
+
+
+def test_segment_transitions_are_computed_once_per_shard(experiment, monkeypatch):
+    import segsim.engine.core as core
+
+    scenario, _, many = experiment
+    calls = []
+    original = core.transitions_table
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(core, "transitions_table", counting)
+    result = ss.simulate(scenario, progress=False, replications=4, shards=2)
+    assert len(calls) == 2  # one per shard, shared by its 4 replications
+    _assert_same(many, result)
+
+
+def test_replications_table_and_summary_intervals(experiment):
+    _, _, many = experiment
+    table = many.replications
+    assert list(table["replication"]) == [0, 1, 2, 3]
+    assert (table["runs"] == 2_000).all()
+    for r in range(4):
+        one = many.replication(r).actions
+        assert (
+            table.loc[r, "email_sent"]
+            == ((one["action"] == "send_email") & (one["status"] == "sent")).sum()
+        )
+    summary = many.summary()
+    assert list(summary.columns) == ["flow", "metric", "mean", "std", "low", "high", "replications"]
+    email = summary[summary["metric"] == "email_sent"].iloc[0]
+    values = table["email_sent"].to_numpy(dtype=float)
+    assert email["mean"] == pytest.approx(values.mean())
+    assert email["low"] == pytest.approx(float(pd.Series(values).quantile(0.025)))
+    assert email["high"] == pytest.approx(float(pd.Series(values).quantile(0.975)))
+    runs = summary[summary["metric"] == "runs"].iloc[0]
+    assert (runs["mean"], runs["std"], runs["low"], runs["high"]) == (2000, 0, 2000, 2000)
+
+
+def test_views_of_one_history_ask_for_one_replication(experiment):
+    _, _, many = experiment
+    with pytest.raises(ss.SegsimError, match=r"result.replication\(0\).report\(\)"):
+        many.report()
+    with pytest.raises(ss.SegsimError, match="4 replications"):
+        many.explain(1)
+    with pytest.raises(ValueError, match=r"replication must be an integer in \[0, 4\)"):
+        many.replication(4)
+
+
+def test_bad_replication_arguments(experiment, tmp_path):
+    scenario, _, _ = experiment
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="replications must be a positive integer"):
+            ss.simulate(scenario, progress=False, replications=bad)
+    with pytest.raises(ValueError, match="out=DIR"):
+        ss.simulate(scenario, progress=False, replications=2, out=tmp_path / "r")
