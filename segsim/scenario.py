@@ -198,7 +198,7 @@ class Scenario(FrozenModel):
     include_existing_members : bool
         Contacts already in a segment at ``start`` enter it at ``start``.
     holdout : Holdout, optional
-        A control group: its contacts get no message from the flows it covers (§9).
+        A control group: its contacts get no message from the flows it covers (docs/design.md §9).
 
     Raises
     ------

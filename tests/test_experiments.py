@@ -593,3 +593,101 @@ def test_bad_replication_arguments(experiment, tmp_path):
             ss.simulate(scenario, progress=False, replications=bad)
     with pytest.raises(ValueError, match="out=DIR"):
         ss.simulate(scenario, progress=False, replications=2, out=tmp_path / "r")
+
+
+# -- compare over replications ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    """A/B split (both email) against the variant whose B path sends an SMS, 5 replications."""
+    store = _population(600)
+
+    def flow(b_step):
+        split = ss.Split(
+            "ab",
+            paths={"A": [ss.SendEmail("a", template="a")], "B": [b_step]},
+            weights={"A": 1, "B": 1},
+        )
+        return ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[split])
+
+    scenario = ss.Scenario(
+        store,
+        segments=[VIP],
+        flows=[flow(ss.SendEmail("b", template="b"))],
+        start=day(0),
+        end=day(10),
+        seed=2,
+        holdout=ss.Holdout(percent=20),
+    )
+    variants = {"email": scenario.flows[0], "sms": flow(ss.SendSMS("b", template="b"))}
+    return ss.compare(scenario, variants, replications=5)
+
+
+def test_compared_variants_share_their_draws(comparison):
+    base, variant = comparison.results["email"], comparison.results["sms"]
+    for frame in ("steps",):
+        left = base.steps[base.steps["step_id"] == "ab"]
+        right = variant.steps[variant.steps["step_id"] == "ab"]
+        cols = ["replication", "contact_id", "outcome"]
+        assert left[cols].reset_index(drop=True).equals(right[cols].reset_index(drop=True)), frame
+    held = [
+        r.actions.loc[r.actions["reason"] == "holdout", ["replication", "contact_id"]]
+        for r in (base, variant)
+    ]
+    assert held[0].reset_index(drop=True).equals(held[1].reset_index(drop=True))
+
+
+def test_paired_deltas_intervals_and_p_higher(comparison):
+    per = comparison.replications
+    base = per[per["variant"] == "email"].set_index("replication")
+    sms = per[per["variant"] == "sms"].set_index("replication")
+    deltas = comparison.deltas().set_index("metric")
+    # every contact gets one message either way: the paired difference is exactly 0
+    assert tuple(deltas.loc["messages_sent", ["mean", "std", "low", "high", "p_higher"]]) == (
+        0,
+        0,
+        0,
+        0,
+        0.5,
+    )
+    moved = sms["sms_sent"]
+    assert (sms["email_sent"] - base["email_sent"] == -moved).all()
+    assert deltas.loc["sms_sent", "mean"] == pytest.approx(moved.mean())
+    assert deltas.loc["sms_sent", "p_higher"] == 1.0 and deltas.loc["email_sent", "p_higher"] == 0
+    summary = comparison.summary()
+    assert summary.loc["sms_sent", "sms_delta_mean"] == pytest.approx(moved.mean())
+    assert summary.loc["sms_sent", "email_mean"] == 0
+    assert (
+        summary.loc["sms_sent", "sms_low"]
+        <= summary.loc["sms_sent", "sms_mean"]
+        <= summary.loc["sms_sent", "sms_high"]
+    )
+
+
+def test_the_comparison_report_shows_intervals(comparison):
+    report = comparison.report()
+    assert [s.key for s in report.sections][-3:] == ["summary", "intervals", "replications"]
+    figure = report["intervals"].figure
+    ax = figure.axes[0]
+    deltas = comparison.deltas()
+    shown = deltas[
+        deltas["metric"].isin(
+            [
+                "contacts_reached",
+                "email_sent",
+                "sms_sent",
+                "whatsapp_sent",
+                "messages_sent",
+                "skipped",
+            ]
+        )
+    ]
+    first = shown.iloc[0]
+    assert list(ax.lines[0].get_xdata()) == [first["low"], first["high"]]
+    assert "5 replications" in report.title
+    with pytest.raises(ss.SegsimError, match=r"cmp.replication\(r\)"):
+        comparison.contact_differences()
+    one = comparison.replication(1)
+    sends = one.sends().set_index(["variant", "channel"])["messages"]
+    assert one.replication_count == 1 and sends["sms", "sms"] > 0
