@@ -691,3 +691,34 @@ def test_the_comparison_report_shows_intervals(comparison):
     one = comparison.replication(1)
     sends = one.sends().set_index(["variant", "channel"])["messages"]
     assert one.replication_count == 1 and sends["sms", "sms"] > 0
+
+
+# -- views ----------------------------------------------------------------------------------------
+
+
+def test_the_diagram_labels_split_branches_with_their_shares():
+    from segsim.diagram import draw_flow, flow_svg
+
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            _ab(),
+            ss.AudienceSplit(
+                "as",
+                paths=[(attr("plan") == "pro", [ss.Wait("w", "1d")])],
+                otherwise=[ss.DeleteContact("d")],
+            ),
+        ],
+    )
+    ax = draw_flow(flow)
+    labels = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("edge-label")]
+    assert labels == ["A 45%", "B 45%", "control 10%", "path_1", "otherwise"]
+    x = {
+        p.get_gid(): p.get_x() + p.get_width() / 2
+        for p in ax.patches
+        if (p.get_gid() or "").startswith("step:")
+    }
+    # three columns: A left, B under the split, the empty control path on the right
+    assert x["step:a"] < x["step:ab"] == x["step:b"]
+    assert "A 45%" in flow_svg(flow)
