@@ -722,3 +722,49 @@ def test_the_diagram_labels_split_branches_with_their_shares():
     # three columns: A left, B under the split, the empty control path on the right
     assert x["step:a"] < x["step:ab"] == x["step:b"]
     assert "A 45%" in flow_svg(flow)
+
+
+def test_explain_says_which_path_and_why():
+    store = _bucket_store({1: 4500, 2: 100})
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            _ab(bucket_attribute="bucket"),
+            ss.Split("r", paths={"x": [], "y": []}, weights={"x": 1, "y": 3}),
+            ss.AudienceSplit(
+                "as",
+                paths=[(attr("bucket") >= 1000, []), (attr("bucket") >= 0, [])],
+            ),
+        ],
+    )
+    scenario = ss.Scenario(
+        store,
+        segments=[VIP],
+        flows=[flow],
+        start=day(0),
+        end=day(5),
+        seed=1,
+        holdout=ss.Holdout(percent=50),
+    )
+    result = ss.simulate(scenario, progress=False)
+    story = result.explain(2)
+    details = dict(zip(story["step_id"], story["detail"], strict=True))
+    assert details["ab"] == "path 'A' (45%): its 'bucket' bucket is in [0, 4500)"
+    u = uniform(1, 0, "F", "r", 2, "split")
+    path = "x" if u < 0.25 else "y"
+    low, high = ("0", "0.25") if path == "x" else ("0.25", "1")
+    assert details["r"] == (
+        f"path {path!r} ({0.25 if path == 'x' else 0.75:.0%}): the contact's draw {u:.4f} is "
+        f"in [{low}, {high}) (seed 1, replication 0; the same path on every run of this "
+        "replication)"
+    )
+    assert details["as"] == "path 'path_2': bucket >= 0 held (the first to hold, in rank order)"
+    # holdout draws (seed 1): contact 1 0.750, contact 2 0.310 -> only 2 is held out at 50%
+    assert details["a"] == (
+        "skipped: holdout (the contact is in the scenario's holdout group) · email · template 'a'"
+    )
+    story = result.explain(1)
+    assert story.loc[story["step_id"] == "b", "detail"].tolist() == ["sent · sms · template 'b'"]
+    details = dict(zip(story["step_id"], story["detail"], strict=True))
+    assert details["as"] == "path 'path_1': bucket >= 1000 held (ranked first)"
