@@ -768,3 +768,59 @@ def test_explain_says_which_path_and_why():
     assert story.loc[story["step_id"] == "b", "detail"].tolist() == ["sent · sms · template 'b'"]
     details = dict(zip(story["step_id"], story["detail"], strict=True))
     assert details["as"] == "path 'path_1': bucket >= 1000 held (ranked first)"
+
+
+def test_report_has_a_funnel_per_split_path():
+    store = _bucket_store({1: 0, 2: 4499, 3: 4500, 4: 8999, 5: 9000, 6: 9999})
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            ss.SendEmail("first", template="f"),
+            _ab(bucket_attribute="bucket"),
+            ss.SendEmail("after", template="e"),
+        ],
+    )
+    scenario = ss.Scenario(store, segments=[VIP], flows=[flow], start=day(0), end=day(5))
+    result = ss.simulate(scenario, progress=False)
+    table = result.report()["split_paths"].table
+    assert table.to_dict("records") == [
+        # the message before the split is not counted; each path's own and the one after are
+        {
+            "flow": "F",
+            "step_id": "ab",
+            "kind": "split",
+            "path": "A",
+            "runs": 2,
+            "share": pytest.approx(1 / 3),
+            "messages_sent": 4,
+            "messages_skipped": 0,
+            "messages_per_run": 2.0,
+        },
+        {
+            "flow": "F",
+            "step_id": "ab",
+            "kind": "split",
+            "path": "B",
+            "runs": 2,
+            "share": pytest.approx(1 / 3),
+            "messages_sent": 4,
+            "messages_skipped": 0,
+            "messages_per_run": 2.0,
+        },
+        {
+            "flow": "F",
+            "step_id": "ab",
+            "kind": "split",
+            "path": "control",
+            "runs": 2,
+            "share": pytest.approx(1 / 3),
+            "messages_sent": 2,
+            "messages_skipped": 0,
+            "messages_per_run": 1.0,
+        },
+    ]
+    plain = ss.simulate(
+        scenario.replace(flows=[ss.Flow("F", trigger=ss.SegmentTrigger("VIP"))]), progress=False
+    )
+    assert "split_paths" not in [s.key for s in plain.report().sections]
