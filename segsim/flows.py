@@ -415,7 +415,7 @@ class Split(_Step):
         if unknown:
             raise ValueError(
                 f"{where} has weights for unknown paths {unknown}; its paths are "
-                f"{list(self.paths)}{did_you_mean(unknown[0], self.paths)}"
+                f"{list(self.paths)}"
             )
         missing = [name for name in self.paths if name not in self.weights]
         if missing:

@@ -824,3 +824,70 @@ def test_report_has_a_funnel_per_split_path():
         scenario.replace(flows=[ss.Flow("F", trigger=ss.SegmentTrigger("VIP"))]), progress=False
     )
     assert "split_paths" not in [s.key for s in plain.report().sections]
+
+
+# -- scenario files -------------------------------------------------------------------------------
+
+_FILE = """\
+data: {kind: demo, contacts: 50}
+segments:
+- name: Pro
+  where: {kind: compare, attribute: plan, op: ==, value: pro}
+flows:
+- name: F
+  trigger: {segment: Pro}
+  steps:
+  - id: ab
+    kind: split
+    paths:
+      A: [{id: e1, kind: send_email, template: x}]
+      B: []
+    weights: WEIGHTS
+    BUCKET
+  - id: as
+    kind: audience_split
+    paths:
+    - when: {kind: compare, attribute: plan, op: ==, value: pro}
+      steps: [{id: w1, kind: wait, duration: 1d}]
+      name: pro
+    otherwise: []
+start: 2026-01-01
+end: 2026-02-01
+holdout: {percent: 5}
+"""
+
+
+def _write(tmp_path, weights="{A: 1, B: 3}", bucket=""):
+    path = tmp_path / "s.yaml"
+    path.write_text(_FILE.replace("WEIGHTS", weights).replace("BUCKET", bucket))
+    return path
+
+
+def test_scenario_files_hold_splits_and_a_holdout(tmp_path):
+    scenario = ss.load_scenario(_write(tmp_path))
+    split, audience = scenario.flows[0].steps
+    assert split.shares() == {"A": 0.25, "B": 0.75}
+    assert audience.path_names() == ("pro", "otherwise")
+    assert scenario.holdout == ss.Holdout(percent=5)
+    schema = str(ss.scenario.scenario_json_schema())
+    assert "'split'" in schema and "'audience_split'" in schema and "Holdout" in schema
+
+
+def test_bad_splits_in_files_name_the_file_step_and_line(tmp_path):
+    with pytest.raises(
+        ScenarioError,
+        match=r"s\.yaml: flows\[0\]\.steps\[0\]: split step 'ab' has weights for unknown "
+        r"paths \['C'\]; its paths are \['A', 'B'\] \(line 9\)",
+    ):
+        ss.load_scenario(_write(tmp_path, weights="{A: 1, C: 2}"))
+    with pytest.raises(ScenarioError, match="the weight of path 'B' must be a positive number"):
+        ss.load_scenario(_write(tmp_path, weights="{A: 1, B: 0}"))
+
+
+def test_validate_names_a_bucket_attribute_missing_from_the_data(tmp_path):
+    scenario = ss.load_scenario(_write(tmp_path, bucket="bucket_attribute: random_bucket"))
+    problems = ss.engine.plan.scenario_problems(scenario)
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "flows[0].steps[0].bucket_attribute: unknown attribute 'random_bucket'"
+    )
