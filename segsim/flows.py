@@ -414,8 +414,7 @@ class Split(_Step):
         unknown = [name for name in self.weights if name not in self.paths]
         if unknown:
             raise ValueError(
-                f"{where} has weights for unknown paths {unknown}; its paths are "
-                f"{list(self.paths)}"
+                f"{where} has weights for unknown paths {unknown}; its paths are {list(self.paths)}"
             )
         missing = [name for name in self.paths if name not in self.weights]
         if missing:

@@ -891,3 +891,38 @@ def test_validate_names_a_bucket_attribute_missing_from_the_data(tmp_path):
     assert problems[0].startswith(
         "flows[0].steps[0].bucket_attribute: unknown attribute 'random_bucket'"
     )
+
+
+def test_the_explorer_has_split_weights_and_reaches_waits_inside_paths():
+    pytest.importorskip("ipywidgets")
+    from segsim.widgets import Explorer
+
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            ss.Split(
+                "ab",
+                paths={
+                    "A": [ss.Wait("wa", "1d"), ss.SendEmail("a", template="a")],
+                    "B": [ss.SendSMS("b", template="b")],
+                },
+                weights={"A": 1, "B": 1},
+            )
+        ],
+    )
+    scenario = ss.Scenario(
+        _population(200), segments=[VIP], flows=[flow], start=day(0), end=day(10), seed=4
+    )
+    explorer = Explorer(scenario, "F")
+    assert explorer.controls["weight:ab:A"].value == 1.0
+    explorer.controls["weight:ab:B"].value = 3.0
+    explorer.controls["wa"].value = "2d"
+    assert explorer.error is None, explorer.error
+    changed = explorer.flow.steps[0]
+    assert changed.weights == {"A": 1.0, "B": 3.0}
+    assert changed.paths["A"][0].duration == pd.Timedelta(days=2)
+    expected = ss.simulate(scenario.replace(flows=[explorer.flow]), progress=False)
+    assert explorer.result.steps.equals(expected.steps)
+    explorer.controls["weight:ab:A"].value = 0.0
+    assert "the weight of path 'A' must be a positive number" in explorer.error
