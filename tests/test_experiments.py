@@ -926,3 +926,66 @@ def test_the_explorer_has_split_weights_and_reaches_waits_inside_paths():
     assert explorer.result.steps.equals(expected.steps)
     explorer.controls["weight:ab:A"].value = 0.0
     assert "the weight of path 'A' must be a positive number" in explorer.error
+
+
+def _full_replication(scenario, r):
+    """Replication ``r`` simulated for every contact (no reuse), as frames."""
+    from segsim.engine.core import Simulation
+    from segsim.engine.output import MemorySink, frames_from_parts
+    from segsim.engine.plan import build_plan
+
+    plan = build_plan(scenario)
+    sink = MemorySink("int64")
+    simulation = Simulation(
+        plan,
+        scenario.store,
+        include_existing_members=scenario.include_existing_members,
+        sink=sink,
+        replication=r,
+    )
+    simulation.run()
+    return frames_from_parts(sink.parts, plan.flow_order, "int64"), simulation.drawn
+
+
+def test_later_replications_rerun_only_contacts_that_read_a_draw_and_equal_a_full_run():
+    # contacts 1-300 enter VIP (flow G: a message, not held out); those with ltv >= 50 also
+    # enter Big (flow F: a split and messages under the holdout); only they read draws
+    rows = []
+    for contact in range(1, 301):
+        rows += reachable(contact)
+        rows += [(contact, 1 + contact % 3, "plan", "pro"), (contact, -30, "ltv", contact % 100)]
+    store = make_store(rows)
+    big = ss.Segment("Big", attr("ltv") >= 50)
+    flows = [
+        ss.Flow("G", trigger=ss.SegmentTrigger("VIP"), steps=[ss.SendEmail("g", template="g")]),
+        ss.Flow(
+            "F",
+            trigger=ss.SegmentTrigger("Big", on="exit"),
+            steps=[_ab(), ss.Wait("w", "1d"), ss.SendEmail("e", template="e")],
+        ),
+    ]
+    scenario = ss.Scenario(
+        store,
+        segments=[VIP, big],
+        flows=flows,
+        start=day(0),
+        end=day(10),
+        seed=9,
+        holdout=ss.Holdout(percent=30, flows=["F"]),
+        include_existing_members=True,
+    )
+    store.load_attributes(
+        pd.DataFrame(
+            [(c, day(2), "ltv", 0.0) for c in range(1, 301) if c % 100 >= 50],
+            columns=["contact_id", "ts", "attribute", "value"],
+        )
+    )
+    many = ss.simulate(scenario, progress=False, replications=3, shards=2)
+    assert many.runs.groupby("replication")["flow"].value_counts().loc[1, "F"] > 0
+    for r in range(3):
+        full, drawn = _full_replication(scenario, r)
+        # the contacts of flow F read draws (150 of 300); the others are reused
+        assert drawn == {c for c in range(1, 301) if c % 100 >= 50}
+        one = many.replication(r)
+        for name, frame in full.items():
+            assert one.frames[name].equals(frame), (r, name)

@@ -259,7 +259,12 @@ class Simulation:
             "audience_split": partial(audience_split_step, self),
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
-        self.holdout = None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws)
+        #: contacts whose story read a random draw (a split path, a holdout): the only
+        #: ones another replication can change (see :func:`segsim.engine.run_shard`)
+        self.drawn: set[Any] = set()
+        self.holdout = (
+            None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws, self.drawn)
+        )
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
         self.segment_of_flow_events = self._index_flow_events()
         # conditions some version of some flow reacts to: a transition is recorded as a

@@ -33,6 +33,7 @@ def split_step(sim: Any, run: Any, step: SplitStep, contact: Any, t: int) -> boo
                 "unset, or outside [0, 10000)); every contact reaching a bucket split needs one"
             )
     else:
+        sim.drawn.add(run.contact)
         u = sim.draws.uniform(cf.name, step.id, run.contact, "split")
         chosen = path_for_draw(u, step.cumulative)
     sim.logs.steps.append(
@@ -62,14 +63,16 @@ class HoldoutGroup:
     in every flow the holdout covers.
     """
 
-    def __init__(self, holdout: Any, draws: Draws) -> None:
+    def __init__(self, holdout: Any, draws: Draws, drawn: set[Any]) -> None:
         self.holdout = holdout
         self.draws = draws
         self._held: dict[Any, bool] = {}
+        self._drawn = drawn
 
     def holds_out(self, flow: str, contact_id: Any) -> bool:
         if not self.holdout.covers(flow):
             return False
+        self._drawn.add(contact_id)
         held = self._held.get(contact_id)
         if held is None:
             u = self.draws.uniform(None, None, contact_id, "holdout")
