@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from segsim.engine.core import Simulation
-from segsim.engine.output import MemorySink, ParquetSink, frames_from_parts, write_frames
+from segsim.engine.output import (
+    MemorySink,
+    ParquetSink,
+    frames_from_replications,
+    write_frames,
+)
 from segsim.engine.plan import build_plan
 from segsim.errors import SegsimWarning
 from segsim.result import SimulationResult, open_result
@@ -149,9 +154,7 @@ def simulate(
             assert work is not None
             write_frames(sorted(p for p in work.iterdir() if p.is_dir()), out_path, plan.flow_order)
             return open_result(out_path, scenario=scenario, meta=meta)
-        frames = _stack_replications(
-            [frames_from_parts(parts, plan.flow_order, id_dtype) for parts in per_replication]
-        )
+        frames = frames_from_replications(per_replication, plan.flow_order, id_dtype)
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
@@ -163,24 +166,6 @@ def shard_condition(shard: int, shards: int) -> str | None:
     if shards == 1:
         return None
     return f"hash(contact_id) % {shards} = {shard}"
-
-
-def _stack_replications(per_replication: list[dict[str, Any]]) -> dict[str, Any]:
-    """One replication's frames as they are; many stacked, with a ``replication`` column
-    first (int64, 0 to R - 1)."""
-    if len(per_replication) == 1:
-        return per_replication[0]
-    import pandas as pd
-
-    stacked = {}
-    for name in per_replication[0]:
-        pieces = []
-        for r, frames in enumerate(per_replication):
-            frame = frames[name].copy()
-            frame.insert(0, "replication", pd.Series(r, index=frame.index, dtype="int64"))
-            pieces.append(frame)
-        stacked[name] = pd.concat(pieces, ignore_index=True)
-    return stacked
 
 
 def run_shard(
