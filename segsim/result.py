@@ -36,7 +36,11 @@ def _read_frame(directory: Path, name: str, id_dtype: str) -> pd.DataFrame:
         raise SegsimError(
             f"{str(directory)!r} is not a complete segsim result: {path.name} is missing"
         )
-    return FRAMES[name].typed(pd.read_parquet(path), id_dtype)
+    stored = pd.read_parquet(path)
+    frame = FRAMES[name].typed(stored, id_dtype)
+    if "replication" in stored.columns:  # a result of many replications (docs/design.md §9)
+        frame.insert(0, "replication", stored["replication"].astype("int64").to_numpy())
+    return frame
 
 
 def open_result(
@@ -161,8 +165,16 @@ class SimulationResult:
 
     @property
     def replication_count(self) -> int:
-        """How many replications were simulated (``simulate(..., replications=R)``)."""
-        return int(self.meta.get("replications", 1))
+        """How many replications were simulated (``simulate(..., replications=R)``).
+
+        Recorded with the result; for frames read back without it (``open_result``), the
+        number of replications their ``replication`` column holds.
+        """
+        if "replications" not in self.meta:
+            runs = self._frame("runs")
+            count = int(runs["replication"].max()) + 1 if "replication" in runs and len(runs) else 1
+            self.meta["replications"] = count
+        return int(self.meta["replications"])
 
     def replication(self, r: int) -> SimulationResult:
         """Replication ``r`` (0 first) alone, as a result with today's frames (no

@@ -989,3 +989,10 @@ def test_later_replications_rerun_only_contacts_that_read_a_draw_and_equal_a_ful
         one = many.replication(r)
         for name, frame in full.items():
             assert one.frames[name].equals(frame), (r, name)
+
+
+def test_a_saved_multi_replication_result_reads_back_with_its_replications(experiment, tmp_path):
+    _, _, many = experiment
+    again = ss.open_result(many.to_parquet(tmp_path / "r"))
+    assert again.replication_count == 4
+    assert again.replications.equals(many.replications)
