@@ -444,6 +444,10 @@ def test_interval_table_gives_mean_and_percentile_interval():
 # -- replications --------------------------------------------------------------------------------
 
 
+#: contacts of the end-to-end checks (the draw-level statistical checks use 20,000 draws)
+N_E2E = 1_000
+
+
 def _population(n):
     rows = []
     for contact in range(1, n + 1):
@@ -454,8 +458,8 @@ def _population(n):
 
 @pytest.fixture(scope="module")
 def experiment():
-    """2,000 contacts entering a 45/45/10 split with a 10% holdout; R=1 and R=4 results."""
-    store = _population(2_000)
+    """N_E2E contacts entering a 45/45/10 split with a 10% holdout; R=1 and R=4 results."""
+    store = _population(N_E2E)
     flow = ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[_ab(), ss.Wait("w", "1d")])
     scenario = ss.Scenario(
         store,
@@ -491,7 +495,7 @@ def test_one_replication_gives_todays_frames_and_replication_0_equals_it(experim
     assert sorted(set(runs["replication"])) == [0, 1, 2, 3]
     # each replication numbers its runs from 1; every contact enters once per replication
     assert (runs.groupby("replication")["run_id"].min() == 1).all()
-    assert (runs.groupby("replication").size() == 2_000).all()
+    assert (runs.groupby("replication").size() == N_E2E).all()
 
 
 def test_replications_draw_independently_and_the_same_seed_repeats(experiment):
@@ -501,14 +505,14 @@ def test_replications_draw_independently_and_the_same_seed_repeats(experiment):
     # two replications agree on a contact's path with probability .45² + .45² + .1² = .415
     p = 0.415
     same = (paths[0] == paths[1]).mean()
-    assert abs(same - p) <= 4 * math.sqrt(p * (1 - p) / 2_000)
+    assert abs(same - p) <= 4 * math.sqrt(p * (1 - p) / N_E2E)
     _assert_same(many, ss.simulate(scenario, progress=False, replications=4))
 
 
 def test_end_to_end_shares_are_within_4_standard_errors(experiment):
     _, plain, _ = experiment
     outcomes = plain.steps.loc[plain.steps["step_id"] == "ab", "outcome"].value_counts()
-    n = 2_000
+    n = N_E2E
     for path, p in (("A", 0.45), ("B", 0.45), ("control", 0.10)):
         assert abs(outcomes[path] / n - p) <= 4 * math.sqrt(p * (1 - p) / n)
     messages = plain.actions
@@ -537,6 +541,19 @@ def test_replications_on_local_processes_equal_the_plain_ones(experiment):
     _assert_same(many, result)
 
 
+def test_replications_on_a_dask_cluster_equal_the_plain_ones(experiment):
+    distributed = pytest.importorskip("dask.distributed")
+    scenario, _, many = experiment
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        result = ss.simulate(scenario, progress=False, replications=4, shards=2, executor=client)
+    _assert_same(many, result)
+
+
 def test_segment_transitions_are_computed_once_per_shard(experiment, monkeypatch):
     import segsim.engine.core as core
 
@@ -558,7 +575,7 @@ def test_replications_table_and_summary_intervals(experiment):
     _, _, many = experiment
     table = many.replications
     assert list(table["replication"]) == [0, 1, 2, 3]
-    assert (table["runs"] == 2_000).all()
+    assert (table["runs"] == N_E2E).all()
     for r in range(4):
         one = many.replication(r).actions
         assert (
@@ -573,7 +590,7 @@ def test_replications_table_and_summary_intervals(experiment):
     assert email["low"] == pytest.approx(float(pd.Series(values).quantile(0.025)))
     assert email["high"] == pytest.approx(float(pd.Series(values).quantile(0.975)))
     runs = summary[summary["metric"] == "runs"].iloc[0]
-    assert (runs["mean"], runs["std"], runs["low"], runs["high"]) == (2000, 0, 2000, 2000)
+    assert (runs["mean"], runs["std"], runs["low"], runs["high"]) == (N_E2E, 0, N_E2E, N_E2E)
 
 
 def test_views_of_one_history_ask_for_one_replication(experiment):
