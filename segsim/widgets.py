@@ -2,7 +2,8 @@
 see the simulation re-run.
 
 :class:`Explorer` shows one control per :class:`~segsim.flows.Wait` step of a flow (its
-duration), the flow's re-entry settings (``allow_reentry``, ``reentry_mode``,
+duration, wherever it is in the tree), one per path weight of each
+:class:`~segsim.flows.Split` (docs/design.md §9), the flow's re-entry settings (``allow_reentry``, ``reentry_mode``,
 ``reentry_wait``) and ``on_pause``, and a *compare with* choice. Every change builds a
 variant of the flow, simulates the scenario with that variant, and redraws the summary
 table, headline numbers (messages — email, SMS, WhatsApp — sent per channel, their cost and
@@ -99,7 +100,8 @@ class Explorer:
     widget : ipywidgets.VBox
         The panel; displaying the explorer displays it.
     controls : dict of str to widget
-        ``<wait step id>`` (a Text per Wait step, e.g. ``"2d"``), ``"allow_reentry"``
+        ``<wait step id>`` (a Text per Wait step, e.g. ``"2d"``), ``"weight:<split id>:<path>"``
+        (a number per path of each Split), ``"allow_reentry"``
         (Checkbox), ``"reentry_mode"`` (Dropdown), ``"reentry_wait"`` (Text), ``"on_pause"``
         (Dropdown) and ``"compare_with"`` (Dropdown). Setting a ``value`` re-runs. A wait
         whose step id is one of these names is keyed ``"step:<id>"``.
@@ -173,6 +175,22 @@ class Explorer:
                     style=text_style,
                     layout=widgets.Layout(width="200px"),
                 )
+        # one control per path weight of each Split (docs/design.md §9)
+        self._weights: dict[str, tuple[str, str]] = {}  # control name -> (split id, path)
+        for _, step in iter_steps(self.base_flow):
+            if step.kind == "split":
+                for path, weight in step.weights.items():
+                    name = f"weight:{step.id}:{path}"
+                    self._weights[name] = (step.id, path)
+                    self.controls[name] = widgets.BoundedFloatText(
+                        value=weight,
+                        min=0.0,
+                        max=1e12,
+                        description=f"{step.id} {path}",
+                        continuous_update=False,
+                        style=text_style,
+                        layout=widgets.Layout(width="180px"),
+                    )
         settings = self.base_flow.settings
         self.controls["allow_reentry"] = widgets.Checkbox(
             value=settings.allow_reentry, description="allow re-entry", indent=False
@@ -233,6 +251,8 @@ class Explorer:
         rows = []
         if self._waits:
             rows.append(widgets.HBox([self.controls[name] for name in self._waits]))
+        if self._weights:
+            rows.append(widgets.HBox([self.controls[name] for name in self._weights]))
         rows.append(widgets.HBox([self.controls[name] for name in SETTING_CONTROLS]))
         rows.append(widgets.HBox([self.controls[COMPARE_CONTROL]]))
         self.widget = widgets.VBox([title, *rows, self.status, self.output])
@@ -260,9 +280,23 @@ class Explorer:
         }
         return waits, changed
 
+    def weight_changes(self) -> dict[str, dict[str, float]]:
+        """The split weights the controls change: ``{split step id: {path: weight}}`` (every
+        path of a split one of whose weights changed; a weight must stay positive)."""
+        changed = {
+            self._weights[name][0]
+            for name in self._weights
+            if self.controls[name].value != self._initial[name]
+        }
+        out: dict[str, dict[str, float]] = {}
+        for name, (split, path) in self._weights.items():
+            if split in changed:
+                out.setdefault(split, {})[path] = float(self.controls[name].value)
+        return out
+
     def variant_flow(self) -> Flow:
         """The explored flow with the controls' values (validated; raises on bad input)."""
-        return _changed_flow(self.base_flow, *self.changes())
+        return _changed_flow(self.base_flow, *self.changes(), weights=self.weight_changes())
 
     def variant_scenario(self) -> Any:
         """The scenario with the controls' values applied to every version of the flow.
@@ -510,26 +544,42 @@ def _variants(compare_with: Any, flow_name: str) -> dict[str, Flow]:
     return variants
 
 
-def _changed_flow(flow: Flow, waits: Mapping[str, str], settings: Mapping[str, Any]) -> Flow:
-    """``flow`` with some wait durations and settings changed, validated."""
-    if not waits and not settings:
+def _changed_flow(
+    flow: Flow,
+    waits: Mapping[str, str],
+    settings: Mapping[str, Any],
+    weights: Mapping[str, Mapping[str, float]] | None = None,
+) -> Flow:
+    """``flow`` with some wait durations, split weights and settings changed, validated."""
+    if not waits and not settings and not weights:
         return flow
     data = flow.model_dump()
-    _set_wait_durations(data["steps"], waits)
+    fields: dict[str, dict[str, Any]] = {step: {"duration": d} for step, d in waits.items()}
+    for split, changed in (weights or {}).items():
+        current = next(s for _, s in iter_steps(flow) if s.id == split).weights
+        fields.setdefault(split, {})["weights"] = {**current, **changed}
+    _set_step_fields(data, flow, fields)
     data["settings"] = {**data["settings"], **settings}
     # model_copy(update=...) would not validate: build the model from data instead
     changed: Flow = type(flow).model_validate(data)
     return changed
 
 
-def _set_wait_durations(steps: list[dict[str, Any]], durations: Mapping[str, str]) -> None:
-    """Set the ``duration`` of the dumped Wait steps named in ``durations``, in place."""
-    for step in steps:
-        if step.get("kind") == "wait" and step["id"] in durations:
-            step["duration"] = durations[step["id"]]
-        if step.get("kind") == "branch":
-            _set_wait_durations(step["then"], durations)
-            _set_wait_durations(step["otherwise"], durations)
+def _set_step_fields(
+    data: dict[str, Any], flow: Flow, fields: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """In the dump ``data`` of ``flow``, set fields of the steps named in ``fields``
+    (``{step id: {field: value}}``), wherever they are in the tree, in place.
+
+    Each step is found at its location (``("steps", 2, "paths", "A", 0)``, from
+    :func:`~segsim.flows.iter_steps`), which indexes the dump as it indexes the model.
+    """
+    for loc, step in iter_steps(flow):
+        if step.id in fields:
+            node: Any = data
+            for key in loc:
+                node = node[key]
+            node.update(fields[step.id])
 
 
 def _message(exc: Exception) -> str:

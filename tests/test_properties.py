@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import segsim as ss
 from segsim import all_of, any_of, attr, in_list, in_segment, not_
+from segsim.engine.draws import uniform
 from tests.engine_helpers import day, make_store, reachable
 
 TYPES = {
@@ -230,10 +231,12 @@ def step_trees(draw: st.DrawFn, ids: _Ids, segment_names: list[str], depth: int 
                     "wait",
                     "wait",
                     "branch",
+                    "split",
+                    "audience_split",
                 ]
             )
         )
-        if kind == "branch" and depth >= 2:
+        if kind in ("branch", "split", "audience_split") and depth >= 2:
             kind = "wait"
         step_id = ids()
         if kind == "send_email":
@@ -256,6 +259,18 @@ def step_trees(draw: st.DrawFn, ids: _Ids, segment_names: list[str], depth: int 
             steps.append(ss.Webhook(step_id, url="https://example.invalid/hook", body={"k": 1}))
         elif kind == "wait":
             steps.append(ss.Wait(step_id, draw(st.sampled_from(["12h", "1d", "2d", "5d"]))))
+        elif kind == "split":
+            names = ["A", "B", "C"][: draw(st.integers(min_value=2, max_value=3))]
+            paths = {name: draw(step_trees(ids, segment_names, depth + 1)) for name in names}
+            weights = {name: draw(st.sampled_from([1, 2.5, 10])) for name in names}
+            steps.append(ss.Split(step_id, paths=paths, weights=weights))
+        elif kind == "audience_split":
+            ranked = [
+                (draw(conditions(segment_names)), draw(step_trees(ids, segment_names, depth + 1)))
+                for _ in range(draw(st.integers(min_value=1, max_value=2)))
+            ]
+            otherwise = draw(step_trees(ids, segment_names, depth + 1))
+            steps.append(ss.AudienceSplit(step_id, paths=ranked, otherwise=otherwise))
         else:
             when = draw(conditions(segment_names))
             then = draw(step_trees(ids, segment_names, depth + 1))
@@ -337,6 +352,7 @@ class Case:
     schedule: list[Any]
     window: float
     include_existing_members: bool
+    holdout: float | None = None
     store: Any = field(default=None, repr=False)
 
     def scenario(self) -> ss.Scenario:
@@ -351,6 +367,7 @@ class Case:
             seed=11,
             schedule=self.schedule,
             include_existing_members=self.include_existing_members,
+            holdout=None if self.holdout is None else ss.Holdout(percent=self.holdout),
         )
 
 
@@ -365,7 +382,14 @@ def cases(draw: st.DrawFn) -> Case:
     ]
     schedule = draw(schedules(flow_list, names, window))
     return Case(
-        attribute_rows, list_rows, segments, flow_list, schedule, window, draw(st.booleans())
+        attribute_rows,
+        list_rows,
+        segments,
+        flow_list,
+        schedule,
+        window,
+        draw(st.booleans()),
+        draw(st.sampled_from([None, None, 30.0])),
     )
 
 
@@ -497,6 +521,28 @@ def check_invariants(case: Case, result: ss.SimulationResult) -> None:
         outcomes[(row.flow, row.contact_id, row.time)] += 1
     assert triggers == outcomes, (triggers - outcomes, outcomes - triggers)
 
+    # a split's path is one of its paths, sticky per contact within a version
+    declared: dict[tuple[str, int, str], set[str]] = {}
+    for flow_version in case.flows + [e.flow for e in case.schedule if isinstance(e, ss.Edit)]:
+        for _, step in ss.flows.iter_steps(flow_version):
+            if step.kind == "split":
+                declared.setdefault((flow_version.name, step.id), set()).update(step.paths)
+            elif step.kind == "audience_split":
+                declared.setdefault((flow_version.name, step.id), set()).update(step.path_names())
+    splits = steps[steps["kind"] == "split"]
+    for row in steps[steps["kind"].isin(["split", "audience_split"])].itertuples():
+        assert row.outcome in declared[(row.flow, row.step_id)], row
+    paths = splits.groupby(["flow", "version", "step_id", "contact_id"])["outcome"].nunique()
+    assert (paths <= 1).all(), paths[paths > 1]
+    # held-out contacts (and only they) have their messages skipped as holdout
+    if case.holdout is not None:
+        messages = actions[actions["action"].isin(["send_email", "send_sms", "send_whatsapp"])]
+        held = messages["contact_id"].map(
+            lambda c: uniform(11, 0, None, None, c, "holdout") < case.holdout / 100
+        )
+        assert (messages.loc[held, "reason"] == "holdout").all()
+        assert (messages.loc[~held, "reason"] != "holdout").all()
+
     # untouched contacts follow the precomputed transitions exactly
     touched = set(actions.loc[actions["action"].isin(MUTATING), "contact_id"])
     expected = ss.segment_events(
@@ -530,7 +576,12 @@ def simulate_and_check(case: Case) -> None:
     again = ss.simulate(scenario, progress=False)
     for name, frame in result.frames.items():
         assert frame.equals(again.frames[name]), f"{name} differs between two runs of one seed"
-    sharded = ss.simulate(scenario, progress=False, shards=3)
+    # sharded, with a second replication: its first is the plain run (docs/design.md §9)
+    try:
+        sharded = ss.simulate(scenario, progress=False, shards=3, replications=2).replication(0)
+    except ss.CascadeLoopError:
+        # the second replication's draws took a path that loops (a valid outcome)
+        sharded = ss.simulate(scenario, progress=False, shards=3)
     for name, frame in result.frames.items():
         assert frame.equals(sharded.frames[name]), f"{name} differs between 1 and 3 shards"
 
@@ -569,6 +620,8 @@ def test_strategy_reaches_every_step_kind_and_setting() -> None:
         *CHANNEL_OF,
         "wait",
         "branch",
+        "split",
+        "audience_split",
         "on_pause:hold",
         "on_pause:drain",
         "on_pause:exit",

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from segsim.engine.core import Simulation
-from segsim.engine.output import MemorySink, ParquetSink, frames_from_parts, write_frames
+from segsim.engine.output import (
+    MemorySink,
+    ParquetSink,
+    frames_from_replications,
+    write_frames,
+)
 from segsim.engine.plan import build_plan
 from segsim.errors import SegsimWarning
 from segsim.result import SimulationResult, open_result
@@ -62,6 +67,7 @@ def simulate(
     shards: int = 1,
     executor: Any = None,
     out: str | Path | None = None,
+    replications: int = 1,
 ) -> SimulationResult:
     """Replay the scenario's history through its flows; nothing is sent.
 
@@ -84,6 +90,14 @@ def simulate(
         Stream the frames to Parquet files in this folder instead of holding them in
         memory; the result then reads them lazily (DuckDB over Parquet). The folder is
         complete or absent: an interrupted run leaves no half-written result.
+    replications : int
+        Simulate the scenario this many times, replication ``r`` drawing its random
+        choices (splits, holdouts) with ``replication=r`` (docs/design.md §9). The segment
+        transitions are computed once and shared. With R > 1 every frame starts with a
+        ``replication`` column (0 to R - 1; ``run_id`` numbers each replication's runs
+        from 1), :attr:`SimulationResult.replications` has one row per replication and
+        ``summary()`` the mean and 95% interval of each metric; replication 0 alone is
+        exactly the result of ``replications=1``. Not combined with ``out=``.
 
     Returns
     -------
@@ -107,26 +121,40 @@ def simulate(
     """
     if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         raise ValueError(f"shards must be a positive integer, got {shards!r}")
+    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+        raise ValueError(f"replications must be a positive integer, got {replications!r}")
+    if replications > 1 and out is not None:
+        raise ValueError(
+            "simulate(..., out=DIR) streams one replication; with replications > 1 the "
+            "frames are held in memory (leave out= unset, then result.to_parquet(DIR))"
+        )
     plan = build_plan(scenario)
     for message in plan.warnings:
         warnings.warn(message, SegsimWarning, stacklevel=2)
     store = scenario.store
     id_dtype = "int64" if store.id_type == "integer" else "object"
-    meta = {"flows": list(plan.flow_order), "seed": scenario.seed, "shards": shards}
+    meta = {
+        "flows": list(plan.flow_order),
+        "seed": scenario.seed,
+        "shards": shards,
+        "replications": replications,
+    }
     out_path = None if out is None else Path(out)
     work = Path(tempfile.mkdtemp(prefix="segsim-parts-")) if out_path is not None else None
     try:
         if executor is None:
-            parts = _run_in_process(scenario, plan, shards, progress, work, id_dtype)
+            per_replication = _run_in_process(
+                scenario, plan, shards, progress, work, id_dtype, replications
+            )
         else:
             from segsim.engine.shards import run_distributed
 
-            parts = run_distributed(scenario, shards, executor, work)
+            per_replication = run_distributed(scenario, shards, executor, work, replications)
         if out_path is not None:
             assert work is not None
             write_frames(sorted(p for p in work.iterdir() if p.is_dir()), out_path, plan.flow_order)
             return open_result(out_path, scenario=scenario, meta=meta)
-        frames = frames_from_parts(parts, plan.flow_order, id_dtype)
+        frames = frames_from_replications(per_replication, plan.flow_order, id_dtype)
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
@@ -140,32 +168,100 @@ def shard_condition(shard: int, shards: int) -> str | None:
     return f"hash(contact_id) % {shards} = {shard}"
 
 
+def run_shard(
+    scenario: Any,
+    plan: Any,
+    shard: int,
+    shards: int,
+    replications: int,
+    sink_for: Any,
+    progress: Any = None,
+) -> list[dict[str, list[Any]]]:
+    """One shard's contacts, every replication: the parts of each, in replication order.
+
+    Replication ``r`` re-runs only what its draws can change (docs/design.md §9):
+
+    * the shard's segment transitions are read from DuckDB once, and replayed;
+    * the first replication records the contacts whose story read a draw (a split path, a
+      holdout). A contact that read none took no random decision, so every replication
+      gives it the same story (contacts are independent); later replications simulate
+      only the contacts that read a draw and reuse everyone else's rows of the first
+      (assembled by :func:`~segsim.engine.output.frames_from_parts` exactly as shards are:
+      identical to simulating every contact).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from segsim.engine.core import transitions_table
+
+    contacts_sql = shard_condition(shard, shards)
+    shared = transitions_table(plan, scenario.store, contacts_sql) if replications > 1 else None
+    out: list[dict[str, list[Any]]] = []
+    kept: dict[str, list[Any]] = {}
+    table = shared
+    for r in range(replications):
+        sink = sink_for(r)
+        simulation = Simulation(
+            plan,
+            scenario.store,
+            include_existing_members=scenario.include_existing_members,
+            contacts_sql=contacts_sql,
+            progress=None if progress is None else progress(r),
+            sink=sink,
+            # later replications number their runs apart from the reused ones
+            key_offset=(shard << 40) + (0 if r == 0 else 1 << 39),
+            transitions=table,
+            replication=r,
+        )
+        simulation.run()
+        parts = sink.parts
+        if r == 0 and replications > 1:
+            assert shared is not None
+            drawn = list(simulation.drawn)
+            kept = {
+                name: [f[~f["contact_id"].isin(drawn)] for f in frames]
+                for name, frames in parts.items()
+            }
+            if shared.num_columns:
+                wanted = pa.array(drawn, type=shared.schema.field("contact_id").type)
+                table = shared.filter(pc.is_in(shared["contact_id"], value_set=wanted))
+        elif r > 0:
+            parts = {name: kept.get(name, []) + frames for name, frames in parts.items()}
+        out.append(parts)
+    return out
+
+
 def _run_in_process(
-    scenario: Any, plan: Any, shards: int, progress: bool, work: Path | None, id_dtype: str
-) -> dict[str, list[Any]]:
+    scenario: Any,
+    plan: Any,
+    shards: int,
+    progress: bool,
+    work: Path | None,
+    id_dtype: str,
+    replications: int = 1,
+) -> list[dict[str, list[Any]]]:
     bar = _Progress(progress)
-    parts: dict[str, list[Any]] = {}
+    per_replication: list[dict[str, list[Any]]] = [{} for _ in range(replications)]
     try:
         for shard in range(shards):
-            sink = (
-                MemorySink(id_dtype)
-                if work is None
-                else ParquetSink(id_dtype, work / f"shard-{shard:04d}")
+
+            def sink_for(r: int, shard: int = shard) -> Any:
+                if work is None:
+                    return MemorySink(id_dtype)
+                return ParquetSink(id_dtype, work / f"shard-{shard:04d}")
+
+            def progress_of(r: int, shard: int = shard) -> Any:
+                return _ShardProgress(bar, shard * replications + r, shards * replications)
+
+            shard_parts = run_shard(
+                scenario, plan, shard, shards, replications, sink_for, progress_of
             )
-            Simulation(
-                plan,
-                scenario.store,
-                include_existing_members=scenario.include_existing_members,
-                contacts_sql=shard_condition(shard, shards),
-                progress=_ShardProgress(bar, shard, shards),
-                sink=sink,
-                key_offset=shard << 40,
-            ).run()
-            for name, frames in sink.parts.items():
-                parts.setdefault(name, []).extend(frames)
+            for parts, shard_part in zip(per_replication, shard_parts, strict=True):
+                for name, frames in shard_part.items():
+                    parts.setdefault(name, []).extend(frames)
     finally:
         bar.close()
-    return parts
+    return per_replication
 
 
 class _ShardProgress:

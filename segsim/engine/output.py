@@ -126,20 +126,34 @@ _ORDER = {
 }
 
 
-def _ordering_sql(flow_order: list[str], sources: dict[str, str]) -> dict[str, str]:
-    """Per frame, the SQL of its canonical rows: runs renumbered, rows in canonical order."""
+def _ordering_sql(
+    flow_order: list[str], sources: dict[str, str], *, replicated: bool = False
+) -> dict[str, str]:
+    """Per frame, the SQL of its canonical rows: runs renumbered, rows in canonical order.
+
+    ``replicated``: the sources have a ``replication`` column; each replication's runs are
+    numbered from 1 (run keys are unique within a replication), and rows come by
+    replication first, ``replication`` the first column.
+    """
     rank = " ".join(f"WHEN {quote_literal(name)} THEN {i}" for i, name in enumerate(flow_order))
     # without flows (a segment-only scenario) there is nothing to rank, and a bare constant
     # in ORDER BY would be read as a column position
     flow_rank = f"(CASE s.flow {rank} ELSE {len(flow_order)} END)" if flow_order else None
     run_order = ", ".join(k for k in ("s.entered_at", "s.contact_id", flow_rank, "s.run_id") if k)
-    run_ids = f"""(SELECT s.run_id AS run_key, row_number() OVER (ORDER BY {run_order}) AS run_id
+    partition = "PARTITION BY s.replication " if replicated else ""
+    extra = "s.replication AS replication, " if replicated else ""
+    run_ids = f"""(SELECT {extra}s.run_id AS run_key,
+                          row_number() OVER ({partition}ORDER BY {run_order}) AS run_id
                    FROM {sources["runs"]} s)"""
     out = {}
     for name, spec in FRAMES.items():
         select = ", ".join("r.run_id" if c == "run_id" else f"s.{c}" for c in spec.names)
-        join = f" JOIN {run_ids} r ON s.run_id = r.run_key" if "run_id" in spec.names else ""
+        on = "s.run_id = r.run_key" + (" AND s.replication = r.replication" if replicated else "")
+        join = f" JOIN {run_ids} r ON {on}" if "run_id" in spec.names else ""
         keys = [flow_rank if key == "flow_rank" else key for key in _ORDER[name]]
+        if replicated:
+            select = f"s.replication, {select}"
+            keys = ["s.replication", *keys]
         order = ", ".join(key for key in keys if key)
         out[name] = f"SELECT {select} FROM {sources[name]} s{join} ORDER BY {order}"
     return out
@@ -161,6 +175,38 @@ def frames_from_parts(
         name: FRAMES[name].typed(con.execute(sql).df(), id_dtype)
         for name, sql in _ordering_sql(flow_order, sources).items()
     }
+    con.close()
+    return out
+
+
+def frames_from_replications(
+    per_replication: list[dict[str, list[pd.DataFrame]]], flow_order: list[str], id_dtype: str
+) -> dict[str, pd.DataFrame]:
+    """Assemble the parts of many replications into stacked canonical frames, in one query
+    per frame: ``replication`` (int64) first, then each replication's frame exactly as
+    :func:`frames_from_parts` of its parts gives it."""
+    if len(per_replication) == 1:
+        return frames_from_parts(per_replication[0], flow_order, id_dtype)
+    con = duckdb.connect()
+    sources = {}
+    for name in FRAMES:
+        pieces = [
+            frame.assign(replication=r)
+            for r, parts in enumerate(per_replication)
+            for frame in parts.get(name, [])
+        ]
+        if not pieces:
+            pieces = [_part_frame(name, [], 0, id_dtype).assign(replication=0)]
+        frame = pd.concat(pieces, ignore_index=True)
+        frame["replication"] = frame["replication"].astype("int64")
+        con.register(f"part_{name}", frame)
+        sources[name] = f"part_{name}"
+    out = {}
+    for name, sql in _ordering_sql(flow_order, sources, replicated=True).items():
+        rows = con.execute(sql).df()
+        frame = FRAMES[name].typed(rows, id_dtype)
+        frame.insert(0, "replication", rows["replication"].astype("int64").to_numpy())
+        out[name] = frame
     con.close()
     return out
 
