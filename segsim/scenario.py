@@ -49,6 +49,7 @@ from segsim.flows import (
     initial_state,
     next_state,
 )
+from segsim.policies import DeliveryPolicy
 from segsim.segments import Segment
 
 __all__ = [
@@ -196,6 +197,9 @@ class Scenario(FrozenModel):
         Channel rules and costs.
     include_existing_members : bool
         Contacts already in a segment at ``start`` enter it at ``start``.
+    policy : DeliveryPolicy
+        Quiet hours, frequency caps and rate limits applied to every message (none by
+        default); local time comes from ``channels`` (``timezone_attribute``).
 
     Raises
     ------
@@ -226,6 +230,7 @@ class Scenario(FrozenModel):
     schedule: tuple[LifecycleEvent, ...] = ()
     channels: Channels = Field(default_factory=Channels)
     include_existing_members: bool = False
+    policy: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
 
     # The store is not part of the model: it is not data to dump, compare or describe in a
     # schema, only the connection the simulation reads from.
