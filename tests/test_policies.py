@@ -25,7 +25,7 @@ def utc(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
 
 
-def contact_rows(contact: Any, enter: str, zone: str | None = None) -> list[tuple]:
+def contact_rows(contact: Any, enter: str, zone: str | None = "UTC") -> list[tuple]:
     """A reachable contact entering Pro at ``enter`` (UTC), in ``zone`` from the start."""
     rows = [
         (contact, "2025-01-01", "email", f"c{contact}@example.com"),
@@ -156,7 +156,7 @@ def test_a_move_before_the_wait_begins_is_read():
 
 
 def test_no_timezone_attribute_means_the_default_zone():
-    rows = contact_rows(1, "2026-01-05 12:00")
+    rows = contact_rows(1, "2026-01-05 12:00", None)
     channels = ss.Channels(default_timezone="Asia/Kolkata")  # UTC+05:30
     result = run(
         rows,
@@ -180,7 +180,7 @@ def test_update_contact_setting_the_zone_moves_the_contact():
 def test_update_contact_with_an_unknown_zone_is_refused():
     rows = contact_rows(1, "2026-01-05 12:00", "Europe/London")
     f = flow(ss.UpdateContact("u1", set={"timezone": "Moon/Base"}))
-    with pytest.raises(ss.ScenarioError, match="flow 'F' step 'u1' sets 'timezone'.*'Moon/Base'"):
+    with pytest.raises(ss.ScenarioError, match=r"flow 'F' step 'u1' sets 'timezone'.*'Moon/Base'"):
         run(rows, [f])
 
 
@@ -270,3 +270,396 @@ def test_wait_until_validation():
         repr(ss.Wait("w1", "2d"))
         == "Wait(id='w1', kind='wait', duration=datetime.timedelta(days=2))"
     )
+
+
+# -- 3. quiet hours ---------------------------------------------------------------------------
+
+NIGHT_SMS = ss.QuietHours(start="21:00", end="08:00", channels=["sms"])
+
+
+def policy_run(rows, flows, policy, **kwargs):
+    return run(rows, flows, policy=policy, **kwargs)
+
+
+def test_quiet_hours_defer_to_the_local_end_and_log_deferred():
+    # Paris, January (UTC+1): entered 22:30 local (21:30 UTC) -> the SMS goes at 08:00 local
+    f = flow(ss.SendSMS("s1", template="t"), ss.SendEmail("e1", template="t"))
+    result = policy_run(
+        contact_rows(1, "2026-01-05 21:30", "Europe/Paris"),
+        [f],
+        ss.DeliveryPolicy(quiet_hours=[NIGHT_SMS]),
+    )
+    assert steps(result) == [
+        ("2026-01-05 21:30", 1, "s1", "deferred"),
+        ("2026-01-06 07:00", 1, "s1", "sent"),
+        ("2026-01-06 07:00", 1, "e1", "sent"),
+    ]
+    assert sends(result) == [
+        ("2026-01-06 07:00", "F", 1, "s1", "sent", None),
+        ("2026-01-06 07:00", "F", 1, "e1", "sent", None),
+    ]
+
+
+def test_quiet_hours_apply_only_to_their_channels():
+    f = flow(ss.SendEmail("e1", template="t"))
+    result = policy_run(
+        contact_rows(1, "2026-01-05 21:30", "Europe/Paris"),
+        [f],
+        ss.DeliveryPolicy(quiet_hours=[NIGHT_SMS]),
+    )
+    assert sends(result) == [("2026-01-05 21:30", "F", 1, "e1", "sent", None)]
+
+
+def test_quiet_hours_start_is_included_and_end_excluded():
+    policy = ss.DeliveryPolicy(quiet_hours=[NIGHT_SMS])
+    f = flow(ss.SendSMS("s1", template="t"))
+    at_start = policy_run(contact_rows(1, "2026-01-05 20:00", "Europe/Paris"), [f], policy)  # 21:00
+    at_end = policy_run(contact_rows(1, "2026-01-06 07:00", "Europe/Paris"), [f], policy)  # 08:00
+    assert steps(at_start)[0] == ("2026-01-05 20:00", 1, "s1", "deferred")
+    assert steps(at_end) == [("2026-01-06 07:00", 1, "s1", "sent")]
+
+
+def test_quiet_hours_skip():
+    policy = ss.DeliveryPolicy(quiet_hours=[NIGHT_SMS.replace(action="skip")])
+    f = flow(ss.SendSMS("s1", template="t"), ss.SendEmail("e1", template="t"))
+    result = policy_run(contact_rows(1, "2026-01-05 21:30", "Europe/Paris"), [f], policy)
+    assert sends(result) == [
+        ("2026-01-05 21:30", "F", 1, "s1", "skipped", "quiet_hours"),
+        ("2026-01-05 21:30", "F", 1, "e1", "sent", None),
+    ]
+    assert result.actions["cost"].tolist() == [0.0, 0.001]
+
+
+def test_quiet_hours_read_each_contacts_own_zone_across_the_dst_change():
+    # 06:30 UTC on Sunday 2026-03-29: London is 07:30 BST (quiet until 08:00 BST = 07:00 UTC);
+    # New York is 02:30 EDT (quiet until 08:00 EDT = 12:00 UTC); Tokyo 15:30 (not quiet)
+    rows = (
+        contact_rows(1, "2026-03-29 06:30", "Europe/London")
+        + contact_rows(2, "2026-03-29 06:30", "America/New_York")
+        + contact_rows(3, "2026-03-29 06:30", "Asia/Tokyo")
+    )
+    result = policy_run(
+        rows, [flow(ss.SendSMS("s1", template="t"))], ss.DeliveryPolicy(quiet_hours=[NIGHT_SMS])
+    )
+    assert sends(result) == [
+        ("2026-03-29 06:30", "F", 3, "s1", "sent", None),
+        ("2026-03-29 07:00", "F", 1, "s1", "sent", None),
+        ("2026-03-29 12:00", "F", 2, "s1", "sent", None),
+    ]
+
+
+def test_a_deferred_run_still_exits():
+    rows = contact_rows(1, "2026-01-05 21:30", "Europe/Paris")
+    rows.append((1, "2026-01-06 03:00", "plan", "free"))
+    f = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendSMS("s1", template="t")],
+        settings=ss.ActivationSettings(exit_conditions=[ss.ExitsSegment("Pro")]),
+    )
+    result = policy_run(rows, [f], ss.DeliveryPolicy(quiet_hours=[NIGHT_SMS]))
+    assert sends(result) == []
+    assert steps(result) == [("2026-01-05 21:30", 1, "s1", "deferred")]
+    assert result.runs[["ended_at", "end_reason"]].values.tolist() == [
+        [utc("2026-01-06 03:00"), "exit_condition"]
+    ]
+
+
+def test_a_deferred_send_is_decided_again_when_it_goes_out():
+    rows = contact_rows(1, "2026-01-05 21:30", "Europe/Paris")
+    rows.append((1, "2026-01-06 03:00", "sms_subscribed", False))
+    result = policy_run(
+        rows, [flow(ss.SendSMS("s1", template="t"))], ss.DeliveryPolicy(quiet_hours=[NIGHT_SMS])
+    )
+    assert sends(result) == [("2026-01-06 07:00", "F", 1, "s1", "skipped", "unsubscribed")]
+
+
+def test_quiet_hours_validation():
+    with pytest.raises(ValidationError, match="empty"):
+        ss.QuietHours(start="08:00", end="08:00")
+    with pytest.raises(ValidationError, match="'HH:MM'"):
+        ss.QuietHours(start="8", end="09:00")
+    with pytest.raises(ValidationError):
+        ss.QuietHours(start="21:00", end="08:00", channels=["webhook"])
+    with pytest.raises(ValidationError, match="twice"):
+        ss.QuietHours(start="21:00", end="08:00", channels=["sms", "sms"])
+
+
+# -- 4. frequency caps ------------------------------------------------------------------------
+
+
+def test_rolling_cap_window_is_half_open():
+    # at most 1 email per 1d rolling: (t - 1d, t]. Sends at 10:00, +12h (capped), +24h (allowed:
+    # the first is exactly 1d back, outside the window)
+    f = flow(
+        ss.SendEmail("e1", template="t"),
+        ss.Wait("w1", "12h"),
+        ss.SendEmail("e2", template="t"),
+        ss.Wait("w2", "12h"),
+        ss.SendEmail("e3", template="t"),
+    )
+    policy = ss.DeliveryPolicy(frequency_caps=[ss.FrequencyCap(limit=1, per="1d")])
+    result = policy_run(contact_rows(1, "2026-01-05 10:00"), [f], policy)
+    assert sends(result) == [
+        ("2026-01-05 10:00", "F", 1, "e1", "sent", None),
+        ("2026-01-05 22:00", "F", 1, "e2", "skipped", "frequency_cap"),
+        ("2026-01-06 10:00", "F", 1, "e3", "sent", None),
+    ]
+
+
+def test_a_skipped_send_does_not_count():
+    # e2 is capped (skipped), so at e3 only e1 is in the 2d window: limit 2 allows it
+    f = flow(
+        ss.SendEmail("e1", template="t"),
+        ss.SendEmail("e2", template="t"),
+        ss.SendEmail("e3", template="t"),
+    )
+    policy = ss.DeliveryPolicy(
+        frequency_caps=[ss.FrequencyCap(limit=1, per="1d", channels=["email"])]
+    )
+    result = policy_run(contact_rows(1, "2026-01-05 10:00"), [f], policy)
+    assert [r[4:] for r in sends(result)] == [
+        ("sent", None),
+        ("skipped", "frequency_cap"),
+        ("skipped", "frequency_cap"),
+    ]
+
+
+def test_calendar_day_cap_resets_at_local_midnight():
+    # 1 SMS per local calendar day in New York (UTC-5): 23:00 EST on 01-05 (04:00 UTC 01-06) and
+    # 00:30 EST on 01-06 (05:30 UTC) are different local days: both go out; a rolling 1d cap
+    # would skip the second
+    f = flow(ss.SendSMS("s1", template="t"), ss.Wait("w1", "90min"), ss.SendSMS("s2", template="t"))
+    calendar = ss.DeliveryPolicy(
+        frequency_caps=[ss.FrequencyCap(limit=1, per="1d", channels=["sms"], calendar=True)]
+    )
+    rolling = ss.DeliveryPolicy(
+        frequency_caps=[ss.FrequencyCap(limit=1, per="1d", channels=["sms"])]
+    )
+    rows = contact_rows(1, "2026-01-06 04:00", "America/New_York")
+    assert [r[4] for r in sends(policy_run(rows, [f], calendar))] == ["sent", "sent"]
+    assert [r[4:] for r in sends(policy_run(rows, [f], rolling))] == [
+        ("sent", None),
+        ("skipped", "frequency_cap"),
+    ]
+
+
+def test_calendar_week_cap_is_monday_to_sunday_local():
+    # Sunday 2026-01-11 23:00 Tokyo (14:00 UTC) and Monday 01-12 00:30 Tokyo: two local weeks
+    f = flow(
+        ss.SendEmail("e1", template="t"),
+        ss.Wait("w1", "90min"),
+        ss.SendEmail("e2", template="t"),
+        ss.Wait("w2", "1h"),
+        ss.SendEmail("e3", template="t"),
+    )
+    policy = ss.DeliveryPolicy(frequency_caps=[ss.FrequencyCap(limit=1, per="7d", calendar=True)])
+    result = policy_run(contact_rows(1, "2026-01-11 14:00", "Asia/Tokyo"), [f], policy)
+    assert [r[4:] for r in sends(result)] == [
+        ("sent", None),
+        ("sent", None),
+        ("skipped", "frequency_cap"),
+    ]
+
+
+def test_caps_count_across_flows_and_only_their_channels():
+    a = flow(ss.SendSMS("s1", template="t"), name="A")
+    b = flow(ss.SendSMS("s2", template="t"), ss.SendEmail("e2", template="t"), name="B")
+    policy = ss.DeliveryPolicy(
+        frequency_caps=[ss.FrequencyCap(limit=1, per="7d", channels=["sms"])]
+    )
+    result = policy_run(contact_rows(1, "2026-01-05 10:00"), [a, b], policy)
+    assert sends(result) == [
+        ("2026-01-05 10:00", "A", 1, "s1", "sent", None),
+        ("2026-01-05 10:00", "B", 1, "s2", "skipped", "frequency_cap"),
+        ("2026-01-05 10:00", "B", 1, "e2", "sent", None),
+    ]
+
+
+def test_priority_then_flow_name_decides_at_one_instant():
+    # both flows send at once; without priority "A" (name order) wins, with Z priority 10, Z wins
+    a = flow(ss.SendEmail("e1", template="t"), name="A")
+    z = flow(ss.SendEmail("e2", template="t"), name="Z")
+    policy = ss.DeliveryPolicy(frequency_caps=[ss.FrequencyCap(limit=1, per="1d")])
+    rows = contact_rows(1, "2026-01-05 10:00")
+    # (rows come by run: Z's run is first, the scenario lists Z first)
+    assert sorted(r[1:5] for r in sends(policy_run(rows, [z, a], policy))) == [
+        ("A", 1, "e1", "sent"),
+        ("Z", 1, "e2", "skipped"),
+    ]
+    ranked = [z.replace(priority=10), a]
+    assert sorted(r[1:5] for r in sends(policy_run(rows, ranked, policy))) == [
+        ("A", 1, "e1", "skipped"),
+        ("Z", 1, "e2", "sent"),
+    ]
+
+
+def test_caps_never_count_webhooks_or_operations():
+    f = flow(
+        ss.Webhook("h1", url="https://example.com/hook"),
+        ss.AddToList("l1", list_name="seen"),
+        ss.SendEmail("e1", template="t"),
+    )
+    policy = ss.DeliveryPolicy(frequency_caps=[ss.FrequencyCap(limit=1, per="1d")])
+    result = policy_run(contact_rows(1, "2026-01-05 10:00"), [f], policy)
+    assert [r[3:5] for r in sends(result)] == [("h1", "sent"), ("l1", "applied"), ("e1", "sent")]
+
+
+def test_frequency_cap_validation():
+    with pytest.raises(ValidationError, match="calendar day"):
+        ss.FrequencyCap(limit=1, per="2d", calendar=True)
+    with pytest.raises(ValidationError):
+        ss.FrequencyCap(limit=0, per="1d")
+    with pytest.raises(ValidationError):
+        ss.FrequencyCap(limit=1, per="0s")
+
+
+def test_a_second_send_at_one_instant_is_decided_in_the_next_round():
+    # limit 2 per day. Round 1: A's e1 (priority 10) and B's e3 both go out; A's e2, reached
+    # after e1 at the same instant, is decided in round 2, when the cap is full
+    a = flow(
+        ss.SendEmail("e1", template="t"), ss.SendEmail("e2", template="t"), name="A", priority=10
+    )
+    b = flow(ss.SendEmail("e3", template="t"), name="B")
+    policy = ss.DeliveryPolicy(frequency_caps=[ss.FrequencyCap(limit=2, per="1d")])
+    result = policy_run(contact_rows(1, "2026-01-05 10:00"), [a, b], policy)
+    assert sorted(r[1:6] for r in sends(result)) == [
+        ("A", 1, "e1", "sent", None),
+        ("A", 1, "e2", "skipped", "frequency_cap"),
+        ("B", 1, "e3", "sent", None),
+    ]
+
+
+# -- 5. rate limits ---------------------------------------------------------------------------
+
+
+def test_rate_limit_queues_fifo_and_the_run_waits_for_its_send():
+    # 2 SMS per minute; 5 contacts arrive at 10:00:00 (in contact order): 2 go at once, 2 at
+    # 10:01, 1 at 10:02; each run's next step (an email) follows its own SMS
+    rows = [row for c in range(1, 6) for row in contact_rows(c, "2026-01-05 10:00")]
+    f = flow(ss.SendSMS("s1", template="t"), ss.SendEmail("e1", template="t"))
+    policy = ss.DeliveryPolicy(rate_limits=[ss.RateLimit(channel="sms", per="1min", limit=2)])
+    result = policy_run(rows, [f], policy)
+    sms = result.actions[result.actions["channel"] == "sms"]
+    assert [
+        (str(t)[11:19], c, q)
+        for t, c, q in zip(sms["time"], sms["contact_id"], sms["queued"], strict=True)
+    ] == [
+        ("10:00:00", 1, 0.0),
+        ("10:00:00", 2, 0.0),
+        ("10:01:00", 3, 60.0),
+        ("10:01:00", 4, 60.0),
+        ("10:02:00", 5, 120.0),
+    ]
+    email = result.actions[result.actions["channel"] == "email"]
+    assert [
+        (str(t)[11:19], c) for t, c in zip(email["time"], email["contact_id"], strict=True)
+    ] == [
+        ("10:00:00", 1),
+        ("10:00:00", 2),
+        ("10:01:00", 3),
+        ("10:01:00", 4),
+        ("10:02:00", 5),
+    ]
+    assert (email["queued"] == 0.0).all()
+
+
+def test_rate_limit_capacity_frees_per_window_from_each_send():
+    # 1 per hour: sends arriving at 10:00 and 10:30 go at 10:00 and 11:00; one arriving at 12:30
+    # finds the slot free (11:00 + 1h = 12:00) and goes at once
+    rows = (
+        contact_rows(1, "2026-01-05 10:00")
+        + contact_rows(2, "2026-01-05 10:30")
+        + contact_rows(3, "2026-01-05 12:30")
+    )
+    f = flow(ss.SendSMS("s1", template="t"))
+    policy = ss.DeliveryPolicy(rate_limits=[ss.RateLimit(channel="sms", per="1h", limit=1)])
+    result = policy_run(rows, [f], policy)
+    assert [
+        (str(t)[11:16], q)
+        for t, q in zip(result.actions["time"], result.actions["queued"], strict=True)
+    ] == [
+        ("10:00", 0.0),
+        ("11:00", 1800.0),
+        ("12:30", 0.0),
+    ]
+
+
+def test_a_queued_send_goes_out_even_if_the_run_exits_while_it_waits():
+    rows = contact_rows(1, "2026-01-05 10:00") + contact_rows(2, "2026-01-05 10:00")
+    rows.append((2, "2026-01-05 10:30", "plan", "free"))
+    f = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[ss.SendSMS("s1", template="t"), ss.SendEmail("e1", template="t")],
+        settings=ss.ActivationSettings(exit_conditions=[ss.ExitsSegment("Pro")]),
+    )
+    policy = ss.DeliveryPolicy(rate_limits=[ss.RateLimit(channel="sms", per="1h", limit=1)])
+    result = policy_run(rows, [f], policy)
+    assert sends(result) == [
+        ("2026-01-05 10:00", "F", 1, "s1", "sent", None),
+        ("2026-01-05 10:00", "F", 1, "e1", "sent", None),
+        ("2026-01-05 11:00", "F", 2, "s1", "sent", None),
+    ]
+    assert result.runs["end_reason"].tolist() == ["completed", "exit_condition"]
+
+
+def test_one_rate_limit_per_channel():
+    with pytest.raises(ValidationError, match="two rate limits for channel 'sms'"):
+        ss.DeliveryPolicy(
+            rate_limits=[
+                ss.RateLimit(channel="sms", per="1s", limit=1),
+                ss.RateLimit(channel="sms", per="1min", limit=10),
+            ]
+        )
+
+
+# -- sharding ---------------------------------------------------------------------------------
+
+
+def many_contacts() -> list[tuple]:
+    zones = ["Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Paris"]
+    rows = []
+    for c in range(1, 25):
+        rows += contact_rows(c, f"2026-01-{5 + c % 3:02d} {c % 24:02d}:15", zones[c % 4])
+    return rows
+
+
+def sharded_flows() -> list[ss.Flow]:
+    return [
+        flow(
+            ss.SendSMS("s1", template="t"),
+            ss.Wait("w1", "1d", until="09:00"),
+            ss.SendSMS("s2", template="t"),
+            name="A",
+        ),
+        flow(
+            ss.SendEmail("e1", template="t"), ss.SendSMS("s3", template="t"), name="B", priority=5
+        ),
+    ]
+
+
+def test_caps_and_quiet_hours_shard_exactly():
+    policy = ss.DeliveryPolicy(
+        quiet_hours=[NIGHT_SMS],
+        frequency_caps=[
+            ss.FrequencyCap(limit=1, per="1d", channels=["sms"], calendar=True),
+            ss.FrequencyCap(limit=2, per="7d"),
+        ],
+    )
+    whole = policy_run(many_contacts(), sharded_flows(), policy)
+    split = policy_run(many_contacts(), sharded_flows(), policy, simulate={"shards": 3})
+    assert (whole.actions["reason"] == "frequency_cap").any()
+    assert (whole.steps["outcome"] == "deferred").any()
+    for name, frame in whole.frames.items():
+        pd.testing.assert_frame_equal(frame, split.frames[name], obj=name)
+
+
+def test_a_rate_limited_scenario_runs_unsharded_and_says_so():
+    policy = ss.DeliveryPolicy(rate_limits=[ss.RateLimit(channel="sms", per="1h", limit=3)])
+    whole = policy_run(many_contacts(), sharded_flows(), policy)
+    with pytest.warns(ss.SegsimWarning, match="rate limit.*runs unsharded"):
+        split = policy_run(many_contacts(), sharded_flows(), policy, simulate={"shards": 3})
+    assert (whole.actions["queued"] > 0).any()
+    for name, frame in whole.frames.items():
+        pd.testing.assert_frame_equal(frame, split.frames[name], obj=name)
