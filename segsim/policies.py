@@ -119,7 +119,7 @@ class FrequencyCap(FrozenModel):
     >>> FrequencyCap(limit=1, per="1d", channels=["sms"], calendar=True).describe()
     'at most 1 sms message per calendar day'
     >>> FrequencyCap(limit=3, per="7d").describe()
-    'at most 3 messages per 7d (rolling)'
+    'at most 3 messages per 1w (rolling)'
     """
 
     limit: int = Field(ge=1)

@@ -663,3 +663,75 @@ def test_a_rate_limited_scenario_runs_unsharded_and_says_so():
     assert (whole.actions["queued"] > 0).any()
     for name, frame in whole.frames.items():
         pd.testing.assert_frame_equal(frame, split.frames[name], obj=name)
+
+
+# -- 6. scenario files ------------------------------------------------------------------------
+
+POLICY_YAML = """
+data: {kind: demo, contacts: 50}
+start: 2026-01-01
+end: 2026-02-01
+channels: {timezone_attribute: null, default_timezone: Europe/Paris}
+segments:
+  - name: VIP
+    where: {kind: compare, attribute: plan, op: "==", value: pro}
+flows:
+  - name: Welcome
+    priority: 3
+    trigger: {segment: VIP}
+    steps:
+      - {kind: send_sms, id: s1, template: hi}
+      - {kind: wait, id: w1, duration: 1d, until: "09:00", weekdays: [mon, fri]}
+policy:
+  quiet_hours:
+    - {start: "21:00", end: "08:00", channels: [sms, whatsapp], action: defer}
+  frequency_caps:
+    - {limit: 1, per: 1d, channels: [sms], calendar: true}
+    - {limit: 3, per: 7d}
+  rate_limits:
+    - {channel: sms, per: 1s, limit: 20}
+"""
+
+
+def test_policy_in_a_scenario_file_round_trips(tmp_path):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(POLICY_YAML)
+    scenario = ss.load_scenario(path)
+    policy = scenario.policy
+    assert policy.quiet_hours[0].channels == ("sms", "whatsapp")
+    assert [cap.describe() for cap in policy.frequency_caps] == [
+        "at most 1 sms message per calendar day",
+        "at most 3 messages per 1w (rolling)",
+    ]
+    assert policy.rate_limits[0].limit == 20
+    assert scenario.flows[0].priority == 3
+    assert scenario.flows[0].steps[1].until == "09:00"
+    assert scenario.channels.default_timezone == "Europe/Paris"
+    from segsim.scenario import scenario_to_yaml
+
+    again = tmp_path / "again.yaml"
+    again.write_text(
+        scenario_to_yaml(scenario).replace("data: null", "data: {kind: demo, contacts: 50}")
+    )
+    assert ss.load_scenario(again).model_dump() == scenario.model_dump()
+
+
+def test_a_bad_policy_in_a_file_names_its_place_and_line(tmp_path):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(POLICY_YAML.replace('start: "21:00"', 'start: "9pm"'))
+    with pytest.raises(
+        ss.ScenarioError, match=r"policy\.quiet_hours\[0\]\.start: .*'HH:MM'.*\(line 18\)"
+    ):
+        ss.load_scenario(path)
+
+
+def test_the_json_schema_describes_the_policy():
+    from segsim.scenario import scenario_json_schema
+
+    schema = scenario_json_schema()
+    assert "policy" in schema["properties"]
+    for name in ("DeliveryPolicy", "QuietHours", "FrequencyCap", "RateLimit"):
+        assert name in schema["$defs"]
+    wait = schema["$defs"]["Wait"]["properties"]
+    assert {"until", "weekdays"} <= set(wait)
+    assert "priority" in schema["$defs"]["Flow"]["properties"]
