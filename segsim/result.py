@@ -21,6 +21,7 @@ from segsim._internal.vocab import (
     MESSAGE_ACTIONS,
     MESSAGE_CHANNELS,
     OPERATION_COLUMNS,
+    POLICY_COLUMNS,
     SENT_COLUMNS,
 )
 
@@ -170,14 +171,17 @@ class SimulationResult:
             ``restarted``, ``contact_deleted``, ``step_removed``, ``paused_exit``,
             ``horizon`` = still running at the window's end; they add up to ``runs``), the
             messages sent per channel (``email_sent``, ``sms_sent``, ``whatsapp_sent``) and
-            in all (``messages_sent``), ``skipped`` (messages), ``suppressed`` (trigger
-            events that did not enter), the operations (``webhooks_called``, ``list_adds``,
+            in all (``messages_sent``), ``skipped`` (messages), what the delivery policy did
+            (``deferred``: quiet-hours deferrals, ``quiet_hours_skipped``,
+            ``frequency_capped``, ``queued``: sent messages that waited in a rate-limit
+            queue; all 0 without a policy), ``suppressed`` (trigger events that did not enter), the operations (``webhooks_called``, ``list_adds``,
             ``list_removes``, ``contact_updates``, ``contact_deletes``), and the costs in
             :attr:`currency`: ``message_cost``, ``operation_cost`` (webhooks) and ``cost``
             (both). Counts are int64, costs float64.
         """
         flows = list(self.meta.get("flows", [])) or sorted(set(self.runs["flow"]))
         runs_all, actions_all, suppressed_all = self.runs, self.actions, self.suppressed
+        steps_all = self.steps
         rows = []
         for flow in flows:
             runs = runs_all[runs_all["flow"] == flow]
@@ -197,6 +201,12 @@ class SimulationResult:
                 row[SENT_COLUMNS[channel]] = int((sent["channel"] == channel).sum())
             row["messages_sent"] = len(sent)
             row["skipped"] = int((messages["status"] == "skipped").sum())
+            # what the delivery policy did (docs/semantics.md, Delivery policies)
+            steps = steps_all[steps_all["flow"] == flow]
+            row["deferred"] = int((steps["outcome"] == "deferred").sum())
+            row["quiet_hours_skipped"] = int((messages["reason"] == "quiet_hours").sum())
+            row["frequency_capped"] = int((messages["reason"] == "frequency_cap").sum())
+            row["queued"] = int((sent["queued"] > 0).sum()) if "queued" in sent else 0
             row["suppressed"] = int((suppressed_all["flow"] == flow).sum())
             kinds = done["action"].value_counts()
             for action, column in OPERATION_COLUMNS.items():
@@ -213,6 +223,7 @@ class SimulationResult:
             *SENT_COLUMNS.values(),
             "messages_sent",
             "skipped",
+            *POLICY_COLUMNS,
             "suppressed",
             *OPERATION_COLUMNS.values(),
             "message_cost",

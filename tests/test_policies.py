@@ -735,3 +735,99 @@ def test_the_json_schema_describes_the_policy():
     wait = schema["$defs"]["Wait"]["properties"]
     assert {"until", "weekdays"} <= set(wait)
     assert "priority" in schema["$defs"]["Flow"]["properties"]
+
+
+# -- 7. reporting -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reported():
+    """One contact per effect: deferred then sent (1), quiet-hours skip via WhatsApp (1),
+    capped (1, its second SMS), queued (2, behind 1 at the rate limit)."""
+    rows = contact_rows(1, "2026-01-05 21:30", "Europe/Paris") + contact_rows(
+        2, "2026-01-06 07:00", "Europe/Paris"
+    )
+    f = flow(
+        ss.SendSMS("s1", template="t"),
+        ss.SendWhatsApp("w1", template="t"),
+        ss.SendSMS("s2", template="t"),
+    )
+    policy = ss.DeliveryPolicy(
+        quiet_hours=[
+            NIGHT_SMS,
+            ss.QuietHours(start="07:00", end="09:00", channels=["whatsapp"], action="skip"),
+        ],
+        frequency_caps=[ss.FrequencyCap(limit=1, per="1d", channels=["sms"])],
+        rate_limits=[ss.RateLimit(channel="sms", per="1min", limit=1)],
+    )
+    return policy_run(rows, [f], policy), policy
+
+
+def test_the_reported_scenario_is_what_the_comments_say(reported):
+    result, _ = reported
+    assert sends(result) == [
+        ("2026-01-06 07:00", "F", 1, "s1", "sent", None),
+        ("2026-01-06 07:00", "F", 1, "w1", "skipped", "quiet_hours"),
+        ("2026-01-06 07:00", "F", 1, "s2", "skipped", "frequency_cap"),
+        ("2026-01-06 07:01", "F", 2, "s1", "sent", None),
+        ("2026-01-06 07:01", "F", 2, "w1", "skipped", "quiet_hours"),
+        ("2026-01-06 07:01", "F", 2, "s2", "skipped", "frequency_cap"),
+    ]
+
+
+def test_policy_effects_per_flow_and_channel(reported):
+    from segsim.analysis import policy_effects
+
+    result, _ = reported
+    effects = policy_effects(result.actions, result.steps)
+    assert effects.drop(columns="queue_delay").values.tolist() == [
+        ["F", "sms", 4, 2, 1, 0, 2, 1],
+        ["F", "whatsapp", 2, 0, 0, 2, 0, 0],
+    ]
+    assert effects["queue_delay"].tolist() == [pd.Timedelta(minutes=1), pd.Timedelta(0)]
+    empty = policy_effects(result.actions.iloc[:0], result.steps.iloc[:0])
+    assert empty.empty and list(empty.columns) == list(effects.columns)
+
+
+def test_summary_counts_what_the_policy_did(reported):
+    result, _ = reported
+    row = result.summary().set_index("flow").loc["F"]
+    assert (
+        row["deferred"],
+        row["quiet_hours_skipped"],
+        row["frequency_capped"],
+        row["queued"],
+    ) == (
+        1,
+        2,
+        2,
+        1,
+    )
+    assert row["skipped"] == 4
+
+
+def test_report_has_a_delivery_policy_section(reported):
+    result, _ = reported
+    section = ss.build_report(result)["delivery_policy"]
+    assert "deferred 1 sends" in section.text and "2 over a frequency cap" in section.text
+    assert section.table["frequency_capped"].sum() == 2
+
+
+def test_compare_picks_up_the_policy(reported):
+    result, _ = reported
+    scenario = result.scenario
+    variants = {"no policy": scenario.replace(policy=ss.DeliveryPolicy()), "policy": scenario}
+    summary = ss.compare(scenario, variants).summary()
+    assert summary.loc["frequency_capped"].tolist()[:3] == [0, 2, 2]
+    assert summary.loc["deferred"].tolist()[:3] == [0, 1, 1]
+    assert summary.loc["messages_sent"].tolist()[:3] == [6, 2, -4]
+
+
+def test_explain_shows_deferrals_cap_skips_and_queues(reported):
+    result, _ = reported
+    story = result.explain(1)
+    details = story["detail"].tolist()
+    assert "deferred: quiet hours, until 2026-01-06T07:00:00Z" in details
+    assert any("skipped: frequency_cap (over a frequency cap)" in d for d in details if d)
+    queued = result.explain(2)["detail"].tolist()
+    assert any(d and d.startswith("sent · after 1min in the rate-limit queue") for d in queued)
