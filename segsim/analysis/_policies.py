@@ -35,8 +35,8 @@ def policy_effects(actions: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> policy_effects(result.actions, result.steps)
-        flow channel  messages  sent  deferred ...
+    >>> policy_effects(result.actions, result.steps).columns.tolist()
+    ['flow', 'channel', 'messages', 'sent', 'deferred', 'quiet_hours_skipped', 'frequency_capped', 'queued', 'queue_delay']
     """
     _require(actions, ["flow", "action", "channel", "status", "reason", "queued"], "actions")
     _require(steps, ["flow", "kind", "outcome"], "steps")
