@@ -253,17 +253,10 @@ class Simulation:
         self.next_run_key = key_offset
         self.sink = sink
         self.delivery = Delivery(plan.channels)
-        #: each contact's time zone, read when a policy or a wait needs local time
-        self.zones = (
-            TimeZones(store, plan.timezone_attribute, plan.default_timezone)
-            if plan.local_time
-            else None
-        )
-        self.policies = (
-            Policies(plan.policy, self.zones, self.env, self)
-            if plan.policy is not None and not plan.policy.is_empty
-            else None
-        )
+        #: each contact's time zone (when a policy or a wait reads local time) and the
+        #: delivery policy; made when the run starts (see :meth:`_start_policies`)
+        self.zones: TimeZones | None = None
+        self.policies: Policies | None = None
         self.draws = Draws(plan.seed, replication)
         self._handlers: dict[str, StepHandler] = {
             "wait": self._wait_step,
@@ -313,8 +306,18 @@ class Simulation:
             if collecting:
                 gc.enable()
 
+    def _start_policies(self) -> None:
+        plan = self.plan
+        if plan.local_time:
+            self.zones = TimeZones(self.store, plan.timezone_attribute, plan.default_timezone)
+        if plan.policy is not None and not plan.policy.is_empty:
+            assert self.zones is not None or not plan.policy.uses_local_time
+            zones = self.zones or TimeZones(self.store, None, plan.default_timezone)
+            self.policies = Policies(plan.policy, zones, self.env, self)
+
     def _run(self) -> Logs:
         plan = self.plan
+        self._start_policies()  # with the collector paused: it reads one row per contact
         self._stream = self._transitions()
         self._stream_next = next(self._stream, None)
         if self._stream_next is not None:

@@ -23,6 +23,12 @@ order, each seeing only what the previous one let through:
    reaches at the same instant is decided in the next round.
 3. **Rate limits** (per channel, shared by every contact): see :class:`ChannelQueue`.
 
+A message of a contact with a single open run is decided at once rather than in a round:
+exactly equivalent, since caps read only the contact's own sends and no other message of the
+contact can join that round — a run that would send one has to exist already (runs entering
+at the instant, waits ending, held runs are all open runs of the contact), and a run started
+later at the instant by this run's own steps comes after this message in any case.
+
 Caps and quiet hours read only the contact's own sends and clock, so sharding by contact
 stays exact; a rate limit makes contacts share a resource, so a rate-limited scenario runs
 unsharded (:func:`segsim.simulate` says so with a warning).
@@ -39,7 +45,8 @@ from typing import Any
 from segsim import schema
 from segsim._internal.localtime import (
     calendar_period,
-    in_quiet_hours,
+    clock_in_period,
+    local_minutes,
     quiet_hours_end,
     time_zone,
 )
@@ -144,8 +151,18 @@ class TimeZones:
             ).fetchall()
         finally:
             cursor.close()
+        # rows come by contact, then time: each contact's lists are built in order
+        changes = self._changes
+        zones: dict[Any, Any] = {None: self.default}
         for contact_id, t, value in rows:
-            self._add(contact_id, t, 0, value)
+            entry = changes.get(contact_id)
+            if entry is None:
+                entry = changes[contact_id] = ([], [])
+            entry[0].append((t, 0))
+            zone = zones.get(value)
+            if zone is None:
+                zone = zones[value] = time_zone(value)
+            entry[1].append(zone)
 
     def _add(self, contact_id: Any, t: int, order: int, value: str | None) -> None:
         entry = self._changes.get(contact_id)
@@ -195,6 +212,37 @@ class ChannelQueue:
         return out
 
 
+_DAY_US = 86_400_000_000
+
+
+class LocalCalendar:
+    """Local calendar periods and clock times, remembered per zone while they last.
+
+    Sends come in time order and many contacts share a zone, so the local day (or week)
+    holding the previous instant of a zone usually holds the next one too: it is computed
+    once (:func:`~segsim._internal.localtime.calendar_period`) and reused while it lasts. On a
+    day that is not 24 hours long (a DST change) clock times are read from ``zoneinfo`` each
+    time; on any other day the wall clock is the time since local midnight.
+    """
+
+    def __init__(self) -> None:
+        self._periods: dict[tuple[Any, str], tuple[int, int]] = {}
+
+    def period(self, t: int, zone: Any, unit: str) -> tuple[int, int]:
+        key = (zone, unit)
+        span = self._periods.get(key)
+        if span is None or not span[0] <= t < span[1]:
+            span = self._periods[key] = calendar_period(t, zone, unit)
+        return span
+
+    def minutes(self, t: int, zone: Any) -> float:
+        """Local wall-clock minutes after midnight at ``t``."""
+        start, end = self.period(t, zone, "day")
+        if end - start == _DAY_US:
+            return (t - start) / 60_000_000
+        return local_minutes(t, zone)
+
+
 class _Cap:
     __slots__ = ("calendar", "channels", "limit", "per_us", "unit")
 
@@ -237,6 +285,7 @@ class Policies:
             for limit in policy.rate_limits
         }
         self.round: list[tuple[Any, ...]] | None = None  # the messages of the next cap round
+        self.calendar = LocalCalendar()
 
     # -- the message path ------------------------------------------------------------------
 
@@ -249,8 +298,9 @@ class Policies:
         rules = self.quiet.get(channel)
         if rules is not None:
             zone = self.zones.at(run.contact, t)
+            now = self.calendar.minutes(t, zone)
             for start, end, action in rules:
-                if not in_quiet_hours(t, zone, start, end):
+                if not clock_in_period(now, start, end):
                     continue
                 if action == "skip":
                     self.sim._log_action(run, step, t, "skipped", "quiet_hours", 0.0)
@@ -258,6 +308,14 @@ class Policies:
                 self._defer(run, step, t, quiet_hours_end(t, zone, start, end))
                 return False
         if channel in self.capped:
+            if len(contact.runs) <= 1:
+                # the contact's only run: no other message of it can join this round (see
+                # the module docstring), so deciding now is deciding in the round
+                run.step = step.next
+                if self._over_cap(run.contact, channel, t):
+                    self.sim._log_action(run, step, t, "skipped", "frequency_cap", 0.0)
+                    return True
+                return self._go_out(run, step, t, cost)
             run.step = step.id  # it stays at the message until its round decides it
             if self.round is None:
                 self.round = []
@@ -306,7 +364,7 @@ class Policies:
             if cap.calendar:
                 if zone is None:
                     zone = self.zones.at(contact_id, t)
-                since = calendar_period(t, zone, cap.unit)[0] - 1
+                since = self.calendar.period(t, zone, cap.unit)[0] - 1
             else:
                 since = t - cap.per_us
             count = 0
