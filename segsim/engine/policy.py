@@ -23,11 +23,13 @@ order, each seeing only what the previous one let through:
    reaches at the same instant is decided in the next round.
 3. **Rate limits** (per channel, shared by every contact): see :class:`ChannelQueue`.
 
-A message of a contact with a single open run is decided at once rather than in a round:
-exactly equivalent, since caps read only the contact's own sends and no other message of the
-contact can join that round — a run that would send one has to exist already (runs entering
+A message of a contact with a single open run, on a channel without a rate limit, is decided
+at once rather than in a round: exactly equivalent, since caps read only the contact's own
+sends and no other message of the contact can join that round — a run that would send one has to exist already (runs entering
 at the instant, waits ending, held runs are all open runs of the contact), and a run started
-later at the instant by this run's own steps comes after this message in any case.
+later at the instant by this run's own steps comes after this message in any case. (With a
+rate limit the round also fixes the order messages of *different* contacts join the queue,
+so there is no shortcut.)
 
 Caps and quiet hours read only the contact's own sends and clock, so sharding by contact
 stays exact; a rate limit makes contacts share a resource, so a rate-limited scenario runs
@@ -308,7 +310,7 @@ class Policies:
                 self._defer(run, step, t, quiet_hours_end(t, zone, start, end))
                 return False
         if channel in self.capped:
-            if len(contact.runs) <= 1:
+            if len(contact.runs) <= 1 and channel not in self.queues:
                 # the contact's only run: no other message of it can join this round (see
                 # the module docstring), so deciding now is deciding in the round
                 run.step = step.next
