@@ -831,3 +831,59 @@ def test_explain_shows_deferrals_cap_skips_and_queues(reported):
     assert any("skipped: frequency_cap (over a frequency cap)" in d for d in details if d)
     queued = result.explain(2)["detail"].tolist()
     assert any(d and d.startswith("sent · after 1min in the rate-limit queue") for d in queued)
+
+
+# -- the local send-time heat map -------------------------------------------------------------
+
+
+def test_sends_by_local_hour_reads_each_contacts_zone_and_moves():
+    from segsim.analysis import sends_by_local_hour
+
+    # contact 1: Tokyo; contact 2: New York until it moves to London on 2026-01-07
+    rows = contact_rows(1, "2026-01-05 10:00", "Asia/Tokyo") + contact_rows(
+        2, "2026-01-05 10:00", "America/New_York"
+    )
+    rows.append((2, "2026-01-07 00:00", "timezone", "Europe/London"))
+    f = flow(
+        ss.SendEmail("e1", template="t"), ss.Wait("w1", "3d"), ss.SendEmail("e2", template="t")
+    )
+    result = run(rows, [f])
+    # sends at Monday 2026-01-05 10:00 UTC and Thursday 2026-01-08 10:00 UTC
+    history = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 2],
+            "ts": [utc("2025-01-01"), utc("2025-01-01"), utc("2026-01-07")],
+            "zone": ["Asia/Tokyo", "America/New_York", "Europe/London"],
+        }
+    )
+    table = sends_by_local_hour(result.actions, history)
+    cells = table[table["messages"] > 0].values.tolist()
+    assert cells == [
+        [0, 5, 1],  # New York, Monday 05:00 EST
+        [0, 19, 1],  # Tokyo, Monday 19:00 JST
+        [3, 10, 1],  # London (moved), Thursday 10:00 GMT
+        [3, 19, 1],  # Tokyo, Thursday 19:00 JST
+    ]
+    assert len(table) == 168 and table["messages"].sum() == 4
+    one_zone = sends_by_local_hour(result.actions, "UTC")
+    assert one_zone[one_zone["messages"] > 0].values.tolist() == [[0, 10, 2], [3, 10, 2]]
+    mapping = sends_by_local_hour(result.actions, {1: "Asia/Tokyo"})  # 2 -> UTC
+    assert mapping[mapping["messages"] > 0].values.tolist() == [
+        [0, 10, 1],
+        [0, 19, 1],
+        [3, 10, 1],
+        [3, 19, 1],
+    ]
+
+
+def test_plot_send_heatmap_draws_the_counts():
+    import matplotlib.pyplot as plt
+
+    from segsim.plots import plot_send_heatmap
+
+    data = pd.DataFrame({"weekday": [0, 6], "hour": [9, 23], "messages": [3, 1]})
+    fig, ax = plt.subplots()
+    assert plot_send_heatmap(data, ax=ax) is ax
+    grid = ax.images[0].get_array()
+    assert grid.shape == (7, 24) and grid[0, 9] == 3 and grid[6, 23] == 1 and grid.sum() == 4
+    plt.close(fig)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
+from segsim._internal.localtime import time_zone
 from segsim._internal.vocab import ACTION_CHANNEL, MESSAGE_ACTIONS, MESSAGE_CHANNELS
 from segsim.analysis._tables import _require
 
@@ -82,3 +85,65 @@ def policy_effects(actions: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     out = out.astype({"flow": object, "channel": object, **dict.fromkeys(counts, "int64")})
     out["queue_delay"] = pd.to_timedelta(out["queue_delay"]).astype("timedelta64[us]")
     return out[["flow", "channel", *POLICY_EFFECT_COLUMNS]]
+
+
+def sends_by_local_hour(actions: pd.DataFrame, zones: Any = "UTC") -> pd.DataFrame:
+    """Messages sent per local weekday and hour: when contacts received them, on their clock.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        An ``actions`` frame.
+    zones : str, mapping or DataFrame
+        Each contact's IANA time zone: one name for everyone; a mapping (or Series)
+        ``contact_id -> zone`` (contacts not in it: ``"UTC"``); or a zone history, a
+        DataFrame ``contact_id, ts, zone`` in which each send reads the contact's latest row
+        at or before it (as the engine does for ``Channels(timezone_attribute=...)``).
+
+    Returns
+    -------
+    DataFrame
+        ``weekday`` (0 = Monday … 6 = Sunday), ``hour`` (0–23, local) and ``messages``
+        (int64): all 168 cells, in that order, zeros included.
+
+    Examples
+    --------
+    >>> sends_by_local_hour(result.actions, "Europe/Paris").shape
+    (168, 3)
+    """
+    _require(actions, ["time", "contact_id", "action", "status"], "actions")
+    sent = actions[actions["action"].isin(MESSAGE_ACTIONS) & (actions["status"] == "sent")]
+    times = pd.DatetimeIndex(sent["time"])
+    if isinstance(zones, str):
+        zone_of = pd.Series(zones, index=sent.index, dtype=object)
+    elif isinstance(zones, pd.DataFrame):
+        _require(zones, ["contact_id", "ts", "zone"], "zones")
+        left = pd.DataFrame(
+            {"contact_id": sent["contact_id"].to_numpy(), "ts": times, "_row": range(len(sent))}
+        ).sort_values("ts")
+        right = zones[["contact_id", "ts", "zone"]].copy()
+        right["ts"] = pd.to_datetime(right["ts"], utc=True).astype(left["ts"].dtype)
+        right = right.sort_values("ts")
+        merged = pd.merge_asof(left, right, on="ts", by="contact_id").sort_values("_row")
+        zone_of = pd.Series(merged["zone"].fillna("UTC").to_numpy(), index=sent.index)
+    else:
+        mapping = dict(zones)
+        zone_of = pd.Series(
+            [mapping.get(c, "UTC") for c in sent["contact_id"]], index=sent.index, dtype=object
+        )
+    weekday = pd.Series(0, index=sent.index, dtype="int64")
+    hour = pd.Series(0, index=sent.index, dtype="int64")
+    stamps = pd.Series(times, index=sent.index)
+    for zone, rows in zone_of.groupby(zone_of, sort=False).groups.items():
+        local = pd.DatetimeIndex(stamps.loc[rows]).tz_convert(time_zone(zone))
+        weekday.loc[rows] = local.day_of_week
+        hour.loc[rows] = local.hour
+    grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
+    counts = (
+        pd.DataFrame({"weekday": weekday, "hour": hour})
+        .value_counts()
+        .reindex(grid, fill_value=0)
+        .rename("messages")
+        .reset_index()
+    )
+    return counts.astype({"weekday": "int64", "hour": "int64", "messages": "int64"})
