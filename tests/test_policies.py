@@ -887,3 +887,35 @@ def test_plot_send_heatmap_draws_the_counts():
     grid = ax.images[0].get_array()
     assert grid.shape == (7, 24) and grid[0, 9] == 3 and grid[6, 23] == 1 and grid.sum() == 4
     plt.close(fig)
+
+
+# -- the explorer -----------------------------------------------------------------------------
+
+
+def test_explorer_controls_quiet_hours_and_a_daily_cap():
+    pytest.importorskip("ipywidgets")
+    rows = contact_rows(1, "2026-01-05 21:30", "Europe/Paris") + contact_rows(
+        2, "2026-01-05 10:00", "Europe/Paris"
+    )
+    f = flow(ss.SendSMS("s1", template="t"), ss.SendEmail("e1", template="t"))
+    scenario = ss.Scenario(
+        store_of(rows), segments=[PRO], flows=[f], start="2026-01-01", end="2026-02-01", channels=TZ
+    )
+    explorer = ss.Explorer(scenario, "F")
+    assert (
+        explorer.controls["quiet_hours"].value == "" and explorer.controls["daily_cap"].value == 0
+    )
+    assert (explorer.result.steps["outcome"] == "deferred").sum() == 0
+    explorer.controls["quiet_hours"].value = "21:00-08:00"
+    assert explorer.error is None
+    assert explorer.policy().quiet_hours[0].channels == ("sms", "whatsapp")
+    assert (explorer.result.steps["outcome"] == "deferred").sum() == 1  # contact 1's SMS
+    explorer.controls["daily_cap"].value = 1
+    capped = explorer.result.actions[explorer.result.actions["reason"] == "frequency_cap"]
+    assert sorted(capped["contact_id"]) == [1, 2]  # each contact's email, after its SMS
+    explorer.controls["quiet_hours"].value = "9pm-8am"
+    assert "'HH:MM'" in explorer.error
+    explorer.controls["quiet_hours"].value = ""
+    explorer.controls["daily_cap"].value = 0
+    assert explorer.error is None and explorer.policy() == scenario.policy
+    assert explorer.result is explorer.simulation.baseline
