@@ -232,3 +232,22 @@ def test_rate_limit_queue_keeps_capacity_and_order(case):
 @given(arrivals())
 def test_rate_limit_queue_keeps_capacity_and_order_long(case):
     check_queue(*case)
+
+
+def check_shortcut(scenario: ss.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    from segsim.engine.policy import Policies
+
+    quick = ss.simulate(scenario, progress=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(Policies, "shortcut", False)
+        rounds = ss.simulate(scenario, progress=False)
+    for name, frame in quick.frames.items():
+        pd.testing.assert_frame_equal(frame, rounds.frames[name], obj=name)
+
+
+@pytest.mark.slow
+@settings(settings.get_profile("long"))
+@given(cases())
+def test_the_single_run_shortcut_decides_as_rounds_do_long(case):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        check_shortcut(case[0], monkeypatch)
