@@ -41,7 +41,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from segsim import schema
@@ -256,14 +256,12 @@ class _Cap:
         self.calendar = cap.calendar
 
 
-#: What :class:`Policies` needs of the event loop: log an action of ``run``'s ``step`` at
-#: ``t`` (``status, reason, cost, queued``), log a ``steps`` row with an outcome, wait
-#: ``delay`` then call back, and continue a run now.
-Logger = Callable[..., None]
-
-
 class Policies:
-    """A :class:`~segsim.policies.DeliveryPolicy` applied in one simulation."""
+    """A :class:`~segsim.policies.DeliveryPolicy` applied in one simulation.
+
+    It uses the event loop's ``env``, ``logs``, ``_log_action`` (an ``actions`` and a
+    ``steps`` row) and ``_advance`` (go on with a run from its current step).
+    """
 
     #: decide a message of a contact's only run at once (see the module docstring); False
     #: sends every capped message through a round (a test checks both give the same frames)
