@@ -181,7 +181,9 @@ class SimulationResult:
         """
         flows = list(self.meta.get("flows", [])) or sorted(set(self.runs["flow"]))
         runs_all, actions_all, suppressed_all = self.runs, self.actions, self.suppressed
+        # quiet-hours deferrals per flow, counted once (the steps frame is the largest)
         steps_all = self.steps
+        deferred = steps_all.loc[steps_all["outcome"] == "deferred", "flow"].value_counts()
         rows = []
         for flow in flows:
             runs = runs_all[runs_all["flow"] == flow]
@@ -202,8 +204,7 @@ class SimulationResult:
             row["messages_sent"] = len(sent)
             row["skipped"] = int((messages["status"] == "skipped").sum())
             # what the delivery policy did (docs/semantics.md, Delivery policies)
-            steps = steps_all[steps_all["flow"] == flow]
-            row["deferred"] = int((steps["outcome"] == "deferred").sum())
+            row["deferred"] = int(deferred.get(flow, 0))
             row["quiet_hours_skipped"] = int((messages["reason"] == "quiet_hours").sum())
             row["frequency_capped"] = int((messages["reason"] == "frequency_cap").sum())
             row["queued"] = int((sent["queued"] > 0).sum()) if "queued" in sent else 0
