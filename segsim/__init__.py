@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
         SendWhatsApp,
         UpdateContact,
         Wait,
+        WaitFor,
         Webhook,
     )
     from segsim.report import Report, build_report
@@ -101,6 +102,7 @@ _LAZY: dict[str, str] = {
             "SendWhatsApp",
             "UpdateContact",
             "Wait",
+            "WaitFor",
             "Webhook",
         ),
         "segsim.flows",
@@ -151,6 +153,7 @@ __all__ = [
     "Store",
     "UpdateContact",
     "Wait",
+    "WaitFor",
     "Webhook",
     "__version__",
     "all_of",

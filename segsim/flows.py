@@ -76,6 +76,7 @@ __all__ = [
     "StepPlace",
     "UpdateContact",
     "Wait",
+    "WaitFor",
     "Webhook",
     "event_flow_name",
     "find_step",
@@ -380,6 +381,66 @@ class Branch(_Step):
         return (("then", self.then), ("otherwise", self.otherwise))
 
 
+class WaitFor(_Step):
+    """Wait until a condition holds, for at most ``timeout``; then take one of two paths.
+
+    The condition is checked when the run reaches the step (already true: it leaves at once
+    by ``then``) and at every instant it can change while the run waits; the run leaves by
+    ``then`` the instant it turns true, or by ``timed_out`` at ``timeout`` after it arrived.
+    A change at exactly that instant leaves by ``then`` (state changes precede due steps).
+    After the chosen path ends, the run goes on with the step after the WaitFor.
+
+    >>> from segsim.conditions import in_list
+    >>> w = WaitFor("wf1", until=in_list("customers"), timeout="3d",
+    ...             then=[SendEmail("e1", template="thanks")],
+    ...             timed_out=[SendEmail("e2", template="reminder")])
+    >>> w.describe()
+    "wait_for until in_list('customers'), at most 3d"
+    >>> [step.id for _, step in iter_steps([w])]
+    ['wf1', 'e1', 'e2']
+    """
+
+    kind: Literal["wait_for"] = "wait_for"
+    until: Condition
+    timeout: Duration
+    then: tuple[Step, ...] = ()
+    timed_out: tuple[Step, ...] = ()
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout_not_negative(cls, value: Any, info: ValidationInfo) -> Any:
+        return _refuse_negative(value, f"wait_for step {info.data.get('id', '?')!r}: the timeout")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_positive(cls, value: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
+        return _require_positive(value, f"wait_for step {info.data.get('id', '?')!r}: the timeout")
+
+    def facts(self) -> tuple[str, ...]:
+        return (f"until {self.until}", f"at most {format_duration(self.timeout)}")
+
+    def child_paths(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """``then`` first, then ``timed_out``."""
+        return (("then", self.then), ("timed_out", self.timed_out))
+
+
+def _refuse_negative(value: Any, what: str) -> Any:
+    """A duration given as ``"-2d"`` or a negative timedelta: refused, naming ``what``."""
+    negative = (isinstance(value, str) and value.strip().startswith("-")) or (
+        isinstance(value, dt.timedelta) and value < dt.timedelta(0)
+    )
+    if negative:
+        shown = repr(value) if isinstance(value, str) else f"-{format_duration(-value)}"
+        raise ValueError(f"{what} must be positive, got {shown}")
+    return value
+
+
+def _require_positive(value: dt.timedelta, what: str) -> dt.timedelta:
+    if value <= dt.timedelta(0):
+        raise ValueError(f"{what} must be positive, got {format_duration(value)}")
+    return value
+
+
 Step = Annotated[
     SendEmail
     | SendSMS
@@ -390,10 +451,12 @@ Step = Annotated[
     | DeleteContact
     | Webhook
     | Wait
-    | Branch,
+    | Branch
+    | WaitFor,
     Field(discriminator="kind"),
 ]
 Branch.model_rebuild()
+WaitFor.model_rebuild()
 
 
 @dataclass(frozen=True)
@@ -660,13 +723,16 @@ class Flow(_FrozenModel):
     def conditions(self) -> Iterator[tuple[Loc, Any]]:
         """``(location, condition)`` of every condition the flow reads.
 
-        Trigger filters, branch conditions and ``AttributeMatches`` exit/restart conditions.
+        Trigger filters, branch and WaitFor conditions and ``AttributeMatches`` exit/restart
+        conditions.
         """
         if self.trigger is not None and self.trigger.filters is not None:
             yield ("trigger", "filters"), self.trigger.filters
         for loc, step in iter_steps(self.steps):
             if isinstance(step, Branch):
                 yield (*loc, "when"), step.when
+            elif isinstance(step, WaitFor):
+                yield (*loc, "until"), step.until
         for field in ("exit_conditions", "restart_conditions"):
             for i, event in enumerate(getattr(self.settings, field)):
                 if isinstance(event, AttributeMatches):
@@ -735,10 +801,15 @@ class Flow(_FrozenModel):
             out = []
             for step in steps:
                 text = f"<code>{html.escape(step.id)}</code> {html.escape(step.describe())}"
-                if isinstance(step, Branch):
+                paths = step.child_paths()
+                if paths:
                     text += (
-                        f"<ul><li>then<ul>{items(step.then)}</ul></li>"
-                        f"<li>otherwise<ul>{items(step.otherwise)}</ul></li></ul>"
+                        "<ul>"
+                        + "".join(
+                            f"<li>{html.escape(name.replace('_', ' '))}<ul>{items(nested)}</ul></li>"
+                            for name, nested in paths
+                        )
+                        + "</ul>"
                     )
                 out.append(f"<li>{text}</li>")
             return "".join(out) or "<li><i>(no steps)</i></li>"

@@ -37,6 +37,7 @@ __all__ = [
     "SKIP_REASONS",
     "STEP_KINDS",
     "SUPPRESSION_REASONS",
+    "WAIT_FOR_OUTCOMES",
     "ActionKind",
     "ActionStatus",
     "AttributeType",
@@ -65,7 +66,7 @@ OPERATION_ACTIONS: tuple[str, ...] = get_args(OperationAction)
 ACTION_KINDS: tuple[str, ...] = MESSAGE_ACTIONS + OPERATION_ACTIONS
 
 #: Rule step kinds (control, not actions).
-RULE_KINDS: tuple[str, ...] = ("wait", "branch")
+RULE_KINDS: tuple[str, ...] = ("wait", "branch", "wait_for")
 #: Every step kind.
 STEP_KINDS: tuple[str, ...] = ACTION_KINDS + RULE_KINDS
 
@@ -151,6 +152,9 @@ END_REASONS: tuple[str, ...] = get_args(EndReason)
 RECHECK_AFTER: frozenset[str] = frozenset(
     {"completed", "exit_condition", "step_removed", "paused_exit"}
 )
+
+#: The outcomes of a WaitFor step: the condition held (``then``) or the timeout came first.
+WAIT_FOR_OUTCOMES: tuple[str, ...] = ("then", "timed_out")
 
 EntryKind = Literal["first", "reentry", "restart", "recheck"]
 #: How a run was entered.

@@ -47,6 +47,7 @@ from segsim.engine.plan import (
     CompiledFlow,
     LifecycleStep,
     Plan,
+    WaitForStep,
     WaitStep,
 )
 from segsim.errors import CascadeLoopError
@@ -114,6 +115,7 @@ class Run:
         "step",
         "token",
         "version",
+        "waiting",
     )
 
     def __init__(
@@ -126,8 +128,11 @@ class Run:
         self.entered_at = entered_at
         self.entry = entry
         self.step: str | None = flow.first  # the step it executes next; None: it is done
-        self.token = 0  # bumped when the run ends: a pending wait of an older token is ignored
+        # bumped when the run ends or leaves a WaitFor early: a pending wait (or WaitFor
+        # timeout) of an older token is ignored
+        self.token = 0
         self.held = False
+        self.waiting: int | None = None  # the tracked condition a WaitFor waits for
         self.open = True
         # its row of the runs frame (RUNS's columns); the end is filled in when it ends
         self.record: list[Any] = [
@@ -254,6 +259,7 @@ class Simulation:
         self._handlers: dict[str, StepHandler] = {
             "wait": self._wait_step,
             "branch": self._branch_step,
+            "wait_for": self._wait_for_step,
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
@@ -400,6 +406,7 @@ class Simulation:
                 self._apply_lifecycle(step, t)
         for contact_id, changes in reactions.items():
             self._exits_and_restarts(contact_id, changes, t)
+            self._wait_fors(contact_id, changes, t)
         for contact_id, changes in reactions.items():
             self._triggers(contact_id, changes, t)
         if bucket is not None:
@@ -613,6 +620,7 @@ class Simulation:
         outer, self._starting = self._starting, started
         try:
             self._exits_and_restarts(contact_id, changes, t)
+            self._wait_fors(contact_id, changes, t)
             self._triggers(contact_id, changes, t)
         finally:
             self._starting = outer
@@ -807,6 +815,56 @@ class Simulation:
         )
         run.step = step.then_first if holds else step.otherwise_first
         return True
+
+    def _wait_for_step(self, run: Run, step: WaitForStep, contact: Contact, t: int) -> bool:
+        """Already true: leave by ``then`` now; else wait for the turn (:meth:`_wait_fors`)
+        or the timeout, whichever comes first."""
+        if step.condition in contact.members:
+            self._leave_wait_for(run, step, t, "then")
+            return True
+        run.waiting = step.condition
+        event = self.env.timeout(step.timeout_us)
+        event.callbacks.append(partial(self._on_wait_for_timeout, run, run.token))
+        return False
+
+    def _leave_wait_for(self, run: Run, step: Any, t: int, outcome: str) -> None:
+        cf = run.flow
+        self.logs.steps.append(
+            (t, run.key, cf.name, run.contact, step.id, "wait_for", outcome, cf.version)
+        )
+        run.waiting = None
+        if isinstance(step, WaitForStep):
+            run.step = step.then_first if outcome == "then" else step.timed_out_first
+        else:  # an edit made the step another kind of step (same id): go on after it
+            run.step = step.next
+
+    def _on_wait_for_timeout(self, run: Run, token: int, _event: simpy.Event) -> None:
+        if not run.open or run.token != token:
+            return
+        # the paths of the version in force now (an edit may have come since)
+        self._leave_wait_for(run, run.flow.steps[run.step], int(self.env.now), "timed_out")  # type: ignore[index]
+        self._advance(run, token)
+
+    def _wait_fors(self, contact_id: Any, changes: list[tuple[int, bool]], t: int) -> None:
+        """Runs whose WaitFor condition turned true now leave by ``then``.
+
+        Decided with the instant's state changes, so a turn at exactly the timeout instant
+        wins over the timeout (an ordinary event of that instant); the run's next steps are
+        due steps of this instant.
+        """
+        contact = self.contacts[contact_id]
+        if not contact.runs:
+            return
+        turned = {condition for condition, holds in changes if holds}
+        if not turned:
+            return
+        for flow_name in self.plan.flow_order:
+            run = contact.runs.get(flow_name)
+            if run is None or run.waiting is None or run.waiting not in turned:
+                continue
+            run.token += 1  # its pending timeout is void
+            self._leave_wait_for(run, run.flow.steps[run.step], t, "then")  # type: ignore[index]
+            self._continue_soon(run)
 
     def _action_step(self, run: Run, step: ActionStep, contact: Contact, t: int) -> bool:
         cf = run.flow

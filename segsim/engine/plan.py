@@ -7,8 +7,8 @@
   engine only keeps, per contact, which of them hold.
 * **Compiled flow versions** (:class:`CompiledFlow`): each step compiled by the rule of its
   kind (:data:`STEP_RULES`) into a small frozen record (:class:`WaitStep`,
-  :class:`BranchStep`, :class:`ActionStep`) that knows the id of the step after it; the
-  trigger, filter and exit/restart conditions as tracked-condition indices.
+  :class:`BranchStep`, :class:`WaitForStep`, :class:`ActionStep`) that knows the id of the
+  step after it; the trigger, filter and exit/restart conditions as tracked-condition indices.
 * **The lifecycle** (:class:`LifecycleStep`): the schedule in the order it applies, each
   ``Edit`` with its compiled version; the state machine itself is
   :func:`segsim.flows.next_state`.
@@ -109,6 +109,20 @@ class BranchStep(CompiledStep):
 
 
 @dataclass(frozen=True, slots=True)
+class WaitForStep(CompiledStep):
+    """Wait until tracked condition ``condition`` holds (go to ``then_first``), for at most
+    ``timeout_us`` microseconds (then go to ``timed_out_first``).
+
+    An empty path leads straight to ``next``.
+    """
+
+    condition: int
+    timeout_us: int
+    then_first: str | None
+    timed_out_first: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ActionStep(CompiledStep):
     """An action, worked out once: the event loop only reads it."""
 
@@ -151,6 +165,19 @@ def _compile_branch(place: StepPlace, compiler: _FlowCompiler) -> BranchStep:
     )
 
 
+def _compile_wait_for(place: StepPlace, compiler: _FlowCompiler) -> WaitForStep:
+    step = place.step
+    return WaitForStep(
+        step.id,
+        step.kind,
+        place.next,
+        condition=compiler.track(step.until, compiler.where(place)),
+        timeout_us=duration_us(step.timeout),
+        then_first=place.path_first(step.then),
+        timed_out_first=place.path_first(step.timed_out),
+    )
+
+
 def _compile_action(place: StepPlace, compiler: _FlowCompiler) -> ActionStep:
     step, kind, after = place.step, place.step.kind, place.next
     if kind in MESSAGE_ACTIONS:
@@ -176,6 +203,7 @@ def _compile_action(place: StepPlace, compiler: _FlowCompiler) -> ActionStep:
 STEP_RULES: dict[str, Callable[[StepPlace, _FlowCompiler], CompiledStep]] = {
     "wait": _compile_wait,
     "branch": _compile_branch,
+    "wait_for": _compile_wait_for,
     **dict.fromkeys(ACTION_KINDS, _compile_action),
 }
 
@@ -229,6 +257,9 @@ class CompiledFlow:
             yield self.trigger_condition
         for condition, _ in (*self.exit_events, *self.restart_events):
             yield condition
+        for step in self.steps.values():
+            if isinstance(step, WaitForStep):  # a waiting run leaves when it turns true
+                yield step.condition
 
 
 @dataclass(frozen=True)
