@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
     from segsim.diagram import draw_flow
     from segsim.engine import simulate
+    from segsim.event_conditions import event, prop
     from segsim.flows import (
         Activate,
         ActivationSettings,
@@ -80,6 +81,7 @@ _LAZY: dict[str, str] = {
     ),
     "draw_flow": "segsim.diagram",
     "simulate": "segsim.engine",
+    **dict.fromkeys(("event", "prop"), "segsim.event_conditions"),
     **dict.fromkeys(
         (
             "Activate",
@@ -163,12 +165,14 @@ __all__ = [
     "compare",
     "datasets",
     "draw_flow",
+    "event",
     "in_list",
     "in_segment",
     "load_scenario",
     "members",
     "not_",
     "open_result",
+    "prop",
     "segment_events",
     "segment_sizes",
     "simulate",

@@ -49,6 +49,13 @@ from segsim._internal.sql import quote_identifier, quote_literal
 from segsim._internal.vocab import ATTRIBUTE_TYPES
 from segsim._time import duration_us, format_duration, to_timestamp
 from segsim.errors import ConditionError
+from segsim.event_conditions import (
+    EventCount,
+    EventExists,
+    EventLastAt,
+    EventSum,
+    _EventBase,
+)
 
 __all__ = [
     "AllOf",
@@ -352,6 +359,10 @@ Condition = Annotated[
     | WithinLast
     | InList
     | InSegment
+    | EventCount
+    | EventExists
+    | EventSum
+    | EventLastAt
     | AllOf
     | AnyOf
     | Not,
@@ -371,7 +382,7 @@ def parse_condition(obj: Any) -> Condition:
     >>> parse_condition({"kind": "in_list", "list": "newsletter"})
     in_list('newsletter')
     """
-    if isinstance(obj, _ConditionBase):
+    if isinstance(obj, (_ConditionBase, _EventBase)):
         return obj  # type: ignore[return-value]
     if isinstance(obj, Attribute):
         raise TypeError(f"{obj!r} alone is not a condition: compare it, e.g. {obj!r} == 'x'")
