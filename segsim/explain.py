@@ -24,6 +24,7 @@ import pandas as pd
 
 from segsim._internal.vocab import SUPPRESSION_REASONS
 from segsim.errors import SegsimError
+from segsim.flows import EventTrigger, SegmentTrigger
 
 __all__ = ["EXPLAIN_COLUMNS", "SUPPRESSION_MEANING", "explain"]
 
@@ -218,18 +219,24 @@ def _untriggered_flows(
     for flow in scenario.flows:
         if flow.name in ran:
             continue
+        versions = [v.flow for v in versions_in_force(scenario, flow.name)]
         triggers = {
-            (v.flow.trigger.on, v.flow.trigger.segment)
-            for v in versions_in_force(scenario, flow.name)
-            if v.flow.trigger is not None
+            (v.trigger.on, v.trigger.segment)
+            for v in versions
+            if isinstance(v.trigger, SegmentTrigger)
         }
-        if not triggers:
+        events = sorted({v.trigger.event for v in versions if isinstance(v.trigger, EventTrigger)})
+        if not triggers and not events:
             text = "the flow has no trigger (a draft)"
         else:
             text = "; ".join(
-                f"never {'entered' if on == 'enter' else 'exited'} segment {segment!r} in the "
-                "window" + (" (a member since before the start)" if segment in member_of else "")
-                for on, segment in sorted(triggers)
+                [
+                    f"never {'entered' if on == 'enter' else 'exited'} segment {segment!r} in the "
+                    "window"
+                    + (" (a member since before the start)" if segment in member_of else "")
+                    for on, segment in sorted(triggers)
+                ]
+                + [f"no matching {name!r} event in the window" for name in events]
             )
         rows.append((start, _NOTE, "not triggered", flow.name, None, None, text))
     return rows

@@ -1,9 +1,10 @@
-"""Flows: what happens to a contact once a segment transition triggers it.
+"""Flows: what happens to a contact once a segment transition (or an event) triggers it.
 
-A :class:`Flow` is a trigger (:class:`SegmentTrigger`), a tree of steps and
-:class:`ActivationSettings`. Steps are *actions* (:class:`SendEmail`, :class:`SendSMS`,
-:class:`SendWhatsApp`, :class:`AddToList`, :class:`RemoveFromList`, :class:`UpdateContact`,
-:class:`DeleteContact`, :class:`Webhook`) and *rules* (:class:`Wait`, :class:`Branch`); every
+A :class:`Flow` is a trigger (:class:`SegmentTrigger` or :class:`EventTrigger`), a tree of
+steps and :class:`ActivationSettings`. Steps are *actions* (:class:`SendEmail`,
+:class:`SendSMS`, :class:`SendWhatsApp`, :class:`AddToList`, :class:`RemoveFromList`,
+:class:`UpdateContact`, :class:`DeleteContact`, :class:`Webhook`) and *rules* (:class:`Wait`,
+:class:`Branch`, :class:`WaitFor`); every
 step has an ``id`` unique in its flow, which is how an edit finds where running contacts are.
 Lifecycle events (:class:`Activate`, :class:`Pause`, :class:`Resume`, :class:`Edit`) and the
 channel rules (:class:`Channels`) complete what a scenario says about its flows.
@@ -29,8 +30,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    Discriminator,
     Field,
     JsonValue,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -48,6 +51,7 @@ from segsim.conditions import attributes_used as condition_attributes
 from segsim.conditions import lists_used as condition_lists
 from segsim.conditions import segments_used as condition_segments
 from segsim.errors import FlowNotReady
+from segsim.event_conditions import Where
 
 __all__ = [
     "ACTION_KINDS",
@@ -60,6 +64,7 @@ __all__ = [
     "DeleteContact",
     "Edit",
     "EntersSegment",
+    "EventTrigger",
     "ExitsSegment",
     "Flow",
     "FlowEvent",
@@ -555,6 +560,59 @@ class SegmentTrigger(_FrozenModel):
         return " ".join(self.facts())
 
 
+class EventTrigger(_FrozenModel):
+    """Start the flow at each occurrence of an event whose properties match ``where``.
+
+    Every matching occurrence in the window is one trigger event (the entry, suppression
+    and re-entry rules are those of a segment trigger); an occurrence failing ``where`` is
+    no trigger event at all. ``filters`` is a condition on the contact at that instant.
+
+    >>> from segsim.conditions import attr
+    >>> from segsim.event_conditions import prop
+    >>> EventTrigger("cart_abandoned", where=prop("value") >= 50,
+    ...              filters=attr("email_subscribed") == True).describe()
+    "on event 'cart_abandoned' where value >= 50 if email_subscribed == True"
+    """
+
+    _positional = ("event",)
+
+    kind: Literal["event"] = "event"
+    event: Name
+    where: Where = None
+    filters: Condition | None = None
+
+    def facts(self) -> tuple[str, ...]:
+        """``("on event 'purchase' where amount >= 50", "if ...")``: when the flow starts."""
+        where = "" if self.where is None else f" where {self.where}"
+        filters = () if self.filters is None else (f"if {self.filters}",)
+        return (f"on event {self.event!r}{where}", *filters)
+
+    def describe(self) -> str:
+        """The trigger in one line."""
+        return " ".join(self.facts())
+
+
+#: The tags of the trigger union (pydantic puts them in error locations; never user keys).
+TRIGGER_TAGS = ("segment_trigger", "event_trigger")
+
+
+def _trigger_kind(value: Any) -> str:
+    """An :class:`EventTrigger` (or a dict with ``kind: event`` or an ``event``), else a
+    :class:`SegmentTrigger`: a segment trigger's YAML and dumps stay as they were, kind-less."""
+    if isinstance(value, Mapping):
+        is_event = value.get("kind") == "event" or "event" in value
+    else:
+        is_event = isinstance(value, EventTrigger)
+    return TRIGGER_TAGS[1] if is_event else TRIGGER_TAGS[0]
+
+
+#: A flow's trigger: a segment transition or an event occurrence.
+Trigger = Annotated[
+    Annotated[SegmentTrigger, Tag(TRIGGER_TAGS[0])] | Annotated[EventTrigger, Tag(TRIGGER_TAGS[1])],
+    Discriminator(_trigger_kind),
+]
+
+
 class ExitsSegment(_FrozenModel):
     """The contact leaves the segment (an exit or restart condition)."""
 
@@ -653,7 +711,7 @@ class Flow(_FrozenModel):
     ----------
     name : str
         Unique within a scenario.
-    trigger : SegmentTrigger, optional
+    trigger : SegmentTrigger or EventTrigger, optional
         Without one the flow is a *draft*: valid, but it cannot be activated.
     steps : sequence of steps
         Executed in order; a :class:`Branch` holds two sub-sequences. Step ids are unique
@@ -674,7 +732,7 @@ class Flow(_FrozenModel):
     _positional = ("name",)
 
     name: Name
-    trigger: SegmentTrigger | None = None
+    trigger: Trigger | None = None
     steps: tuple[Step, ...] = ()
     settings: ActivationSettings = Field(default_factory=ActivationSettings)
     version: int = Field(default=1, ge=1)
@@ -741,7 +799,7 @@ class Flow(_FrozenModel):
     def segments_used(self) -> set[str]:
         """Segments the flow refers to: trigger, exit/restart segments, ``in_segment`` refs."""
         names = set()
-        if self.trigger is not None:
+        if isinstance(self.trigger, SegmentTrigger):
             names.add(self.trigger.segment)
         for event in (*self.settings.exit_conditions, *self.settings.restart_conditions):
             if isinstance(event, (ExitsSegment, EntersSegment)):
@@ -778,11 +836,12 @@ class Flow(_FrozenModel):
     # -- display ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        trigger = (
-            f"trigger={self.trigger.on} {self.trigger.segment!r}"
-            if self.trigger
-            else "no trigger (draft)"
-        )
+        if isinstance(self.trigger, EventTrigger):
+            trigger = f"trigger=event {self.trigger.event!r}"
+        elif self.trigger is not None:
+            trigger = f"trigger={self.trigger.on} {self.trigger.segment!r}"
+        else:
+            trigger = "no trigger (draft)"
         n = len(self.step_ids)
         return f"Flow({self.name!r}, v{self.version}, {trigger}, {n} step{'' if n == 1 else 's'})"
 

@@ -33,6 +33,7 @@ from segsim._internal.naming import Name, UTCDateTime, did_you_mean
 from segsim.conditions import segments_used
 from segsim.errors import ScenarioError, SegsimError
 from segsim.flows import (
+    TRIGGER_TAGS,
     Channels,
     Edit,
     EntersSegment,
@@ -41,6 +42,7 @@ from segsim.flows import (
     FlowState,
     LifecycleEvent,
     Loc,
+    SegmentTrigger,
     _custom_error,
     _format_loc,
     _FrozenModel,
@@ -405,7 +407,7 @@ def _flow_problems(flow: Flow, loc: Loc, segment_names: set[str]) -> list[tuple[
         )
         problems.append(((*loc, *where), message, name))
 
-    if flow.trigger is not None and flow.trigger.segment not in segment_names:
+    if isinstance(flow.trigger, SegmentTrigger) and flow.trigger.segment not in segment_names:
         unknown(("trigger", "segment"), flow.trigger.segment, "is triggered by")
     for field, what in (("exit_conditions", "an exit"), ("restart_conditions", "a restart")):
         for j, event in enumerate(getattr(flow.settings, field)):
@@ -477,14 +479,14 @@ def _clean_loc(loc: Iterable[str | int], data: Any) -> Loc:
             if item in type(node).model_fields:
                 out.append(item)
                 node = getattr(node, item)
-            elif item != getattr(node, "kind", None):
+            elif item != getattr(node, "kind", None) and item not in TRIGGER_TAGS:
                 out.append(item)
                 node = _MISSING
         elif isinstance(node, Mapping):
             if item in node:
                 out.append(item)
                 node = node[item]
-            elif item != node.get("kind"):
+            elif item != node.get("kind") and item not in TRIGGER_TAGS:
                 out.append(item)  # a missing required field
                 node = _MISSING
         elif node is _MISSING:

@@ -41,6 +41,7 @@ from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
 from segsim.engine.live import LiveContact, replay, time_boundaries
+from segsim.engine.occurrences import read_occurrences
 from segsim.engine.plan import (
     ActionStep,
     BranchStep,
@@ -270,6 +271,9 @@ class Simulation:
         self.reacting = {c for cf in plan.versions.values() for c in cf.reacts_to()}
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
+        # event triggers' occurrences, streamed beside the transitions (by instant)
+        self._occurrences: Iterator[tuple[int, list[tuple]]] | None = None
+        self._occurrences_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
         self._segment_names = [s.name for s in plan.segments]
         # runs entered by the reactions being processed, to take their first steps once
@@ -311,6 +315,10 @@ class Simulation:
         self._stream_next = next(self._stream, None)
         if self._stream_next is not None:
             self._wake(self._stream_next[0])
+        self._occurrences = read_occurrences(plan, self.store, self.contacts_sql)
+        self._occurrences_next = next(self._occurrences, None)
+        if self._occurrences_next is not None:
+            self._wake(self._occurrences_next[0])
         # the schedule is validated to lie inside the window, and comes in the order it
         # applies (by time, then schedule order): appended so, each bucket keeps that order
         for step in plan.lifecycle:
@@ -398,6 +406,12 @@ class Simulation:
             self._stream_next = next(self._stream, None) if self._stream else None
             if self._stream_next is not None:
                 self._wake(self._stream_next[0])
+        occurrences: list[tuple] = []
+        if self._occurrences_next is not None and self._occurrences_next[0] == t:
+            occurrences = self._occurrences_next[1]
+            self._occurrences_next = next(self._occurrences, None)  # type: ignore[arg-type]
+            if self._occurrences_next is not None:
+                self._wake(self._occurrences_next[0])
         bucket = self.agenda.pop(t, None)
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=_sort_key):
@@ -409,6 +423,8 @@ class Simulation:
             self._wait_fors(contact_id, changes, t)
         for contact_id, changes in reactions.items():
             self._triggers(contact_id, changes, t)
+        if occurrences:
+            self._event_triggers(occurrences, t)
         if bucket is not None:
             for flow_name, contact_id, ended_at in bucket["recheck"]:
                 self._recheck(flow_name, contact_id, ended_at, t)
@@ -653,6 +669,24 @@ class Simulation:
                     cf = self.flows[flow_name]
                     if cf.trigger_condition == condition:
                         self._trigger(cf, contact_id, contact, t)
+
+    def _event_triggers(self, occurrences: list[tuple], t: int) -> None:
+        """Each occurrence matching a flow's event trigger is a trigger event of that flow.
+
+        A deleted contact's later history is ignored: its occurrences trigger nothing.
+        """
+        event_flows = [
+            cf
+            for cf in (self.flows[n] for n in self.plan.flow_order)
+            if cf.trigger_event is not None
+        ]
+        for contact_id, matches in occurrences:
+            contact = self._contact(contact_id)
+            if contact.deleted:
+                continue
+            for cf in event_flows:
+                if matches[cf.trigger_event]:  # type: ignore[index]
+                    self._trigger(cf, contact_id, contact, t)
 
     def _trigger(self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int) -> None:
         reason = self._suppression(cf, contact, t)

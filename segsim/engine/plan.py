@@ -43,6 +43,7 @@ from segsim.flows import (
     AttributeMatches,
     Edit,
     EntersSegment,
+    EventTrigger,
     ExitsSegment,
     Flow,
     FlowState,
@@ -236,9 +237,11 @@ class CompiledFlow:
     rank: int
     first: str | None
     steps: dict[str, CompiledStep]
-    #: the trigger segment's index; ``None`` for a flow without a trigger (a draft)
+    #: the trigger segment's index; ``None`` for a draft or an event trigger
     trigger_condition: int | None
     trigger_on_enter: bool
+    #: an event trigger's index in :attr:`Plan.event_triggers`; ``None`` otherwise
+    trigger_event: int | None
     filter_condition: int | None
     exit_events: list[tuple[int, bool]]
     restart_events: list[tuple[int, bool]]
@@ -300,6 +303,9 @@ class Plan:
     initial_states: dict[str, FlowState]
     channels: dict[str, ChannelRule]
     webhook_cost: float
+    #: the ``(event, where)`` of every event trigger of some flow version, de-duplicated:
+    #: the occurrences the event loop reads (see :mod:`segsim.engine.occurrences`)
+    event_triggers: list[tuple[str, Any]] = field(default_factory=list)
     #: attributes and lists some tracked condition reads: a change to anything else cannot
     #: change a membership, so it leaves the contact on the precomputed path
     used_attributes: frozenset[str] = frozenset()
@@ -470,6 +476,34 @@ def _channel_suggestion(name: str, role: str, channel: str, store_types: dict[st
     return did_you_mean(name, store_types)
 
 
+def _event_trigger_problems(scenario: Any) -> list[tuple[str, str]]:
+    """Event triggers naming an event the data has no occurrence of: ``(path, message)``.
+
+    Such a flow could never start, which is almost always a misspelt name.
+    """
+    known = scenario.store.event_names
+    versions: list[tuple[tuple[str | int, ...], Flow]] = [
+        (("flows", i), flow) for i, flow in enumerate(scenario.flows)
+    ]
+    versions += [
+        (("schedule", k, "flow"), event.flow)
+        for k, event in enumerate(scenario.schedule)
+        if isinstance(event, Edit)
+    ]
+    problems = []
+    for prefix, flow in versions:
+        trigger = flow.trigger
+        if isinstance(trigger, EventTrigger) and trigger.event not in known:
+            problems.append(
+                (
+                    _format_loc((*prefix, "trigger", "event")),
+                    f"flow {flow.name!r} is triggered by event {trigger.event!r}, which the data "
+                    f"has no occurrence of{did_you_mean(trigger.event, known)}",
+                )
+            )
+    return problems
+
+
 def build_plan(scenario: Any) -> Plan:
     """Validate the scenario against its store and compile it for the engine."""
     store = scenario.store
@@ -503,13 +537,20 @@ def build_plan(scenario: Any) -> Plan:
 
     compiled: dict[tuple[str, int], CompiledFlow] = {}
     latest: dict[str, CompiledFlow] = {}
+    event_triggers: list[tuple[str, Any]] = []
     flow_order = [flow.name for flow in scenario.flows]
     rank = {name: i for i, name in enumerate(flow_order)}
     version_of: dict[str, int] = {}
     for flow in scenario.flows:
         version_of[flow.name] = flow.version
         latest[flow.name] = compiled[(flow.name, flow.version)] = _compile_flow(
-            flow, flow.version, rank[flow.name], track, conditions.segment_index, types
+            flow,
+            flow.version,
+            rank[flow.name],
+            track,
+            conditions.segment_index,
+            types,
+            event_triggers,
         )
 
     initial_states = {name: initial_state(name, scenario.schedule) for name in flow_order}
@@ -522,7 +563,13 @@ def build_plan(scenario: Any) -> Plan:
             version = event.flow.version if event.flow.version > previous else previous + 1
             version_of[name] = version
             cf = _compile_flow(
-                event.flow, version, rank[name], track, conditions.segment_index, types
+                event.flow,
+                version,
+                rank[name],
+                track,
+                conditions.segment_index,
+                types,
+                event_triggers,
             )
             compiled[(name, version)] = cf
             lifecycle.append(LifecycleStep(at, order, event, cf))
@@ -532,6 +579,9 @@ def build_plan(scenario: Any) -> Plan:
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     if channel_problems:
         raise ScenarioError(channel_problems[0][1])
+    event_problems = _event_trigger_problems(scenario)
+    if event_problems:
+        raise ScenarioError(event_problems[0][1])
 
     hidden = conditions.hidden_segments()
     all_named = {s.name: normalised[s.name] for s in segments}
@@ -554,6 +604,7 @@ def build_plan(scenario: Any) -> Plan:
         initial_states=initial_states,
         channels=channels,
         webhook_cost=float(scenario.channels.cost_webhook),
+        event_triggers=event_triggers,
         used_attributes=frozenset(
             a for c in conditions.items for a in attributes_used(c, all_named)
         ),
@@ -609,6 +660,7 @@ def _compile_flow(
     track: Callable[[Condition, str], int],
     segment_index: dict[str, int],
     types: dict[str, str],
+    event_triggers: list[tuple[str, Any]],
 ) -> CompiledFlow:
     compiler = _FlowCompiler(flow, track, types)
     steps = {
@@ -616,12 +668,17 @@ def _compile_flow(
     }
     where = f"flow {flow.name!r}"
     trigger = flow.trigger
-    trigger_condition, on_enter, filter_condition = None, True, None
-    if trigger is not None:
+    trigger_condition, on_enter, filter_condition, trigger_event = None, True, None, None
+    if isinstance(trigger, EventTrigger):
+        key = (trigger.event, trigger.where)
+        if key not in event_triggers:
+            event_triggers.append(key)
+        trigger_event = event_triggers.index(key)
+    elif trigger is not None:
         trigger_condition = segment_index[trigger.segment]
         on_enter = trigger.on == "enter"
-        if trigger.filters is not None:
-            filter_condition = track(trigger.filters, f"{where} trigger filters")
+    if trigger is not None and trigger.filters is not None:
+        filter_condition = track(trigger.filters, f"{where} trigger filters")
 
     def events(items: Sequence[Any], label: str) -> list[tuple[int, bool]]:
         out = []
@@ -643,12 +700,14 @@ def _compile_flow(
         steps=steps,
         trigger_condition=trigger_condition,
         trigger_on_enter=on_enter,
+        trigger_event=trigger_event,
         filter_condition=filter_condition,
         exit_events=events(settings.exit_conditions, "exit condition"),
         restart_events=events(settings.restart_conditions, "restart condition"),
         allow_reentry=settings.allow_reentry,
         reentry_wait_us=duration_us(settings.reentry_wait),
-        recheck=settings.reentry_mode == "recheck",
+        # an event is an instant, not a state: there is no trigger state to recheck
+        recheck=settings.reentry_mode == "recheck" and trigger_event is None,
         on_pause=settings.on_pause,
     )
 
@@ -697,6 +756,7 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
             check_flow(event.flow, ("schedule", k, "flow"))
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     problems += [f"{path}: {message}" for path, message in channel_problems]
+    problems += [f"{path}: {message}" for path, message in _event_trigger_problems(scenario)]
     if not problems:
         try:
             warnings = build_plan(scenario).warnings
