@@ -6,7 +6,8 @@ attributes and lists, and the segments it was already a member of (members at th
 are not entrants unless ``include_existing_members``) — and a note for each flow the contact
 never triggered. Then come its changes in the window, segment entries and exits, runs
 entered and ended, steps, actions (a skipped send says why, in terms of the channel's
-attributes) and trigger events that did not enter (with what the reason means).
+attributes; a WaitFor, whether its condition held or the timeout came first) and trigger
+events that did not enter (with what the reason means).
 
 Conventions: times are tz-aware UTC in ``time`` and ISO 8601 (``2026-01-05T10:00:00Z``) in
 ``detail``; a missing ``flow``, ``step_id`` or ``detail`` is ``None`` and a missing ``run_id``
@@ -23,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from segsim._internal.vocab import SUPPRESSION_REASONS
+from segsim._time import format_duration
 from segsim.errors import SegsimError
 from segsim.flows import EventTrigger, SegmentTrigger
 
@@ -277,7 +279,12 @@ def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
     for r in steps.itertuples():
         action = by_key.get((r.run_id, r.step_id, r.time))
         model = models.get((r.flow, r.version, r.step_id))
-        text = r.outcome if action is None else _action_text(action, channels, model)
+        if action is not None:
+            text = _action_text(action, channels, model)
+        elif r.kind == "wait_for" and model is not None and model.kind == "wait_for":
+            text = _wait_for_text(r.outcome, model)
+        else:
+            text = r.outcome
         rows.append((r.time, _STEP, r.kind, r.flow, r.run_id, r.step_id, text))
     return rows
 
@@ -309,6 +316,15 @@ def _action_text(action: Any, channels: Any, model: Any = None) -> str:
             ", ".join(model.facts()) if model is not None else _detail(action.action, action.detail)
         )
     return " · ".join(parts)
+
+
+def _wait_for_text(outcome: str, step: Any) -> str:
+    """Why a run left a WaitFor: ``"then: tier == 'gold' held"``, or the timeout came first."""
+    if outcome == "then":
+        return f"then: {step.until} held"
+    if outcome == "timed_out":
+        return f"timed_out: {step.until} did not hold within {format_duration(step.timeout)}"
+    return outcome
 
 
 def _reason_meaning(action: Any, channels: Any) -> str:
