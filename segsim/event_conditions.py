@@ -33,9 +33,11 @@ module includes these leaves in its ``Condition`` union.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -631,3 +633,342 @@ class Event:
 def event(name: str, where: Any = None) -> Event:
     """Refer to the occurrences of event ``name`` (those matching property condition ``where``)."""
     return Event(name, where)
+
+
+# -- shared by both faces --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventCatalog:
+    """What event conditions are checked against: the known event names and property types.
+
+    ``names=None`` leaves event names unchecked (an unknown event is one never seen);
+    ``properties=None`` types each property from the values it is compared with.
+    :meth:`of` reads both from a store.
+    """
+
+    names: frozenset[str] | None = None
+    properties: Mapping[str, str] | None = None
+
+    @classmethod
+    def of(cls, store: Any) -> EventCatalog:
+        """The catalog of a store: its event names and property types."""
+        return cls(frozenset(store.event_names), dict(store.event_property_types))
+
+
+def _to_attribute_condition(node: Any) -> Any:
+    """A property condition as the attribute condition it mirrors (properties as attributes).
+
+    A property condition tests one occurrence exactly as an attribute condition tests a
+    contact's state, so both faces compile it with :mod:`segsim.conditions` itself.
+    """
+    c = _conditions()
+    if isinstance(node, PropAllOf):
+        return c.AllOf(conditions=tuple(map(_to_attribute_condition, node.conditions)))
+    if isinstance(node, PropAnyOf):
+        return c.AnyOf(conditions=tuple(map(_to_attribute_condition, node.conditions)))
+    if isinstance(node, PropNot):
+        return c.Not(condition=_to_attribute_condition(node.condition))
+    if isinstance(node, PropCompare):
+        return c.Compare(attribute=node.property, op=node.op, value=node.value)
+    if isinstance(node, PropIsIn):
+        return c.IsIn(attribute=node.property, values=node.values)
+    if isinstance(node, PropContains):
+        return c.Contains(attribute=node.property, value=node.value)
+    if isinstance(node, PropIsSet):
+        return c.IsSet(attribute=node.property)
+    if isinstance(node, PropIsNotSet):
+        return c.IsNotSet(attribute=node.property)
+    raise TypeError(f"not a property condition: {node!r}")  # pragma: no cover
+
+
+def _from_attribute_condition(node: Any) -> Any:
+    c = _conditions()
+    if isinstance(node, c.AllOf):
+        return PropAllOf(conditions=tuple(map(_from_attribute_condition, node.conditions)))
+    if isinstance(node, c.AnyOf):
+        return PropAnyOf(conditions=tuple(map(_from_attribute_condition, node.conditions)))
+    if isinstance(node, c.Not):
+        return PropNot(condition=_from_attribute_condition(node.condition))
+    if isinstance(node, c.Compare):
+        return PropCompare(property=node.attribute, op=node.op, value=node.value)
+    if isinstance(node, c.IsIn):
+        return PropIsIn(property=node.attribute, values=node.values)
+    if isinstance(node, c.Contains):
+        return PropContains(property=node.attribute, value=node.value)
+    if isinstance(node, c.IsSet):
+        return PropIsSet(property=node.attribute)
+    return PropIsNotSet(property=node.attribute)
+
+
+def _prop_leaves(node: Any) -> Iterable[Any]:
+    if isinstance(node, (PropAllOf, PropAnyOf)):
+        for child in node.conditions:
+            yield from _prop_leaves(child)
+    elif isinstance(node, PropNot):
+        yield from _prop_leaves(node.condition)
+    else:
+        yield node
+
+
+def _value_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dt.datetime):
+        return "timestamp"
+    return "string"
+
+
+def _inferred_types(where: Any) -> dict[str, str]:
+    """Property types read off the values a property condition compares with."""
+    out: dict[str, str] = {}
+    for leaf in _prop_leaves(where):
+        if isinstance(leaf, PropCompare):
+            out.setdefault(leaf.property, _value_type(leaf.value))
+        elif isinstance(leaf, PropIsIn) and leaf.values:
+            out.setdefault(leaf.property, _value_type(leaf.values[0]))
+        elif isinstance(leaf, PropContains):
+            out.setdefault(leaf.property, "string")
+    for leaf in _prop_leaves(where):
+        out.setdefault(leaf.property, "string")  # is_set / is_not_set read no value
+    return out
+
+
+def property_types(node: Any, catalog: EventCatalog | None) -> dict[str, str]:
+    """The types of the properties an event leaf reads (from the catalog, else inferred)."""
+    if catalog is not None and catalog.properties is not None:
+        return dict(catalog.properties)
+    types = _inferred_types(node.where) if node.where is not None else {}
+    if isinstance(node, EventSum):
+        types[node.property] = "number"
+    return types
+
+
+def validate_event_leaf(node: Any, catalog: EventCatalog | None, fail: Any) -> Any:
+    """Check an event leaf against the catalog; return it normalised (as validate_condition).
+
+    ``fail(message)`` builds the error to raise (it adds where the condition is).
+    """
+    from segsim._internal.naming import did_you_mean
+    from segsim.errors import ConditionError
+
+    names = None if catalog is None else catalog.names
+    if names is not None and node.event not in names:
+        hint = did_you_mean(node.event, names) if names else "; the store has no events"
+        raise fail(f"{node}: unknown event {node.event!r}{hint}")
+    types = property_types(node, catalog)
+    update: dict[str, Any] = {}
+    if node.where is not None:
+        try:
+            checked = _conditions().validate_condition(_to_attribute_condition(node.where), types)
+        except ConditionError as exc:
+            message = str(exc).replace("attribute", "property")
+            raise fail(f"{node}: in where= of event {node.event!r}: {message}") from None
+        update["where"] = _from_attribute_condition(checked)
+    if isinstance(node, EventSum):
+        if node.property not in types:
+            raise fail(
+                f"{node}: unknown property {node.property!r}{did_you_mean(node.property, types)}"
+            )
+        if types[node.property] != "number":
+            raise fail(
+                f"{node}: sum needs a number property, {node.property!r} is {types[node.property]}"
+            )
+    if isinstance(node, (EventCount, EventSum)):
+        update["value"] = float(node.value)
+    return node.model_copy(update=update) if update else node
+
+
+def event_leaves(condition: Any, segments: Mapping[str, Any] = {}) -> list[Any]:
+    """Every event leaf of a condition, through the segments it refers to, deduplicated."""
+    found: dict[Any, None] = {}
+    for node in _conditions()._walk(condition, segments, True):
+        if isinstance(node, EVENT_LEAVES):
+            found[node] = None
+    return list(found)
+
+
+def events_used(condition: Any, segments: Mapping[str, Any] = {}) -> set[str]:
+    """The events a condition reads, through the segments it refers to."""
+    return {leaf.event for leaf in event_leaves(condition, segments)}
+
+
+def window_us(node: Any) -> int | None:
+    """The duration after an occurrence at which the leaf can turn by time (None: never)."""
+    from segsim._time import duration_us
+
+    if isinstance(node, EventLastAt):
+        return duration_us(node.duration)
+    return None if node.within is None else duration_us(node.within)
+
+
+def measure_key(node: Any) -> tuple[Any, ...]:
+    """What a leaf measures, without the comparison: leaves with one key share one column.
+
+    ``("count" | "sum" | "last", event, where-as-JSON, property, window µs)``.
+    """
+    where = None if node.where is None else node.where.model_dump_json()
+    if isinstance(node, EventLastAt):
+        return ("last", node.event, where, None, None)
+    if isinstance(node, EventSum):
+        return ("sum", node.event, where, node.property, window_us(node))
+    return ("count", node.event, where, None, window_us(node))
+
+
+# -- the Python face -------------------------------------------------------------------------------
+
+
+class _EventsKey:
+    """The key of a contact's :class:`EventLog` in the attributes mapping predicates read."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EVENTS"
+
+
+#: ``attributes[EVENTS]`` is the contact's :class:`EventLog` (no attribute name is this key).
+EVENTS: Any = _EventsKey()
+
+_NO_OCCURRENCES: tuple[list[int], list[Mapping[str, Any]]] = ([], [])
+
+
+class EventLog:
+    """One contact's occurrences: per event, the instants (µs, sorted) and property dicts.
+
+    Property values are Python values as attributes are given to predicates (``str``,
+    ``float``, ``bool``, ``int`` epoch µs for timestamps); a missing key means unset.
+    """
+
+    __slots__ = ("by_event",)
+
+    def __init__(self) -> None:
+        self.by_event: dict[str, tuple[list[int], list[Mapping[str, Any]]]] = {}
+
+    def add(self, event: str, t: int, properties: Mapping[str, Any] | None = None) -> None:
+        """Record one occurrence (occurrences at one instant keep the order they are added)."""
+        times, props = self.by_event.setdefault(event, ([], []))
+        at = bisect.bisect_right(times, t)
+        times.insert(at, t)
+        props.insert(at, dict(properties or {}))
+
+    def occurrences(self, event: str) -> tuple[list[int], list[Mapping[str, Any]]]:
+        """The instants and property dicts of one event's occurrences."""
+        return self.by_event.get(event, _NO_OCCURRENCES)
+
+    def size(self, event: str) -> int:
+        """How many occurrences of ``event`` are recorded."""
+        return len(self.occurrences(event)[0])
+
+    def __repr__(self) -> str:
+        return f"EventLog({ {e: len(t) for e, (t, _) in self.by_event.items()} })"
+
+
+def event_predicate(node: Any, catalog: EventCatalog | None) -> Any:
+    """The closure ``pred(attributes, lists, now)`` of one validated event leaf."""
+    c = _conditions()
+    name = node.event
+    matches = None
+    if node.where is not None:
+        types = property_types(node, catalog)
+        inner = c.compile_predicate(_to_attribute_condition(node.where), types=types)
+
+        def matches(props: Mapping[str, Any]) -> bool:
+            return inner(props, (), 0)
+
+    window = window_us(node)
+
+    def selected(
+        a: Mapping[str, Any], now: int
+    ) -> tuple[list[int], list[Mapping[str, Any]], int, int]:
+        log = a.get(EVENTS)
+        times, props = _NO_OCCURRENCES if log is None else log.occurrences(name)
+        hi = bisect.bisect_right(times, now)
+        lo = (
+            0
+            if window is None or isinstance(node, EventLastAt)
+            else bisect.bisect_right(times, now - window)
+        )
+        return times, props, lo, hi
+
+    if isinstance(node, EventLastAt):
+        d = window
+        older = node.test == "older_than"
+
+        def last_at(a: Mapping[str, Any], lists: Any, now: int) -> bool:
+            times, props, _, hi = selected(a, now)
+            for i in range(hi - 1, -1, -1):
+                if matches is None or matches(props[i]):
+                    last = times[i]
+                    return last <= now - d if older else now - d < last <= now
+            return False
+
+        return last_at
+
+    if isinstance(node, (EventCount, EventSum)):
+        op, literal = c._PY_OPS[node.op], float(node.value)
+    else:  # exists: count >= 1
+        op, literal = None, 1.0
+
+    if isinstance(node, EventSum):
+        prop_name = node.property
+
+        def total(a: Mapping[str, Any], lists: Any, now: int) -> bool:
+            _times, props, lo, hi = selected(a, now)
+            values = []
+            for i in range(lo, hi):
+                v = props[i].get(prop_name)
+                if v is not None and (matches is None or matches(props[i])):
+                    values.append(float(v))
+            return op(math.fsum(values), literal)
+
+        return total
+
+    def count(a: Mapping[str, Any], lists: Any, now: int) -> bool:
+        _times, props, lo, hi = selected(a, now)
+        n = hi - lo if matches is None else sum(1 for i in range(lo, hi) if matches(props[i]))
+        return n >= 1 if op is None else op(float(n), literal)
+
+    return count
+
+
+def event_boundaries(log: Any, event: str, window: int, after: int, before: int) -> set[int]:
+    """Instants in ``(after, before)`` where a leaf with this window can turn: ``ts + window``."""
+    if log is None:
+        return set()
+    times, _ = log.occurrences(event)
+    return {t + window for t in times if after < t + window < before}
+
+
+# -- the SQL face ----------------------------------------------------------------------------------
+
+
+def event_leaf_sql(node: Any, column: str, now_sql: str) -> str:
+    """The SQL of one validated event leaf, given the column of its measure at the row."""
+    c = _conditions()
+    if isinstance(node, EventLastAt):
+        d = window_us(node)
+        if node.test == "older_than":
+            return f"COALESCE({column} <= {now_sql} - {d}, FALSE)"
+        return f"COALESCE({column} > {now_sql} - {d} AND {column} <= {now_sql}, FALSE)"
+    if isinstance(node, EventExists):
+        return f"(COALESCE({column}, 0) >= 1)"
+    return f"(COALESCE({column}, 0) {c._SQL_OPS[node.op]} {c._sql_literal(node.value)})"
+
+
+def where_sql(node: Any, catalog: EventCatalog | None) -> str:
+    """The SQL of a leaf's ``where`` on a ``segsim_events`` row (TRUE without one)."""
+    from segsim._internal.sql import quote_identifier
+    from segsim.schema import property_column
+
+    if node.where is None:
+        return "TRUE"
+    types = property_types(node, catalog)
+
+    def column(name: str) -> str:
+        col = quote_identifier(property_column(name))
+        return f"epoch_us({col})" if types.get(name) == "timestamp" else col
+
+    return _conditions().to_sql(_to_attribute_condition(node.where), column=column, types=types)

@@ -37,10 +37,11 @@ from simpy.core import URGENT
 
 from segsim import schema
 from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRESSED, FrameSpec
+from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
-from segsim.engine.live import LiveContact, replay, time_boundaries
+from segsim.engine.live import EVENT_ROW, LiveContact, replay, time_boundaries
 from segsim.engine.occurrences import read_occurrences
 from segsim.engine.plan import (
     ActionStep,
@@ -536,7 +537,46 @@ class Simulation:
                     "timestamp": v_time,
                 }[kind]
                 entry[0].append((t, False, name, value))
+        self._fetch_events(contact_ids, out)
         return out
+
+    def _fetch_events(self, contact_ids: list[Any], out: dict[Any, Any]) -> None:
+        """Add the contacts' event occurrences to their histories (a contact exists from its
+        first recorded anything, events included; only the used events are history rows)."""
+        store, plan = self.store, self.plan
+        names = store.event_names
+        if not names:
+            return
+        types = store.event_property_types
+        props = sorted(types)
+        columns = "".join(
+            f", epoch_us({quote_identifier(schema.property_column(p))})"
+            if types[p] == "timestamp"
+            else f", {quote_identifier(schema.property_column(p))}"
+            for p in props
+        )
+        cursor = store.con.cursor()
+        rows = cursor.execute(
+            f"""SELECT contact_id, epoch_us(ts), event{columns} FROM {schema.EVENTS}
+                WHERE contact_id IN (SELECT unnest(?)) AND ts < make_timestamp(?)
+                ORDER BY contact_id, ts, seq""",
+            [contact_ids, plan.end],
+        ).fetchall()
+        cursor.close()
+        used = plan.used_events
+        for contact_id, t, name, *values in rows:
+            entry = out.get(contact_id)
+            if entry is None:
+                entry = out[contact_id] = ([], t)
+            elif entry[1] is None or t < entry[1]:
+                out[contact_id] = entry = (entry[0], t)
+            if name in used:
+                properties = {
+                    p: (float(v) if types[p] == "number" else v)
+                    for p, v in zip(props, values, strict=True)
+                    if v is not None
+                }
+                entry[0].append((t, EVENT_ROW, name, properties))
 
     def _prefetch(self, contact_ids: list[Any]) -> None:
         """Load, in one query, the histories of contacts about to enter flows that change contacts."""
@@ -565,12 +605,12 @@ class Simulation:
         cause = "time"
         inputs: set[tuple[bool, str]] = set()
         while state.future and state.future[0][0] <= t:
-            _, changes = state.future.pop(0)
+            row_t, changes = state.future.pop(0)
             # only a real change is an input that changed: a row re-setting an attribute
             # to its current value (or a list membership the contact has) changes nothing
             touched = {(is_list, name) for is_list, name, _ in changes}
             before = {key: _current(state, key) for key in touched}
-            state.apply(changes)
+            state.apply(changes, row_t)
             inputs.update(key for key in touched if _current(state, key) != before[key])
             cause = "history"
         changed = self._evaluate(contact_id, contact, t, cause, inputs)
@@ -1085,9 +1125,12 @@ def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
             return
 
 
-def _current(state: LiveContact, key: tuple[bool, str]) -> Any:
-    """A live contact's value of an attribute (None: unset), or its membership of a list."""
+def _current(state: LiveContact, key: tuple[Any, str]) -> Any:
+    """A live contact's value of an attribute (None: unset), its membership of a list, or
+    how many occurrences of an event it has (``EVENT_ROW`` keys)."""
     is_list, name = key
+    if is_list == EVENT_ROW:
+        return state.events.size(name)
     return (name in state.lists) if is_list else state.attributes.get(name)
 
 

@@ -38,7 +38,9 @@ from segsim.conditions import (
     time_relative_leaves,
     validate_condition,
 )
+from segsim.engine.live import EVENT_ROW
 from segsim.errors import FlowNotReady, ScenarioError
+from segsim.event_conditions import EventCatalog, events_used
 from segsim.flows import (
     AttributeMatches,
     Edit,
@@ -310,8 +312,10 @@ class Plan:
     #: change a membership, so it leaves the contact on the precomputed path
     used_attributes: frozenset[str] = frozenset()
     used_lists: frozenset[str] = frozenset()
-    #: per tracked condition, what it reads: (is_list, name) pairs
-    inputs: list[frozenset[tuple[bool, str]]] = field(default_factory=list)
+    #: the events some tracked condition reads (their occurrences are live history too)
+    used_events: frozenset[str] = frozenset()
+    #: per tracked condition, what it reads: (is_list, name) pairs; (EVENT_ROW, event) for events
+    inputs: list[frozenset[tuple[Any, str]]] = field(default_factory=list)
     #: what the analyst should know before trusting the figures (see :func:`check_scenario`)
     warnings: list[str] = field(default_factory=list)
 
@@ -512,12 +516,15 @@ def build_plan(scenario: Any) -> Plan:
     store_types = store.attribute_types
     types = _attribute_types(store_types, flows)
     segments = list(scenario.segments)
-    normalised = validate_segments(segments, types)
+    catalog = EventCatalog.of(store)
+    normalised = validate_segments(segments, types, events=catalog)
     conditions = _Conditions(segments, normalised)
     names = set(conditions.segment_index)
 
     def track(condition: Condition, where: str) -> int:
-        checked = validate_condition(condition, types, segment_names=names, where=where)
+        checked = validate_condition(
+            condition, types, segment_names=names, where=where, events=catalog
+        )
         return conditions.add(checked)
 
     channels: dict[str, ChannelRule] = {}
@@ -585,7 +592,10 @@ def build_plan(scenario: Any) -> Plan:
 
     hidden = conditions.hidden_segments()
     all_named = {s.name: normalised[s.name] for s in segments}
-    predicates = [compile_predicate(c, types=types, segments=all_named) for c in conditions.items]
+    predicates = [
+        compile_predicate(c, types=types, segments=all_named, events=catalog)
+        for c in conditions.items
+    ]
     leaves = sorted({leaf for c in conditions.items for leaf in time_relative_leaves(c, all_named)})
     return Plan(
         start=start,
@@ -609,10 +619,12 @@ def build_plan(scenario: Any) -> Plan:
             a for c in conditions.items for a in attributes_used(c, all_named)
         ),
         used_lists=frozenset(n for c in conditions.items for n in lists_used(c, all_named)),
+        used_events=frozenset(e for c in conditions.items for e in events_used(c, all_named)),
         inputs=[
             frozenset(
                 {(False, a) for a in attributes_used(c, all_named)}
                 | {(True, n) for n in lists_used(c, all_named)}
+                | {(EVENT_ROW, e) for e in events_used(c, all_named)}
             )
             for c in conditions.items
         ],
@@ -730,18 +742,19 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     except SegsimError as exc:
         return [f"flows: {exc}"], []
     names = {s.name for s in scenario.segments}
+    catalog = EventCatalog.of(scenario.store)
 
-    def check(condition: Condition, path: str) -> None:
+    def check(condition: Condition, path: str, where: str = "") -> None:
         try:
-            validate_condition(condition, types, segment_names=names, where="")
+            validate_condition(condition, types, segment_names=names, where=where, events=catalog)
         except SegsimError as exc:
             problems.append(f"{path}: {exc}")
 
     for i, segment in enumerate(scenario.segments):
-        check(segment.where, f"segments[{i}].where")
+        check(segment.where, f"segments[{i}].where", f"segment {segment.name!r}")
     if not problems:
         try:
-            validate_segments(scenario.segments, types)
+            validate_segments(scenario.segments, types, events=catalog)
         except SegsimError as exc:
             problems.append(f"segments: {exc}")
 
