@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import segsim as ss
-from segsim import attr
+from segsim import attr, prop
 from segsim.engine.plan import check_scenario
 from tests.engine_helpers import (
     actions_log,
@@ -190,3 +190,92 @@ def test_event_trigger_round_trips_and_a_segment_trigger_dump_is_unchanged():
     assert "kind" not in segment_flow.model_dump()["trigger"]
     assert repr(flow) == "Flow('Thanks', v1, trigger=event 'purchase', 2 steps)"
     assert flow.segments_used() == set()
+
+
+# -- where: a property condition on the occurrence ----------------------------------------------
+
+
+def test_an_occurrence_failing_where_is_no_trigger_event_and_is_not_suppressed():
+    # amounts 80 (enters), 20 (fails where), none (no amount: fails where), 60 during the run
+    store = store_with(
+        [
+            (1, 2, "purchase", 80),
+            (1, 4, "purchase", 20),
+            (1, 5, "purchase", None),
+            (1, 6, "purchase", 60),
+            (1, 6.5, "purchase", 10),
+        ]
+    )
+    flow = ss.Flow(
+        "Big",
+        trigger=ss.EventTrigger("purchase", where=prop("amount") >= 50),
+        steps=[ss.Wait("w", "5d")],
+        settings=ss.ActivationSettings(allow_reentry=True),
+    )
+    result = run(store, [flow])
+    assert runs_log(result) == [("Big", 1, 2, "first", 7, "completed")]
+    assert suppressed_log(result) == [(6, "Big", 1, "already_in_flow")]
+
+
+def test_flows_on_one_event_with_different_where_each_read_their_own_occurrences():
+    store = store_with([(1, 2, "purchase", 80), (1, 4, "purchase", 20)])
+
+    def flow(name, where):
+        return ss.Flow(name, trigger=ss.EventTrigger("purchase", where=where), steps=[])
+
+    result = run(
+        store,
+        [
+            flow("Big", prop("amount") >= 50),
+            flow("Small", prop("amount") < 50),
+            flow("Any", None),
+            flow("Either", (prop("amount") > 70) | (prop("amount") == 20)),
+        ],
+    )
+    assert sorted((r.flow, r.entered_at) for r in result.runs.itertuples()) == [
+        ("Any", day(2)),
+        ("Big", day(2)),
+        ("Either", day(2)),
+        ("Small", day(4)),
+    ]
+    assert sorted(suppressed_log(result)) == [
+        (4, "Any", 1, "no_reentry"),
+        (4, "Either", 1, "no_reentry"),
+    ]
+
+
+def test_a_where_on_a_string_property_selects_its_occurrences():
+    store = store_with([])
+    store.load_events(
+        pd.DataFrame(
+            {
+                "contact_id": [1, 1],
+                "ts": [day(2), day(3)],
+                "event": ["purchase", "purchase"],
+                "category": ["rock", "jazz"],
+            }
+        )
+    )
+    flow = ss.Flow(
+        "Jazz", trigger=ss.EventTrigger("purchase", where=prop("category") == "jazz"), steps=[]
+    )
+    assert runs_log(run(store, [flow])) == [("Jazz", 1, 3, "first", 3, "completed")]
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (prop("amont") >= 50, r"unknown property 'amont'.*did you mean 'amount'\?"),
+        (prop("amount") == "big", r"amount"),
+    ],
+)
+def test_a_where_that_does_not_fit_the_stored_properties_is_a_scenario_error(where, message):
+    store = store_with([(1, 2, "purchase", 80)])
+    flow = ss.Flow("Big", trigger=ss.EventTrigger("purchase", where=where), steps=[])
+    s = scenario(store, [PRO], [flow])
+    with pytest.raises(ss.ScenarioError, match=r"flow 'Big' trigger \(event 'purchase' where"):
+        ss.simulate(s, progress=False)
+    with pytest.raises(ss.ScenarioError, match=message):
+        ss.simulate(s, progress=False)
+    problems, _ = check_scenario(s)
+    assert len(problems) == 1 and problems[0].startswith("flows[0].trigger.where: flow 'Big'")

@@ -112,3 +112,14 @@ def test_validate_checks_a_waitfor_condition(tmp_path, capsys):
     text = out.out + out.err
     assert "flows[0].steps[1].until" in text and "segments[0]" not in text
     assert "did you mean 'plan'?" in text
+
+
+def test_an_event_trigger_where_in_a_file_selects_the_occurrences(tmp_path):
+    text = SCENARIO.replace(
+        "      event: cart_abandoned\n",
+        "      event: cart_abandoned\n"
+        "      where: {kind: prop_compare, property: amount, op: '>=', value: 50}\n",
+    )
+    result = ss.simulate(ss.load_scenario(write(tmp_path, text)), progress=False)
+    assert list(result.runs["contact_id"]) == [1]  # contact 2's cart was 20
+    assert result.suppressed.empty

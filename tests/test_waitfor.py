@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -271,3 +272,68 @@ def test_an_edit_keeps_the_waiting_run_and_its_timeout_and_takes_the_new_paths()
         (5, "wf", "timed_out", 2),
         (5, "sms", "sent", 2),
     ]
+
+
+# -- event conditions ----------------------------------------------------------------------------
+
+
+def purchase_run(purchase_days, until=None):
+    """Contact 1 enters at day 2 and waits up to 3d for a purchase (within the last day)."""
+    store = make_store(history())
+    store.load_events(
+        pd.DataFrame(
+            {
+                "contact_id": [1] * len(purchase_days),
+                "ts": [day(d) for d in purchase_days],
+                "event": ["purchase"] * len(purchase_days),
+            }
+        )
+    )
+    if until is None:
+        until = ss.event("purchase").exists(within="1d")
+    flow = waiting_flow(until=until)
+    return ss.simulate(scenario(store, [PRO], [flow]), progress=False)
+
+
+def test_an_event_occurrence_while_waiting_leaves_by_then():
+    assert [r for r in steps_log(purchase_run([3.5])) if r[1] == "wf"] == [(3.5, "wf", "then")]
+
+
+def test_an_occurrence_at_exactly_the_timeout_instant_leaves_by_then():
+    assert [r for r in steps_log(purchase_run([5])) if r[1] == "wf"] == [(5, "wf", "then")]
+
+
+def test_an_occurrence_after_the_timeout_is_too_late():
+    assert [r for r in steps_log(purchase_run([5.5])) if r[1] == "wf"] == [(5, "wf", "timed_out")]
+
+
+def test_an_occurrence_still_in_the_window_at_entry_leaves_at_once():
+    # the purchase at day 1.5 is within the last day at day 2: already true
+    assert [r for r in steps_log(purchase_run([1.5])) if r[1] == "wf"] == [(2, "wf", "then")]
+
+
+def test_a_count_reaching_its_threshold_while_waiting_leaves_by_then():
+    until = ss.event("purchase").count(within="10d") >= 2
+    log = steps_log(purchase_run([1, 2.5, 4], until=until))
+    assert [r for r in log if r[1] == "wf"] == [(2.5, "wf", "then")]
+
+
+def test_a_contact_touched_by_an_action_is_released_by_a_later_occurrence():
+    # the update makes the contact live (tier is read by the WaitFor); the purchase at day 3.5
+    # then reaches it through the live path
+    store = make_store(history())
+    store.load_events(pd.DataFrame({"contact_id": [1], "ts": [day(3.5)], "event": ["purchase"]}))
+    flow = ss.Flow(
+        "Upgrade",
+        trigger=ss.SegmentTrigger("Pro"),
+        steps=[
+            ss.UpdateContact("u", set={"tier": "silver"}),
+            ss.WaitFor(
+                "wf",
+                until=(attr("tier") == "silver") & ss.event("purchase").exists(within="1d"),
+                timeout="3d",
+            ),
+        ],
+    )
+    result = ss.simulate(scenario(store, [PRO], [flow]), progress=False)
+    assert steps_log(result) == [(2, "u", "applied"), (3.5, "wf", "then")]

@@ -47,11 +47,14 @@ def occurrences_sql(plan: Any, store: Any, contacts_sql: str | None) -> tuple[st
 def where_sql(where: Any, store: Any) -> str:
     """The SQL of a property condition over one ``segsim_events`` row (its ``prop:`` columns).
 
-    The one SQL face of property conditions lives with them (:mod:`segsim.event_conditions`).
+    The one SQL face of property conditions lives with them (:mod:`segsim.event_conditions`);
+    it compiles the ``where`` of an event leaf, here of the leaf selecting the same occurrences.
     """
-    from segsim.conditions import prop_sql
+    from segsim.event_conditions import EventCatalog, EventExists
+    from segsim.event_conditions import where_sql as leaf_where_sql
 
-    return str(prop_sql(where, store.event_property_types))
+    selection = EventExists(event="trigger", where=where)
+    return leaf_where_sql(selection, EventCatalog(None, store.event_property_types))
 
 
 def read_occurrences(

@@ -480,12 +480,30 @@ def _channel_suggestion(name: str, role: str, channel: str, store_types: dict[st
     return did_you_mean(name, store_types)
 
 
-def _event_trigger_problems(scenario: Any) -> list[tuple[str, str]]:
-    """Event triggers naming an event the data has no occurrence of: ``(path, message)``.
+def checked_where(trigger: EventTrigger, property_types: dict[str, str], where: str) -> Any:
+    """An event trigger's ``where``, checked against the store's property types and
+    normalised (as conditions are); a :class:`ScenarioError` naming ``where`` otherwise."""
+    if trigger.where is None:
+        return None
+    from segsim.event_conditions import EventCatalog, EventExists, validate_event_leaf
 
-    Such a flow could never start, which is almost always a misspelt name.
+    def fail(message: str) -> ScenarioError:
+        # the check speaks of the leaf selecting the same occurrences: name the trigger
+        detail = message.split(": ", 1)[1] if ": " in message else message
+        return ScenarioError(f"{where} (event {trigger.event!r} where {trigger.where}): {detail}")
+
+    selection = EventExists(event=trigger.event, where=trigger.where)
+    return validate_event_leaf(selection, EventCatalog(None, property_types), fail).where
+
+
+def _event_trigger_problems(scenario: Any) -> list[tuple[str, str]]:
+    """Event triggers naming an event the data has no occurrence of, or whose ``where``
+    does not fit the stored properties: ``(path, message)``.
+
+    An unknown event is almost always a misspelt name: such a flow could never start.
     """
     known = scenario.store.event_names
+    property_types = scenario.store.event_property_types
     versions: list[tuple[tuple[str | int, ...], Flow]] = [
         (("flows", i), flow) for i, flow in enumerate(scenario.flows)
     ]
@@ -497,7 +515,9 @@ def _event_trigger_problems(scenario: Any) -> list[tuple[str, str]]:
     problems = []
     for prefix, flow in versions:
         trigger = flow.trigger
-        if isinstance(trigger, EventTrigger) and trigger.event not in known:
+        if not isinstance(trigger, EventTrigger):
+            continue
+        if trigger.event not in known:
             problems.append(
                 (
                     _format_loc((*prefix, "trigger", "event")),
@@ -505,6 +525,11 @@ def _event_trigger_problems(scenario: Any) -> list[tuple[str, str]]:
                     f"has no occurrence of{did_you_mean(trigger.event, known)}",
                 )
             )
+            continue
+        try:
+            checked_where(trigger, property_types, f"flow {flow.name!r} trigger")
+        except ScenarioError as exc:
+            problems.append((_format_loc((*prefix, "trigger", "where")), str(exc)))
     return problems
 
 
@@ -542,6 +567,10 @@ def build_plan(scenario: Any) -> Plan:
             consent = conditions.add(attr(consent_attr) == True)
         channels[channel] = ChannelRule(channel, address, consent, float(cost))
 
+    event_problems = _event_trigger_problems(scenario)
+    if event_problems:
+        raise ScenarioError(event_problems[0][1])
+    property_types = store.event_property_types
     compiled: dict[tuple[str, int], CompiledFlow] = {}
     latest: dict[str, CompiledFlow] = {}
     event_triggers: list[tuple[str, Any]] = []
@@ -558,6 +587,7 @@ def build_plan(scenario: Any) -> Plan:
             conditions.segment_index,
             types,
             event_triggers,
+            property_types,
         )
 
     initial_states = {name: initial_state(name, scenario.schedule) for name in flow_order}
@@ -577,6 +607,7 @@ def build_plan(scenario: Any) -> Plan:
                 conditions.segment_index,
                 types,
                 event_triggers,
+                property_types,
             )
             compiled[(name, version)] = cf
             lifecycle.append(LifecycleStep(at, order, event, cf))
@@ -586,9 +617,6 @@ def build_plan(scenario: Any) -> Plan:
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     if channel_problems:
         raise ScenarioError(channel_problems[0][1])
-    event_problems = _event_trigger_problems(scenario)
-    if event_problems:
-        raise ScenarioError(event_problems[0][1])
 
     hidden = conditions.hidden_segments()
     all_named = {s.name: normalised[s.name] for s in segments}
@@ -673,6 +701,7 @@ def _compile_flow(
     segment_index: dict[str, int],
     types: dict[str, str],
     event_triggers: list[tuple[str, Any]],
+    property_types: dict[str, str],
 ) -> CompiledFlow:
     compiler = _FlowCompiler(flow, track, types)
     steps = {
@@ -682,7 +711,7 @@ def _compile_flow(
     trigger = flow.trigger
     trigger_condition, on_enter, filter_condition, trigger_event = None, True, None, None
     if isinstance(trigger, EventTrigger):
-        key = (trigger.event, trigger.where)
+        key = (trigger.event, checked_where(trigger, property_types, f"{where} trigger"))
         if key not in event_triggers:
             event_triggers.append(key)
         trigger_event = event_triggers.index(key)
