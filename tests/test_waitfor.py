@@ -337,3 +337,43 @@ def test_a_contact_touched_by_an_action_is_released_by_a_later_occurrence():
     )
     result = ss.simulate(scenario(store, [PRO], [flow]), progress=False)
     assert steps_log(result) == [(2, "u", "applied"), (3.5, "wf", "then")]
+
+
+# -- variants of a flow with a WaitFor (the apply_variant rule) ------------------------------------
+
+
+def test_a_variant_merges_into_an_edited_version_inside_the_waitfor_paths():
+    from segsim._internal.variants import merged_flow
+
+    base = waiting_flow()
+    edit = base.model_dump()
+    edit["version"] = 2
+    edit["steps"][1]["then"][0]["template"] = "thanks-v2"  # the edit changes a then step
+    edited = ss.Flow.model_validate(edit)
+    change = base.model_dump()
+    change["steps"][1]["timeout"] = "5d"  # the variant lengthens the timeout ...
+    sms = {"kind": "send_sms", "id": "sms", "template": "n"}
+    change["steps"][1]["timed_out"] = [*change["steps"][1]["timed_out"], sms]
+    variant = ss.Flow.model_validate(change)  # ... and adds an SMS to the timed_out path
+    merged = merged_flow(base, variant, edited)
+    wf = merged.steps[1]
+    assert (wf.kind, wf.timeout, merged.version) == ("wait_for", dt.timedelta(days=5), 2)
+    assert [(s.id, s.template) for s in wf.then] == [("thanks", "thanks-v2")]
+    assert [s.id for s in wf.timed_out] == ["nudge", "sms"]
+    assert merged_flow(base, base, edited) == edited
+
+
+def test_the_outline_lists_both_paths_of_a_waitfor():
+    html = waiting_flow().outline_html()
+    assert "<li>then<ul><li><code>thanks</code>" in html
+    assert "<li>timed out<ul><li><code>nudge</code>" in html
+
+
+def test_the_explorer_edits_waits_inside_waitfor_paths():
+    from segsim.widgets import _set_wait_durations
+
+    flow = waiting_flow()
+    data = flow.model_dump()
+    data["steps"][1]["timed_out"] = [{"kind": "wait", "id": "w_in", "duration": "1d"}]
+    _set_wait_durations(data["steps"], {"w_in": "4d"})
+    assert ss.Flow.model_validate(data).steps[1].timed_out[0].duration == dt.timedelta(days=4)
