@@ -279,3 +279,25 @@ def test_a_where_that_does_not_fit_the_stored_properties_is_a_scenario_error(whe
         ss.simulate(s, progress=False)
     problems, _ = check_scenario(s)
     assert len(problems) == 1 and problems[0].startswith("flows[0].trigger.where: flow 'Big'")
+
+
+def test_the_explorer_simulates_variants_in_full_while_a_flow_is_event_triggered():
+    from segsim.incremental import IncrementalSimulation
+    from tests.test_widgets import assert_same_frames
+
+    # contact 3 never enters Pro (the explored flow's trigger) but buys: it must not be kept
+    # from the first run and simulated again
+    rows = [(1, 2, "plan", "pro"), (2, -10, "plan", "free"), (2, 3, "plan", "pro")]
+    rows += [(3, -10, "plan", "free")]
+    events = [(1, 2, "purchase", 1), (2, 5, "purchase", 1), (1, 9, "purchase", 1)]
+    store = store_with([*events, (3, 4, "purchase", 1)], rows)
+    welcome = ss.Flow(
+        "Welcome", trigger=ss.SegmentTrigger("Pro"), steps=[ss.SendEmail("w", template="hi")]
+    )
+    s = scenario(store, [PRO], [welcome, buyer(allow_reentry=True)])
+    simulation = IncrementalSimulation(s, "Welcome")
+    assert_same_frames(simulation.baseline, ss.simulate(s, progress=False))
+    for flow_name in ("Welcome", "Thanks"):
+        variant = s.with_settings(flow_name, allow_reentry=False)
+        assert_same_frames(simulation.simulate(variant), ss.simulate(variant, progress=False))
+        assert simulation.last_contacts is None
