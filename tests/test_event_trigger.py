@@ -301,3 +301,16 @@ def test_the_explorer_simulates_variants_in_full_while_a_flow_is_event_triggered
         variant = s.with_settings(flow_name, allow_reentry=False)
         assert_same_frames(simulation.simulate(variant), ss.simulate(variant, progress=False))
         assert simulation.last_contacts is None
+
+
+def test_filters_on_events_count_the_triggering_occurrence_itself():
+    # the occurrence is part of its instant's state change, which precedes the trigger: the
+    # second purchase passes count() >= 2 at its own instant
+    store = store_with([(1, 2, "purchase", 1), (1, 4, "purchase", 1), (1, 6, "purchase", 1)])
+    flow = buyer(allow_reentry=True, filters=ss.event("purchase").count() >= 2)
+    result = run(store, [flow])
+    assert runs_log(result) == [
+        ("Thanks", 1, 4, "first", 5, "completed"),
+        ("Thanks", 1, 6, "reentry", 7, "completed"),
+    ]
+    assert suppressed_log(result) == [(2, "Thanks", 1, "filters")]

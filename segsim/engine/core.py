@@ -725,7 +725,7 @@ class Simulation:
             if contact.deleted:
                 continue
             for cf in event_flows:
-                if matches[cf.trigger_event]:  # type: ignore[index]
+                if matches[cf.trigger_event]:
                     self._trigger(cf, contact_id, contact, t)
 
     def _trigger(self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int) -> None:
