@@ -562,3 +562,26 @@ def test_event_segments_shard_identically():
     assert_same(
         ss.simulate(scenario, progress=False), ss.simulate(scenario, progress=False, shards=2)
     )
+
+
+# -- the demo: an event segment used by a flow, and explain ------------------------------------
+
+
+def test_the_demo_flow_on_an_event_segment_and_its_explanation(small_demo):
+    scenario, result = small_demo
+    assert "Repeat buyers" in [s.name for s in scenario.segments]
+    runs = result.runs[result.runs["flow"] == "Repeat thanks"]
+    entries = result.segment_events[
+        (result.segment_events["segment"] == "Repeat buyers")
+        & (result.segment_events["event"] == "enter")
+    ]
+    assert len(runs) > 0 and set(runs["contact_id"]) <= set(entries["contact_id"])
+    story = result.explain(210)
+    rows = story[story["time"] == pd.Timestamp("2026-01-06 13:14:33", tz="UTC")]
+    assert rows[["what", "detail"]].values.tolist()[:2] == [
+        ["event", "page_view (page='/')"],
+        ["event", "purchase (amount=20.15, category='electronic')"],
+    ]
+    assert ["segment enter", "'Repeat buyers' (entry #1, cause: history)"] in rows[
+        ["what", "detail"]
+    ].values.tolist()
