@@ -585,3 +585,20 @@ def test_the_demo_flow_on_an_event_segment_and_its_explanation(small_demo):
     assert ["segment enter", "'Repeat buyers' (entry #1, cause: history)"] in rows[
         ["what", "detail"]
     ].values.tolist()
+
+
+def test_the_query_reads_only_the_events_and_properties_used():
+    from segsim.segments import transition_query
+
+    store = make_event_store(
+        occurrences=[
+            (1, 1, "purchase", {"amount": 5.0, "category": "jazz"}),
+            (1, 2, "page_view", {"page": "/"}),
+        ]
+    )
+    segment = ss.Segment("Big", event("purchase").sum("amount", within="7d") >= 5)
+    sql = transition_query(store, [segment], day(10)).sql
+    assert "event IN ('purchase')" in sql and "page_view" not in sql
+    assert '"prop:amount"' in sql
+    assert '"prop:category"' not in sql and '"prop:page"' not in sql
+    assert "segsim_changes" not in sql  # no attribute read, no birth needed
