@@ -1,4 +1,4 @@
-"""Event conditions: conditions on a contact's behavioural events (docs/design.md §3.2).
+"""Event conditions: conditions on a contact's behavioural events (docs/design.md §3.4).
 
 ``event(name, where=None)`` refers to the occurrences of one event, optionally only those
 whose properties satisfy a *property condition* built with ``prop(name)``::
