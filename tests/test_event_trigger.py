@@ -314,3 +314,26 @@ def test_filters_on_events_count_the_triggering_occurrence_itself():
         ("Thanks", 1, 6, "reentry", 7, "completed"),
     ]
     assert suppressed_log(result) == [(2, "Thanks", 1, "filters")]
+
+
+def test_an_event_triggered_flow_that_changes_the_contact_takes_it_live():
+    # the update makes tier gold at day 2 (the branch reads it); plan's change at day 5 still
+    # applies on top: the contact enters Pro then (prefetched histories, then the live path)
+    store = store_with([(1, 2, "purchase", 1)], [(1, -10, "tier", "none"), (1, 5, "plan", "pro")])
+    flow = ss.Flow(
+        "Thanks",
+        trigger=ss.EventTrigger("purchase"),
+        steps=[
+            ss.UpdateContact("u", set={"tier": "gold"}),
+            ss.Branch("b", when=attr("tier") == "gold", then=[ss.SendEmail("e", template="t")]),
+        ],
+    )
+    result = run(store, [flow])
+    assert [(r.step_id, r.outcome) for r in result.steps.itertuples()] == [
+        ("u", "applied"),
+        ("b", "then"),
+        ("e", "sent"),
+    ]
+    assert [(r.segment, r.event, r.cause) for r in result.segment_events.itertuples()] == [
+        ("Pro", "enter", "history")
+    ]

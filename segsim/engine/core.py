@@ -14,7 +14,8 @@ processes, and ending a run (exit, restart, pause, delete) is then a matter of b
 
 Untouched contacts follow the transitions DuckDB precomputed (streamed in time order, in
 batches); a contact touched by an action is replayed and evaluated live from then on
-(:mod:`segsim.engine.live`).
+(:mod:`segsim.engine.live`). Event triggers' occurrences are streamed beside the transitions
+(:mod:`segsim.engine.occurrences`) and decided in the triggers phase of their instant.
 
 A run's steps are executed by the handler of their kind (``Simulation._handlers``: one per
 step kind, as :data:`segsim.engine.plan.STEP_RULES` has one compile rule per kind); a
@@ -316,7 +317,14 @@ class Simulation:
         self._stream_next = next(self._stream, None)
         if self._stream_next is not None:
             self._wake(self._stream_next[0])
-        self._occurrences = read_occurrences(plan, self.store, self.contacts_sql)
+        # contacts about to enter event-triggered flows that change contacts: their
+        # histories are prefetched per batch of occurrences, as for segment triggers
+        touching = any(
+            cf.trigger_event is not None and self._touches(cf) for cf in plan.versions.values()
+        )
+        self._occurrences = read_occurrences(
+            plan, self.store, self.contacts_sql, on_batch=self._prefetch if touching else None
+        )
         self._occurrences_next = next(self._occurrences, None)
         if self._occurrences_next is not None:
             self._wake(self._occurrences_next[0])
@@ -371,13 +379,16 @@ class Simulation:
         return {
             cf.trigger_condition
             for cf in self.plan.versions.values()
-            if cf.trigger_condition is not None
-            and any(
-                isinstance(step, ActionStep)
-                and (step.kind == "delete_contact" or self._matters(step.changes))
-                for step in cf.steps.values()
-            )
+            if cf.trigger_condition is not None and self._touches(cf)
         }
+
+    def _touches(self, cf: CompiledFlow) -> bool:
+        """Whether a flow version has actions that take a contact off the precomputed path."""
+        return any(
+            isinstance(step, ActionStep)
+            and (step.kind == "delete_contact" or self._matters(step.changes))
+            for step in cf.steps.values()
+        )
 
     # -- the agenda: one urgent wake-up per instant ------------------------------------------
 

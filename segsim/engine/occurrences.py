@@ -10,7 +10,7 @@ event loop streams them in batches beside the segment transitions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from segsim import schema
@@ -58,9 +58,16 @@ def where_sql(where: Any, store: Any) -> str:
 
 
 def read_occurrences(
-    plan: Any, store: Any, contacts_sql: str | None
+    plan: Any,
+    store: Any,
+    contacts_sql: str | None,
+    on_batch: Callable[[list[Any]], None] | None = None,
 ) -> Iterator[tuple[int, list[tuple[Any, tuple[bool, ...]]]]]:
-    """The trigger occurrences grouped by instant: ``(t, [(contact_id, matches), ...])``."""
+    """The trigger occurrences grouped by instant: ``(t, [(contact_id, matches), ...])``.
+
+    ``on_batch`` is called with the contact ids of each batch read, before its occurrences
+    are yielded (the event loop prefetches histories with it).
+    """
     if not plan.event_triggers or store.id_type is None or not store._has_events():
         return
     sql, params = occurrences_sql(plan, store, contacts_sql)
@@ -78,6 +85,8 @@ def read_occurrences(
             times = batch.column(0).to_pylist()
             contacts = batch.column(1).to_pylist()
             flags = [batch.column(2 + i).to_pylist() for i in range(n)]
+            if on_batch is not None:
+                on_batch(contacts)
             for k, t in enumerate(times):
                 if t != current_t:
                     if rows:
