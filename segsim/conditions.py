@@ -16,9 +16,17 @@ only with ``==`` / ``!=``, timestamps as instants (integer epoch microseconds, U
 
 Values in the models: ``bool``, ``int``, ``float``, ``str`` or a tz-aware UTC ``datetime``
 (naive means UTC). In JSON/YAML a timestamp travels as an ISO 8601 string *with* an offset
-(``"2026-01-01T00:00:00Z"``); a string of exactly that form is read back as a timestamp,
-every other string stays a string. :func:`validate_condition` checks a condition against the
-attribute types and returns it normalised (numbers as ``float``, timestamp strings parsed).
+(``"2026-01-01T00:00:00Z"``); such a string is read as a :class:`WrittenInstant`, an instant
+that keeps its text, and the attribute decides what it means: compared with a timestamp
+attribute it is the instant, compared with a string attribute it is the text as written (so
+``attr("code") == "2026-01-01T00:00:00Z"`` on a string attribute is a string comparison).
+:func:`validate_condition` checks a condition against the attribute types and returns it
+normalised (numbers as ``float``, timestamp strings parsed, written instants on string
+attributes back to their text).
+
+Python's ``and``, ``or``, ``not`` and chained comparisons (``1 <= attr("x") <= 5``) cannot
+build conditions: a condition refuses ``bool()`` and names ``all_of``/``any_of``/``not_``
+(or ``&``, ``|``, ``~``) and :meth:`Attribute.between` instead.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import pandas as pd
 from pydantic import (
     BeforeValidator,
     Field,
+    PlainSerializer,
     Strict,
     StrictBool,
     StrictFloat,
@@ -79,6 +88,7 @@ __all__ = [
     "OlderThan",
     "Predicate",
     "WithinLast",
+    "WrittenInstant",
     "all_of",
     "any_of",
     "attr",
@@ -95,6 +105,7 @@ __all__ = [
     "segments_used",
     "time_relative_leaves",
     "to_sql",
+    "unknown_lists",
     "validate_condition",
 ]
 
@@ -108,8 +119,9 @@ Predicate = Callable[[Mapping[str, Any], Collection[str], int], bool]
 
 # -- values ----------------------------------------------------------------------------------------
 
+
 # A string of this form (a date, a time and an explicit offset) is how a timestamp value
-# travels through JSON/YAML; it is read back as a timestamp so that dumps round-trip.
+# travels through JSON/YAML.
 _ISO_INSTANT = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$"
 )
@@ -121,8 +133,49 @@ def _utc_datetime(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
 
 
+class WrittenInstant(dt.datetime):
+    """A timestamp value that was written as an ISO 8601 string, and keeps that text.
+
+    Compared with a timestamp attribute it is this instant; compared with a string attribute
+    it is :attr:`text`, exactly as written (:func:`validate_condition` decides, by the
+    attribute's type). JSON and YAML dumps write the text back, so files round-trip.
+    """
+
+    __slots__ = ("text",)
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> WrittenInstant:
+        utc = _utc_datetime(to_timestamp(text))
+        instant = cls(*utc.timetuple()[:6], utc.microsecond, tzinfo=_UTC)
+        instant.text = text
+        return instant
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickling keeps the text (process shards)
+        return (WrittenInstant.parse, (self.text,))
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        return self.__reduce__()
+
+
+def _as_written(value: Any) -> Any:
+    return value.text if isinstance(value, WrittenInstant) else value
+
+
 def _scalar(value: Any) -> Any:
-    """Bring one condition value to bool/int/float/str/UTC datetime (before type checks)."""
+    """Bring one condition value to bool/int/float/str/UTC datetime (before type checks).
+
+    An ISO 8601 string with an offset becomes a :class:`WrittenInstant`, which remembers the
+    text: whether ``"2026-01-01T00:00:00Z"`` is an instant or a string depends on the
+    attribute it is compared with, which only :func:`validate_condition` knows.
+    """
+    if isinstance(value, WrittenInstant):
+        return value
+    if value is None:
+        raise ValueError(
+            "None is not a value a condition can compare with: use attr(name).is_not_set() "
+            "for == None, attr(name).is_set() for != None"
+        )
     if hasattr(value, "item") and type(value).__module__ == "numpy":
         value = value.item()  # numpy scalars as Python ones
     if isinstance(value, float) and math.isnan(value):
@@ -138,7 +191,7 @@ def _scalar(value: Any) -> Any:
         return dt.datetime(value.year, value.month, value.day, tzinfo=_UTC)
     if isinstance(value, str) and _ISO_INSTANT.match(value):
         try:
-            return _utc_datetime(to_timestamp(value))
+            return WrittenInstant.parse(value)
         except ValueError:
             return value
     return value
@@ -148,6 +201,7 @@ Value = Annotated[
     StrictBool | StrictInt | StrictFloat | Annotated[dt.datetime, Strict()] | StrictStr,
     Field(union_mode="left_to_right"),
     BeforeValidator(_scalar),
+    PlainSerializer(_as_written, when_used="json"),
 ]
 
 
@@ -196,6 +250,13 @@ class _ConditionBase(FrozenModel):
 
     def __invert__(self) -> Not:
         return Not(condition=self)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the condition {self._text()} has no truth value in Python: combine conditions "
+            "with all_of/any_of/not_ (or &, |, ~), not and/or/not, and write a range as "
+            "attr(name).between(low, high), not low <= attr(name) <= high"
+        )
 
     def __str__(self) -> str:
         return self._text()
@@ -288,7 +349,7 @@ class WithinLast(_ConditionBase):
 
 
 class InList(_ConditionBase):
-    """The contact is a member of the list (unknown lists are empty)."""
+    """The contact is a member of the list (never, for a list nothing knows: a warning)."""
 
     kind: Literal["in_list"] = "in_list"
     list: Name
@@ -419,7 +480,17 @@ class Attribute:
     def __repr__(self) -> str:
         return f"attr({self.name!r})"
 
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"attr({self.name!r}) alone has no truth value: compare it "
+            f"(attr({self.name!r}) == value) or test it (attr({self.name!r}).is_set())"
+        )
+
     def _compare(self, op: str, value: Any) -> Compare:
+        if value is None:
+            test = "is_not_set" if op == "==" else "is_set" if op == "!=" else None
+            hint = f"use attr({self.name!r}).{test}()" if test else "an unset value has no order"
+            raise ValueError(f"attr({self.name!r}) {op} None is not a condition: {hint}")
         return Compare(attribute=self.name, op=op, value=value)
 
     def __eq__(self, value: Any) -> Compare:  # type: ignore[override]
@@ -439,6 +510,10 @@ class Attribute:
 
     def __ge__(self, value: Any) -> Compare:
         return self._compare(">=", value)
+
+    def between(self, low: Any, high: Any) -> AllOf:
+        """``low <= value <= high``, both ends included: ``attr("age").between(18, 65)``."""
+        return AllOf(conditions=(self._compare(">=", low), self._compare("<=", high)))
 
     def isin(self, values: Iterable[Any]) -> IsIn:
         """The value is one of ``values``."""
@@ -537,6 +612,26 @@ def lists_used(condition: Condition, segments: Mapping[str, Condition] = {}) -> 
     return {n.list for n in _walk(condition, segments, True) if isinstance(n, InList)}
 
 
+def unknown_lists(conditions: Iterable[tuple[str, Condition]], known: Collection[str]) -> list[str]:
+    """A warning for each ``in_list`` of a list that neither the data nor a flow knows.
+
+    ``conditions`` pairs each condition with where it is (``"segment 'VIP'"``); ``known`` are
+    the lists of the list history and those flow steps add to or remove from. Such a list is
+    empty (the condition is never true): most often a typo, so the warning says what is known.
+
+    >>> unknown_lists([("segment 'N'", in_list("newsleter"))], ["newsletter"])
+    ["in_list('newsleter') in segment 'N': no list history has it and no flow step changes it, so it is never true; did you mean 'newsletter'?"]
+    """
+    warnings = []
+    for where, condition in conditions:
+        for name in sorted(lists_used(condition) - set(known)):
+            warnings.append(
+                f"in_list({name!r}) in {where}: no list history has it and no flow step "
+                f"changes it, so it is never true{did_you_mean(name, known)}"
+            )
+    return warnings
+
+
 def segments_used(condition: Condition) -> set[str]:
     """The segments a condition refers to directly (not following them)."""
     return {n.segment for n in _walk(condition, {}, False) if isinstance(n, InSegment)}
@@ -588,7 +683,8 @@ def validate_condition(
     Raises :class:`~segsim.errors.ConditionError` naming the culprit (and ``where``, e.g.
     ``"segment 'VIP'"``) for an unknown attribute or segment, a value whose type does not
     match the attribute's, ``contains`` on a non-string, ``older_than``/``within_last`` on a
-    non-timestamp and ordering on booleans. Lists need no declaration.
+    non-timestamp and ordering on booleans. Lists need no declaration (a list may be empty
+    in the data); :func:`unknown_lists` finds the ones nothing knows.
 
     Normalised: number values are floats, string values for timestamp attributes are parsed
     to UTC datetimes. Strings ``"true"``/``"false"`` are *not* booleans.
@@ -615,6 +711,10 @@ def validate_condition(
         return kind
 
     def value_for(node: Any, name: str, kind: str, value: Any) -> Any:
+        if kind == "string" and isinstance(value, WrittenInstant):
+            return value.text  # the attribute is a string: the value is the text as written
+        if kind == "timestamp" and isinstance(value, WrittenInstant):
+            return dt.datetime(*value.timetuple()[:6], value.microsecond, tzinfo=_UTC)
         if kind == "timestamp" and isinstance(value, str):
             try:
                 return _utc_datetime(to_timestamp(value))

@@ -20,6 +20,7 @@ transitions inside ``[start, end)`` are returned.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +42,10 @@ from segsim.conditions import (
     segments_used,
     time_relative_leaves,
     to_sql,
+    unknown_lists,
     validate_condition,
 )
-from segsim.errors import SegmentError
+from segsim.errors import SegmentError, SegsimWarning
 from segsim.event_conditions import (
     EventCatalog,
     EventSum,
@@ -519,6 +521,7 @@ def segment_events(
     start_us, _end_us = _window(start, end)
     if not segments or not _has_data(store):
         return _empty_events()
+    _warn_unknown_lists(store, segments)
     query = transition_query(store, segments, end)
     sql = f"""
         WITH q AS ({query.sql})
@@ -579,6 +582,12 @@ def _has_data(store: Any) -> bool:
     return store.id_type is not None
 
 
+def _warn_unknown_lists(store: Any, segments: Sequence[Segment]) -> None:
+    placed = [(f"segment {s.name!r}", s.where) for s in segments]
+    for message in unknown_lists(placed, store.list_names):
+        warnings.warn(message, SegsimWarning, stacklevel=3)
+
+
 def _with_references(segments: Sequence[Segment], wanted: Segment) -> list[Segment]:
     if any(s.name == wanted.name for s in segments):
         return list(segments)
@@ -597,6 +606,7 @@ def members(
     index = [s.name for s in all_segments].index(segment.name)
     if not _has_data(store):
         return pd.DataFrame({"contact_id": pd.Series(dtype=object)})
+    _warn_unknown_lists(store, all_segments)
     query = transition_query(store, all_segments, parse_instant(at) + pd.Timedelta(1, "us"))
     frame = store.con.execute(
         f"""WITH q AS ({query.sql})
@@ -636,6 +646,7 @@ def segment_sizes(
     if not segments or not _has_data(store):
         out["members"] = 0
         return out.astype({"entries": "int64", "exits": "int64", "members": "int64"})
+    _warn_unknown_lists(store, segments)
     query = transition_query(store, segments, end)
     unit = {"h": "hour", "D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}[key]
     frame = store.con.execute(

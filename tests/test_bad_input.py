@@ -23,6 +23,7 @@ import segsim as ss
 from segsim import all_of, attr, in_segment
 from segsim.cli import main
 from segsim.conditions import validate_condition
+from segsim.engine.plan import check_scenario
 from tests.engine_helpers import day, make_store
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -399,6 +400,43 @@ CONDITION_CASES = [
         ss.ConditionError,
         ("'VPI'", "did you mean 'VIP'"),
     ),
+    (
+        "equals-none-suggests-is-not-set",
+        lambda: attr("email") == None,  # noqa: E711 - the mistake under test
+        ValueError,
+        ("attr('email') == None", "attr('email').is_not_set()"),
+    ),
+    (
+        "not-equals-none-suggests-is-set",
+        lambda: attr("email") != None,  # noqa: E711
+        ValueError,
+        ("attr('email') != None", "attr('email').is_set()"),
+    ),
+    (
+        "none-in-a-model-is-one-error",
+        lambda: ss.Segment("S", {"kind": "compare", "attribute": "e", "op": "==", "value": None}),
+        ValidationError,
+        ("1 validation error", "is_not_set()"),
+    ),
+    (
+        "chained-comparison",
+        lambda: 1 <= attr("x") <= 5,
+        TypeError,
+        ("x >= 1", "no truth value", "between(low, high)"),
+    ),
+    (
+        "python-and",
+        lambda: (attr("a") == 1) and (attr("b") == 2),
+        TypeError,
+        ("a == 1", "all_of/any_of/not_"),
+    ),
+    (
+        "python-not",
+        lambda: not (attr("a") == 1),  # noqa: SIM201 - the mistake under test
+        TypeError,
+        ("a == 1", "all_of/any_of/not_"),
+    ),
+    ("attribute-truth", lambda: bool(attr("vip")), TypeError, ("attr('vip')", "is_set()")),
 ]
 
 
@@ -621,6 +659,30 @@ def test_a_channel_attribute_only_a_flow_sets_is_a_warning() -> None:
         result = ss.simulate(built, progress=False)
     # the flow sets it before sending: the email goes out
     assert list(result.actions["status"]) == ["applied", "sent"]
+
+
+def test_an_unknown_list_is_named_by_validate_simulate_and_members() -> None:
+    # a list nothing knows is empty, so in_list of it is never true: most often a typo
+    store = make_store([(1, -5, "plan", "pro")])
+    store.load_lists(
+        pd.DataFrame({"contact_id": [1], "ts": [day(-5)], "list": ["newsletter"], "member": [True]})
+    )
+    typo = ss.Segment("Readers", ss.in_list("newsleter"))
+    flow = ss.Flow("Welcome", trigger=ss.SegmentTrigger("Readers"), steps=[ss.Wait("w1", "1d")])
+    built = ss.Scenario(store, segments=[typo], flows=[flow], start=day(0), end=day(10))
+    expected = (
+        "in_list('newsleter') in segment 'Readers': no list history has it and no flow step "
+        "changes it, so it is never true; did you mean 'newsletter'?"
+    )
+    assert check_scenario(built) == ([], [expected])
+    with pytest.warns(ss.SegsimWarning, match=r"in_list\('newsleter'\) in segment 'Readers'"):
+        ss.simulate(built, progress=False)
+    with pytest.warns(ss.SegsimWarning, match=r"did you mean 'newsletter'"):
+        ss.members(store, typo, at=day(1))
+    # a list a flow step adds to is known, even with no history
+    adds = flow.replace(trigger=ss.SegmentTrigger("Pro"), steps=[ss.AddToList("l1", "newsleter")])
+    known = built.replace(segments=[typo, PRO], flows=[adds])
+    assert check_scenario(known) == ([], [])
 
 
 def test_a_flow_without_steps_is_valid_and_completes_at_once() -> None:

@@ -782,3 +782,54 @@ def check_time_leaves_at_their_boundaries(con, leaf, value, offsets, nudges):
     predicate = compile_predicate(leaf, types=P_TYPES)
     assert [predicate(a, lists, now) for a, lists, now in rows] == expected
     assert duck_eval(con, leaf, rows, types=P_TYPES, segments={}) == expected
+
+
+# -- a string that looks like an instant: the attribute decides --------------------------------
+
+
+def test_an_iso_looking_string_is_a_string_for_a_string_attribute():
+    import pickle
+
+    import pandas as pd
+
+    import segsim as ss
+
+    written = attr("code") == "2026-01-01T01:00:00+01:00"
+    # a string attribute compares the text exactly as written ...
+    assert validate_condition(written, {"code": "string"}).value == "2026-01-01T01:00:00+01:00"
+    assert validate_condition(written, {"code": "timestamp"}).value == dt.datetime(
+        2026, 1, 1, tzinfo=dt.timezone.utc
+    )
+    for value, expected in [("2026-01-01T01:00:00+01:00", True), ("2026-01-01T00:00:00Z", False)]:
+        assert evaluate(written, {"code": value}, (), 0, types={"code": "string"}) is expected
+    store = ss.Store()
+    store.load_attributes(
+        pd.DataFrame(
+            {
+                "contact_id": [1, 2],
+                "ts": ["2026-01-01T00:00:00Z"] * 2,
+                "attribute": ["code", "code"],
+                "value": ["2026-01-01T01:00:00+01:00", "2026-01-01T00:00:00Z"],
+            }
+        ),
+        types={"code": "string"},
+    )
+    members = ss.members(store, ss.Segment("S", written), at="2026-01-02T00:00:00Z")
+    assert list(members["contact_id"]) == [1]
+    # ... and the text survives JSON, YAML and pickling (process shards)
+    assert written.model_dump(mode="json")["value"] == "2026-01-01T01:00:00+01:00"
+    for copy in (
+        parse_condition(written.model_dump_json()),
+        parse_condition(yaml.safe_load(yaml.safe_dump(written.model_dump(mode="json")))),
+        pickle.loads(pickle.dumps(written)),
+    ):
+        assert validate_condition(copy, {"code": "string"}) == validate_condition(
+            written, {"code": "string"}
+        )
+
+
+def test_between_includes_both_ends():
+    assert attr("age").between(18, 65) == all_of(attr("age") >= 18, attr("age") <= 65)
+    for age, expected in [(17.9, False), (18, True), (65, True), (65.1, False)]:
+        got = evaluate(attr("age").between(18, 65), {"age": age}, (), 0, types={"age": "number"})
+        assert got is expected

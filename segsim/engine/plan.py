@@ -36,18 +36,21 @@ from segsim.conditions import (
     compile_predicate,
     lists_used,
     time_relative_leaves,
+    unknown_lists,
     validate_condition,
 )
 from segsim.engine.live import EVENT_ROW
 from segsim.errors import FlowNotReady, ScenarioError
 from segsim.event_conditions import EventCatalog, events_used
 from segsim.flows import (
+    AddToList,
     AttributeMatches,
     Edit,
     EntersSegment,
     ExitsSegment,
     Flow,
     FlowState,
+    RemoveFromList,
     StepPlace,
     UpdateContact,
     _format_loc,
@@ -361,6 +364,16 @@ def _attribute_types(store_types: dict[str, str], flows: Sequence[Flow]) -> dict
     return types
 
 
+def _list_names(store: Any, flows: Sequence[Flow]) -> set[str]:
+    """The lists the data or the flows know: the list history's, and those steps change."""
+    names = set(store.list_names)
+    for flow in flows:
+        for _, step in iter_steps(flow):
+            if isinstance(step, (AddToList, RemoveFromList)):
+                names.add(step.list_name)
+    return names
+
+
 def _channel_attribute_checks(
     scenario: Any, flows: Sequence[Flow], store_types: dict[str, str]
 ) -> tuple[list[tuple[str, str]], list[str]]:
@@ -455,11 +468,13 @@ def build_plan(scenario: Any) -> Plan:
     normalised = validate_segments(segments, types, events=catalog)
     conditions = _Conditions(segments, normalised)
     names = set(conditions.segment_index)
+    placed: list[tuple[str, Condition]] = [(f"segment {s.name!r}", s.where) for s in segments]
 
     def track(condition: Condition, where: str) -> int:
         checked = validate_condition(
             condition, types, segment_names=names, where=where, events=catalog
         )
+        placed.append((where, checked))
         return conditions.add(checked)
 
     channels: dict[str, ChannelRule] = {}
@@ -508,6 +523,7 @@ def build_plan(scenario: Any) -> Plan:
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     if channel_problems:
         raise ScenarioError(channel_problems[0][1])
+    warnings += unknown_lists(placed, _list_names(store, flows))
 
     hidden = conditions.hidden_segments()
     all_named = {s.name: normalised[s.name] for s in segments}
