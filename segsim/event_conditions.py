@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import (
     BeforeValidator,
     Field,
+    PlainSerializer,
     Strict,
     StrictBool,
     StrictFloat,
@@ -92,11 +93,17 @@ def _scalar(value: Any) -> Any:
     return _conditions()._scalar(value)
 
 
-#: A property value: the same values, read the same way, as an attribute condition's.
+def _as_written(value: Any) -> Any:
+    return _conditions()._as_written(value)
+
+
+#: A property value: the same values, read the same way, as an attribute condition's (an
+#: ISO 8601 string is a ``WrittenInstant``: an instant or its text, by the property's type).
 Value = Annotated[
     StrictBool | StrictInt | StrictFloat | Annotated[dt.datetime, Strict()] | StrictStr,
     Field(union_mode="left_to_right"),
     BeforeValidator(_scalar),
+    PlainSerializer(_as_written, when_used="json"),
 ]
 
 
@@ -683,22 +690,28 @@ def _to_attribute_condition(node: Any) -> Any:
 
 
 def _from_attribute_condition(node: Any) -> Any:
+    """Back from a validated attribute condition (values as validation left them: built with
+    ``model_construct``, since validating again would re-read an ISO-looking string value)."""
     c = _conditions()
     if isinstance(node, c.AllOf):
-        return PropAllOf(conditions=tuple(map(_from_attribute_condition, node.conditions)))
+        return PropAllOf.model_construct(
+            conditions=tuple(map(_from_attribute_condition, node.conditions))
+        )
     if isinstance(node, c.AnyOf):
-        return PropAnyOf(conditions=tuple(map(_from_attribute_condition, node.conditions)))
+        return PropAnyOf.model_construct(
+            conditions=tuple(map(_from_attribute_condition, node.conditions))
+        )
     if isinstance(node, c.Not):
-        return PropNot(condition=_from_attribute_condition(node.condition))
+        return PropNot.model_construct(condition=_from_attribute_condition(node.condition))
     if isinstance(node, c.Compare):
-        return PropCompare(property=node.attribute, op=node.op, value=node.value)
+        return PropCompare.model_construct(property=node.attribute, op=node.op, value=node.value)
     if isinstance(node, c.IsIn):
-        return PropIsIn(property=node.attribute, values=node.values)
+        return PropIsIn.model_construct(property=node.attribute, values=node.values)
     if isinstance(node, c.Contains):
-        return PropContains(property=node.attribute, value=node.value)
+        return PropContains.model_construct(property=node.attribute, value=node.value)
     if isinstance(node, c.IsSet):
-        return PropIsSet(property=node.attribute)
-    return PropIsNotSet(property=node.attribute)
+        return PropIsSet.model_construct(property=node.attribute)
+    return PropIsNotSet.model_construct(property=node.attribute)
 
 
 def _prop_leaves(node: Any) -> Iterable[Any]:

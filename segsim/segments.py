@@ -14,6 +14,13 @@ of every contact in one DuckDB query:
 4. every segment's condition, compiled to SQL by :mod:`segsim.conditions`, is evaluated on
    every row, and ``lag`` finds the rows where membership changes.
 
+Event conditions (:mod:`segsim.event_conditions`) add rows of their own to step 1: the
+occurrences of the events they read (one increment column per measure: a count, a sum or the
+latest instant) and the instants ``ts + d`` where an occurrence leaves a window; step 2
+computes each measure with a window frame ``RANGE BETWEEN d - 1 PRECEDING AND CURRENT ROW``
+over the contact's instants, and an occurrence of a read event at an instant makes its
+transitions ``history`` rather than ``time``.
+
 The history before ``start`` only builds state (and counts toward ``nth``); only
 transitions inside ``[start, end)`` are returned.
 """

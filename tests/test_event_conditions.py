@@ -134,3 +134,16 @@ def test_an_event_condition_is_no_truth_value():
 def test_a_property_condition_alone_is_no_condition():
     with pytest.raises(ValidationError):
         parse_condition(PropCompare(property="x", op="==", value=1).model_dump())
+
+
+def test_an_iso_looking_property_value_is_typed_by_the_property():
+    from segsim.conditions import validate_condition
+    from segsim.event_conditions import EventCatalog
+
+    text = "2026-01-01T00:00:00Z"
+    condition = event("signup", where=prop("code") == text).exists()
+    assert condition.model_dump(mode="json")["where"]["value"] == text  # written back as given
+    as_string = validate_condition(condition, {}, events=EventCatalog(None, {"code": "string"}))
+    assert as_string.where.value == text and isinstance(as_string.where.value, str)
+    as_instant = validate_condition(condition, {}, events=EventCatalog(None, {"code": "timestamp"}))
+    assert as_instant.where.value == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

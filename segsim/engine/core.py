@@ -293,6 +293,8 @@ class Simulation:
         self._occurrences: Iterator[tuple[int, list[tuple]]] | None = None
         self._occurrences_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
+        #: the store's event property types (None: the store has no events), read once
+        self._event_types: dict[str, str] | bool | None = False
         self._segment_names = [s.name for s in plan.segments]
         # runs entered by the reactions being processed, to take their first steps once
         # those reactions are done (None outside the reactions, see _react)
@@ -581,10 +583,11 @@ class Simulation:
         """Add the contacts' event occurrences to their histories (a contact exists from its
         first recorded anything, events included; only the used events are history rows)."""
         store, plan = self.store, self.plan
-        names = store.event_names
-        if not names:
+        if self._event_types is False:
+            self._event_types = store.event_property_types if store.event_names else None
+        types = self._event_types
+        if types is None or types is False:
             return
-        types = store.event_property_types
         props = sorted(types)
         columns = "".join(
             f", epoch_us({quote_identifier(schema.property_column(p))})"
