@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
     from segsim.diagram import draw_flow
     from segsim.engine import simulate
+    from segsim.experiments import AudiencePath, AudienceSplit, Holdout, Split
     from segsim.flows import (
         Activate,
         ActivationSettings,
@@ -79,6 +80,7 @@ _LAZY: dict[str, str] = {
     ),
     "draw_flow": "segsim.diagram",
     "simulate": "segsim.engine",
+    **dict.fromkeys(("AudiencePath", "AudienceSplit", "Holdout", "Split"), "segsim.experiments"),
     **dict.fromkeys(
         (
             "Activate",
@@ -118,6 +120,8 @@ __all__ = [
     "ActivationSettings",
     "AddToList",
     "AttributeMatches",
+    "AudiencePath",
+    "AudienceSplit",
     "Branch",
     "CascadeLoopError",
     "Channels",
@@ -132,6 +136,7 @@ __all__ = [
     "Explorer",
     "Flow",
     "FlowNotReady",
+    "Holdout",
     "Pause",
     "ReadOnlyStoreError",
     "RemoveFromList",
@@ -148,6 +153,7 @@ __all__ = [
     "SendSMS",
     "SendWhatsApp",
     "SimulationResult",
+    "Split",
     "Store",
     "UpdateContact",
     "Wait",

@@ -36,7 +36,7 @@ from segsim._internal.periods import period_freq
 from segsim._internal.variants import merged_flow
 from segsim._internal.vocab import OPERATION_COLUMNS, SENT_COLUMNS
 from segsim.analysis import operation_counts, sends_by_period, sends_by_variant
-from segsim.plots import plot_compare_sends, plot_sends
+from segsim.plots import plot_compare_sends, plot_intervals, plot_sends
 from segsim.report import (
     Report,
     Section,
@@ -72,6 +72,8 @@ SUMMARY_METRICS = (
     "cost",
 )
 _COST_METRICS = ("message_cost", "operation_cost", "cost")
+#: The metrics the interval chart of a comparison over replications shows (messages).
+_INTERVAL_METRICS = ("contacts_reached", *SENT_COLUMNS.values(), "messages_sent", "skipped")
 
 
 class ScheduledEditWarning(UserWarning):
@@ -253,6 +255,7 @@ def compare(
     progress: bool = False,
     shards: int = 1,
     executor: Any = None,
+    replications: int = 1,
 ) -> Comparison:
     """Simulate variants of a scenario on the same data and seed, side by side.
 
@@ -274,6 +277,13 @@ def compare(
     shards, executor
         Passed to :func:`segsim.simulate` for every variant: each variant's contacts fan out
         on the same local processes or Dask cluster, with frames identical to a plain run.
+    replications : int, default 1
+        Simulate every variant this many times (docs/design.md §9). Replication ``r`` of
+        every variant makes the same draws (common random numbers: a split step or a
+        holdout keyed alike assigns each contact alike), so a difference comes from the
+        variant. With R > 1, :meth:`Comparison.summary` gives each metric's mean and 95%
+        interval per variant, the paired deltas with their intervals and the probability
+        that the variant is higher (:meth:`Comparison.deltas`).
 
     Returns
     -------
@@ -299,7 +309,9 @@ def compare(
             warnings.warn(note, ScheduledEditWarning, stacklevel=2)
         notes += warned
     results = {
-        name: simulate(s, progress=progress, shards=shards, executor=executor)
+        name: simulate(
+            s, progress=progress, shards=shards, executor=executor, replications=replications
+        )
         for name, s in scenarios.items()
     }
     return Comparison(results, warnings=notes)
@@ -341,9 +353,110 @@ class Comparison:
         """Variant names, baseline first."""
         return list(self.results)
 
+    @property
+    def replication_count(self) -> int:
+        """Replications per variant (``compare(..., replications=R)``)."""
+        return min(getattr(r, "replication_count", 1) for r in self.results.values())
+
+    def replication(self, r: int) -> Comparison:
+        """Replication ``r`` of every variant, as a comparison of single results (all the
+        tables, charts and the report of one simulated history)."""
+        results = {name: result.replication(r) for name, result in self.results.items()}
+        return Comparison(results, warnings=self.warnings)
+
+    @property
+    def replications(self) -> pd.DataFrame:
+        """One row per variant and replication: ``variant, replication`` and the metrics of
+        :meth:`summary` (:data:`SUMMARY_METRICS`)."""
+        rows = []
+        for name, result in self.results.items():
+            for r in range(self.replication_count):
+                numbers = headline_numbers(result.replication(r))
+                rows.append({"variant": name, "replication": r, **numbers})
+        return pd.DataFrame(rows, columns=["variant", "replication", *SUMMARY_METRICS])
+
+    def deltas(self) -> pd.DataFrame:
+        """Each variant against the baseline, paired replication by replication.
+
+        Replication ``r`` of a variant and of the baseline share their draws, so their
+        difference is the variant's effect on that simulated history. Returns one row per
+        metric and variant after the baseline: ``metric, variant, mean, std, low, high``
+        (of the difference variant − baseline over replications; ``low``/``high`` its 2.5%
+        and 97.5% percentiles), ``p_higher`` (the share of replications where the variant
+        is higher, ties counting half: P(variant beats baseline) where more is better, one
+        minus it where less is, as for costs) and ``replications``.
+        """
+        from segsim.experiments import interval_table
+
+        per = self.replications
+        base = per[per["variant"] == self.baseline].set_index("replication")[list(SUMMARY_METRICS)]
+        parts = []
+        for name in self.variants[1:]:
+            mine = per[per["variant"] == name].set_index("replication")[list(SUMMARY_METRICS)]
+            delta = mine.astype("float64") - base.astype("float64")
+            table = interval_table(delta.reset_index(), SUMMARY_METRICS)
+            table.insert(1, "variant", name)
+            higher = (delta > 0).mean() + 0.5 * (delta == 0).mean()
+            table.insert(
+                len(table.columns) - 1, "p_higher", higher.reindex(table["metric"]).to_numpy()
+            )
+            parts.append(table)
+        columns = ["metric", "variant", "mean", "std", "low", "high", "p_higher", "replications"]
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        order = {m: i for i, m in enumerate(SUMMARY_METRICS)}
+        out = pd.concat(parts, ignore_index=True)
+        out = out.sort_values(
+            ["metric", "variant"],
+            key=lambda c: (
+                c.map(order)
+                if c.name == "metric"
+                else c.map({v: i for i, v in enumerate(self.variants)})
+            ),
+            kind="stable",
+        )
+        return out.reset_index(drop=True)[columns]
+
+    def _interval_summary(self) -> pd.DataFrame:
+        """:meth:`summary` with replications: per metric, each variant's mean and interval,
+        then each later variant's paired delta, its interval and ``p_higher``."""
+        from segsim.experiments import interval_table
+
+        per = self.replications
+        table = pd.DataFrame(index=pd.Index(SUMMARY_METRICS, name="metric"))
+        for name in self.variants:
+            stats = interval_table(per[per["variant"] == name], SUMMARY_METRICS).set_index("metric")
+            for column in ("mean", "low", "high"):
+                table[f"{name}_{column}"] = stats[column]
+        deltas = self.deltas()
+        for name in self.variants[1:]:
+            mine = deltas[deltas["variant"] == name].set_index("metric")
+            for column in ("mean", "low", "high"):
+                table[f"{name}_delta_{column}"] = mine[column]
+            table[f"{name}_p_higher"] = mine["p_higher"]
+        return table
+
+    def _require_one(self, what: str) -> None:
+        if self.replication_count > 1:
+            from segsim.errors import SegsimError
+
+            raise SegsimError(
+                f"this comparison holds {self.replication_count} replications per variant; "
+                f"{what} reads one simulated history: call it on cmp.replication(r), or see "
+                "cmp.summary() and cmp.deltas() for the intervals"
+            )
+
     def _headlines(self) -> dict[str, dict[str, Any]]:
         if self._numbers is None:
-            self._numbers = {name: headline_numbers(r) for name, r in self.results.items()}
+            if self.replication_count > 1:  # the mean over replications
+                per = self.replications.groupby("variant", sort=False)[list(SUMMARY_METRICS)]
+                means = per.mean()
+                self._numbers = {
+                    name: {m: float(means.loc[name, m]) for m in SUMMARY_METRICS}
+                    for name in self.variants
+                }
+            else:
+                self._numbers = {name: headline_numbers(r) for name, r in self.results.items()}
         return self._numbers
 
     # -- tables ------------------------------------------------------------------------------
@@ -366,7 +479,15 @@ class Comparison:
             baseline as a fraction, 0.25 = +25 %; NaN when the baseline is 0). Value and
             delta columns hold Python ints for counts and floats for costs (dtype object,
             so a count never shows as ``2769.000``); change columns are float64.
+
+            With replications (``compare(..., replications=R)``, R > 1), one row per metric
+            with, per variant, ``<variant>_mean``, ``<variant>_low``, ``<variant>_high``
+            (the metric in 95% of replications), and for each variant after the baseline
+            ``<variant>_delta_mean``, ``_delta_low``, ``_delta_high`` (the paired
+            difference, see :meth:`deltas`) and ``<variant>_p_higher``; all float64.
         """
+        if self.replication_count > 1:
+            return self._interval_summary()
         numbers = self._headlines()
         table = pd.DataFrame(
             {
@@ -415,6 +536,7 @@ class Comparison:
             ``variant_step`` (what each did there, ``"flow/step_id: outcome"``, None when
             its story had ended).
         """
+        self._require_one("contact_differences()")
         if self._differences is None:
             self._differences = self._compute_differences()
         return self._differences.copy()
@@ -494,11 +616,13 @@ class Comparison:
 
     def sends(self) -> pd.DataFrame:
         """Messages per variant and channel (:func:`~segsim.analysis.sends_by_variant`)."""
+        self._require_one("sends()")
         return sends_by_variant({name: r.actions for name, r in self.results.items()})
 
     def operations(self) -> pd.DataFrame:
         """Operations per variant and kind: ``variant``, ``action``, ``operation``,
         ``operations``, ``cost`` (:func:`~segsim.analysis.operation_counts` of each)."""
+        self._require_one("operations()")
         parts = [
             operation_counts(r.actions).assign(variant=name) for name, r in self.results.items()
         ]
@@ -509,6 +633,7 @@ class Comparison:
         """Messages per period and variant: ``period``, ``period_end``, ``partial``,
         ``variant``, ``messages`` (the periods of :func:`~segsim.analysis.sends_by_period`,
         clipped to the baseline's window)."""
+        self._require_one("sends_by_period()")
         key = period_freq(freq)
         window = getattr(self.results[self.baseline], "window", None)
         actions = pd.concat(
@@ -518,7 +643,15 @@ class Comparison:
         return sends_by_period(actions, freq=key, by="variant", window=window)
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Messages sent per variant and channel, grouped bars; returns the Axes."""
+        """Messages sent per variant and channel, grouped bars; returns the Axes.
+
+        With replications, a forest chart instead: each later variant's paired difference
+        from the baseline in the message metrics, mean and 95% interval
+        (:func:`~segsim.plots.plot_intervals` of :meth:`deltas`).
+        """
+        if self.replication_count > 1:
+            deltas = self.deltas()
+            return plot_intervals(deltas[deltas["metric"].isin(_INTERVAL_METRICS)], ax=ax)
         return plot_compare_sends(self.sends(), ax=ax)
 
     def report(self, *, freq: str = "W") -> Report:
@@ -537,6 +670,8 @@ class Comparison:
                     " ".join(f"⚠ {w}." if not w.endswith(".") else f"⚠ {w}" for w in self.warnings),
                 )
             )
+        if self.replication_count > 1:
+            return self._interval_report(sections)
         sections += self._scenario_sections()
         sections.append(self._summary_section())
         sections.append(self._sends_section())
@@ -550,6 +685,52 @@ class Comparison:
             for key, value in figures.items()
         }
         title = f"Comparison: {' vs '.join(self.variants)} (baseline {self.baseline})"
+        return Report(title, sections, numbers, currency=self.currency)
+
+    def _interval_report(self, sections: list[Section]) -> Report:
+        """The report of a comparison over replications: intervals, not single totals."""
+        r = self.replication_count
+        sections += self.replication(0)._scenario_sections()
+        sections.append(
+            Section(
+                "summary",
+                "Variants side by side, over replications",
+                f"Mean and 95% interval (where the metric falls in 95% of {r} replications) "
+                f"per variant; deltas are paired with the baseline {self.baseline!r} "
+                "replication by replication (common random numbers), with the share of "
+                f"replications in which the variant is higher. Costs in {self.currency}.",
+                table=self.summary(),
+            )
+        )
+        figure = Figure(figsize=(8.0, 3.8), layout="constrained")
+        self.plot(ax=figure.add_subplot())
+        sections.append(
+            Section(
+                "intervals",
+                "Differences from the baseline",
+                "Each variant's difference from the baseline in messages, mean (dot) and 95% "
+                "interval (line) over replications; an interval across the dashed line at 0 "
+                "is a difference the randomness alone could make.",
+                table=self.deltas(),
+                figure=figure,
+            )
+        )
+        sections.append(
+            Section(
+                "replications",
+                "Replications",
+                "Every variant's totals in every replication.",
+                table=self.replications,
+            )
+        )
+        numbers = {
+            f"{name}.{key}": value
+            for name, figures in self._headlines().items()
+            for key, value in figures.items()
+        }
+        title = (
+            f"Comparison: {' vs '.join(self.variants)} (baseline {self.baseline}), {r} replications"
+        )
         return Report(title, sections, numbers, currency=self.currency)
 
     def _scenario_sections(self) -> list[Section]:

@@ -104,6 +104,8 @@ _GROUP = {
     "webhook": "webhook",
     "wait": "wait",
     "branch": "branch",
+    "split": "branch",
+    "audience_split": "branch",
 }
 _EDGE_COLOUR = "#555555"
 _COUNTS_COLOUR = "#1f3b73"
@@ -311,9 +313,28 @@ def _width(steps: Sequence[Any]) -> float:
 
 
 def _step_width(step: Any) -> float:
-    if step.kind == "branch":
-        return _width(step.then) + _width(step.otherwise)
+    paths = _paths(step)
+    if paths:
+        return sum(_width(steps) for _, steps in paths)
     return 1.0
+
+
+def _paths(step: Any) -> list[tuple[str, Sequence[Any]]]:
+    """The step's nested paths with the label of the arrow into each, in tree order.
+
+    A branch's are ``then`` / ``otherwise``; a split's its path names with their shares
+    (``A 45%``); an audience split's its path names then ``otherwise``; a step without
+    nested paths has none.
+    """
+    children = step.child_paths() if hasattr(step, "child_paths") else ()
+    if step.kind == "split":
+        shares = step.shares()
+        return [(f"{field[1]} {shares[field[1]]:.0%}", steps) for field, steps in children]
+    if step.kind == "audience_split":
+        return list(zip(step.path_names(), (steps for _, steps in children), strict=True))
+    return [
+        (field if isinstance(field, str) else str(field[-1]), steps) for field, steps in children
+    ]
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -387,18 +408,20 @@ def _place(
             _Box(f"step:{step.id}", x, y, _step_lines(step), group, step.id, step.kind)
         )
         out = (x, y - _BOX_HEIGHT / 2)
-        if step.kind != "branch":
+        paths = _paths(step)
+        if not paths:
             tails[:] = [out]
             y -= _ROW
             continue
-        then_width, other_width = _width(step.then), _width(step.otherwise)
-        start = left + (width - then_width - other_width) / 2
+        widths = [_width(path) for _, path in paths]
+        start = left + (width - sum(widths)) / 2
+        placed = []
+        for (name, path), path_width in zip(paths, widths, strict=True):
+            placed.append((path, start, path_width, name))
+            start += path_width
         ends: list[tuple[tuple[float, float], str | None]] = []
         lowest = y - _ROW
-        for path, path_left, path_width, name in (
-            (step.then, start, then_width, "then"),
-            (step.otherwise, start + then_width, other_width, "otherwise"),
-        ):
+        for path, path_left, path_width, name in placed:
             if path:
                 path_tails = [out]
                 after = _place(path, path_left, path_width, y - _ROW, path_tails, name, layout)

@@ -270,9 +270,50 @@ def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
     for r in steps.itertuples():
         action = by_key.get((r.run_id, r.step_id, r.time))
         model = models.get((r.flow, r.version, r.step_id))
-        text = r.outcome if action is None else _action_text(action, channels, model)
+        if action is not None:
+            text = _action_text(action, channels, model)
+        elif r.kind in ("split", "audience_split") and model is not None:
+            text = _path_text(result, r, model)
+        else:
+            text = r.outcome
         rows.append((r.time, _STEP, r.kind, r.flow, r.run_id, r.step_id, text))
     return rows
+
+
+def _path_text(result: Any, row: Any, step: Any) -> str:
+    """Which path a split or audience split took, and why (docs/design.md §9)."""
+    path = row.outcome
+    if step.kind == "audience_split":
+        names = step.path_names()
+        if path == "otherwise":
+            return f"otherwise: none of the {len(step.paths)} ranked conditions held"
+        rank = names.index(path)
+        held = f"path {path!r}: {step.paths[rank].when} held"
+        return held + (" (the first to hold, in rank order)" if rank else " (ranked first)")
+    names = list(step.paths)
+    weights = [step.weights[name] for name in names]
+    i = names.index(path)
+    share = step.shares()[path]
+    if step.bucket_attribute is not None:
+        from segsim.experiments import bucket_bounds
+
+        low, high = bucket_bounds(weights)[i]
+        return (
+            f"path {path!r} ({share:.0%}): its {step.bucket_attribute!r} bucket is in "
+            f"[{low:g}, {high:g})"
+        )
+    from segsim.engine.draws import uniform
+    from segsim.experiments import cumulative_shares
+
+    seed = getattr(result.scenario, "seed", result.meta.get("seed", 0))
+    replication = int(result.meta.get("replication", 0))
+    u = uniform(seed, replication, row.flow, row.step_id, row.contact_id, "split")
+    cumulative = (0.0, *cumulative_shares(weights))
+    return (
+        f"path {path!r} ({share:.0%}): the contact's draw {u:.4f} is in "
+        f"[{cumulative[i]:.4g}, {cumulative[i + 1]:.4g}) (seed {seed}, replication "
+        f"{replication}; the same path on every run of this replication)"
+    )
 
 
 def _step_models(scenario: Any) -> dict[tuple[str, int, str], Any]:
@@ -290,7 +331,8 @@ def _action_text(action: Any, channels: Any, model: Any = None) -> str:
     """``"skipped: no_email (email is not set) · email · template 'tips'"`` and the like."""
     status = action.status
     if status == "skipped" and action.reason is not None:
-        status = f"skipped: {action.reason}{_reason_meaning(action, channels)}"
+        meaning = _holdout_meaning(action) or _reason_meaning(action, channels)
+        status = f"skipped: {action.reason}{meaning}"
     parts = [status]
     if action.channel:
         parts.append(action.channel)
@@ -316,6 +358,10 @@ def _reason_meaning(action: Any, channels: Any) -> str:
     if action.reason == "unsubscribed" and consent:
         return f" ({consent} is not true)"
     return ""
+
+
+def _holdout_meaning(action: Any) -> str:
+    return " (the contact is in the scenario's holdout group)" if action.reason == "holdout" else ""
 
 
 def _detail(kind: str, detail: str) -> str:

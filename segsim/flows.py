@@ -44,6 +44,7 @@ from segsim._internal.naming import Duration, Name, UTCDateTime, did_you_mean
 from segsim._internal.vocab import ACTION_KINDS
 from segsim._time import format_duration
 from segsim.conditions import Condition, Value
+from segsim.conditions import attr as attr_condition
 from segsim.conditions import attributes_used as condition_attributes
 from segsim.conditions import lists_used as condition_lists
 from segsim.conditions import segments_used as condition_segments
@@ -55,6 +56,8 @@ __all__ = [
     "ActivationSettings",
     "AddToList",
     "AttributeMatches",
+    "AudiencePath",
+    "AudienceSplit",
     "Branch",
     "Channels",
     "DeleteContact",
@@ -72,6 +75,7 @@ __all__ = [
     "SendEmail",
     "SendSMS",
     "SendWhatsApp",
+    "Split",
     "Step",
     "StepPlace",
     "UpdateContact",
@@ -380,6 +384,130 @@ class Branch(_Step):
         return (("then", self.then), ("otherwise", self.otherwise))
 
 
+class Split(_Step):
+    """A random split: each contact takes one of the named paths, with the given weights.
+
+    The path is drawn from (seed, replication, flow, step, contact), so it is *sticky*: a
+    contact takes the same path on every run of the flow within a replication (and draws
+    independently in another replication). With ``bucket_attribute`` the contact's stored
+    0–9999 bucket picks the path instead, by cumulative weights in the order of ``paths``
+    (45/45/10: ``[0, 4500)`` → first, ``[4500, 9000)`` → second, the rest → third), the same
+    for every seed. ``steps.outcome`` is the path's name; after the path, the run goes on
+    with the step after the split. An empty path is a control arm. See docs/design.md §9.
+
+    >>> s = Split("ab", paths={"A": [SendEmail("a", template="a")], "control": []},
+    ...           weights={"A": 90, "control": 10})
+    >>> s.shares()
+    {'A': 0.9, 'control': 0.1}
+    """
+
+    kind: Literal["split"] = "split"
+    paths: dict[Name, tuple[Step, ...]]
+    weights: dict[Name, float]
+    bucket_attribute: Name | None = None
+
+    @model_validator(mode="after")
+    def _check_paths(self) -> Split:
+        where = f"split step {self.id!r}"
+        if len(self.paths) < 2:
+            raise ValueError(f"{where} needs at least two paths, got {list(self.paths)}")
+        unknown = [name for name in self.weights if name not in self.paths]
+        if unknown:
+            raise ValueError(
+                f"{where} has weights for unknown paths {unknown}; its paths are "
+                f"{list(self.paths)}{did_you_mean(unknown[0], self.paths)}"
+            )
+        missing = [name for name in self.paths if name not in self.weights]
+        if missing:
+            raise ValueError(f"{where} has no weight for paths {missing}; give every path one")
+        for name, weight in self.weights.items():
+            if not (math.isfinite(weight) and weight > 0):
+                raise ValueError(
+                    f"{where}: the weight of path {name!r} must be a positive number, got {weight!r}"
+                )
+        return self
+
+    def shares(self) -> dict[str, float]:
+        """Each path's share of contacts (its weight over the total), in path order."""
+        total = math.fsum(self.weights.values())
+        return {name: self.weights[name] / total for name in self.paths}
+
+    def facts(self) -> tuple[str, ...]:
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in self.shares().items())
+        by = () if self.bucket_attribute is None else (f"by bucket {self.bucket_attribute!r}",)
+        return (shares, *by)
+
+    def child_paths(self) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
+        """One sequence per path, in path order (located at ``paths[name]``)."""
+        return tuple((("paths", name), steps) for name, steps in self.paths.items())
+
+
+class AudiencePath(_FrozenModel):
+    """One ranked path of an :class:`AudienceSplit`: taken when ``when`` holds.
+
+    ``name`` is the path's ``steps.outcome``; by default ``path_<rank>`` (``path_1`` first).
+    """
+
+    when: Condition
+    steps: tuple[Step, ...] = ()
+    name: Name | None = None
+
+
+class AudienceSplit(_Step):
+    """Ranked audience paths: the first path whose condition holds wins, else ``otherwise``.
+
+    Conditions are evaluated when the run reaches the step (as a Branch's). ``paths`` are
+    :class:`AudiencePath` models or ``(condition, steps)`` pairs. ``steps.outcome`` is the
+    path's name (``path_1``, ``path_2``, ... unless named) or ``otherwise``.
+
+    >>> from segsim.conditions import attr
+    >>> s = AudienceSplit("as", paths=[(attr("plan") == "pro", [Wait("w", "1d")])])
+    >>> s.path_names()
+    ('path_1', 'otherwise')
+    """
+
+    kind: Literal["audience_split"] = "audience_split"
+    paths: tuple[AudiencePath, ...]
+    otherwise: tuple[Step, ...] = ()
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [
+                {"when": item[0], "steps": item[1]}
+                if isinstance(item, (list, tuple)) and len(item) == 2
+                else item
+                for item in value
+            ]
+        return value
+
+    @model_validator(mode="after")
+    def _check_paths(self) -> AudienceSplit:
+        where = f"audience_split step {self.id!r}"
+        if not self.paths:
+            raise ValueError(f"{where} needs at least one path")
+        names = self.path_names()
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"{where}: two paths are named {name!r}; path names are unique")
+        return self
+
+    def path_names(self) -> tuple[str, ...]:
+        """The paths' names in rank order, then ``otherwise``."""
+        named = tuple(p.name or f"path_{i}" for i, p in enumerate(self.paths, start=1))
+        return (*named, "otherwise")
+
+    def facts(self) -> tuple[str, ...]:
+        names = self.path_names()
+        return tuple(f"{names[i]}: when {p.when}" for i, p in enumerate(self.paths))
+
+    def child_paths(self) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
+        """Each ranked path's steps, then ``otherwise``."""
+        ranked = tuple((("paths", i, "steps"), p.steps) for i, p in enumerate(self.paths))
+        return (*ranked, ("otherwise", self.otherwise))
+
+
 Step = Annotated[
     SendEmail
     | SendSMS
@@ -390,10 +518,15 @@ Step = Annotated[
     | DeleteContact
     | Webhook
     | Wait
-    | Branch,
+    | Branch
+    | Split
+    | AudienceSplit,
     Field(discriminator="kind"),
 ]
 Branch.model_rebuild()
+Split.model_rebuild()
+AudiencePath.model_rebuild()
+AudienceSplit.model_rebuild()
 
 
 @dataclass(frozen=True)
@@ -435,7 +568,9 @@ def walk_steps(
         following = steps[i + 1].id if i + 1 < len(steps) else after
         yield StepPlace(loc, step, following)
         for field, nested in step.child_paths():
-            yield from walk_steps(nested, (*loc, field), following)
+            # a field name, or a location inside the step (a split's ``("paths", name)``)
+            sub = field if isinstance(field, tuple) else (field,)
+            yield from walk_steps(nested, (*loc, *sub), following)
 
 
 def iter_steps(steps: Flow | Sequence[Any], prefix: Loc = ("steps",)) -> Iterator[tuple[Loc, Any]]:
@@ -667,6 +802,12 @@ class Flow(_FrozenModel):
         for loc, step in iter_steps(self.steps):
             if isinstance(step, Branch):
                 yield (*loc, "when"), step.when
+            elif isinstance(step, AudienceSplit):
+                for i, path in enumerate(step.paths):
+                    yield (*loc, "paths", i, "when"), path.when
+            elif isinstance(step, Split) and step.bucket_attribute is not None:
+                # the bucket is a number attribute of the data (read as a condition)
+                yield (*loc, "bucket_attribute"), attr_condition(step.bucket_attribute) >= 0
         for field in ("exit_conditions", "restart_conditions"):
             for i, event in enumerate(getattr(self.settings, field)):
                 if isinstance(event, AttributeMatches):

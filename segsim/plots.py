@@ -40,6 +40,7 @@ __all__ = [
     "plot_compare_sends",
     "plot_entries_exits",
     "plot_funnel",
+    "plot_intervals",
     "plot_messages_per_contact",
     "plot_segment_sizes",
     "plot_sends",
@@ -515,4 +516,63 @@ def plot_compare_sends(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("messages sent")
     ax.set_title("Messages sent by variant")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax
+
+
+def plot_intervals(
+    data: pd.DataFrame, *, reference: float | None = 0.0, ax: Axes | None = None
+) -> Axes:
+    """A forest chart: each row's mean as a dot and its interval as a horizontal line.
+
+    Parameters
+    ----------
+    data : DataFrame
+        ``metric, variant, mean, low, high`` (the output of
+        :meth:`Comparison.deltas <segsim.compare.Comparison.deltas>`: a variant's difference
+        from the baseline over replications), or ``metric, mean, low, high`` (one series).
+    reference : float or None, default 0
+        A vertical line, e.g. at no difference; ``None`` draws none.
+    ax : matplotlib Axes, optional
+        Where to draw (default: the current Axes).
+
+    Returns
+    -------
+    matplotlib Axes
+        One row per (metric, variant), the first at the top; ``ax.lines`` holds, per row,
+        its interval (x data ``[low, high]``) then its mean marker, and last the reference.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"metric": ["sms_sent"], "variant": ["B"], "mean": [12.0],
+    ...                       "low": [4.0], "high": [20.0]})
+    >>> [float(x) for x in plot_intervals(table).lines[0].get_xdata()]
+    [4.0, 20.0]
+    """
+    _require(data, ["metric", "mean", "low", "high"], "plot_intervals")
+    if ax is None:
+        ax = plt.gca()
+    has_variant = "variant" in data.columns
+    variants = list(dict.fromkeys(data["variant"])) if has_variant else [None]
+    colors = dict(
+        zip(variants, _GROUP_COLORS * (len(variants) // len(_GROUP_COLORS) + 1), strict=False)
+    )
+    labels = []
+    rows = list(data.itertuples(index=False))
+    seen: set[Any] = set()
+    for i, row in enumerate(rows):
+        y = len(rows) - 1 - i
+        variant = getattr(row, "variant", None)
+        color = colors[variant]
+        label = None if variant in seen or variant is None else str(variant)
+        seen.add(variant)
+        ax.plot([row.low, row.high], [y, y], color=color, linewidth=2, label=label)
+        ax.plot([row.mean], [y], marker="o", color=color, linestyle="none")
+        labels.append(str(row.metric) if variant is None else f"{row.metric} ({variant})")
+    ax.set_yticks(range(len(rows) - 1, -1, -1), labels)
+    if reference is not None:
+        ax.axvline(reference, color="0.5", linewidth=1, linestyle="--")
+    if has_variant and len(variants) > 1:
+        ax.legend(title="variant")
+    ax.set_xlabel("difference from the baseline" if has_variant else "value")
+    ax.set_title("Mean and 95% interval over replications")
     return ax

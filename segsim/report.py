@@ -733,6 +733,23 @@ def _funnel_section(result: Any, flows: Sequence[str]) -> Section:
     )
 
 
+def _split_paths_section(result: Any) -> Section | None:
+    """Per split path: runs that took it and the messages they got after (docs/design.md §9)."""
+    from segsim.analysis._experiments import SPLIT_KINDS, declared_paths, split_paths
+
+    scenario = result.scenario
+    declared = declared_paths(scenario.flows) if scenario is not None else {}
+    if not declared and not result.steps["kind"].isin(SPLIT_KINDS).any():
+        return None
+    return Section(
+        "split_paths",
+        "Split paths",
+        "Runs that took each path of each split (share of the runs that reached the split), "
+        "and the messages those runs were sent and skipped after the split.",
+        table=split_paths(result.steps, path_order=declared),
+    )
+
+
 def _messages_per_contact_section(result: Any) -> Section:
     distribution = messages_per_contact_distribution(result.actions)
     figure = _new_figure()
@@ -770,7 +787,7 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         ``sends_per_period``, ``sends_by_flow``, ``cost_by_channel``, ``operations``,
         ``reach``, ``per_flow``, ``messages_per_flow``, ``per_step``, ``flow_diagrams``
         (with a scenario), ``skip_reasons``, ``suppression_reasons``, ``funnel``,
-        ``messages_per_contact``. Messages are email, SMS and WhatsApp only; webhooks and
+        ``split_paths`` (when a flow has a split), ``messages_per_contact``. Messages are email, SMS and WhatsApp only; webhooks and
         list or contact changes are operations, in their own section.
 
     Examples
@@ -797,6 +814,7 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         _skip_section(result),
         _suppression_section(result),
         _funnel_section(result, flows),
+        _split_paths_section(result),
         _messages_per_contact_section(result),
     ]
     title = "Projected sends"

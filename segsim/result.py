@@ -159,8 +159,64 @@ class SimulationResult:
 
     # -- reading ------------------------------------------------------------------------------
 
+    @property
+    def replication_count(self) -> int:
+        """How many replications were simulated (``simulate(..., replications=R)``)."""
+        return int(self.meta.get("replications", 1))
+
+    def replication(self, r: int) -> SimulationResult:
+        """Replication ``r`` (0 first) alone, as a result with today's frames (no
+        ``replication`` column): reports, explanations and diagrams read one replication.
+        """
+        count = self.replication_count
+        if not isinstance(r, int) or isinstance(r, bool) or not 0 <= r < count:
+            raise ValueError(f"replication must be an integer in [0, {count}), got {r!r}")
+        if count == 1:
+            return self
+        frames = {}
+        for name in FRAMES:
+            frame = self._frame(name)
+            frames[name] = (
+                frame[frame["replication"] == r].drop(columns="replication").reset_index(drop=True)
+            )
+        meta = {**self.meta, "replications": 1, "replication": r}
+        return SimulationResult(frames, scenario=self.scenario, meta=meta)
+
+    @property
+    def replications(self) -> pd.DataFrame:
+        """One row per replication: ``replication``, then the metrics of :meth:`summary`
+        summed over flows (counts int64, costs float64)."""
+        flows = self._flows()
+        rows = []
+        for r in range(self.replication_count):
+            one = self.replication(r)
+            table = _flow_summary(one.runs, one.actions, one.suppressed, flows)
+            totals = table.drop(columns="flow").sum()
+            rows.append({"replication": r, **totals.to_dict()})
+        columns = ["replication", *SUMMARY_METRICS]
+        table = pd.DataFrame(rows, columns=columns)
+        return table.astype(_summary_dtypes(columns))
+
+    def _require_one(self, what: str) -> None:
+        """Views of one simulated history refuse a result of many replications."""
+        if self.replication_count > 1:
+            from segsim.errors import SegsimError
+
+            raise SegsimError(
+                f"this result holds {self.replication_count} replications; {what} reads one: "
+                f"call it on result.replication(r), e.g. result.replication(0).{what}"
+            )
+
+    def _flows(self) -> list[str]:
+        return list(self.meta.get("flows", [])) or sorted(set(self.runs["flow"]))
+
     def summary(self) -> pd.DataFrame:
         """One row per flow: its runs and how they ended, its messages, its operations, costs.
+
+        With replications (``simulate(..., replications=R)``, R > 1), one row per flow and
+        metric instead: ``flow, metric, mean, std, low, high, replications``, ``low`` and
+        ``high`` bounding the metric in 95% of replications (see
+        :func:`segsim.experiments.interval_table`).
 
         Returns
         -------
@@ -176,54 +232,18 @@ class SimulationResult:
             :attr:`currency`: ``message_cost``, ``operation_cost`` (webhooks) and ``cost``
             (both). Counts are int64, costs float64.
         """
-        flows = list(self.meta.get("flows", [])) or sorted(set(self.runs["flow"]))
-        runs_all, actions_all, suppressed_all = self.runs, self.actions, self.suppressed
-        rows = []
-        for flow in flows:
-            runs = runs_all[runs_all["flow"] == flow]
-            actions = actions_all[actions_all["flow"] == flow]
-            messages = actions[actions["action"].isin(MESSAGE_ACTIONS)]
-            sent = messages[messages["status"] == "sent"]
-            operations = actions[~actions["action"].isin(MESSAGE_ACTIONS)]
-            done = operations[operations["status"].isin(("sent", "applied"))]
-            ends = runs["end_reason"].value_counts()
-            row: dict[str, Any] = {
-                "flow": flow,
-                "runs": len(runs),
-                "contacts_entered": runs["contact_id"].nunique(),
-                **{reason: int(ends.get(reason, 0)) for reason in END_REASONS},
-            }
-            for channel in MESSAGE_CHANNELS:
-                row[SENT_COLUMNS[channel]] = int((sent["channel"] == channel).sum())
-            row["messages_sent"] = len(sent)
-            row["skipped"] = int((messages["status"] == "skipped").sum())
-            row["suppressed"] = int((suppressed_all["flow"] == flow).sum())
-            kinds = done["action"].value_counts()
-            for action, column in OPERATION_COLUMNS.items():
-                row[column] = int(kinds.get(action, 0))
-            row["message_cost"] = float(messages["cost"].sum())
-            row["operation_cost"] = float(operations["cost"].sum())
-            row["cost"] = row["message_cost"] + row["operation_cost"]
-            rows.append(row)
-        columns = [
-            "flow",
-            "runs",
-            "contacts_entered",
-            *END_REASONS,
-            *SENT_COLUMNS.values(),
-            "messages_sent",
-            "skipped",
-            "suppressed",
-            *OPERATION_COLUMNS.values(),
-            "message_cost",
-            "operation_cost",
-            "cost",
-        ]
-        table = pd.DataFrame(rows, columns=columns)
-        counts = [c for c in columns if c not in ("flow", "message_cost", "operation_cost", "cost")]
-        return table.astype(
-            {**dict.fromkeys(counts, "int64"), **dict.fromkeys(columns[-3:], "float64")}
-        )
+        flows = self._flows()
+        if self.replication_count == 1:
+            return _flow_summary(self.runs, self.actions, self.suppressed, flows)
+        from segsim.experiments import interval_table
+
+        per = []
+        for r in range(self.replication_count):
+            one = self.replication(r)
+            table = _flow_summary(one.runs, one.actions, one.suppressed, flows)
+            table.insert(0, "replication", r)
+            per.append(table)
+        return interval_table(pd.concat(per, ignore_index=True), SUMMARY_METRICS, by=["flow"])
 
     def explain(self, contact_id: Any) -> pd.DataFrame:
         """One contact's story in time order: why did it get (or not get) each message?
@@ -246,6 +266,7 @@ class SimulationResult:
         """
         from segsim.explain import explain
 
+        self._require_one("explain(contact_id)")
         return explain(self, contact_id)
 
     def to_parquet(self, directory: str | Path) -> Path:
@@ -278,10 +299,12 @@ class SimulationResult:
         """The projected-sends report (HTML in Jupyter; ``to_html(path)``, ``to_markdown()``)."""
         from segsim.report import build_report
 
+        self._require_one("report()")
         return build_report(self, freq=freq)
 
     def flow(self, name: str) -> FlowInResult:
         """A flow of this result: shown in Jupyter as its diagram with run counts per step."""
+        self._require_one(f"flow({name!r})")
         flows = {f.name: f for f in getattr(self.scenario, "flows", ())}
         if name not in flows:
             from segsim.errors import ScenarioError
@@ -301,6 +324,13 @@ class SimulationResult:
         is_message = actions["action"].isin(MESSAGE_ACTIONS)
         messages = int((is_message & (actions["status"] == "sent")).sum())
         operations = int((~is_message & actions["status"].isin(("sent", "applied"))).sum())
+        count = self.replication_count
+        if count > 1:
+            return (
+                f"<SimulationResult{window} {count} replications, {len(self.runs) / count:,.1f} "
+                f"runs, {messages / count:,.1f} messages sent, {operations / count:,.1f} "
+                "operations per replication>"
+            )
         return (
             f"<SimulationResult{window} {len(self.runs):,} runs, {messages:,} messages sent, "
             f"{operations:,} operations, {len(self.suppressed):,} suppressed>"
@@ -309,8 +339,9 @@ class SimulationResult:
     def _repr_html_(self) -> str:
         from segsim.report import html_table  # a display hook: report is downstream
 
+        table = self.summary() if self.replication_count == 1 else self.replications
         return f"<p><b>{html.escape(repr(self))}</b></p>" + html_table(
-            self.summary(), currency=self.currency
+            table, currency=self.currency
         )
 
 
@@ -381,3 +412,63 @@ class FlowInResult:
     def __repr__(self) -> str:
         versions = ", ".join(f"v{v.version}" for v in self.versions)
         return f"<flow {self.flow.name!r} ({versions}) in {self.result!r}>"
+
+
+#: The metrics of :meth:`SimulationResult.summary`, after ``flow``, in order.
+SUMMARY_METRICS: list[str] = [
+    "runs",
+    "contacts_entered",
+    *END_REASONS,
+    *SENT_COLUMNS.values(),
+    "messages_sent",
+    "skipped",
+    "suppressed",
+    *OPERATION_COLUMNS.values(),
+    "message_cost",
+    "operation_cost",
+    "cost",
+]
+_COSTS = ("message_cost", "operation_cost", "cost")
+
+
+def _summary_dtypes(columns: list[str]) -> dict[str, str]:
+    return {c: "float64" if c in _COSTS else "int64" for c in columns if c != "flow"}
+
+
+def _flow_summary(
+    runs_all: pd.DataFrame,
+    actions_all: pd.DataFrame,
+    suppressed_all: pd.DataFrame,
+    flows: list[str],
+) -> pd.DataFrame:
+    """:meth:`SimulationResult.summary` of one replication's frames."""
+    rows = []
+    for flow in flows:
+        runs = runs_all[runs_all["flow"] == flow]
+        actions = actions_all[actions_all["flow"] == flow]
+        messages = actions[actions["action"].isin(MESSAGE_ACTIONS)]
+        sent = messages[messages["status"] == "sent"]
+        operations = actions[~actions["action"].isin(MESSAGE_ACTIONS)]
+        done = operations[operations["status"].isin(("sent", "applied"))]
+        ends = runs["end_reason"].value_counts()
+        row: dict[str, Any] = {
+            "flow": flow,
+            "runs": len(runs),
+            "contacts_entered": runs["contact_id"].nunique(),
+            **{reason: int(ends.get(reason, 0)) for reason in END_REASONS},
+        }
+        for channel in MESSAGE_CHANNELS:
+            row[SENT_COLUMNS[channel]] = int((sent["channel"] == channel).sum())
+        row["messages_sent"] = len(sent)
+        row["skipped"] = int((messages["status"] == "skipped").sum())
+        row["suppressed"] = int((suppressed_all["flow"] == flow).sum())
+        kinds = done["action"].value_counts()
+        for action, column in OPERATION_COLUMNS.items():
+            row[column] = int(kinds.get(action, 0))
+        row["message_cost"] = float(messages["cost"].sum())
+        row["operation_cost"] = float(operations["cost"].sum())
+        row["cost"] = row["message_cost"] + row["operation_cost"]
+        rows.append(row)
+    columns = ["flow", *SUMMARY_METRICS]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.astype(_summary_dtypes(columns))

@@ -32,6 +32,7 @@ from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Name, UTCDateTime, did_you_mean
 from segsim.conditions import segments_used
 from segsim.errors import ScenarioError, SegsimError
+from segsim.experiments import Holdout
 from segsim.flows import (
     Channels,
     Edit,
@@ -196,6 +197,8 @@ class Scenario(FrozenModel):
         Channel rules and costs.
     include_existing_members : bool
         Contacts already in a segment at ``start`` enter it at ``start``.
+    holdout : Holdout, optional
+        A control group: its contacts get no message from the flows it covers (docs/design.md §9).
 
     Raises
     ------
@@ -226,6 +229,7 @@ class Scenario(FrozenModel):
     schedule: tuple[LifecycleEvent, ...] = ()
     channels: Channels = Field(default_factory=Channels)
     include_existing_members: bool = False
+    holdout: Holdout | None = None
 
     # The store is not part of the model: it is not data to dump, compare or describe in a
     # schema, only the connection the simulation reads from.
@@ -393,6 +397,13 @@ def _problems(scenario: Scenario) -> list[tuple[Loc, str, Any]]:
             )
             problems.append((("schedule", k, "at"), message, event.at))
     problems += _lifecycle_problems(scenario.schedule, flow_names)
+    if scenario.holdout is not None:
+        for k, name in enumerate(scenario.holdout.flows or ()):
+            if name not in flow_names:
+                message = (
+                    f"the holdout covers unknown flow {name!r}{did_you_mean(name, flow_names)}"
+                )
+                problems.append((("holdout", "flows", k), message, name))
     return problems
 
 

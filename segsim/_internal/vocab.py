@@ -65,7 +65,7 @@ OPERATION_ACTIONS: tuple[str, ...] = get_args(OperationAction)
 ACTION_KINDS: tuple[str, ...] = MESSAGE_ACTIONS + OPERATION_ACTIONS
 
 #: Rule step kinds (control, not actions).
-RULE_KINDS: tuple[str, ...] = ("wait", "branch")
+RULE_KINDS: tuple[str, ...] = ("wait", "branch", "split", "audience_split")
 #: Every step kind.
 STEP_KINDS: tuple[str, ...] = ACTION_KINDS + RULE_KINDS
 
@@ -118,7 +118,7 @@ OPERATION_LABELS: dict[str, str] = {
 ActionStatus = Literal["sent", "applied", "skipped"]
 ACTION_STATUSES: tuple[str, ...] = get_args(ActionStatus)
 
-SkipReason = Literal["no_email", "no_phone", "unsubscribed"]
+SkipReason = Literal["no_email", "no_phone", "unsubscribed", "holdout"]
 #: Why a message was skipped, in the documented order.
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 #: The skip reason of a message channel whose address attribute is unset.

@@ -45,6 +45,7 @@ from segsim._internal.vocab import (
     SKIP_REASONS,
     SUPPRESSION_REASONS,
 )
+from segsim.analysis._experiments import split_paths
 from segsim.analysis._messages import (
     cost_by_channel,
     messages_per_contact,
@@ -83,6 +84,7 @@ __all__ = [
     "sends_by_period",
     "sends_by_variant",
     "skip_reasons",
+    "split_paths",
     "suppression_reasons",
     "time_to_first_message",
 ]

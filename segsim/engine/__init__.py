@@ -62,6 +62,7 @@ def simulate(
     shards: int = 1,
     executor: Any = None,
     out: str | Path | None = None,
+    replications: int = 1,
 ) -> SimulationResult:
     """Replay the scenario's history through its flows; nothing is sent.
 
@@ -84,6 +85,14 @@ def simulate(
         Stream the frames to Parquet files in this folder instead of holding them in
         memory; the result then reads them lazily (DuckDB over Parquet). The folder is
         complete or absent: an interrupted run leaves no half-written result.
+    replications : int
+        Simulate the scenario this many times, replication ``r`` drawing its random
+        choices (splits, holdouts) with ``replication=r`` (docs/design.md §9). The segment
+        transitions are computed once and shared. With R > 1 every frame starts with a
+        ``replication`` column (0 to R - 1; ``run_id`` numbers each replication's runs
+        from 1), :attr:`SimulationResult.replications` has one row per replication and
+        ``summary()`` the mean and 95% interval of each metric; replication 0 alone is
+        exactly the result of ``replications=1``. Not combined with ``out=``.
 
     Returns
     -------
@@ -107,26 +116,42 @@ def simulate(
     """
     if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         raise ValueError(f"shards must be a positive integer, got {shards!r}")
+    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+        raise ValueError(f"replications must be a positive integer, got {replications!r}")
+    if replications > 1 and out is not None:
+        raise ValueError(
+            "simulate(..., out=DIR) streams one replication; with replications > 1 the "
+            "frames are held in memory (leave out= unset, then result.to_parquet(DIR))"
+        )
     plan = build_plan(scenario)
     for message in plan.warnings:
         warnings.warn(message, SegsimWarning, stacklevel=2)
     store = scenario.store
     id_dtype = "int64" if store.id_type == "integer" else "object"
-    meta = {"flows": list(plan.flow_order), "seed": scenario.seed, "shards": shards}
+    meta = {
+        "flows": list(plan.flow_order),
+        "seed": scenario.seed,
+        "shards": shards,
+        "replications": replications,
+    }
     out_path = None if out is None else Path(out)
     work = Path(tempfile.mkdtemp(prefix="segsim-parts-")) if out_path is not None else None
     try:
         if executor is None:
-            parts = _run_in_process(scenario, plan, shards, progress, work, id_dtype)
+            per_replication = _run_in_process(
+                scenario, plan, shards, progress, work, id_dtype, replications
+            )
         else:
             from segsim.engine.shards import run_distributed
 
-            parts = run_distributed(scenario, shards, executor, work)
+            per_replication = run_distributed(scenario, shards, executor, work, replications)
         if out_path is not None:
             assert work is not None
             write_frames(sorted(p for p in work.iterdir() if p.is_dir()), out_path, plan.flow_order)
             return open_result(out_path, scenario=scenario, meta=meta)
-        frames = frames_from_parts(parts, plan.flow_order, id_dtype)
+        frames = _stack_replications(
+            [frames_from_parts(parts, plan.flow_order, id_dtype) for parts in per_replication]
+        )
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
@@ -140,32 +165,91 @@ def shard_condition(shard: int, shards: int) -> str | None:
     return f"hash(contact_id) % {shards} = {shard}"
 
 
+def _stack_replications(per_replication: list[dict[str, Any]]) -> dict[str, Any]:
+    """One replication's frames as they are; many stacked, with a ``replication`` column
+    first (int64, 0 to R - 1)."""
+    if len(per_replication) == 1:
+        return per_replication[0]
+    import pandas as pd
+
+    stacked = {}
+    for name in per_replication[0]:
+        pieces = []
+        for r, frames in enumerate(per_replication):
+            frame = frames[name].copy()
+            frame.insert(0, "replication", pd.Series(r, index=frame.index, dtype="int64"))
+            pieces.append(frame)
+        stacked[name] = pd.concat(pieces, ignore_index=True)
+    return stacked
+
+
+def run_shard(
+    scenario: Any,
+    plan: Any,
+    shard: int,
+    shards: int,
+    replications: int,
+    sink_for: Any,
+    progress: Any = None,
+) -> list[dict[str, list[Any]]]:
+    """One shard's contacts, every replication: the parts of each, in replication order.
+
+    With more than one replication the shard's segment transitions are read from DuckDB
+    once and replayed by every replication (only the draws differ between them).
+    """
+    from segsim.engine.core import transitions_table
+
+    contacts_sql = shard_condition(shard, shards)
+    shared = transitions_table(plan, scenario.store, contacts_sql) if replications > 1 else None
+    out = []
+    for r in range(replications):
+        sink = sink_for(r)
+        Simulation(
+            plan,
+            scenario.store,
+            include_existing_members=scenario.include_existing_members,
+            contacts_sql=contacts_sql,
+            progress=None if progress is None else progress(r),
+            sink=sink,
+            key_offset=shard << 40,
+            transitions=shared,
+            replication=r,
+        ).run()
+        out.append(sink.parts)
+    return out
+
+
 def _run_in_process(
-    scenario: Any, plan: Any, shards: int, progress: bool, work: Path | None, id_dtype: str
-) -> dict[str, list[Any]]:
+    scenario: Any,
+    plan: Any,
+    shards: int,
+    progress: bool,
+    work: Path | None,
+    id_dtype: str,
+    replications: int = 1,
+) -> list[dict[str, list[Any]]]:
     bar = _Progress(progress)
-    parts: dict[str, list[Any]] = {}
+    per_replication: list[dict[str, list[Any]]] = [{} for _ in range(replications)]
     try:
         for shard in range(shards):
-            sink = (
-                MemorySink(id_dtype)
-                if work is None
-                else ParquetSink(id_dtype, work / f"shard-{shard:04d}")
+
+            def sink_for(r: int, shard: int = shard) -> Any:
+                if work is None:
+                    return MemorySink(id_dtype)
+                return ParquetSink(id_dtype, work / f"shard-{shard:04d}")
+
+            def progress_of(r: int, shard: int = shard) -> Any:
+                return _ShardProgress(bar, shard * replications + r, shards * replications)
+
+            shard_parts = run_shard(
+                scenario, plan, shard, shards, replications, sink_for, progress_of
             )
-            Simulation(
-                plan,
-                scenario.store,
-                include_existing_members=scenario.include_existing_members,
-                contacts_sql=shard_condition(shard, shards),
-                progress=_ShardProgress(bar, shard, shards),
-                sink=sink,
-                key_offset=shard << 40,
-            ).run()
-            for name, frames in sink.parts.items():
-                parts.setdefault(name, []).extend(frames)
+            for parts, shard_part in zip(per_replication, shard_parts, strict=True):
+                for name, frames in shard_part.items():
+                    parts.setdefault(name, []).extend(frames)
     finally:
         bar.close()
-    return parts
+    return per_replication
 
 
 class _ShardProgress:

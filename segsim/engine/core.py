@@ -40,6 +40,7 @@ from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRE
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
+from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
 from segsim.engine.live import LiveContact, replay, time_boundaries
 from segsim.engine.plan import (
     ActionStep,
@@ -254,8 +255,11 @@ class Simulation:
         self._handlers: dict[str, StepHandler] = {
             "wait": self._wait_step,
             "branch": self._branch_step,
+            "split": partial(split_step, self),
+            "audience_split": partial(audience_split_step, self),
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
+        self.holdout = None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws)
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
         self.segment_of_flow_events = self._index_flow_events()
         # conditions some version of some flow reacts to: a transition is recorded as a
@@ -817,7 +821,10 @@ class Simulation:
         run.step = step.next
         channel = step.channel
         if channel in self.delivery.rules:  # a message: delivery decides
-            status, reason, cost = self.delivery.decide(run, step, contact.members, t)
+            if self.holdout is not None and self.holdout.holds_out(cf.name, run.contact):
+                status, reason, cost = "skipped", "holdout", 0.0  # the control group
+            else:
+                status, reason, cost = self.delivery.decide(run, step, contact.members, t)
             self._log_action(run, step, t, status, reason, cost)
             return True
         if channel == "webhook":  # an operation: logged, never sent

@@ -31,6 +31,7 @@ from segsim._internal.vocab import ACTION_CHANNEL, ACTION_KINDS, MESSAGE_ACTIONS
 from segsim._time import duration_us, to_us
 from segsim.conditions import (
     Condition,
+    all_of,
     attr,
     attributes_used,
     compile_predicate,
@@ -40,6 +41,7 @@ from segsim.conditions import (
     validate_condition,
 )
 from segsim.errors import FlowNotReady, ScenarioError
+from segsim.experiments import bucket_bounds, cumulative_shares
 from segsim.flows import (
     AddToList,
     AttributeMatches,
@@ -112,6 +114,32 @@ class BranchStep(CompiledStep):
 
 
 @dataclass(frozen=True, slots=True)
+class SplitStep(CompiledStep):
+    """A random split (docs/design.md §9): path ``i`` is named ``names[i]`` and starts at
+    ``firsts[i]`` (``next`` for an empty path).
+
+    Drawn: the first path whose cumulative share exceeds the contact's draw. By bucket:
+    ``bucket_conditions[i]`` is the tracked condition "the bucket is in path ``i``'s range".
+    """
+
+    names: tuple[str, ...]
+    firsts: tuple[str | None, ...]
+    cumulative: tuple[float, ...]
+    bucket_attribute: str | None
+    bucket_conditions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceSplitStep(CompiledStep):
+    """Ranked paths: the first tracked condition of ``conditions`` that holds wins; none
+    holding, ``otherwise`` (the last of ``names`` and ``firsts``)."""
+
+    conditions: tuple[int, ...]
+    names: tuple[str, ...]
+    firsts: tuple[str | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ActionStep(CompiledStep):
     """An action, worked out once: the event loop only reads it."""
 
@@ -154,6 +182,44 @@ def _compile_branch(place: StepPlace, compiler: _FlowCompiler) -> BranchStep:
     )
 
 
+def _compile_split(place: StepPlace, compiler: _FlowCompiler) -> SplitStep:
+    step = place.step
+    names = tuple(step.paths)
+    weights = [step.weights[name] for name in names]
+    conditions: tuple[int, ...] = ()
+    if step.bucket_attribute is not None:
+        bucket = attr(step.bucket_attribute)
+        conditions = tuple(
+            compiler.track(all_of(bucket >= low, bucket < high), compiler.where(place))
+            for low, high in bucket_bounds(weights)
+        )
+    return SplitStep(
+        step.id,
+        step.kind,
+        place.next,
+        names=names,
+        firsts=tuple(place.path_first(step.paths[name]) for name in names),
+        cumulative=cumulative_shares(weights),
+        bucket_attribute=step.bucket_attribute,
+        bucket_conditions=conditions,
+    )
+
+
+def _compile_audience_split(place: StepPlace, compiler: _FlowCompiler) -> AudienceSplitStep:
+    step = place.step
+    where = compiler.where(place)
+    return AudienceSplitStep(
+        step.id,
+        step.kind,
+        place.next,
+        conditions=tuple(compiler.track(path.when, where) for path in step.paths),
+        names=step.path_names(),
+        firsts=tuple(
+            place.path_first(steps) for steps in (*(p.steps for p in step.paths), step.otherwise)
+        ),
+    )
+
+
 def _compile_action(place: StepPlace, compiler: _FlowCompiler) -> ActionStep:
     step, kind, after = place.step, place.step.kind, place.next
     if kind in MESSAGE_ACTIONS:
@@ -179,6 +245,8 @@ def _compile_action(place: StepPlace, compiler: _FlowCompiler) -> ActionStep:
 STEP_RULES: dict[str, Callable[[StepPlace, _FlowCompiler], CompiledStep]] = {
     "wait": _compile_wait,
     "branch": _compile_branch,
+    "split": _compile_split,
+    "audience_split": _compile_audience_split,
     **dict.fromkeys(ACTION_KINDS, _compile_action),
 }
 
@@ -280,6 +348,8 @@ class Plan:
     inputs: list[frozenset[tuple[bool, str]]] = field(default_factory=list)
     #: what the analyst should know before trusting the figures (see :func:`check_scenario`)
     warnings: list[str] = field(default_factory=list)
+    #: the scenario's holdout (docs/design.md §9), ``None`` without one
+    holdout: Any = None
 
     @property
     def user_segments(self) -> int:
@@ -551,6 +621,7 @@ def build_plan(scenario: Any) -> Plan:
             for c in conditions.items
         ],
         warnings=warnings,
+        holdout=getattr(scenario, "holdout", None),
     )
 
 

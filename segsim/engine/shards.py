@@ -24,9 +24,10 @@ __all__ = ["run_distributed"]
 
 
 def run_distributed(
-    scenario: Any, shards: int, executor: Any, work: Path | None
-) -> dict[str, list[Any]]:
-    """Run every shard on ``executor``; returns the in-memory parts (empty with ``work``)."""
+    scenario: Any, shards: int, executor: Any, work: Path | None, replications: int = 1
+) -> list[dict[str, list[Any]]]:
+    """Run every shard on ``executor``; returns the in-memory parts of each replication
+    (empty with ``work``). A shard runs all its replications, sharing its transitions."""
     if executor != "processes" and not hasattr(executor, "submit"):
         raise ValueError(
             f"executor must be None, 'processes', a concurrent.futures.Executor or a "
@@ -59,6 +60,7 @@ def run_distributed(
                 shard,
                 shards,
                 None if work is None else str(work / f"shard-{shard:04d}"),
+                replications,
             )
             for shard in range(shards)
         ]
@@ -68,19 +70,25 @@ def run_distributed(
             owned.shutdown()
         if copy_dir is not None:
             shutil.rmtree(copy_dir, ignore_errors=True)
-    parts: dict[str, list[Any]] = {}
+    per_replication: list[dict[str, list[Any]]] = [{} for _ in range(replications)]
     for result in results:
-        for name, frames in (result or {}).items():
-            parts.setdefault(name, []).extend(frames)
-    return parts
+        for parts, shard_part in zip(per_replication, result or [{}] * replications, strict=True):
+            for name, frames in shard_part.items():
+                parts.setdefault(name, []).extend(frames)
+    return per_replication
 
 
 def simulate_shard(
-    fields: dict[str, Any], store_path: str, shard: int, shards: int, part_dir: str | None
-) -> dict[str, list[Any]] | None:
-    """One shard, in a worker: open the store read-only, run, return or write the parts."""
-    from segsim.engine import shard_condition
-    from segsim.engine.core import Simulation
+    fields: dict[str, Any],
+    store_path: str,
+    shard: int,
+    shards: int,
+    part_dir: str | None,
+    replications: int = 1,
+) -> list[dict[str, list[Any]]] | None:
+    """One shard, in a worker: open the store read-only, run every replication, return
+    the parts of each (or write them, with ``part_dir``)."""
+    from segsim.engine import run_shard
     from segsim.engine.output import MemorySink, ParquetSink
     from segsim.engine.plan import build_plan
     from segsim.scenario import Scenario
@@ -91,18 +99,16 @@ def simulate_shard(
         scenario = Scenario(store, **fields)
         plan = build_plan(scenario)
         id_dtype = "int64" if store.id_type == "integer" else "object"
-        sink = MemorySink(id_dtype) if part_dir is None else ParquetSink(id_dtype, Path(part_dir))
-        Simulation(
-            plan,
-            store,
-            include_existing_members=scenario.include_existing_members,
-            contacts_sql=shard_condition(shard, shards),
-            sink=sink,
-            key_offset=shard << 40,
-        ).run()
+
+        def sink_for(_r: int) -> Any:
+            if part_dir is None:
+                return MemorySink(id_dtype)
+            return ParquetSink(id_dtype, Path(part_dir))
+
+        parts = run_shard(scenario, plan, shard, shards, replications, sink_for)
     finally:
         store.close()
-    return None if part_dir is not None else sink.parts
+    return None if part_dir is not None else parts
 
 
 def _copy_store(store: Any, path: Path) -> None:
