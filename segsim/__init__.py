@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
         Wait,
         Webhook,
     )
+    from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours, RateLimit
     from segsim.report import Report, build_report
     from segsim.result import SimulationResult, open_result
     from segsim.scenario import Scenario, load_scenario
@@ -113,6 +114,9 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("Segment", "members", "segment_events", "segment_sizes"), "segsim.segments"),
     "Store": "segsim.store",
     "Explorer": "segsim.widgets",
+    **dict.fromkeys(
+        ("DeliveryPolicy", "FrequencyCap", "QuietHours", "RateLimit"), "segsim.policies"
+    ),
 }
 
 __all__ = [
@@ -130,14 +134,18 @@ __all__ = [
     "ConditionError",
     "DataLoadError",
     "DeleteContact",
+    "DeliveryPolicy",
     "Edit",
     "EntersSegment",
     "ExitsSegment",
     "Explorer",
     "Flow",
     "FlowNotReady",
+    "FrequencyCap",
     "Holdout",
     "Pause",
+    "QuietHours",
+    "RateLimit",
     "ReadOnlyStoreError",
     "RemoveFromList",
     "Report",

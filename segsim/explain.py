@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from segsim._internal.vocab import SUPPRESSION_REASONS
+from segsim._time import format_duration
 from segsim.errors import SegsimError
 
 __all__ = ["EXPLAIN_COLUMNS", "SUPPRESSION_MEANING", "explain"]
@@ -270,7 +271,9 @@ def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
     for r in steps.itertuples():
         action = by_key.get((r.run_id, r.step_id, r.time))
         model = models.get((r.flow, r.version, r.step_id))
-        if action is not None:
+        if r.outcome == "deferred":
+            text = _deferred_text(steps, r)
+        elif action is not None:
             text = _action_text(action, channels, model)
         elif r.kind in ("split", "audience_split") and model is not None:
             text = _path_text(result, r, model)
@@ -316,6 +319,18 @@ def _path_text(result: Any, row: Any, step: Any) -> str:
     )
 
 
+def _deferred_text(steps: pd.DataFrame, row: Any) -> str:
+    """``"deferred: quiet hours, until 2026-01-06T07:00:00Z"`` (when the step ran again)."""
+    later = steps[
+        (steps["run_id"] == row.run_id)
+        & (steps["step_id"] == row.step_id)
+        & (steps["time"] > row.time)
+    ]
+    if later.empty:
+        return "deferred: quiet hours (still waiting at the window's end, or the run ended)"
+    return f"deferred: quiet hours, until {_iso(pd.Timestamp(later['time'].iloc[0]))}"
+
+
 def _step_models(scenario: Any) -> dict[tuple[str, int, str], Any]:
     """``(flow, version, step id) -> step`` over the scenario's flows and scheduled edits."""
     if scenario is None:
@@ -334,6 +349,11 @@ def _action_text(action: Any, channels: Any, model: Any = None) -> str:
         meaning = _holdout_meaning(action) or _reason_meaning(action, channels)
         status = f"skipped: {action.reason}{meaning}"
     parts = [status]
+    queued = getattr(action, "queued", 0.0)
+    if status == "sent" and queued and queued > 0:
+        parts.append(
+            f"after {format_duration(pd.Timedelta(seconds=queued))} in the rate-limit queue"
+        )
     if action.channel:
         parts.append(action.channel)
     if action.template is not None:
@@ -347,6 +367,10 @@ def _action_text(action: Any, channels: Any, model: Any = None) -> str:
 
 
 def _reason_meaning(action: Any, channels: Any) -> str:
+    if action.reason == "quiet_hours":
+        return " (in the contact's quiet hours, local time)"
+    if action.reason == "frequency_cap":
+        return " (over a frequency cap)"
     if channels is None:
         return ""
     try:

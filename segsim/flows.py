@@ -39,6 +39,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from segsim._internal.formatting import DEFAULT_CURRENCY
+from segsim._internal.localtime import WEEKDAYS, clock_minutes, time_zone
 from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Duration, Name, UTCDateTime, did_you_mean
 from segsim._internal.vocab import ACTION_KINDS
@@ -325,13 +326,30 @@ def _non_finite(value: Any, path: str) -> str | None:
     return None
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
 class Wait(_Step):
-    """Wait a positive duration: ``Wait("w1", "2d")``."""
+    """Wait a positive duration: ``Wait("w1", "2d")``; or until a local clock time.
+
+    With ``until="HH:MM"`` the duration counts whole *calendar days* in the contact's time
+    zone, and the run resumes at the first local ``HH:MM`` on or after that day, on an
+    allowed weekday (``weekdays``, all by default), strictly after it entered — so
+    ``Wait("w1", "0d", until="15:00")`` resumes today at 15:00 if that is still ahead, else
+    on the next allowed day (docs/semantics.md has the exact rule and DST examples).
+
+    >>> Wait("w1", "2d", until="09:00", weekdays=["mon", "fri"]).describe()
+    'wait until 09:00 local time, 2 days later, on mon/fri'
+    """
 
     _positional = ("id", "duration")
 
     kind: Literal["wait"] = "wait"
     duration: Duration
+    #: resume at this local clock time ("HH:MM"): ``duration`` then counts calendar days
+    until: str | None = None
+    #: with ``until``, the local weekdays it may resume on (``"mon"`` … ``"sun"``)
+    weekdays: tuple[Weekday, ...] | None = None
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -345,18 +363,67 @@ class Wait(_Step):
             raise ValueError(f"wait step {step!r}: the duration must be positive, got {shown}")
         return value
 
-    @field_validator("duration")
+    @field_validator("until")
     @classmethod
-    def _positive(cls, value: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
-        if value <= dt.timedelta(0):
-            step = info.data.get("id", "?")
-            raise ValueError(
-                f"wait step {step!r}: the duration must be positive, got {format_duration(value)}"
-            )
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None:
+            clock_minutes(value)
         return value
 
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("weekdays must allow at least one day (or be left out: every day)")
+        return tuple(sorted(set(value), key=WEEKDAYS.index))
+
+    @model_validator(mode="after")
+    def _positive(self) -> Wait:
+        # a field check cannot see ``until``: "0d" is valid with it (today, if still ahead)
+        errors = []
+        if self.until is None:
+            if self.duration <= dt.timedelta(0):
+                message = (
+                    f"wait step {self.id!r}: the duration must be positive, got "
+                    f"{format_duration(self.duration)}"
+                )
+                errors.append(_custom_error(("duration",), message, self.duration))
+            if self.weekdays is not None:
+                message = f"wait step {self.id!r}: weekdays need until='HH:MM'"
+                errors.append(_custom_error(("weekdays",), message, self.weekdays))
+        elif self.duration % dt.timedelta(days=1):
+            message = (
+                f"wait step {self.id!r}: with until, the duration counts calendar days in the "
+                f"contact's time zone (e.g. '2d' or '0d'); got {format_duration(self.duration)}"
+            )
+            errors.append(_custom_error(("duration",), message, self.duration))
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    def __repr_args__(self) -> Any:
+        # a plain wait reads as it always did: the local-time fields only when given
+        for name, value in super().__repr_args__():
+            if name in ("until", "weekdays") and value is None:
+                continue
+            yield name, value
+
+    @property
+    def days(self) -> int:
+        """With ``until``: the calendar days the wait counts."""
+        return self.duration.days
+
     def facts(self) -> tuple[str, ...]:
-        return (f"for {format_duration(self.duration)}",)
+        if self.until is None:
+            return (f"for {format_duration(self.duration)}",)
+        days = self.duration.days
+        when = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''} later"
+        facts = [f"until {self.until} local time, {when}"]
+        if self.weekdays is not None:
+            facts.append(f"on {'/'.join(self.weekdays)}")
+        return tuple(facts)
 
 
 class Branch(_Step):
@@ -750,6 +817,8 @@ class Flow(_FrozenModel):
     steps: tuple[Step, ...] = ()
     settings: ActivationSettings = Field(default_factory=ActivationSettings)
     version: int = Field(default=1, ge=1)
+    #: higher wins a frequency cap when sends of several flows are decided at one instant
+    priority: int = 0
 
     @model_validator(mode="after")
     def _unique_step_ids(self) -> Flow:
@@ -1041,6 +1110,16 @@ class Channels(_FrozenModel):
     cost_whatsapp: float = Field(default=0.03, ge=0, allow_inf_nan=False)
     cost_webhook: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     currency: str = DEFAULT_CURRENCY
+    #: the string attribute holding each contact's IANA time zone (None: every contact
+    #: is in ``default_timezone``); a contact without it is in ``default_timezone``
+    timezone_attribute: Name | None = None
+    default_timezone: str = "UTC"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        time_zone(value)  # ValueError naming the bad zone
+        return value
 
     @field_validator("currency")
     @classmethod

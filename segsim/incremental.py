@@ -67,7 +67,8 @@ class IncrementalSimulation:
         """The :class:`~segsim.result.SimulationResult` of ``variant``; see the class."""
         from segsim.engine.output import frames_to_parts
 
-        if not self._only_flow_differs(variant):
+        if not self._only_flow_differs(variant) or variant.policy.rate_limits:
+            # a rate limit is shared by every contact: re-running some of them is not exact
             self.last_contacts = None
             return self._run(variant, None)
         triggers = _trigger_events(self.scenario, self.flow_name) | _trigger_events(

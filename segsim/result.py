@@ -21,6 +21,7 @@ from segsim._internal.vocab import (
     MESSAGE_ACTIONS,
     MESSAGE_CHANNELS,
     OPERATION_COLUMNS,
+    POLICY_COLUMNS,
     SENT_COLUMNS,
 )
 
@@ -190,7 +191,7 @@ class SimulationResult:
         rows = []
         for r in range(self.replication_count):
             one = self.replication(r)
-            table = _flow_summary(one.runs, one.actions, one.suppressed, flows)
+            table = _flow_summary(one.runs, one.actions, one.suppressed, one.steps, flows)
             totals = table.drop(columns="flow").sum()
             rows.append({"replication": r, **totals.to_dict()})
         columns = ["replication", *SUMMARY_METRICS]
@@ -226,21 +227,23 @@ class SimulationResult:
             ``restarted``, ``contact_deleted``, ``step_removed``, ``paused_exit``,
             ``horizon`` = still running at the window's end; they add up to ``runs``), the
             messages sent per channel (``email_sent``, ``sms_sent``, ``whatsapp_sent``) and
-            in all (``messages_sent``), ``skipped`` (messages), ``suppressed`` (trigger
-            events that did not enter), the operations (``webhooks_called``, ``list_adds``,
+            in all (``messages_sent``), ``skipped`` (messages), what the delivery policy did
+            (``deferred``: quiet-hours deferrals, ``quiet_hours_skipped``,
+            ``frequency_capped``, ``queued``: sent messages that waited in a rate-limit
+            queue; all 0 without a policy), ``suppressed`` (trigger events that did not enter), the operations (``webhooks_called``, ``list_adds``,
             ``list_removes``, ``contact_updates``, ``contact_deletes``), and the costs in
             :attr:`currency`: ``message_cost``, ``operation_cost`` (webhooks) and ``cost``
             (both). Counts are int64, costs float64.
         """
         flows = self._flows()
         if self.replication_count == 1:
-            return _flow_summary(self.runs, self.actions, self.suppressed, flows)
+            return _flow_summary(self.runs, self.actions, self.suppressed, self.steps, flows)
         from segsim.experiments import interval_table
 
         per = []
         for r in range(self.replication_count):
             one = self.replication(r)
-            table = _flow_summary(one.runs, one.actions, one.suppressed, flows)
+            table = _flow_summary(one.runs, one.actions, one.suppressed, one.steps, flows)
             table.insert(0, "replication", r)
             per.append(table)
         return interval_table(pd.concat(per, ignore_index=True), SUMMARY_METRICS, by=["flow"])
@@ -422,6 +425,7 @@ SUMMARY_METRICS: list[str] = [
     *SENT_COLUMNS.values(),
     "messages_sent",
     "skipped",
+    *POLICY_COLUMNS,
     "suppressed",
     *OPERATION_COLUMNS.values(),
     "message_cost",
@@ -439,6 +443,7 @@ def _flow_summary(
     runs_all: pd.DataFrame,
     actions_all: pd.DataFrame,
     suppressed_all: pd.DataFrame,
+    steps_all: pd.DataFrame,
     flows: list[str],
 ) -> pd.DataFrame:
     """:meth:`SimulationResult.summary` of one replication's frames."""
@@ -461,6 +466,12 @@ def _flow_summary(
             row[SENT_COLUMNS[channel]] = int((sent["channel"] == channel).sum())
         row["messages_sent"] = len(sent)
         row["skipped"] = int((messages["status"] == "skipped").sum())
+        # what the delivery policy did (docs/semantics.md, Delivery policies)
+        steps = steps_all[steps_all["flow"] == flow]
+        row["deferred"] = int((steps["outcome"] == "deferred").sum())
+        row["quiet_hours_skipped"] = int((messages["reason"] == "quiet_hours").sum())
+        row["frequency_capped"] = int((messages["reason"] == "frequency_cap").sum())
+        row["queued"] = int((sent["queued"] > 0).sum()) if "queued" in sent else 0
         row["suppressed"] = int((suppressed_all["flow"] == flow).sum())
         kinds = done["action"].value_counts()
         for action, column in OPERATION_COLUMNS.items():

@@ -50,6 +50,7 @@ from segsim.flows import (
     initial_state,
     next_state,
 )
+from segsim.policies import DeliveryPolicy
 from segsim.segments import Segment
 
 __all__ = [
@@ -199,6 +200,9 @@ class Scenario(FrozenModel):
         Contacts already in a segment at ``start`` enter it at ``start``.
     holdout : Holdout, optional
         A control group: its contacts get no message from the flows it covers (docs/design.md §9).
+    policy : DeliveryPolicy
+        Quiet hours, frequency caps and rate limits applied to every message (none by
+        default); local time comes from ``channels`` (``timezone_attribute``).
 
     Raises
     ------
@@ -230,6 +234,7 @@ class Scenario(FrozenModel):
     channels: Channels = Field(default_factory=Channels)
     include_existing_members: bool = False
     holdout: Holdout | None = None
+    policy: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
 
     # The store is not part of the model: it is not data to dump, compare or describe in a
     # schema, only the connection the simulation reads from.

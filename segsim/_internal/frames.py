@@ -176,6 +176,11 @@ ACTIONS = FrameSpec(
         Column("cost", "float64", "the cost of a sent message or webhook"),
         Column("detail", "str", "list name, webhook method and url, or the attributes set"),
         Column("version", "int64", "the flow version in force"),
+        Column(
+            "queued",
+            "float64",
+            "seconds the message waited in its channel's rate-limit queue (0 if none)",
+        ),
     ),
 )
 

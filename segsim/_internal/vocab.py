@@ -31,6 +31,8 @@ __all__ = [
     "OPERATION_ACTIONS",
     "OPERATION_COLUMNS",
     "OPERATION_LABELS",
+    "POLICY_COLUMNS",
+    "POLICY_SKIP_REASONS",
     "RECHECK_AFTER",
     "SEGMENT_EVENTS",
     "SENT_COLUMNS",
@@ -118,9 +120,16 @@ OPERATION_LABELS: dict[str, str] = {
 ActionStatus = Literal["sent", "applied", "skipped"]
 ACTION_STATUSES: tuple[str, ...] = get_args(ActionStatus)
 
-SkipReason = Literal["no_email", "no_phone", "unsubscribed", "holdout"]
+SkipReason = Literal[
+    "no_email", "no_phone", "unsubscribed", "quiet_hours", "frequency_cap", "holdout"
+]
 #: Why a message was skipped, in the documented order.
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
+#: The skip reasons a delivery policy gives (:mod:`segsim.policies`).
+POLICY_SKIP_REASONS: tuple[str, ...] = ("quiet_hours", "frequency_cap")
+#: What a delivery policy did, as counts per flow (summaries, comparisons): quiet-hours
+#: deferrals, skips by quiet hours and by frequency caps, sends that waited in a queue.
+POLICY_COLUMNS: tuple[str, ...] = ("deferred", "quiet_hours_skipped", "frequency_capped", "queued")
 #: The skip reason of a message channel whose address attribute is unset.
 NO_ADDRESS_REASON: dict[str, str] = {"email": "no_email", "sms": "no_phone", "whatsapp": "no_phone"}
 

@@ -37,6 +37,7 @@ from simpy.core import URGENT
 
 from segsim import schema
 from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRESSED, FrameSpec
+from segsim._internal.localtime import wait_until
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
@@ -50,6 +51,7 @@ from segsim.engine.plan import (
     Plan,
     WaitStep,
 )
+from segsim.engine.policy import Policies, TimeZones
 from segsim.errors import CascadeLoopError
 from segsim.flows import FlowState, next_state
 from segsim.segments import transition_query
@@ -93,6 +95,7 @@ _writes(
     "cost",
     "detail",
     "version",
+    "queued",
 )
 _writes(SUPPRESSED, "time", "flow", "contact_id", "reason")
 
@@ -251,6 +254,17 @@ class Simulation:
         self.next_run_key = key_offset
         self.sink = sink
         self.delivery = Delivery(plan.channels)
+        #: each contact's time zone, read when a policy or a wait needs local time
+        self.zones = (
+            TimeZones(store, plan.timezone_attribute, plan.default_timezone)
+            if plan.local_time
+            else None
+        )
+        self.policies = (
+            Policies(plan.policy, self.zones, self.env, self)
+            if plan.policy is not None and not plan.policy.is_empty
+            else None
+        )
         self.draws = Draws(plan.seed, replication)
         self._handlers: dict[str, StepHandler] = {
             "wait": self._wait_step,
@@ -783,7 +797,12 @@ class Simulation:
         self.logs.steps.append(
             (t, run.key, cf.name, run.contact, step.id, step.kind, "waiting", cf.version)
         )
-        event = self.env.timeout(step.duration_us)
+        delay = step.duration_us
+        if step.until is not None:  # local time: calendar days, then a clock time
+            assert self.zones is not None
+            zone = self.zones.at(run.contact, t)
+            delay = wait_until(t, zone, step.days, step.until, step.weekdays) - t
+        event = self.env.timeout(delay)
         event.callbacks.append(partial(self._on_wait_over, run, run.token))
         return False
 
@@ -825,6 +844,8 @@ class Simulation:
                 status, reason, cost = "skipped", "holdout", 0.0  # the control group
             else:
                 status, reason, cost = self.delivery.decide(run, step, contact.members, t)
+                if status == "sent" and self.policies is not None:
+                    return self.policies.send(run, step, contact, t, cost)
             self._log_action(run, step, t, status, reason, cost)
             return True
         if channel == "webhook":  # an operation: logged, never sent
@@ -832,6 +853,8 @@ class Simulation:
             return True
         self._log_action(run, step, t, "applied", None, 0.0)
         contact_id = run.contact
+        if self.zones is not None and step.changes:
+            self.zones.apply(contact_id, t, step.changes)  # it may move the contact
         if step.kind == "delete_contact":
             self._delete(contact_id, contact, t)
             return True
@@ -854,7 +877,14 @@ class Simulation:
         )
 
     def _log_action(
-        self, run: Run, step: ActionStep, t: int, status: str, reason: str | None, cost: float
+        self,
+        run: Run,
+        step: ActionStep,
+        t: int,
+        status: str,
+        reason: str | None,
+        cost: float,
+        queued: float = 0.0,
     ) -> None:
         cf = run.flow
         self.logs.steps.append(
@@ -875,6 +905,7 @@ class Simulation:
                 cost,
                 step.detail,
                 cf.version,
+                queued,
             )
         )
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from segsim._internal.localtime import WEEKDAYS, clock_minutes
 from segsim._internal.naming import did_you_mean
 from segsim._internal.vocab import ACTION_CHANNEL, ACTION_KINDS, MESSAGE_ACTIONS, NO_ADDRESS_REASON
 from segsim._time import duration_us, to_us
@@ -40,6 +41,7 @@ from segsim.conditions import (
     unknown_lists,
     validate_condition,
 )
+from segsim.engine.policy import check_time_zones
 from segsim.errors import FlowNotReady, ScenarioError
 from segsim.experiments import bucket_bounds, cumulative_shares
 from segsim.flows import (
@@ -96,9 +98,17 @@ class CompiledStep:
 
 @dataclass(frozen=True, slots=True)
 class WaitStep(CompiledStep):
-    """Wait ``duration_us`` microseconds, then go to ``next``."""
+    """Wait ``duration_us`` microseconds, then go to ``next``.
+
+    With ``until`` (minutes after local midnight): wait ``days`` calendar days in the
+    contact's zone, then until that clock time on an allowed weekday (``weekdays``, 0 =
+    Monday; ``None``: any), see :func:`segsim._internal.localtime.wait_until`.
+    """
 
     duration_us: int
+    until: int | None = None
+    days: int = 0
+    weekdays: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +177,18 @@ class _FlowCompiler:
 
 def _compile_wait(place: StepPlace, _compiler: _FlowCompiler) -> WaitStep:
     step = place.step
-    return WaitStep(step.id, step.kind, place.next, duration_us(step.duration))
+    if step.until is None:
+        return WaitStep(step.id, step.kind, place.next, duration_us(step.duration))
+    weekdays = None if step.weekdays is None else tuple(WEEKDAYS.index(d) for d in step.weekdays)
+    return WaitStep(
+        step.id,
+        step.kind,
+        place.next,
+        duration_us(step.duration),
+        until=clock_minutes(step.until),
+        days=step.days,
+        weekdays=weekdays,
+    )
 
 
 def _compile_branch(place: StepPlace, compiler: _FlowCompiler) -> BranchStep:
@@ -350,10 +371,22 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     #: the scenario's holdout (docs/design.md §9), ``None`` without one
     holdout: Any = None
+    #: the delivery policy (:class:`segsim.policies.DeliveryPolicy`), None when there is none
+    policy: Any = None
+    #: where each contact's time zone comes from (``ss.Channels``)
+    timezone_attribute: str | None = None
+    default_timezone: str = "UTC"
+    #: whether some rule (a policy, a ``Wait(until=...)``) reads local time
+    local_time: bool = False
 
     @property
     def user_segments(self) -> int:
         return len(self.segments)
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether contacts share a channel's capacity (a rate limit): no sharding then."""
+        return self.policy is not None and bool(self.policy.rate_limits)
 
 
 class _Conditions:
@@ -587,6 +620,16 @@ def build_plan(scenario: Any) -> Plan:
     if channel_problems:
         raise ScenarioError(channel_problems[0][1])
     warnings += unknown_lists(placed, _list_names(store, flows))
+    policy = getattr(scenario, "policy", None)
+    if policy is not None and policy.is_empty:
+        policy = None
+    local_time = (policy is not None and policy.uses_local_time) or any(
+        isinstance(step, WaitStep) and step.until is not None
+        for cf in compiled.values()
+        for step in cf.steps.values()
+    )
+    timezone_attribute = scenario.channels.timezone_attribute
+    check_time_zones(store, timezone_attribute, types, flows)
 
     hidden = conditions.hidden_segments()
     all_named = {s.name: normalised[s.name] for s in segments}
@@ -622,6 +665,10 @@ def build_plan(scenario: Any) -> Plan:
         ],
         warnings=warnings,
         holdout=getattr(scenario, "holdout", None),
+        policy=policy,
+        timezone_attribute=timezone_attribute,
+        default_timezone=scenario.channels.default_timezone,
+        local_time=local_time,
     )
 
 
