@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
     from segsim.diagram import draw_flow
     from segsim.engine import simulate
+    from segsim.event_conditions import event, prop
     from segsim.experiments import AudiencePath, AudienceSplit, Holdout, Split
     from segsim.flows import (
         Activate,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
         DeleteContact,
         Edit,
         EntersSegment,
+        EventTrigger,
         ExitsSegment,
         Flow,
         Pause,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
         SendWhatsApp,
         UpdateContact,
         Wait,
+        WaitFor,
         Webhook,
     )
     from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours, RateLimit
@@ -82,6 +85,7 @@ _LAZY: dict[str, str] = {
     "draw_flow": "segsim.diagram",
     "simulate": "segsim.engine",
     **dict.fromkeys(("AudiencePath", "AudienceSplit", "Holdout", "Split"), "segsim.experiments"),
+    **dict.fromkeys(("event", "prop"), "segsim.event_conditions"),
     **dict.fromkeys(
         (
             "Activate",
@@ -93,6 +97,7 @@ _LAZY: dict[str, str] = {
             "DeleteContact",
             "Edit",
             "EntersSegment",
+            "EventTrigger",
             "ExitsSegment",
             "Flow",
             "Pause",
@@ -104,6 +109,7 @@ _LAZY: dict[str, str] = {
             "SendWhatsApp",
             "UpdateContact",
             "Wait",
+            "WaitFor",
             "Webhook",
         ),
         "segsim.flows",
@@ -137,6 +143,7 @@ __all__ = [
     "DeliveryPolicy",
     "Edit",
     "EntersSegment",
+    "EventTrigger",
     "ExitsSegment",
     "Explorer",
     "Flow",
@@ -165,6 +172,7 @@ __all__ = [
     "Store",
     "UpdateContact",
     "Wait",
+    "WaitFor",
     "Webhook",
     "__version__",
     "all_of",
@@ -174,12 +182,14 @@ __all__ = [
     "compare",
     "datasets",
     "draw_flow",
+    "event",
     "in_list",
     "in_segment",
     "load_scenario",
     "members",
     "not_",
     "open_result",
+    "prop",
     "segment_events",
     "segment_sizes",
     "simulate",

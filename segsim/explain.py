@@ -6,7 +6,8 @@ attributes and lists, and the segments it was already a member of (members at th
 are not entrants unless ``include_existing_members``) — and a note for each flow the contact
 never triggered. Then come its changes in the window, segment entries and exits, runs
 entered and ended, steps, actions (a skipped send says why, in terms of the channel's
-attributes) and trigger events that did not enter (with what the reason means).
+attributes; a WaitFor, whether its condition held or the timeout came first) and trigger
+events that did not enter (with what the reason means).
 
 Conventions: times are tz-aware UTC in ``time`` and ISO 8601 (``2026-01-05T10:00:00Z``) in
 ``detail``; a missing ``flow``, ``step_id`` or ``detail`` is ``None`` and a missing ``run_id``
@@ -25,6 +26,7 @@ import pandas as pd
 from segsim._internal.vocab import SUPPRESSION_REASONS
 from segsim._time import format_duration
 from segsim.errors import SegsimError
+from segsim.flows import EventTrigger, SegmentTrigger
 
 __all__ = ["EXPLAIN_COLUMNS", "SUPPRESSION_MEANING", "explain"]
 
@@ -219,18 +221,24 @@ def _untriggered_flows(
     for flow in scenario.flows:
         if flow.name in ran:
             continue
+        versions = [v.flow for v in versions_in_force(scenario, flow.name)]
         triggers = {
-            (v.flow.trigger.on, v.flow.trigger.segment)
-            for v in versions_in_force(scenario, flow.name)
-            if v.flow.trigger is not None
+            (v.trigger.on, v.trigger.segment)
+            for v in versions
+            if isinstance(v.trigger, SegmentTrigger)
         }
-        if not triggers:
+        events = sorted({v.trigger.event for v in versions if isinstance(v.trigger, EventTrigger)})
+        if not triggers and not events:
             text = "the flow has no trigger (a draft)"
         else:
             text = "; ".join(
-                f"never {'entered' if on == 'enter' else 'exited'} segment {segment!r} in the "
-                "window" + (" (a member since before the start)" if segment in member_of else "")
-                for on, segment in sorted(triggers)
+                [
+                    f"never {'entered' if on == 'enter' else 'exited'} segment {segment!r} in the "
+                    "window"
+                    + (" (a member since before the start)" if segment in member_of else "")
+                    for on, segment in sorted(triggers)
+                ]
+                + [f"no matching {name!r} event in the window" for name in events]
             )
         rows.append((start, _NOTE, "not triggered", flow.name, None, None, text))
     return rows
@@ -277,6 +285,8 @@ def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
             text = _action_text(action, channels, model)
         elif r.kind in ("split", "audience_split") and model is not None:
             text = _path_text(result, r, model)
+        elif r.kind == "wait_for" and model is not None and model.kind == "wait_for":
+            text = _wait_for_text(r.outcome, model)
         else:
             text = r.outcome
         rows.append((r.time, _STEP, r.kind, r.flow, r.run_id, r.step_id, text))
@@ -364,6 +374,15 @@ def _action_text(action: Any, channels: Any, model: Any = None) -> str:
             ", ".join(model.facts()) if model is not None else _detail(action.action, action.detail)
         )
     return " · ".join(parts)
+
+
+def _wait_for_text(outcome: str, step: Any) -> str:
+    """Why a run left a WaitFor: ``"then: tier == 'gold' held"``, or the timeout came first."""
+    if outcome == "then":
+        return f"then: {step.until} held"
+    if outcome == "timed_out":
+        return f"timed_out: {step.until} did not hold within {format_duration(step.timeout)}"
+    return outcome
 
 
 def _reason_meaning(action: Any, channels: Any) -> str:

@@ -681,7 +681,8 @@ def _per_step_section(steps: pd.DataFrame) -> Section:
     return Section(
         "per_step",
         "Per step",
-        "Per step: runs that reached it, its actions by status, and the branch outcomes.",
+        "Per step: runs that reached it, its actions by status, and the branch and WaitFor "
+        "outcomes (a run still waiting in a WaitFor has not reached it yet).",
         table=steps,
     )
 

@@ -34,6 +34,7 @@ from segsim.conditions import segments_used
 from segsim.errors import ScenarioError, SegsimError
 from segsim.experiments import Holdout
 from segsim.flows import (
+    TRIGGER_TAGS,
     Channels,
     Edit,
     EntersSegment,
@@ -42,6 +43,7 @@ from segsim.flows import (
     FlowState,
     LifecycleEvent,
     Loc,
+    SegmentTrigger,
     _custom_error,
     _format_loc,
     _FrozenModel,
@@ -421,7 +423,7 @@ def _flow_problems(flow: Flow, loc: Loc, segment_names: set[str]) -> list[tuple[
         )
         problems.append(((*loc, *where), message, name))
 
-    if flow.trigger is not None and flow.trigger.segment not in segment_names:
+    if isinstance(flow.trigger, SegmentTrigger) and flow.trigger.segment not in segment_names:
         unknown(("trigger", "segment"), flow.trigger.segment, "is triggered by")
     for field, what in (("exit_conditions", "an exit"), ("restart_conditions", "a restart")):
         for j, event in enumerate(getattr(flow.settings, field)):
@@ -493,14 +495,14 @@ def _clean_loc(loc: Iterable[str | int], data: Any) -> Loc:
             if item in type(node).model_fields:
                 out.append(item)
                 node = getattr(node, item)
-            elif item != getattr(node, "kind", None):
+            elif item != getattr(node, "kind", None) and item not in TRIGGER_TAGS:
                 out.append(item)
                 node = _MISSING
         elif isinstance(node, Mapping):
             if item in node:
                 out.append(item)
                 node = node[item]
-            elif item != node.get("kind"):
+            elif item != node.get("kind") and item not in TRIGGER_TAGS:
                 out.append(item)  # a missing required field
                 node = _MISSING
         elif node is _MISSING:

@@ -527,9 +527,9 @@ def _set_wait_durations(steps: list[dict[str, Any]], durations: Mapping[str, str
     for step in steps:
         if step.get("kind") == "wait" and step["id"] in durations:
             step["duration"] = durations[step["id"]]
-        if step.get("kind") == "branch":
-            _set_wait_durations(step["then"], durations)
-            _set_wait_durations(step["otherwise"], durations)
+        for path in ("then", "otherwise", "timed_out"):  # the paths of branches and WaitFors
+            if isinstance(step.get(path), (list, tuple)):
+                _set_wait_durations(step[path], durations)
 
 
 def _message(exc: Exception) -> str:

@@ -281,6 +281,7 @@ def test_step_counts_from_a_result():
         "applied": [0, 0, 0, 0, 1],
         "then": [0, 0, 1, 0, 0],
         "otherwise": [0, 0, 1, 0, 0],
+        "timed_out": [0, 0, 0, 0, 0],
     }
     assert all(str(counts[c].dtype) == "int64" for c in counts.columns[2:])
     ax = draw_flow(WELCOME, counts=counts)

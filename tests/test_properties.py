@@ -230,10 +230,11 @@ def step_trees(draw: st.DrawFn, ids: _Ids, segment_names: list[str], depth: int 
                     "wait",
                     "wait",
                     "branch",
+                    "wait_for",
                 ]
             )
         )
-        if kind == "branch" and depth >= 2:
+        if kind in ("branch", "wait_for") and depth >= 2:
             kind = "wait"
         step_id = ids()
         if kind == "send_email":
@@ -256,6 +257,14 @@ def step_trees(draw: st.DrawFn, ids: _Ids, segment_names: list[str], depth: int 
             steps.append(ss.Webhook(step_id, url="https://example.invalid/hook", body={"k": 1}))
         elif kind == "wait":
             steps.append(ss.Wait(step_id, draw(st.sampled_from(["12h", "1d", "2d", "5d"]))))
+        elif kind == "wait_for":
+            until = draw(conditions(segment_names))
+            timeout = draw(st.sampled_from(["12h", "1d", "3d"]))
+            then = draw(step_trees(ids, segment_names, depth + 1))
+            timed_out = draw(step_trees(ids, segment_names, depth + 1))
+            steps.append(
+                ss.WaitFor(step_id, until=until, timeout=timeout, then=then, timed_out=timed_out)
+            )
         else:
             when = draw(conditions(segment_names))
             then = draw(step_trees(ids, segment_names, depth + 1))
@@ -422,6 +431,9 @@ def check_invariants(case: Case, result: ss.SimulationResult) -> None:
         assert (joined["contact_id"] == joined["contact_id_run"]).all()
         assert (joined["flow"] == joined["flow_run"]).all()
         assert (frame["time"] < end).all()
+    # a run executes each step of its tree at most once; a WaitFor leaves by then / timed_out
+    assert not steps.duplicated(["run_id", "step_id"]).any()
+    assert set(steps.loc[steps["kind"] == "wait_for", "outcome"]) <= {"then", "timed_out"}
     # every action is a step of its run at that instant
     step_keys = Counter(zip(steps["run_id"], steps["step_id"], steps["time"], strict=True))
     action_keys = Counter(zip(actions["run_id"], actions["step_id"], actions["time"], strict=True))
@@ -569,6 +581,7 @@ def test_strategy_reaches_every_step_kind_and_setting() -> None:
         *CHANNEL_OF,
         "wait",
         "branch",
+        "wait_for",
         "on_pause:hold",
         "on_pause:drain",
         "on_pause:exit",

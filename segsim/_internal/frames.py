@@ -153,8 +153,12 @@ STEPS = FrameSpec(
         Column("flow", "str", "the flow's name"),
         Column("contact_id", "id", "the contact"),
         Column("step_id", "str", "the step's id"),
-        Column("kind", "str", "the step's kind (send_email, wait, branch, …)"),
-        Column("outcome", "str", "waiting, then/otherwise, or the action's status"),
+        Column("kind", "str", "the step's kind (send_email, wait, branch, wait_for, …)"),
+        Column(
+            "outcome",
+            "str",
+            "waiting, then/otherwise (branch), then/timed_out (wait_for), or the action's status",
+        ),
         Column("version", "int64", "the flow version in force"),
     ),
 )

@@ -39,6 +39,7 @@ __all__ = [
     "SKIP_REASONS",
     "STEP_KINDS",
     "SUPPRESSION_REASONS",
+    "WAIT_FOR_OUTCOMES",
     "ActionKind",
     "ActionStatus",
     "AttributeType",
@@ -67,7 +68,7 @@ OPERATION_ACTIONS: tuple[str, ...] = get_args(OperationAction)
 ACTION_KINDS: tuple[str, ...] = MESSAGE_ACTIONS + OPERATION_ACTIONS
 
 #: Rule step kinds (control, not actions).
-RULE_KINDS: tuple[str, ...] = ("wait", "branch", "split", "audience_split")
+RULE_KINDS: tuple[str, ...] = ("wait", "branch", "wait_for", "split", "audience_split")
 #: Every step kind.
 STEP_KINDS: tuple[str, ...] = ACTION_KINDS + RULE_KINDS
 
@@ -160,6 +161,9 @@ END_REASONS: tuple[str, ...] = get_args(EndReason)
 RECHECK_AFTER: frozenset[str] = frozenset(
     {"completed", "exit_condition", "step_removed", "paused_exit"}
 )
+
+#: The outcomes of a WaitFor step: the condition held (``then``) or the timeout came first.
+WAIT_FOR_OUTCOMES: tuple[str, ...] = ("then", "timed_out")
 
 EntryKind = Literal["first", "reentry", "restart", "recheck"]
 #: How a run was entered.

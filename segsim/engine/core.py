@@ -38,17 +38,20 @@ from simpy.core import URGENT
 from segsim import schema
 from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRESSED, FrameSpec
 from segsim._internal.localtime import wait_until
+from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
 from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
-from segsim.engine.live import LiveContact, replay, time_boundaries
+from segsim.engine.live import EVENT_ROW, LiveContact, replay, time_boundaries
+from segsim.engine.occurrences import read_occurrences
 from segsim.engine.plan import (
     ActionStep,
     BranchStep,
     CompiledFlow,
     LifecycleStep,
     Plan,
+    WaitForStep,
     WaitStep,
 )
 from segsim.engine.policy import Policies, TimeZones
@@ -118,6 +121,7 @@ class Run:
         "step",
         "token",
         "version",
+        "waiting",
     )
 
     def __init__(
@@ -130,8 +134,11 @@ class Run:
         self.entered_at = entered_at
         self.entry = entry
         self.step: str | None = flow.first  # the step it executes next; None: it is done
-        self.token = 0  # bumped when the run ends: a pending wait of an older token is ignored
+        # bumped when the run ends or leaves a WaitFor early: a pending wait (or WaitFor
+        # timeout) of an older token is ignored
+        self.token = 0
         self.held = False
+        self.waiting: int | None = None  # the tracked condition a WaitFor waits for
         self.open = True
         # its row of the runs frame (RUNS's columns); the end is filled in when it ends
         self.record: list[Any] = [
@@ -271,6 +278,7 @@ class Simulation:
             "branch": self._branch_step,
             "split": partial(split_step, self),
             "audience_split": partial(audience_split_step, self),
+            "wait_for": self._wait_for_step,
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
         self.holdout = None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws)
@@ -282,6 +290,9 @@ class Simulation:
         self.reacting = {c for cf in plan.versions.values() for c in cf.reacts_to()}
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
+        # event triggers' occurrences, streamed beside the transitions (by instant)
+        self._occurrences: Iterator[tuple[int, list[tuple]]] | None = None
+        self._occurrences_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
         self._segment_names = [s.name for s in plan.segments]
         # runs entered by the reactions being processed, to take their first steps once
@@ -323,6 +334,10 @@ class Simulation:
         self._stream_next = next(self._stream, None)
         if self._stream_next is not None:
             self._wake(self._stream_next[0])
+        self._occurrences = read_occurrences(plan, self.store, self.contacts_sql)
+        self._occurrences_next = next(self._occurrences, None)
+        if self._occurrences_next is not None:
+            self._wake(self._occurrences_next[0])
         # the schedule is validated to lie inside the window, and comes in the order it
         # applies (by time, then schedule order): appended so, each bucket keeps that order
         for step in plan.lifecycle:
@@ -410,6 +425,12 @@ class Simulation:
             self._stream_next = next(self._stream, None) if self._stream else None
             if self._stream_next is not None:
                 self._wake(self._stream_next[0])
+        occurrences: list[tuple] = []
+        if self._occurrences_next is not None and self._occurrences_next[0] == t:
+            occurrences = self._occurrences_next[1]
+            self._occurrences_next = next(self._occurrences, None)  # type: ignore[arg-type]
+            if self._occurrences_next is not None:
+                self._wake(self._occurrences_next[0])
         bucket = self.agenda.pop(t, None)
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=_sort_key):
@@ -418,8 +439,11 @@ class Simulation:
                 self._apply_lifecycle(step, t)
         for contact_id, changes in reactions.items():
             self._exits_and_restarts(contact_id, changes, t)
+            self._wait_fors(contact_id, changes, t)
         for contact_id, changes in reactions.items():
             self._triggers(contact_id, changes, t)
+        if occurrences:
+            self._event_triggers(occurrences, t)
         if bucket is not None:
             for flow_name, contact_id, ended_at in bucket["recheck"]:
                 self._recheck(flow_name, contact_id, ended_at, t)
@@ -531,7 +555,46 @@ class Simulation:
                     "timestamp": v_time,
                 }[kind]
                 entry[0].append((t, False, name, value))
+        self._fetch_events(contact_ids, out)
         return out
+
+    def _fetch_events(self, contact_ids: list[Any], out: dict[Any, Any]) -> None:
+        """Add the contacts' event occurrences to their histories (a contact exists from its
+        first recorded anything, events included; only the used events are history rows)."""
+        store, plan = self.store, self.plan
+        names = store.event_names
+        if not names:
+            return
+        types = store.event_property_types
+        props = sorted(types)
+        columns = "".join(
+            f", epoch_us({quote_identifier(schema.property_column(p))})"
+            if types[p] == "timestamp"
+            else f", {quote_identifier(schema.property_column(p))}"
+            for p in props
+        )
+        cursor = store.con.cursor()
+        rows = cursor.execute(
+            f"""SELECT contact_id, epoch_us(ts), event{columns} FROM {schema.EVENTS}
+                WHERE contact_id IN (SELECT unnest(?)) AND ts < make_timestamp(?)
+                ORDER BY contact_id, ts, seq""",
+            [contact_ids, plan.end],
+        ).fetchall()
+        cursor.close()
+        used = plan.used_events
+        for contact_id, t, name, *values in rows:
+            entry = out.get(contact_id)
+            if entry is None:
+                entry = out[contact_id] = ([], t)
+            elif entry[1] is None or t < entry[1]:
+                out[contact_id] = entry = (entry[0], t)
+            if name in used:
+                properties = {
+                    p: (float(v) if types[p] == "number" else v)
+                    for p, v in zip(props, values, strict=True)
+                    if v is not None
+                }
+                entry[0].append((t, EVENT_ROW, name, properties))
 
     def _prefetch(self, contact_ids: list[Any]) -> None:
         """Load, in one query, the histories of contacts about to enter flows that change contacts."""
@@ -560,12 +623,12 @@ class Simulation:
         cause = "time"
         inputs: set[tuple[bool, str]] = set()
         while state.future and state.future[0][0] <= t:
-            _, changes = state.future.pop(0)
+            row_t, changes = state.future.pop(0)
             # only a real change is an input that changed: a row re-setting an attribute
             # to its current value (or a list membership the contact has) changes nothing
             touched = {(is_list, name) for is_list, name, _ in changes}
             before = {key: _current(state, key) for key in touched}
-            state.apply(changes)
+            state.apply(changes, row_t)
             inputs.update(key for key in touched if _current(state, key) != before[key])
             cause = "history"
         changed = self._evaluate(contact_id, contact, t, cause, inputs)
@@ -631,6 +694,7 @@ class Simulation:
         outer, self._starting = self._starting, started
         try:
             self._exits_and_restarts(contact_id, changes, t)
+            self._wait_fors(contact_id, changes, t)
             self._triggers(contact_id, changes, t)
         finally:
             self._starting = outer
@@ -663,6 +727,24 @@ class Simulation:
                     cf = self.flows[flow_name]
                     if cf.trigger_condition == condition:
                         self._trigger(cf, contact_id, contact, t)
+
+    def _event_triggers(self, occurrences: list[tuple], t: int) -> None:
+        """Each occurrence matching a flow's event trigger is a trigger event of that flow.
+
+        A deleted contact's later history is ignored: its occurrences trigger nothing.
+        """
+        event_flows = [
+            cf
+            for cf in (self.flows[n] for n in self.plan.flow_order)
+            if cf.trigger_event is not None
+        ]
+        for contact_id, matches in occurrences:
+            contact = self._contact(contact_id)
+            if contact.deleted:
+                continue
+            for cf in event_flows:
+                if matches[cf.trigger_event]:  # type: ignore[index]
+                    self._trigger(cf, contact_id, contact, t)
 
     def _trigger(self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int) -> None:
         reason = self._suppression(cf, contact, t)
@@ -830,6 +912,56 @@ class Simulation:
         )
         run.step = step.then_first if holds else step.otherwise_first
         return True
+
+    def _wait_for_step(self, run: Run, step: WaitForStep, contact: Contact, t: int) -> bool:
+        """Already true: leave by ``then`` now; else wait for the turn (:meth:`_wait_fors`)
+        or the timeout, whichever comes first."""
+        if step.condition in contact.members:
+            self._leave_wait_for(run, step, t, "then")
+            return True
+        run.waiting = step.condition
+        event = self.env.timeout(step.timeout_us)
+        event.callbacks.append(partial(self._on_wait_for_timeout, run, run.token))
+        return False
+
+    def _leave_wait_for(self, run: Run, step: Any, t: int, outcome: str) -> None:
+        cf = run.flow
+        self.logs.steps.append(
+            (t, run.key, cf.name, run.contact, step.id, "wait_for", outcome, cf.version)
+        )
+        run.waiting = None
+        if isinstance(step, WaitForStep):
+            run.step = step.then_first if outcome == "then" else step.timed_out_first
+        else:  # an edit made the step another kind of step (same id): go on after it
+            run.step = step.next
+
+    def _on_wait_for_timeout(self, run: Run, token: int, _event: simpy.Event) -> None:
+        if not run.open or run.token != token:
+            return
+        # the paths of the version in force now (an edit may have come since)
+        self._leave_wait_for(run, run.flow.steps[run.step], int(self.env.now), "timed_out")  # type: ignore[index]
+        self._advance(run, token)
+
+    def _wait_fors(self, contact_id: Any, changes: list[tuple[int, bool]], t: int) -> None:
+        """Runs whose WaitFor condition turned true now leave by ``then``.
+
+        Decided with the instant's state changes, so a turn at exactly the timeout instant
+        wins over the timeout (an ordinary event of that instant); the run's next steps are
+        due steps of this instant.
+        """
+        contact = self.contacts[contact_id]
+        if not contact.runs:
+            return
+        turned = {condition for condition, holds in changes if holds}
+        if not turned:
+            return
+        for flow_name in self.plan.flow_order:
+            run = contact.runs.get(flow_name)
+            if run is None or run.waiting is None or run.waiting not in turned:
+                continue
+            run.token += 1  # its pending timeout is void
+            self._leave_wait_for(run, run.flow.steps[run.step], t, "then")  # type: ignore[index]
+            self._continue_soon(run)
 
     def _action_step(self, run: Run, step: ActionStep, contact: Contact, t: int) -> bool:
         cf = run.flow
@@ -1031,9 +1163,12 @@ def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
             return
 
 
-def _current(state: LiveContact, key: tuple[bool, str]) -> Any:
-    """A live contact's value of an attribute (None: unset), or its membership of a list."""
+def _current(state: LiveContact, key: tuple[Any, str]) -> Any:
+    """A live contact's value of an attribute (None: unset), its membership of a list, or
+    how many occurrences of an event it has (``EVENT_ROW`` keys)."""
     is_list, name = key
+    if is_list == EVENT_ROW:
+        return state.events.size(name)
     return (name in state.lists) if is_list else state.attributes.get(name)
 
 
