@@ -22,7 +22,7 @@ from segsim.conditions import (
 from segsim.errors import ConditionError
 from segsim.event_conditions import EventCatalog, events_used
 from segsim.segments import validate_segments
-from tests.engine_helpers import day, events_log
+from tests.engine_helpers import day, events_log, reachable, runs_log
 
 US_PER_DAY = 86_400_000_000
 
@@ -489,3 +489,76 @@ def test_validate_command_reports_unknown_events(shop):
         "segments[0].where: exists(purchases): unknown event 'purchases'; "
         "did you mean 'purchase'? in segment 'Buyers'"
     ]
+
+
+# -- the engine: live contacts read events mid-run ---------------------------------------------
+
+
+def _live_scenario():
+    rows = [r for c in (1, 2, 3) for r in reachable(c, at=-50)]
+    occurrences = [
+        *purchases(1, 2, 5, amount=10.0),
+        *purchases(2, 3, 4, 6.5, 20, amount=10.0),
+        *purchases(3, 1, 2, amount=10.0),
+        (3, 3.5, "purchase", {"amount": 150.0}),  # a big one: contact 3 leaves the flow
+    ]
+    store = make_event_store(rows=rows, occurrences=occurrences)
+    flow = ss.Flow(
+        "Thanks",
+        trigger=ss.SegmentTrigger("Repeat"),
+        steps=[
+            ss.UpdateContact("u", set={"tier": "gold"}),  # the contact leaves the SQL path
+            ss.Wait("w", "3d"),
+            ss.Branch(
+                "b",
+                when=event("purchase").exists(within="2d"),
+                then=[ss.AddToList("yes", "recent")],
+                otherwise=[ss.AddToList("no", "lapsed")],
+            ),
+        ],
+        settings=ss.ActivationSettings(
+            exit_conditions=[
+                ss.AttributeMatches(event("purchase", where=prop("amount") >= 100).exists())
+            ]
+        ),
+    )
+    return ss.Scenario(store, segments=[REPEAT], flows=[flow], start=day(0), end=day(30))
+
+
+def test_live_contacts_read_events_in_segments_branches_and_exit_conditions():
+    scenario = _live_scenario()
+    result = ss.simulate(scenario, progress=False)
+    # the contacts are live from their Update contact on: their segment events come from
+    # the Python face, and are those the SQL face computes
+    sql = ss.segment_events(scenario.store, REPEAT, start=day(0), end=day(30))
+    assert (
+        events_log(result)
+        == events_log(sql)
+        == [
+            (2, 3, "Repeat", "enter", 1, "history"),
+            (4, 2, "Repeat", "enter", 1, "history"),
+            (5, 1, "Repeat", "enter", 1, "history"),
+            (9, 1, "Repeat", "exit", 1, "time"),
+            (9, 3, "Repeat", "exit", 1, "time"),  # day 2 leaves; day 8 (day 1 leaving) left 2
+            (11, 2, "Repeat", "exit", 1, "time"),
+        ]
+    )
+    assert runs_log(result) == [
+        ("Thanks", 3, 2, "first", 3.5, "exit_condition"),  # the 150 purchase at day 3.5
+        ("Thanks", 2, 4, "first", 7, "completed"),
+        ("Thanks", 1, 5, "first", 8, "completed"),
+    ]
+    branch = result.steps[result.steps["step_id"].isin(["yes", "no"])]
+    assert list(zip(branch["contact_id"], branch["step_id"], strict=True)) == [
+        (2, "yes"),  # day 7: the day-6.5 purchase is in (5, 7]
+        (1, "no"),  # day 8: nothing in (6, 8]
+    ]
+
+
+def test_event_segments_shard_identically():
+    from tests.test_shards import assert_same
+
+    scenario = _live_scenario()
+    assert_same(
+        ss.simulate(scenario, progress=False), ss.simulate(scenario, progress=False, shards=2)
+    )
