@@ -36,13 +36,23 @@ import simpy
 from simpy.core import URGENT
 
 from segsim import schema
-from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRESSED, FrameSpec
+from segsim._internal.frames import (
+    ACTIONS,
+    CONVERSIONS,
+    RESPONSES,
+    RUNS,
+    SEGMENT_EVENTS,
+    STEPS,
+    SUPPRESSED,
+    FrameSpec,
+)
 from segsim._internal.localtime import wait_until
 from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
 from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
+from segsim.engine.goals import observed_conversions
 from segsim.engine.live import EVENT_ROW, LiveContact, replay, time_boundaries
 from segsim.engine.occurrences import read_occurrences
 from segsim.engine.plan import (
@@ -55,6 +65,7 @@ from segsim.engine.plan import (
     WaitStep,
 )
 from segsim.engine.policy import Policies, TimeZones
+from segsim.engine.responses import Responder
 from segsim.errors import CascadeLoopError
 from segsim.flows import FlowState, next_state
 from segsim.segments import transition_query
@@ -101,6 +112,12 @@ _writes(
     "queued",
 )
 _writes(SUPPRESSED, "time", "flow", "contact_id", "reason")
+_writes(
+    RESPONSES, "time", "run_id", "flow", "step_id", "contact_id", "channel", "template", "response"
+)
+_writes(
+    CONVERSIONS, "time", "run_id", "contact_id", "flow", "step_id", "channel", "value", "source"
+)
 
 #: where a run's end is written in its ``runs`` record
 _ENDED_AT, _END_REASON = RUNS.position("ended_at"), RUNS.position("end_reason")
@@ -195,6 +212,8 @@ class Logs:
     steps: list[tuple] = field(default_factory=list)
     actions: list[tuple] = field(default_factory=list)
     suppressed: list[tuple] = field(default_factory=list)
+    responses: list[tuple] = field(default_factory=list)
+    conversions: list[tuple] = field(default_factory=list)
 
 
 class _Soon(simpy.Event):
@@ -282,6 +301,9 @@ class Simulation:
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
         self.holdout = None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws)
+        #: responses to sent messages and goals (docs/design.md §10)
+        self.responder = Responder(plan, self.draws)
+        self.deleted_at: dict[Any, int] = {}  # when each deleted contact was deleted
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
         self.segment_of_flow_events = self._index_flow_events()
         # conditions some version of some flow reacts to: a transition is recorded as a
@@ -402,7 +424,12 @@ class Simulation:
     def _bucket(self, t: int) -> dict[str, list]:
         bucket = self.agenda.get(t)
         if bucket is None:
-            bucket = self.agenda[t] = {"live": [], "lifecycle": [], "recheck": []}
+            bucket = self.agenda[t] = {
+                "live": [],
+                "lifecycle": [],
+                "recheck": [],
+                "unsubscribe": [],
+            }
         return bucket
 
     def _wake(self, t: int) -> None:
@@ -435,6 +462,11 @@ class Simulation:
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=_sort_key):
                 self._live_instant(contact_id, t, reactions)
+            # unsubscribes responding to earlier messages: state changes of this instant
+            for contact_id, channel in sorted(bucket["unsubscribe"], key=_unsubscribe_order):
+                changed = self._unsubscribe(contact_id, channel, t)
+                if changed:
+                    reactions.setdefault(contact_id, []).extend(changed)
             for step in bucket["lifecycle"]:
                 self._apply_lifecycle(step, t)
         for contact_id, changes in reactions.items():
@@ -1040,6 +1072,40 @@ class Simulation:
                 queued,
             )
         )
+        if status == "sent" and step.channel in self.delivery.rules and self.responder.active:
+            at = self.responder.sent(
+                run.key,
+                cf.name,
+                step.id,
+                run.contact,
+                step.channel,
+                step.template,
+                t,
+                self.logs,
+            )
+            if at == t:  # at once: a state change now, as an Update contact step's
+                changed = self._unsubscribe(run.contact, step.channel, t)
+                if changed:
+                    self._react(run.contact, changed, t)
+            elif at is not None:
+                self._bucket(at)["unsubscribe"].append((run.contact, step.channel))
+                self._wake(at)
+
+    def _unsubscribe(self, contact_id: Any, channel: str, t: int) -> list[tuple[int, bool]]:
+        """An ``unsubscribed`` response: the channel's consent attribute turns false now.
+
+        The contact goes live (as after an Update contact step); returns the tracked
+        conditions that turned. Without a tracked consent attribute every send on the
+        channel is already skipped ``unsubscribed``: nothing changes.
+        """
+        consent = self.plan.consent_attributes.get(channel)
+        contact = self.contacts[contact_id]
+        if consent is None or contact.deleted:
+            return []
+        state = self._go_live(contact_id, contact, t)
+        state.apply(((False, consent, False),))
+        self._schedule_boundaries(contact_id, state, t)
+        return self._evaluate(contact_id, contact, t, "flow step")
 
     def _delete(self, contact_id: Any, contact: Contact, t: int) -> None:
         """Delete contact: every run ends, the contact leaves its segments, history stops."""
@@ -1049,6 +1115,7 @@ class Simulation:
             if run is not None:
                 self._end_run(run, t, "contact_deleted")
         contact.deleted = True
+        self.deleted_at[contact_id] = t
         assert contact.nth is not None
         changed = []
         n_user = self.plan.user_segments
@@ -1107,6 +1174,9 @@ class Simulation:
         for record in self.logs.runs:
             if record[_END_REASON] is None:
                 record[_ENDED_AT], record[_END_REASON] = end, "horizon"
+        self.logs.conversions += observed_conversions(
+            self.plan, self.store, self.contacts_sql, self.responder.messages, self.deleted_at
+        )
         if self.sink is not None:
             self.sink.flush(self.logs, final=True)
         if self.progress is not None:
@@ -1170,6 +1240,10 @@ def _current(state: LiveContact, key: tuple[Any, str]) -> Any:
     if is_list == EVENT_ROW:
         return state.events.size(name)
     return (name in state.lists) if is_list else state.attributes.get(name)
+
+
+def _unsubscribe_order(item: tuple[Any, str]) -> tuple[tuple[int, Any], str]:
+    return _sort_key(item[0]), item[1]
 
 
 def _start_order(run: Run) -> tuple[int, tuple[int, Any]]:

@@ -41,6 +41,7 @@ from segsim.conditions import (
     unknown_lists,
     validate_condition,
 )
+from segsim.engine.goals import compile_goals
 from segsim.engine.live import EVENT_ROW
 from segsim.engine.policy import check_time_zones
 from segsim.errors import FlowNotReady, ScenarioError
@@ -419,6 +420,15 @@ class Plan:
     default_timezone: str = "UTC"
     #: whether some rule (a policy, a ``Wait(until=...)``) reads local time
     local_time: bool = False
+    #: the response model (:class:`segsim.responses.ResponseModel`), None without one
+    responses: Any = None
+    #: each flow's goal (flows without one are absent), and the flows whose goal event
+    #: the data has (observed conversions, :mod:`segsim.engine.goals`)
+    goals: dict[str, Any] = field(default_factory=dict)
+    observed_goals: frozenset[str] = frozenset()
+    #: the consent attribute of each message channel whose consent is tracked: what an
+    #: ``unsubscribed`` response sets to false
+    consent_attributes: dict[str, str] = field(default_factory=dict)
 
     @property
     def user_segments(self) -> int:
@@ -671,6 +681,7 @@ def build_plan(scenario: Any) -> Plan:
         return conditions.add(checked)
 
     channels: dict[str, ChannelRule] = {}
+    consent_attributes: dict[str, str] = {}
     for kind in MESSAGE_ACTIONS:
         channel = str(ACTION_CHANNEL[kind])
         address_attr, consent_attr, cost = scenario.channels.rule(kind)
@@ -684,6 +695,9 @@ def build_plan(scenario: Any) -> Plan:
                 )
             consent = conditions.add(attr(consent_attr) == True)
         channels[channel] = ChannelRule(channel, address, consent, float(cost))
+        if consent is not None:
+            consent_attributes[channel] = consent_attr
+    goals, observed_goals, goal_warnings = compile_goals(scenario, store)
 
     event_problems = _event_trigger_problems(scenario)
     if event_problems:
@@ -785,12 +799,16 @@ def build_plan(scenario: Any) -> Plan:
             )
             for c in conditions.items
         ],
-        warnings=warnings,
+        warnings=warnings + goal_warnings,
         holdout=getattr(scenario, "holdout", None),
         policy=policy,
         timezone_attribute=timezone_attribute,
         default_timezone=scenario.channels.default_timezone,
         local_time=local_time,
+        responses=getattr(scenario, "responses", None),
+        goals=goals,
+        observed_goals=observed_goals,
+        consent_attributes=consent_attributes,
     )
 
 
