@@ -244,7 +244,7 @@ def test_an_unsubscribe_at_once_skips_the_next_send_at_the_same_instant():
 
 
 def test_a_delayed_unsubscribe_changes_consent_when_it_happens_and_segments_follow():
-    subscribed = ss.Segment("Subscribed", attr("email_subscribed") == True)  # noqa: E712
+    subscribed = ss.Segment("Subscribed", attr("email_subscribed") == True)
     model = ss.ResponseModel(
         email=ss.Funnel(unsubscribed=1), delays=ss.ResponseDelays(unsubscribed="1d")
     )
@@ -266,7 +266,7 @@ def test_a_delayed_unsubscribe_changes_consent_when_it_happens_and_segments_foll
 
 
 def test_an_unsubscribe_ends_a_run_whose_exit_condition_reads_consent():
-    subscribed = ss.Segment("Subscribed", attr("email_subscribed") == True)  # noqa: E712
+    subscribed = ss.Segment("Subscribed", attr("email_subscribed") == True)
     model = ss.ResponseModel(
         email=ss.Funnel(unsubscribed=1), delays=ss.ResponseDelays(unsubscribed="12h")
     )
@@ -528,9 +528,9 @@ def test_observed_attribution_matches_a_brute_force_recomputation(purchase_log_r
             continue
         best = None
         for position, m in enumerate(sent.itertuples()):
-            if m.contact_id == e.contact_id and p - within < m.time < p:
-                if best is None or (m.time, position) > best[0]:
-                    best = ((m.time, position), m)
+            inside = m.contact_id == e.contact_id and p - within < m.time < p
+            if inside and (best is None or (m.time, position) > best[0]):
+                best = ((m.time, position), m)
         if best is not None:
             m = best[1]
             expected.append((p, e.contact_id, m.run_id, m.step_id, m.channel, float(e.amount)))
@@ -635,7 +635,7 @@ def test_responses_keep_their_invariants(
             assert not kinds & {"opened", "machine_opened"}
     # a skipped message never has responses
     skipped = result.actions[result.actions["status"] == "skipped"]
-    assert not set(zip(skipped["run_id"], skipped["step_id"])) & set(per_message)
+    assert not set(zip(skipped["run_id"], skipped["step_id"], strict=True)) & set(per_message)
     # every send after a contact's email unsubscribe is skipped on email
     unsubscribed = result.responses[
         (result.responses["response"] == "unsubscribed") & (result.responses["channel"] == "email")
