@@ -347,6 +347,37 @@ def test_a_goal_event_the_data_lacks_is_an_error_unless_conversions_are_simulate
     assert len(_simulate(store, TWO_SENDS, model, goal=simulated_only).conversions) == 1
 
 
+def test_validate_names_the_goal_problems_by_path():
+    from segsim.engine.plan import check_scenario
+
+    store = _store(events=[(1, 2, "purchase", 1.0)])
+    flows = [
+        ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), goal=ss.Goal(event="purchse", within="1d")),
+        ss.Flow(
+            "G",
+            trigger=ss.SegmentTrigger("VIP"),
+            goal=ss.Goal(event="purchase", within="1d", value="amout"),
+        ),
+    ]
+    edited = flows[0].replace(goal=ss.Goal(event="purchase", within="2d"), version=2)
+    scenario = ss.Scenario(
+        store,
+        segments=[VIP],
+        flows=flows,
+        start=day(0),
+        end=day(10),
+        schedule=[ss.Edit("F", at=day(3), flow=edited)],
+    )
+    problems, _ = check_scenario(scenario)
+    assert [p.split(":")[0] for p in problems] == [
+        "flows[0].goal.event",
+        "flows[1].goal.value",
+        "schedule[0].flow.goal",
+    ]
+    assert "did you mean 'purchase'" in problems[0]
+    assert "did you mean 'amount'" in problems[1]
+
+
 def test_simulated_conversions_follow_clicks_and_are_credited_to_the_clicked_message():
     model = ss.ResponseModel(
         email=ss.Funnel(opened=1, clicked=1),

@@ -26,7 +26,7 @@ from segsim._internal.sql import quote_identifier, quote_literal
 from segsim.errors import ScenarioError
 from segsim.flows import Edit
 
-__all__ = ["compile_goals", "last_touch", "observed_conversions"]
+__all__ = ["compile_goals", "goal_problems", "last_touch", "observed_conversions"]
 
 _ONE_US = dt.timedelta(microseconds=1)
 
@@ -110,47 +110,65 @@ def _value(goal: Any, props: dict[str, Any]) -> float:
     return math.nan if goal.value is None else float(goal.value)
 
 
-def compile_goals(scenario: Any, store: Any) -> tuple[dict[str, Any], frozenset[str], list[str]]:
-    """The flows' goals, checked against the data: ``(goals by flow, flows whose goal event
-    the data has, warnings)``.
-
-    Raises :class:`~segsim.errors.ScenarioError` for a goal whose event the data lacks and
-    that simulates no conversions, a value property that is not a number, or an ``Edit``
-    that changes a flow's goal (a goal belongs to the flow, not to one version).
-    """
-    goals = {flow.name: flow.goal for flow in scenario.flows if flow.goal is not None}
-    for event in scenario.schedule:
-        if isinstance(event, Edit):
-            before = next(f.goal for f in scenario.flows if f.name == event.flow_name)
-            if event.flow.goal != before:
-                raise ScenarioError(
-                    f"flow {event.flow_name!r}: an edit at {event.at} changes the flow's goal; "
-                    "a goal belongs to the flow, not to one version"
-                )
+def goal_problems(scenario: Any, store: Any) -> list[tuple[str, str]]:
+    """Every problem of the flows' goals against the data, as ``(path, message)``: a goal
+    event the data lacks when the goal simulates no conversions, a value property that is
+    not a number, an ``Edit`` changing a flow's goal (a goal belongs to the flow)."""
+    problems = []
     names = set(store.event_names)
     property_types = store.event_property_types
-    observed = set()
-    warnings = []
-    for flow, goal in goals.items():
-        if goal.event in names:
-            observed.add(flow)
-        elif goal.conversion_rate is None:
-            raise ScenarioError(
-                f"flow {flow!r}: the goal event {goal.event!r} is not in the data"
-                f"{did_you_mean(goal.event, names)}, and the goal has no conversion_rate"
+    for i, flow in enumerate(scenario.flows):
+        goal = flow.goal
+        if goal is None:
+            continue
+        if goal.event not in names and goal.conversion_rate is None:
+            problems.append(
+                (
+                    f"flows[{i}].goal.event",
+                    f"flow {flow.name!r}: the goal event {goal.event!r} is not in the data"
+                    f"{did_you_mean(goal.event, names)}, and the goal has no conversion_rate",
+                )
             )
         if isinstance(goal.value, str) and goal.event in names:
             kind = property_types.get(goal.value)
             if kind != "number":
                 what = "no property" if kind is None else f"a {kind} property"
-                raise ScenarioError(
-                    f"flow {flow!r}: the goal value {goal.value!r} is {what} of the events"
-                    f"{did_you_mean(goal.value, property_types) if kind is None else ''}; "
-                    "a goal value is a number property or a fixed amount"
+                hint = did_you_mean(goal.value, property_types) if kind is None else ""
+                problems.append(
+                    (
+                        f"flows[{i}].goal.value",
+                        f"flow {flow.name!r}: the goal value {goal.value!r} is {what} of the "
+                        f"events{hint}; a goal value is a number property or a fixed amount",
+                    )
                 )
-        if goal.conversion_rate is not None and getattr(scenario, "responses", None) is None:
-            warnings.append(
-                f"flow {flow!r}: the goal has a conversion_rate but the scenario has no "
-                "response model (Scenario(responses=...)): no click, so no simulated conversion"
+    goals = {flow.name: flow.goal for flow in scenario.flows}
+    for k, event in enumerate(scenario.schedule):
+        if isinstance(event, Edit) and event.flow.goal != goals.get(event.flow_name):
+            problems.append(
+                (
+                    f"schedule[{k}].flow.goal",
+                    f"flow {event.flow_name!r}: an edit at {event.at} changes the flow's goal; "
+                    "a goal belongs to the flow, not to one version",
+                )
             )
-    return goals, frozenset(observed), warnings
+    return problems
+
+
+def compile_goals(scenario: Any, store: Any) -> tuple[dict[str, Any], frozenset[str], list[str]]:
+    """The flows' goals, checked against the data: ``(goals by flow, flows whose goal event
+    the data has, warnings)``; the first of :func:`goal_problems` is a
+    :class:`~segsim.errors.ScenarioError`.
+    """
+    problems = goal_problems(scenario, store)
+    if problems:
+        raise ScenarioError(problems[0][1])
+    goals = {flow.name: flow.goal for flow in scenario.flows if flow.goal is not None}
+    names = set(store.event_names)
+    observed = frozenset(flow for flow, goal in goals.items() if goal.event in names)
+    warnings = [
+        f"flow {flow!r}: the goal has a conversion_rate but the scenario has no response "
+        "model (Scenario(responses=...)): no click, so no simulated conversion"
+        for flow, goal in goals.items()
+        if goal.conversion_rate is not None and getattr(scenario, "responses", None) is None
+    ]
+    return goals, observed, warnings

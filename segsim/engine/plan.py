@@ -41,7 +41,7 @@ from segsim.conditions import (
     unknown_lists,
     validate_condition,
 )
-from segsim.engine.goals import compile_goals
+from segsim.engine.goals import compile_goals, goal_problems
 from segsim.engine.live import EVENT_ROW
 from segsim.engine.policy import check_time_zones
 from segsim.errors import FlowNotReady, ScenarioError
@@ -951,6 +951,7 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     problems += [f"{path}: {message}" for path, message in channel_problems]
     problems += [f"{path}: {message}" for path, message in _event_trigger_problems(scenario)]
+    problems += [f"{path}: {message}" for path, message in goal_problems(scenario, scenario.store)]
     if not problems:
         try:
             warnings = build_plan(scenario).warnings
