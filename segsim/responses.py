@@ -27,7 +27,7 @@ from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Duration, Name, PositiveDuration
 from segsim._internal.vocab import FUNNEL_FIELDS, MESSAGE_CHANNELS
 
-__all__ = ["Funnel", "Goal", "ResponseDelays", "ResponseModel"]
+__all__ = ["Funnel", "Goal", "ResponseDelays", "ResponseModel", "response_event"]
 
 #: Funnel fields a channel does not have: an SMS is not opened (a click is given delivery),
 #: and only email clients fetch images on their own (machine opens).
@@ -36,6 +36,23 @@ _NOT_ON_CHANNEL: dict[str, frozenset[str]] = {
     "sms": frozenset({"opened", "machine_open"}),
     "whatsapp": frozenset({"machine_open"}),
 }
+
+
+#: The responses a message on each channel can have (``responses.response`` values).
+CHANNEL_RESPONSES: dict[str, tuple[str, ...]] = {
+    "email": ("delivered", "bounced", "opened", "machine_opened", "clicked", "unsubscribed"),
+    "sms": ("delivered", "bounced", "clicked", "unsubscribed"),
+    "whatsapp": ("delivered", "bounced", "opened", "clicked", "unsubscribed"),
+}
+
+
+def response_event(channel: str, response: str) -> str:
+    """The event name of a response, as conditions and ``WaitFor`` read it.
+
+    >>> response_event("email", "clicked"), response_event("whatsapp", "opened")
+    ('email_clicked', 'whatsapp_opened')
+    """
+    return f"{channel}_{response}"
 
 
 class Funnel(FrozenModel):
@@ -145,6 +162,17 @@ class ResponseModel(FrozenModel):
                         )
                 self.funnel(channel, template)  # the merged funnel validates its probabilities
         return self
+
+    @property
+    def events(self) -> frozenset[str]:
+        """The names of the response events this model can simulate (``email_opened``, ...):
+        the events conditions, branches and ``WaitFor`` may read beside the data's."""
+        return frozenset(
+            response_event(channel, response)
+            for channel in MESSAGE_CHANNELS
+            if getattr(self, channel) is not None
+            for response in CHANNEL_RESPONSES[channel]
+        )
 
     def funnel(self, channel: str, template: str | None) -> Funnel | None:
         """The funnel of a message on ``channel`` with ``template`` (overrides applied)."""

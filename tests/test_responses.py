@@ -290,6 +290,51 @@ def test_an_unsubscribe_ends_a_run_whose_exit_condition_reads_consent():
     ]
 
 
+# -- responses are events -----------------------------------------------------------------------
+
+
+def test_a_waitfor_leaves_when_the_contact_clicks():
+    model = ss.ResponseModel(
+        email=ss.Funnel(opened=1, clicked=1), delays=ss.ResponseDelays(clicked="1d")
+    )
+    steps = [
+        ss.SendEmail("e1", template="t"),
+        ss.WaitFor(
+            "wf",
+            until=ss.event("email_clicked").exists(),
+            timeout="3d",
+            then=[ss.SendSMS("thanks", template="thanks")],
+            timed_out=[ss.SendSMS("nudge", template="nudge")],
+        ),
+    ]
+    result = _simulate(_store(), steps, model)
+    assert actions_log(result) == [
+        (1, "F", 1, "e1", "sent", None),
+        (2, "F", 1, "thanks", "sent", None),
+    ]
+    quiet = ss.ResponseModel(email=ss.Funnel(opened=1, clicked=0))
+    assert actions_log(_simulate(_store(), steps, quiet))[-1] == (4, "F", 1, "nudge", "sent", None)
+
+
+def test_segments_read_response_events_and_age_them_out():
+    clicked = ss.Segment("Clicked", ss.event("email_clicked").exists(within="2d"))
+    model = ss.ResponseModel(
+        email=ss.Funnel(opened=1, clicked=1), delays=ss.ResponseDelays(opened="12h")
+    )
+    result = _simulate(_store(), [ss.SendEmail("e1", template="t")], model, segments=(VIP, clicked))
+    assert [e for e in events_log(result) if e[2] == "Clicked"] == [
+        (1.5, 1, "Clicked", "enter", 1, "flow step"),
+        (3.5, 1, "Clicked", "exit", 1, "time"),
+    ]
+
+
+def test_a_response_event_name_is_checked_with_a_did_you_mean():
+    clicked = ss.Segment("Clicked", ss.event("email_clikced").exists())
+    model = ss.ResponseModel(email=ss.Funnel(opened=1, clicked=1))
+    with pytest.raises(ss.SegsimError, match="did you mean 'email_clicked'"):
+        _simulate(_store(), [ss.SendEmail("e1", template="t")], model, segments=(VIP, clicked))
+
+
 # -- attribution, hand-computed ---------------------------------------------------------------------
 
 TWO_SENDS = [ss.SendEmail("e1", template="t"), ss.Wait("w1", "1d"), ss.SendSMS("s1", template="u")]

@@ -65,9 +65,10 @@ from segsim.engine.plan import (
     WaitStep,
 )
 from segsim.engine.policy import Policies, TimeZones
-from segsim.engine.responses import Responder
+from segsim.engine.responses import Responder, events_stand_in
 from segsim.errors import CascadeLoopError
 from segsim.flows import FlowState, next_state
+from segsim.responses import response_event
 from segsim.segments import transition_query
 
 #: Runs one contact may start at one instant before it is a loop. (A run's steps are a
@@ -428,7 +429,7 @@ class Simulation:
                 "live": [],
                 "lifecycle": [],
                 "recheck": [],
-                "unsubscribe": [],
+                "responses": [],
             }
         return bucket
 
@@ -462,9 +463,13 @@ class Simulation:
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=_sort_key):
                 self._live_instant(contact_id, t, reactions)
-            # unsubscribes responding to earlier messages: state changes of this instant
-            for contact_id, channel in sorted(bucket["unsubscribe"], key=_unsubscribe_order):
-                changed = self._unsubscribe(contact_id, channel, t)
+            # responses to earlier messages (unsubscribes, response events): state changes
+            # of this instant, after its data changes, as an action's would be
+            responding: dict[Any, list[tuple]] = {}
+            for contact_id, changes in bucket["responses"]:
+                responding.setdefault(contact_id, []).extend(changes)
+            for contact_id in sorted(responding, key=_sort_key):
+                changed = self._respond(contact_id, responding[contact_id], t)
                 if changed:
                     reactions.setdefault(contact_id, []).extend(changed)
             for step in bucket["lifecycle"]:
@@ -1073,37 +1078,53 @@ class Simulation:
             )
         )
         if status == "sent" and step.channel in self.delivery.rules and self.responder.active:
-            at = self.responder.sent(
-                run.key,
-                cf.name,
-                step.id,
-                run.contact,
-                step.channel,
-                step.template,
-                t,
-                self.logs,
+            responses = self.logs.responses
+            first = len(responses)
+            self.responder.sent(
+                run.key, cf.name, step.id, run.contact, step.channel, step.template, t, self.logs
             )
-            if at == t:  # at once: a state change now, as an Update contact step's
-                changed = self._unsubscribe(run.contact, step.channel, t)
-                if changed:
-                    self._react(run.contact, changed, t)
-            elif at is not None:
-                self._bucket(at)["unsubscribe"].append((run.contact, step.channel))
-                self._wake(at)
+            if len(responses) > first:
+                self._schedule_responses(run.contact, step.channel, responses[first:], t)
 
-    def _unsubscribe(self, contact_id: Any, channel: str, t: int) -> list[tuple[int, bool]]:
-        """An ``unsubscribed`` response: the channel's consent attribute turns false now.
+    def _schedule_responses(self, contact_id: Any, channel: str, rows: list[tuple], t: int) -> None:
+        """The state changes the responses of one message make, at their instants.
 
-        The contact goes live (as after an Update contact step); returns the tracked
-        conditions that turned. Without a tracked consent attribute every send on the
-        channel is already skipped ``unsubscribed``: nothing changes.
+        An ``unsubscribed`` response turns the channel's consent attribute false (when a
+        tracked condition reads it: otherwise every send is skipped anyway); a response some
+        tracked condition reads as an event (``email_opened``, ...) is an occurrence of it.
+        Changes at the send instant apply at once (a cascade of the send, as after an Update
+        contact step); later ones are state changes of their instant.
         """
         consent = self.plan.consent_attributes.get(channel)
+        used = self.plan.used_events
+        by_instant: dict[int, list[tuple]] = {}
+        for row in rows:
+            at, response = row[0], row[-1]
+            changes = by_instant.setdefault(at, [])
+            if response == "unsubscribed" and consent is not None:
+                changes.append((False, consent, False))
+            name = response_event(channel, response)
+            if name in used:
+                changes.append((EVENT_ROW, name, {}))
+        for at, changes in by_instant.items():
+            if not changes:
+                continue
+            if at == t:
+                changed = self._respond(contact_id, changes, t)
+                if changed:
+                    self._react(contact_id, changed, t)
+            else:
+                self._bucket(at)["responses"].append((contact_id, changes))
+                self._wake(at)
+
+    def _respond(self, contact_id: Any, changes: list[tuple], t: int) -> list[tuple[int, bool]]:
+        """Apply a contact's response changes at ``t``: it goes live (as after an Update
+        contact step); returns the tracked conditions that turned."""
         contact = self.contacts[contact_id]
-        if consent is None or contact.deleted:
+        if contact.deleted:
             return []
         state = self._go_live(contact_id, contact, t)
-        state.apply(((False, consent, False),))
+        state.apply(changes, t)
         self._schedule_boundaries(contact_id, state, t)
         return self._evaluate(contact_id, contact, t, "flow step")
 
@@ -1191,9 +1212,11 @@ def _transitions_sql(plan: Plan, store: Any, contacts_sql: str | None) -> tuple[
     exactly at ``start`` (the changes of ``start`` apply first: no member then).
     """
     segments = [*plan.segments, *plan.hidden]
-    query = transition_query(store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types)
+    query = transition_query(
+        store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types, events=plan.events
+    )
     sql = f"""
-        WITH q AS ({query.sql}),
+        WITH {events_stand_in(plan, store)} q AS ({query.sql}),
         initial AS (
             SELECT contact_id, segment, arg_max(enter, t) AS member, arg_max(nth, t) AS nth
             FROM q WHERE t < {plan.start} GROUP BY contact_id, segment)
@@ -1240,10 +1263,6 @@ def _current(state: LiveContact, key: tuple[Any, str]) -> Any:
     if is_list == EVENT_ROW:
         return state.events.size(name)
     return (name in state.lists) if is_list else state.attributes.get(name)
-
-
-def _unsubscribe_order(item: tuple[Any, str]) -> tuple[tuple[int, Any], str]:
-    return _sort_key(item[0]), item[1]
 
 
 def _start_order(run: Run) -> tuple[int, tuple[int, Any]]:

@@ -429,6 +429,8 @@ class Plan:
     #: the consent attribute of each message channel whose consent is tracked: what an
     #: ``unsubscribed`` response sets to false
     consent_attributes: dict[str, str] = field(default_factory=dict)
+    #: the events conditions may read: the store's, and the simulated response events
+    events: Any = None
 
     @property
     def user_segments(self) -> int:
@@ -667,7 +669,7 @@ def build_plan(scenario: Any) -> Plan:
     store_types = store.attribute_types
     types = _attribute_types(store_types, flows)
     segments = list(scenario.segments)
-    catalog = EventCatalog.of(store)
+    catalog = _event_catalog(scenario, store)
     normalised = validate_segments(segments, types, events=catalog)
     conditions = _Conditions(segments, normalised)
     names = set(conditions.segment_index)
@@ -809,6 +811,7 @@ def build_plan(scenario: Any) -> Plan:
         goals=goals,
         observed_goals=observed_goals,
         consent_attributes=consent_attributes,
+        events=catalog,
     )
 
 
@@ -905,6 +908,16 @@ def _compile_flow(
     )
 
 
+def _event_catalog(scenario: Any, store: Any) -> EventCatalog:
+    """The events conditions may read: the data's, and the responses the scenario's response
+    model simulates (``email_opened``, ..., docs/design.md §10)."""
+    catalog = EventCatalog.of(store)
+    responses = getattr(scenario, "responses", None)
+    if responses is None or catalog.names is None:
+        return catalog
+    return EventCatalog(catalog.names | responses.events, catalog.properties)
+
+
 def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     """Every problem of a scenario against its data, and every warning.
 
@@ -923,7 +936,7 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     except SegsimError as exc:
         return [f"flows: {exc}"], []
     names = {s.name for s in scenario.segments}
-    catalog = EventCatalog.of(scenario.store)
+    catalog = _event_catalog(scenario, scenario.store)
 
     def check(condition: Condition, path: str, where: str = "") -> None:
         try:

@@ -28,9 +28,10 @@ import datetime as dt
 import math
 from typing import Any
 
+from segsim import schema
 from segsim.engine.draws import Draws
 
-__all__ = ["Responder"]
+__all__ = ["Responder", "events_stand_in"]
 
 _ONE_US = dt.timedelta(microseconds=1)
 
@@ -83,19 +84,16 @@ class Responder:
         template: Any,
         t: int,
         logs: Any,
-    ) -> int | None:
+    ) -> None:
         """Draw the responses of one sent message at ``t``; append their rows to ``logs``
-        (``responses``; simulated conversions to ``conversions``).
-
-        Returns the instant the contact unsubscribes (before the window's end), else None.
-        """
+        (``responses``; simulated conversions to ``conversions``), in the order drawn."""
         if flow in self.observed_flows:
             self.messages.setdefault(contact, []).append((t, run_key, flow, step_id, channel))
         if self.model is None:
-            return None
+            return
         funnel = self._funnel(channel, template)
         if funnel is None:
-            return None
+            return
         if self._instant != t:
             self._instant, self._earlier = t, {}
         key = (flow, step_id, contact)
@@ -119,7 +117,7 @@ class Responder:
         t_delivered = after("delivered", t)
         if not delivered:
             log(t_delivered, "bounced")
-            return None
+            return
         log(t_delivered, "delivered")
         touched = t_delivered  # what a click follows: the human open, or (SMS) the delivery
         clickable = True
@@ -145,9 +143,6 @@ class Responder:
         if happens("unsubscribed", funnel.rate("unsubscribed")):
             t_unsubscribed = after("unsubscribed", t_delivered)
             log(t_unsubscribed, "unsubscribed")
-            if t_unsubscribed < self.end:
-                return t_unsubscribed
-        return None
 
     def _convert(
         self,
@@ -185,3 +180,17 @@ class Responder:
         if key not in self._funnels:
             self._funnels[key] = self.model.funnel(channel, template)
         return self._funnels[key]
+
+
+def events_stand_in(plan: Any, store: Any) -> str:
+    """A ``WITH`` entry standing in for the store's event table when it has none but
+    conditions read simulated response events (``email_clicked``, ...): an empty table of
+    the same name, so the SQL face of event conditions reads no occurrence. Else ``""``.
+    """
+    if not plan.used_events or store._has_events():
+        return ""
+    id_sql = "BIGINT" if store.id_type == "integer" else "VARCHAR"
+    return (
+        f"{schema.EVENTS} AS (SELECT NULL::{id_sql} AS contact_id, NULL::TIMESTAMP AS ts, "
+        "NULL::VARCHAR AS event, NULL::BIGINT AS seq WHERE FALSE),"
+    )
