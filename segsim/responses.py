@@ -96,8 +96,8 @@ class ResponseDelays(FrozenModel):
     ``unsubscribed`` follow delivery; ``clicked`` follows the human open (SMS: delivery); a
     simulated conversion follows the click (``converted``). With ``distribution="fixed"``
     each delay is exactly its duration; with ``"exponential"`` each is drawn, per message
-    and response, from an exponential distribution of that mean (seeded, docs/design.md
-    §10). All default to 0: responses at the instant of the step they follow.
+    and response, from an exponential distribution of that mean (seeded: docs/design.md §10).
+    All default to 0: responses at the instant of the step they follow.
 
     >>> ResponseDelays(opened="2h").opened
     datetime.timedelta(seconds=7200)

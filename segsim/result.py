@@ -1,5 +1,5 @@
 """The result of a simulation: five DataFrames (docs/design.md §5), the outcome frames of
-responses and goals (§10), and ways to read them.
+responses and goals (docs/design.md §10), and ways to read them.
 
 The frames are declared once, in :mod:`segsim._internal.frames`.
 """
