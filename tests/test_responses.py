@@ -381,6 +381,25 @@ def test_only_sent_messages_of_the_flow_are_credited():
     assert conversions_log(result) == [(1.5, 1, "e1", "email", 3.0, "observed")]
 
 
+def test_goal_events_after_the_contacts_deletion_are_not_credited():
+    store = _store(events=[(1, 1.5, "purchase", 1.0), (1, 2.5, "purchase", 2.0)])
+    steps = [ss.SendEmail("e1", template="t"), ss.Wait("w1", "1d"), ss.DeleteContact("d1")]
+    result = _simulate(store, steps, goal=ss.Goal(event="purchase", within="3d", value="amount"))
+    assert conversions_log(result) == [(1.5, 1, "e1", "email", 1.0, "observed")]
+
+
+def test_a_deferred_message_responds_from_the_instant_it_goes_out():
+    policy = ss.DeliveryPolicy(
+        quiet_hours=[ss.QuietHours(start="21:00", end="08:00", channels=["sms"], action="defer")]
+    )
+    model = ss.ResponseModel(sms=ss.Funnel(clicked=1))
+    result = _simulate(_store(), [ss.SendSMS("s1", template="t")], model, policy=policy)
+    assert responses_log(result) == [
+        (1 + 8 / 24, 1, "s1", "sms", "delivered"),
+        (1 + 8 / 24, 1, "s1", "sms", "clicked"),
+    ]
+
+
 def test_a_goal_event_the_data_lacks_is_an_error_unless_conversions_are_simulated():
     store = _store(events=[(1, 2, "purchase", 1.0)])
     with pytest.raises(ss.ScenarioError, match="'purchse' is not in the data; did you mean"):
