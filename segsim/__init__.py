@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     )
     from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours, RateLimit
     from segsim.report import Report, build_report
+    from segsim.responses import Funnel, Goal, ResponseDelays, ResponseModel
     from segsim.result import SimulationResult, open_result
     from segsim.scenario import Scenario, load_scenario
     from segsim.segments import Segment, members, segment_events, segment_sizes
@@ -123,6 +124,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(
         ("DeliveryPolicy", "FrequencyCap", "QuietHours", "RateLimit"), "segsim.policies"
     ),
+    **dict.fromkeys(("Funnel", "Goal", "ResponseDelays", "ResponseModel"), "segsim.responses"),
 }
 
 __all__ = [
@@ -149,6 +151,8 @@ __all__ = [
     "Flow",
     "FlowNotReady",
     "FrequencyCap",
+    "Funnel",
+    "Goal",
     "Holdout",
     "Pause",
     "QuietHours",
@@ -156,6 +160,8 @@ __all__ = [
     "ReadOnlyStoreError",
     "RemoveFromList",
     "Report",
+    "ResponseDelays",
+    "ResponseModel",
     "Resume",
     "Scenario",
     "ScenarioError",

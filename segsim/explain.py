@@ -184,6 +184,7 @@ def _segments_of_at_start(scenario: Any, contact_id: Any) -> list[str]:
     """
     from segsim._internal.sql import quote_literal
     from segsim.engine.plan import build_plan
+    from segsim.engine.responses import events_stand_in
     from segsim.segments import transition_query
 
     plan = build_plan(scenario)
@@ -195,11 +196,12 @@ def _segments_of_at_start(scenario: Any, contact_id: Any) -> list[str]:
         plan.start,
         contacts_sql=only or f"contact_id = {quote_literal(str(contact_id))}",
         types=plan.types,
+        events=plan.events,
     )
     cursor = store.con.cursor()
     try:
         rows = cursor.execute(
-            f"""WITH q AS ({query.sql})
+            f"""WITH {events_stand_in(plan, store)} q AS ({query.sql})
                 SELECT segment FROM q GROUP BY segment HAVING arg_max(enter, t) ORDER BY segment""",
             query.params,
         ).fetchall()

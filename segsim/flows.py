@@ -54,6 +54,7 @@ from segsim.conditions import lists_used as condition_lists
 from segsim.conditions import segments_used as condition_segments
 from segsim.errors import FlowNotReady
 from segsim.event_conditions import Where
+from segsim.responses import Goal
 
 __all__ = [
     "ACTION_KINDS",
@@ -578,6 +579,8 @@ class AudienceSplit(_Step):
         """Each ranked path's steps, then ``otherwise``."""
         ranked = tuple((("paths", i, "steps"), p.steps) for i, p in enumerate(self.paths))
         return (*ranked, ("otherwise", self.otherwise))
+
+
 class WaitFor(_Step):
     """Wait until a condition holds, for at most ``timeout``; then take one of two paths.
 
@@ -918,6 +921,9 @@ class Flow(_FrozenModel):
     settings : ActivationSettings
     version : int
         Starts at 1; an :class:`Edit` brings in a new version.
+    goal : Goal, optional
+        The conversion the flow is judged by (:class:`segsim.responses.Goal`): goal events
+        credited to its sent messages, the ``conversions`` frame (docs/design.md §10).
 
     Examples
     --------
@@ -937,6 +943,8 @@ class Flow(_FrozenModel):
     version: int = Field(default=1, ge=1)
     #: higher wins a frequency cap when sends of several flows are decided at one instant
     priority: int = 0
+    #: the conversion the flow is judged by (responses and goals, docs/design.md §10)
+    goal: Goal | None = None
 
     @model_validator(mode="after")
     def _unique_step_ids(self) -> Flow:

@@ -53,6 +53,7 @@ from segsim.flows import (
     next_state,
 )
 from segsim.policies import DeliveryPolicy
+from segsim.responses import ResponseModel
 from segsim.segments import Segment
 
 __all__ = [
@@ -205,6 +206,9 @@ class Scenario(FrozenModel):
     policy : DeliveryPolicy
         Quiet hours, frequency caps and rate limits applied to every message (none by
         default); local time comes from ``channels`` (``timezone_attribute``).
+    responses : ResponseModel, optional
+        How contacts respond to sent messages: the ``responses`` frame, unsubscribes that
+        feed back, simulated conversions (docs/design.md §10).
 
     Raises
     ------
@@ -237,6 +241,7 @@ class Scenario(FrozenModel):
     include_existing_members: bool = False
     holdout: Holdout | None = None
     policy: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
+    responses: ResponseModel | None = None
 
     # The store is not part of the model: it is not data to dump, compare or describe in a
     # schema, only the connection the simulation reads from.

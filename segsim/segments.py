@@ -189,6 +189,7 @@ def transition_query(
     *,
     contacts_sql: str | None = None,
     types: Mapping[str, str] | None = None,
+    events: EventCatalog | None = None,
 ) -> TransitionQuery:
     """Build the query of all transitions before ``end`` over the whole history.
 
@@ -198,10 +199,11 @@ def transition_query(
     ``enter`` (bool), ``nth`` and ``from_time`` (the instant came from a time boundary),
     unordered. ``contacts_sql``, a SQL boolean over ``contact_id``, restricts the contacts
     (used to shard a run by contact). ``types`` overrides the store's attribute types (the
-    engine adds attributes that only flow actions set).
+    engine adds attributes that only flow actions set); ``events`` the store's event catalog
+    (the engine adds the response events a response model simulates).
     """
     types = dict(store.attribute_types if types is None else types)
-    catalog = EventCatalog.of(store)
+    catalog = EventCatalog.of(store) if events is None else events
     conditions = validate_segments(segments, types, events=catalog)
     names = [s.name for s in segments]
     attributes: set[str] = set()

@@ -23,17 +23,21 @@ __all__ = [
     "CAUSES",
     "CHANNELS",
     "CHANNEL_LABELS",
+    "CONVERSION_SOURCES",
     "END_REASONS",
     "ENTRY_KINDS",
+    "FUNNEL_FIELDS",
     "MESSAGE_ACTIONS",
     "MESSAGE_CHANNELS",
     "NO_ADDRESS_REASON",
     "OPERATION_ACTIONS",
     "OPERATION_COLUMNS",
     "OPERATION_LABELS",
+    "OUTCOME_COLUMNS",
     "POLICY_COLUMNS",
     "POLICY_SKIP_REASONS",
     "RECHECK_AFTER",
+    "RESPONSE_KINDS",
     "SEGMENT_EVENTS",
     "SENT_COLUMNS",
     "SKIP_REASONS",
@@ -181,3 +185,33 @@ CAUSES: tuple[str, ...] = get_args(Cause)
 AttributeType = Literal["string", "number", "boolean", "timestamp"]
 #: The types an attribute can have.
 ATTRIBUTE_TYPES: tuple[str, ...] = get_args(AttributeType)
+
+# -- responses and goals (docs/design.md §10) ------------------------------------------------
+
+#: The probabilities of a response funnel (:class:`segsim.responses.Funnel`), in draw order.
+FUNNEL_FIELDS: tuple[str, ...] = ("delivered", "opened", "machine_open", "clicked", "unsubscribed")
+
+ResponseKind = Literal[
+    "delivered", "bounced", "opened", "machine_opened", "clicked", "unsubscribed"
+]
+#: The values of ``responses.response``, in the documented order. ``machine_opened`` is a
+#: mail client's automatic fetch: never a human open.
+RESPONSE_KINDS: tuple[str, ...] = get_args(ResponseKind)
+
+ConversionSource = Literal["observed", "simulated"]
+#: Where a conversion comes from: a goal event in the data, credited to a message
+#: (``observed``: credited, not caused), or a click converting (``simulated``).
+CONVERSION_SOURCES: tuple[str, ...] = get_args(ConversionSource)
+
+#: The outcome columns of a summary (per flow), with the response they count (``None``:
+#: conversions and revenue, counted from the ``conversions`` frame).
+OUTCOME_COLUMNS: dict[str, str | None] = {
+    "delivered": "delivered",
+    "bounced": "bounced",
+    "opened": "opened",
+    "machine_opened": "machine_opened",
+    "clicked": "clicked",
+    "unsubscribed": "unsubscribed",
+    "converted": None,
+    "revenue": None,
+}

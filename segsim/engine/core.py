@@ -37,13 +37,23 @@ import simpy
 from simpy.core import URGENT
 
 from segsim import schema
-from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRESSED, FrameSpec
+from segsim._internal.frames import (
+    ACTIONS,
+    CONVERSIONS,
+    RESPONSES,
+    RUNS,
+    SEGMENT_EVENTS,
+    STEPS,
+    SUPPRESSED,
+    FrameSpec,
+)
 from segsim._internal.localtime import wait_until
 from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
 from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
+from segsim.engine.goals import observed_conversions
 from segsim.engine.live import EVENT_ROW, LiveContact, replay, time_boundaries
 from segsim.engine.occurrences import read_occurrences
 from segsim.engine.plan import (
@@ -56,8 +66,10 @@ from segsim.engine.plan import (
     WaitStep,
 )
 from segsim.engine.policy import Policies, TimeZones
+from segsim.engine.responses import Responder, events_stand_in
 from segsim.errors import CascadeLoopError
 from segsim.flows import FlowState, next_state
+from segsim.responses import response_event
 from segsim.segments import transition_query
 
 #: Runs one contact may start at one instant before it is a loop. (A run's steps are a
@@ -102,6 +114,12 @@ _writes(
     "queued",
 )
 _writes(SUPPRESSED, "time", "flow", "contact_id", "reason")
+_writes(
+    RESPONSES, "time", "run_id", "flow", "step_id", "contact_id", "channel", "template", "response"
+)
+_writes(
+    CONVERSIONS, "time", "run_id", "contact_id", "flow", "step_id", "channel", "value", "source"
+)
 
 #: where a run's end is written in its ``runs`` record
 _ENDED_AT, _END_REASON = RUNS.position("ended_at"), RUNS.position("end_reason")
@@ -196,6 +214,8 @@ class Logs:
     steps: list[tuple] = field(default_factory=list)
     actions: list[tuple] = field(default_factory=list)
     suppressed: list[tuple] = field(default_factory=list)
+    responses: list[tuple] = field(default_factory=list)
+    conversions: list[tuple] = field(default_factory=list)
 
 
 class _Soon(simpy.Event):
@@ -281,6 +301,9 @@ class Simulation:
         self.holdout = (
             None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws, self.drawn)
         )
+        #: responses to sent messages and goals (docs/design.md §10)
+        self.responder = Responder(plan, self.draws)
+        self.deleted_at: dict[Any, int] = {}  # when each deleted contact was deleted
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
         self.segment_of_flow_events = self._index_flow_events()
         # conditions some version of some flow reacts to: a transition is recorded as a
@@ -423,7 +446,12 @@ class Simulation:
     def _bucket(self, t: int) -> dict[str, list]:
         bucket = self.agenda.get(t)
         if bucket is None:
-            bucket = self.agenda[t] = {"live": [], "lifecycle": [], "recheck": []}
+            bucket = self.agenda[t] = {
+                "live": [],
+                "lifecycle": [],
+                "recheck": [],
+                "responses": [],
+            }
         return bucket
 
     def _wake(self, t: int) -> None:
@@ -456,6 +484,15 @@ class Simulation:
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=_sort_key):
                 self._live_instant(contact_id, t, reactions)
+            # responses to earlier messages (unsubscribes, response events): state changes
+            # of this instant, after its data changes, as an action's would be
+            responding: dict[Any, list[tuple]] = {}
+            for contact_id, changes in bucket["responses"]:
+                responding.setdefault(contact_id, []).extend(changes)
+            for contact_id in sorted(responding, key=_sort_key):
+                changed = self._respond(contact_id, responding[contact_id], t)
+                if changed:
+                    reactions.setdefault(contact_id, []).extend(changed)
             for step in bucket["lifecycle"]:
                 self._apply_lifecycle(step, t)
         for contact_id, changes in reactions.items():
@@ -1062,6 +1099,56 @@ class Simulation:
                 queued,
             )
         )
+        if status == "sent" and step.channel in self.delivery.rules and self.responder.active:
+            responses = self.logs.responses
+            first = len(responses)
+            self.responder.sent(
+                run.key, cf.name, step.id, run.contact, step.channel, step.template, t, self.logs
+            )
+            if len(responses) > first:
+                self._schedule_responses(run.contact, step.channel, responses[first:], t)
+
+    def _schedule_responses(self, contact_id: Any, channel: str, rows: list[tuple], t: int) -> None:
+        """The state changes the responses of one message make, at their instants.
+
+        An ``unsubscribed`` response turns the channel's consent attribute false (when a
+        tracked condition reads it: otherwise every send is skipped anyway); a response some
+        tracked condition reads as an event (``email_opened``, ...) is an occurrence of it.
+        Changes at the send instant apply at once (a cascade of the send, as after an Update
+        contact step); later ones are state changes of their instant.
+        """
+        consent = self.plan.consent_attributes.get(channel)
+        used = self.plan.used_events
+        by_instant: dict[int, list[tuple]] = {}
+        for row in rows:
+            at, response = row[0], row[-1]
+            changes = by_instant.setdefault(at, [])
+            if response == "unsubscribed" and consent is not None:
+                changes.append((False, consent, False))
+            name = response_event(channel, response)
+            if name in used:
+                changes.append((EVENT_ROW, name, {}))
+        for at, changes in by_instant.items():
+            if not changes:
+                continue
+            if at == t:
+                changed = self._respond(contact_id, changes, t)
+                if changed:
+                    self._react(contact_id, changed, t)
+            else:
+                self._bucket(at)["responses"].append((contact_id, changes))
+                self._wake(at)
+
+    def _respond(self, contact_id: Any, changes: list[tuple], t: int) -> list[tuple[int, bool]]:
+        """Apply a contact's response changes at ``t``: it goes live (as after an Update
+        contact step); returns the tracked conditions that turned."""
+        contact = self.contacts[contact_id]
+        if contact.deleted:
+            return []
+        state = self._go_live(contact_id, contact, t)
+        state.apply(changes, t)
+        self._schedule_boundaries(contact_id, state, t)
+        return self._evaluate(contact_id, contact, t, "flow step")
 
     def _delete(self, contact_id: Any, contact: Contact, t: int) -> None:
         """Delete contact: every run ends, the contact leaves its segments, history stops."""
@@ -1071,6 +1158,7 @@ class Simulation:
             if run is not None:
                 self._end_run(run, t, "contact_deleted")
         contact.deleted = True
+        self.deleted_at[contact_id] = t
         assert contact.nth is not None
         changed = []
         n_user = self.plan.user_segments
@@ -1129,6 +1217,9 @@ class Simulation:
         for record in self.logs.runs:
             if record[_END_REASON] is None:
                 record[_ENDED_AT], record[_END_REASON] = end, "horizon"
+        self.logs.conversions += observed_conversions(
+            self.plan, self.store, self.contacts_sql, self.responder.messages, self.deleted_at
+        )
         if self.sink is not None:
             self.sink.flush(self.logs, final=True)
         if self.progress is not None:
@@ -1143,9 +1234,11 @@ def _transitions_sql(plan: Plan, store: Any, contacts_sql: str | None) -> tuple[
     exactly at ``start`` (the changes of ``start`` apply first: no member then).
     """
     segments = [*plan.segments, *plan.hidden]
-    query = transition_query(store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types)
+    query = transition_query(
+        store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types, events=plan.events
+    )
     sql = f"""
-        WITH q AS ({query.sql}),
+        WITH {events_stand_in(plan, store)} q AS ({query.sql}),
         initial AS (
             SELECT contact_id, segment, arg_max(enter, t) AS member, arg_max(nth, t) AS nth
             FROM q WHERE t < {plan.start} GROUP BY contact_id, segment)

@@ -41,6 +41,7 @@ from segsim.conditions import (
     unknown_lists,
     validate_condition,
 )
+from segsim.engine.goals import compile_goals, goal_problems
 from segsim.engine.live import EVENT_ROW
 from segsim.engine.policy import check_time_zones
 from segsim.errors import FlowNotReady, ScenarioError
@@ -419,6 +420,17 @@ class Plan:
     default_timezone: str = "UTC"
     #: whether some rule (a policy, a ``Wait(until=...)``) reads local time
     local_time: bool = False
+    #: the response model (:class:`segsim.responses.ResponseModel`), None without one
+    responses: Any = None
+    #: each flow's goal (flows without one are absent), and the flows whose goal event
+    #: the data has (observed conversions, :mod:`segsim.engine.goals`)
+    goals: dict[str, Any] = field(default_factory=dict)
+    observed_goals: frozenset[str] = frozenset()
+    #: the consent attribute of each message channel whose consent is tracked: what an
+    #: ``unsubscribed`` response sets to false
+    consent_attributes: dict[str, str] = field(default_factory=dict)
+    #: the events conditions may read: the store's, and the simulated response events
+    events: Any = None
 
     @property
     def user_segments(self) -> int:
@@ -657,7 +669,7 @@ def build_plan(scenario: Any) -> Plan:
     store_types = store.attribute_types
     types = _attribute_types(store_types, flows)
     segments = list(scenario.segments)
-    catalog = EventCatalog.of(store)
+    catalog = _event_catalog(scenario, store)
     normalised = validate_segments(segments, types, events=catalog)
     conditions = _Conditions(segments, normalised)
     names = set(conditions.segment_index)
@@ -671,6 +683,7 @@ def build_plan(scenario: Any) -> Plan:
         return conditions.add(checked)
 
     channels: dict[str, ChannelRule] = {}
+    consent_attributes: dict[str, str] = {}
     for kind in MESSAGE_ACTIONS:
         channel = str(ACTION_CHANNEL[kind])
         address_attr, consent_attr, cost = scenario.channels.rule(kind)
@@ -684,6 +697,9 @@ def build_plan(scenario: Any) -> Plan:
                 )
             consent = conditions.add(attr(consent_attr) == True)
         channels[channel] = ChannelRule(channel, address, consent, float(cost))
+        if consent is not None:
+            consent_attributes[channel] = consent_attr
+    goals, observed_goals, goal_warnings = compile_goals(scenario, store)
 
     event_problems = _event_trigger_problems(scenario)
     if event_problems:
@@ -785,12 +801,17 @@ def build_plan(scenario: Any) -> Plan:
             )
             for c in conditions.items
         ],
-        warnings=warnings,
+        warnings=warnings + goal_warnings,
         holdout=getattr(scenario, "holdout", None),
         policy=policy,
         timezone_attribute=timezone_attribute,
         default_timezone=scenario.channels.default_timezone,
         local_time=local_time,
+        responses=getattr(scenario, "responses", None),
+        goals=goals,
+        observed_goals=observed_goals,
+        consent_attributes=consent_attributes,
+        events=catalog,
     )
 
 
@@ -887,6 +908,16 @@ def _compile_flow(
     )
 
 
+def _event_catalog(scenario: Any, store: Any) -> EventCatalog:
+    """The events conditions may read: the data's, and the responses the scenario's response
+    model simulates (``email_opened``, ..., docs/design.md §10)."""
+    catalog = EventCatalog.of(store)
+    responses = getattr(scenario, "responses", None)
+    if responses is None or catalog.names is None:
+        return catalog
+    return EventCatalog(catalog.names | responses.events, catalog.properties)
+
+
 def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     """Every problem of a scenario against its data, and every warning.
 
@@ -905,7 +936,7 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     except SegsimError as exc:
         return [f"flows: {exc}"], []
     names = {s.name for s in scenario.segments}
-    catalog = EventCatalog.of(scenario.store)
+    catalog = _event_catalog(scenario, scenario.store)
 
     def check(condition: Condition, path: str, where: str = "") -> None:
         try:
@@ -933,6 +964,7 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     problems += [f"{path}: {message}" for path, message in channel_problems]
     problems += [f"{path}: {message}" for path, message in _event_trigger_problems(scenario)]
+    problems += [f"{path}: {message}" for path, message in goal_problems(scenario, scenario.store)]
     if not problems:
         try:
             warnings = build_plan(scenario).warnings
