@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
     from segsim.diagram import draw_flow
     from segsim.engine import simulate
+    from segsim.event_conditions import event, prop
     from segsim.experiments import AudiencePath, AudienceSplit, Holdout, Split
     from segsim.flows import (
         Activate,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
         DeleteContact,
         Edit,
         EntersSegment,
+        EventTrigger,
         ExitsSegment,
         Flow,
         Pause,
@@ -59,9 +61,12 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
         SendWhatsApp,
         UpdateContact,
         Wait,
+        WaitFor,
         Webhook,
     )
+    from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours, RateLimit
     from segsim.report import Report, build_report
+    from segsim.responses import Funnel, Goal, ResponseDelays, ResponseModel
     from segsim.result import SimulationResult, open_result
     from segsim.scenario import Scenario, load_scenario
     from segsim.segments import Segment, members, segment_events, segment_sizes
@@ -81,6 +86,7 @@ _LAZY: dict[str, str] = {
     "draw_flow": "segsim.diagram",
     "simulate": "segsim.engine",
     **dict.fromkeys(("AudiencePath", "AudienceSplit", "Holdout", "Split"), "segsim.experiments"),
+    **dict.fromkeys(("event", "prop"), "segsim.event_conditions"),
     **dict.fromkeys(
         (
             "Activate",
@@ -92,6 +98,7 @@ _LAZY: dict[str, str] = {
             "DeleteContact",
             "Edit",
             "EntersSegment",
+            "EventTrigger",
             "ExitsSegment",
             "Flow",
             "Pause",
@@ -103,6 +110,7 @@ _LAZY: dict[str, str] = {
             "SendWhatsApp",
             "UpdateContact",
             "Wait",
+            "WaitFor",
             "Webhook",
         ),
         "segsim.flows",
@@ -113,6 +121,10 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("Segment", "members", "segment_events", "segment_sizes"), "segsim.segments"),
     "Store": "segsim.store",
     "Explorer": "segsim.widgets",
+    **dict.fromkeys(
+        ("DeliveryPolicy", "FrequencyCap", "QuietHours", "RateLimit"), "segsim.policies"
+    ),
+    **dict.fromkeys(("Funnel", "Goal", "ResponseDelays", "ResponseModel"), "segsim.responses"),
 }
 
 __all__ = [
@@ -130,17 +142,26 @@ __all__ = [
     "ConditionError",
     "DataLoadError",
     "DeleteContact",
+    "DeliveryPolicy",
     "Edit",
     "EntersSegment",
+    "EventTrigger",
     "ExitsSegment",
     "Explorer",
     "Flow",
     "FlowNotReady",
+    "FrequencyCap",
+    "Funnel",
+    "Goal",
     "Holdout",
     "Pause",
+    "QuietHours",
+    "RateLimit",
     "ReadOnlyStoreError",
     "RemoveFromList",
     "Report",
+    "ResponseDelays",
+    "ResponseModel",
     "Resume",
     "Scenario",
     "ScenarioError",
@@ -157,6 +178,7 @@ __all__ = [
     "Store",
     "UpdateContact",
     "Wait",
+    "WaitFor",
     "Webhook",
     "__version__",
     "all_of",
@@ -166,12 +188,14 @@ __all__ = [
     "compare",
     "datasets",
     "draw_flow",
+    "event",
     "in_list",
     "in_segment",
     "load_scenario",
     "members",
     "not_",
     "open_result",
+    "prop",
     "segment_events",
     "segment_sizes",
     "simulate",

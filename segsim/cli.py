@@ -27,7 +27,7 @@ _COMMANDS = {
     "demo": (
         "simulate the demo scenario on the built-in demo data and write its report",
         """\
-Build the demo data, simulate the demo scenario (three flows using every action and rule,
+Build the demo data, simulate the demo scenario (four flows using every action and rule,
 see datasets/demo_scenario.yaml), print a summary and write the HTML report.
 
 examples:

@@ -34,16 +34,18 @@ from matplotlib.figure import Figure
 from segsim._internal.formatting import DEFAULT_CURRENCY, format_frame
 from segsim._internal.periods import period_freq
 from segsim._internal.variants import merged_flow
-from segsim._internal.vocab import OPERATION_COLUMNS, SENT_COLUMNS
+from segsim._internal.vocab import OPERATION_COLUMNS, POLICY_COLUMNS, SENT_COLUMNS
 from segsim.analysis import operation_counts, sends_by_period, sends_by_variant
 from segsim.plots import plot_compare_sends, plot_intervals, plot_sends
 from segsim.report import (
     Report,
     Section,
     flows_table,
+    has_policy,
     headline_numbers,
     html_table,
     period_table,
+    policy_numbers,
     scenario_sections,
 )
 
@@ -457,7 +459,14 @@ class Comparison:
                 }
             else:
                 self._numbers = {name: headline_numbers(r) for name, r in self.results.items()}
+                if self._policy_metrics():
+                    for name, result in self.results.items():
+                        self._numbers[name].update(policy_numbers(result))
         return self._numbers
+
+    def _policy_metrics(self) -> bool:
+        """Whether some variant applies a delivery policy (its rows then join the summary)."""
+        return any(has_policy(result) for result in self.results.values())
 
     # -- tables ------------------------------------------------------------------------------
 
@@ -470,7 +479,9 @@ class Comparison:
             One row per metric (index ``metric``, :data:`SUMMARY_METRICS`): ``runs``,
             ``contacts_entered`` (distinct contacts with a run), ``contacts_reached``
             (distinct contacts sent a message), ``email_sent``, ``sms_sent``,
-            ``whatsapp_sent``, ``messages_sent`` (messages only), ``skipped``,
+            ``whatsapp_sent``, ``messages_sent`` (messages only), ``skipped``, — when some
+            variant applies a delivery policy — ``deferred``, ``quiet_hours_skipped``,
+            ``frequency_capped``, ``queued`` (see :meth:`SimulationResult.summary`),
             ``suppressed``, the operations ``webhooks_called``, ``list_adds``,
             ``list_removes``, ``contact_updates``, ``contact_deletes``, ``operations``, and
             the costs ``message_cost``, ``operation_cost``, ``cost`` (in :attr:`currency`).
@@ -489,22 +500,22 @@ class Comparison:
         if self.replication_count > 1:
             return self._interval_summary()
         numbers = self._headlines()
+        metrics = SUMMARY_METRICS
+        if self._policy_metrics():
+            # after "skipped": what the policy deferred, skipped and queued
+            at = metrics.index("skipped") + 1
+            metrics = (*metrics[:at], *POLICY_COLUMNS, *metrics[at:])
         table = pd.DataFrame(
             {
-                name: pd.Series(
-                    [_plain(numbers[name][m], m) for m in SUMMARY_METRICS], dtype=object
-                )
+                name: pd.Series([_plain(numbers[name][m], m) for m in metrics], dtype=object)
                 for name in self.variants
             }
         )
-        table.index = pd.Index(SUMMARY_METRICS, name="metric")
+        table.index = pd.Index(metrics, name="metric")
         base = table[self.baseline]
         for name in self.variants[1:]:
             delta = pd.Series(
-                [
-                    _plain(v - b, m)
-                    for v, b, m in zip(table[name], base, SUMMARY_METRICS, strict=True)
-                ],
+                [_plain(v - b, m) for v, b, m in zip(table[name], base, metrics, strict=True)],
                 index=table.index,
                 dtype=object,
             )

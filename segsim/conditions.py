@@ -58,6 +58,19 @@ from segsim._internal.sql import quote_identifier, quote_literal
 from segsim._internal.vocab import ATTRIBUTE_TYPES
 from segsim._time import duration_us, format_duration, to_timestamp
 from segsim.errors import ConditionError
+from segsim.event_conditions import (
+    EVENT_LEAVES,
+    EventCatalog,
+    EventCount,
+    EventExists,
+    EventLastAt,
+    EventSum,
+    _EventBase,
+    event_leaf_sql,
+    event_predicate,
+    validate_event_leaf,
+    window_us,
+)
 
 __all__ = [
     "AllOf",
@@ -413,6 +426,10 @@ Condition = Annotated[
     | WithinLast
     | InList
     | InSegment
+    | EventCount
+    | EventExists
+    | EventSum
+    | EventLastAt
     | AllOf
     | AnyOf
     | Not,
@@ -432,7 +449,7 @@ def parse_condition(obj: Any) -> Condition:
     >>> parse_condition({"kind": "in_list", "list": "newsletter"})
     in_list('newsletter')
     """
-    if isinstance(obj, _ConditionBase):
+    if isinstance(obj, (_ConditionBase, _EventBase)):
         return obj  # type: ignore[return-value]
     if isinstance(obj, Attribute):
         raise TypeError(f"{obj!r} alone is not a condition: compare it, e.g. {obj!r} == 'x'")
@@ -627,12 +644,16 @@ def time_relative_leaves(
     """``(attribute, duration_us, kind)`` of every older_than/within_last leaf, deduplicated.
 
     These are the leaves whose truth changes as time passes, with no new data: at
-    ``value + duration`` (both kinds) and at ``value`` (``within_last``).
+    ``value + duration`` (both kinds) and at ``value`` (``within_last``). An event leaf
+    with a window (``within=``, or ``last_at()`` tests) is ``(event, duration_us, "event")``:
+    it can turn at ``ts + duration`` of every occurrence ``ts`` of the event.
     """
     leaves: dict[tuple[str, int, str], None] = {}
     for node in _walk(condition, segments, True):
         if isinstance(node, (OlderThan, WithinLast)):
             leaves[(node.attribute, duration_us(node.duration), node.kind)] = None
+        elif isinstance(node, EVENT_LEAVES) and (window := window_us(node)) is not None:
+            leaves[(node.event, window, "event")] = None
     return list(leaves)
 
 
@@ -654,6 +675,8 @@ def validate_condition(
     attribute_types: Mapping[str, str],
     segment_names: Collection[str] = (),
     where: str = "",
+    *,
+    events: EventCatalog | None = None,
 ) -> Condition:
     """Check a condition against attribute types and segment names; return it normalised.
 
@@ -665,6 +688,10 @@ def validate_condition(
 
     Normalised: number values are floats, string values for timestamp attributes are parsed
     to UTC datetimes. Strings ``"true"``/``"false"`` are *not* booleans.
+
+    Event leaves are checked against ``events`` (their names and property types; see
+    :class:`~segsim.event_conditions.EventCatalog`); ``None`` checks no event name and
+    types properties from the values they are compared with.
 
     >>> validate_condition(attr("ltv") >= 100, {"ltv": "number"})
     ltv >= 100.0
@@ -716,6 +743,8 @@ def validate_condition(
             return node
         if isinstance(node, InList):
             return node
+        if isinstance(node, EVENT_LEAVES):
+            return validate_event_leaf(node, events, fail)
         kind = type_of(node.attribute)
         if isinstance(node, Compare):
             if kind == "boolean" and node.op not in ("==", "!="):
@@ -746,13 +775,21 @@ def validate_condition(
 class _Inliner:
     """Validates a condition and resolves in_segment references, detecting cycles."""
 
-    def __init__(self, types: Mapping[str, str], segments: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        types: Mapping[str, str],
+        segments: Mapping[str, Any],
+        events: EventCatalog | None = None,
+    ) -> None:
         self.types = types
         self.segments = segments
+        self.events = events
         self.stack: list[str] = []
 
     def validate(self, condition: Any, where: str = "") -> Condition:
-        return validate_condition(condition, self.types, self.segments.keys(), where)
+        return validate_condition(
+            condition, self.types, self.segments.keys(), where, events=self.events
+        )
 
     def enter(self, name: str) -> Condition:
         if name in self.stack:
@@ -790,6 +827,8 @@ def to_sql(
     now: str = "now_us",
     segments: Mapping[str, Condition] = {},
     types: Mapping[str, str],
+    event_column: Callable[[Any], str] | None = None,
+    events: EventCatalog | None = None,
 ) -> str:
     """Compile a condition to a DuckDB boolean SQL expression that is never NULL.
 
@@ -799,6 +838,8 @@ def to_sql(
     list (``list_column(name)``, default the quoted ``"list:<name>"``), NULL or FALSE meaning
     not a member. ``now`` is a SQL expression of the current instant in epoch microseconds.
     Literals are inlined, safely quoted. The condition is validated against ``types`` first.
+    An event leaf reads the column ``event_column(leaf)``: the value of what it measures at
+    the row (count, sum or latest instant, see :mod:`segsim.event_conditions`).
 
     >>> to_sql(attr("plan") == "pro", types={"plan": "string"})
     'COALESCE("plan" = \\'pro\\', FALSE)'
@@ -806,7 +847,7 @@ def to_sql(
     column = column or quote_identifier
     list_column = list_column or (lambda name: quote_identifier(f"list:{name}"))
     now_sql = f"({now})"
-    inliner = _Inliner(types, segments)
+    inliner = _Inliner(types, segments, events)
 
     def sql(node: Any) -> str:
         if isinstance(node, AllOf):
@@ -821,6 +862,13 @@ def to_sql(
             inlined = sql(inliner.enter(node.segment))
             inliner.leave()
             return inlined
+        if isinstance(node, EVENT_LEAVES):
+            if event_column is None:
+                raise ConditionError(
+                    f"{node}: an event condition compiles to SQL only in the transitions "
+                    "query (segsim.segments), which computes what it measures"
+                )
+            return event_leaf_sql(node, event_column(node), now_sql)
         col = column(node.attribute)
         if isinstance(node, Compare):
             return f"COALESCE({col} {_SQL_OPS[node.op]} {_sql_literal(node.value)}, FALSE)"
@@ -862,6 +910,7 @@ def compile_predicate(
     *,
     types: Mapping[str, str],
     segments: Mapping[str, Condition] = {},
+    events: EventCatalog | None = None,
 ) -> Predicate:
     """Compile a condition to a closure ``pred(attributes, lists, now_us) -> bool``.
 
@@ -870,13 +919,14 @@ def compile_predicate(
     holds the names of the lists the contact is in. Same meaning as :func:`to_sql`.
 
     The tree is turned into nested closures once, here, so the engine's hot loop does no
-    dispatch over node types.
+    dispatch over node types. Event leaves read the contact's
+    :class:`~segsim.event_conditions.EventLog` at ``attributes[EVENTS]`` (none: no events).
 
     >>> pred = compile_predicate(attr("ltv") >= 100, types={"ltv": "number"})
     >>> pred({"ltv": 120.0}, set(), 0), pred({}, set(), 0)
     (True, False)
     """
-    inliner = _Inliner(types, segments)
+    inliner = _Inliner(types, segments, events)
     compiled_segments: dict[str, Predicate] = {}
 
     def build(node: Any) -> Predicate:
@@ -920,6 +970,8 @@ def compile_predicate(
                 compiled_segments[name] = build(inliner.enter(name))
                 inliner.leave()
             return compiled_segments[name]
+        if isinstance(node, EVENT_LEAVES):
+            return cast(Predicate, event_predicate(node, events))
         return _leaf(node, types[node.attribute])
 
     return build(inliner.validate(condition))
@@ -968,6 +1020,7 @@ def evaluate(
     *,
     types: Mapping[str, str],
     segments: Mapping[str, Condition] = {},
+    events: EventCatalog | None = None,
 ) -> bool:
     """Evaluate a condition once (compiles it; use :func:`compile_predicate` in loops).
 
@@ -975,4 +1028,5 @@ def evaluate(
     ...          types={"plan": "string"})
     True
     """
-    return compile_predicate(condition, types=types, segments=segments)(attributes, lists, now_us)
+    predicate = compile_predicate(condition, types=types, segments=segments, events=events)
+    return predicate(attributes, lists, now_us)

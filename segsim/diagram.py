@@ -2,7 +2,8 @@
 
 One layout, two renderers. The trigger is on top and the steps below it, one box per step,
 joined by arrows; a :class:`~segsim.flows.Branch` splits into a ``then`` column (left) and an
-``otherwise`` column (right) that join again below it. Each box says the step's id and kind
+``otherwise`` column (right) that join again below it, and a :class:`~segsim.flows.WaitFor`
+likewise into ``then`` and ``timed out``. Each box says the step's id and kind
 and its key facts (``step.facts()``, the models' one description), nothing parsed back
 from text.
 
@@ -21,7 +22,8 @@ Every element carries a ``gid`` saying what it is (a matplotlib artist's ``gid``
 ``data-gid`` attribute), which is how tests and users restyling a diagram find them:
 ``"trigger"``, ``"step:<id>"`` (a box), ``"trigger-label"``, ``"label:<id>"`` (its text),
 ``"counts:<id>"`` (its counts), ``"edge"`` (an arrow), ``"edge-label"`` (``then`` /
-``otherwise``), ``"join"`` (where a branch's two paths meet); SVG adds ``"title"``.
+``otherwise``, ``then`` / ``timed out``), ``"join"`` (where a branch's or a WaitFor's two
+paths meet); SVG adds ``"title"``.
 
 matplotlib is imported by :func:`draw_flow` only: counting and SVG need none.
 """
@@ -60,6 +62,7 @@ STEP_COUNT_COLUMNS = (
     "applied",
     "then",
     "otherwise",
+    "timed_out",
 )
 
 # Layout geometry, in layout units: one column is 1 wide, one step row is 1 high.
@@ -106,6 +109,7 @@ _GROUP = {
     "branch": "branch",
     "split": "branch",
     "audience_split": "branch",
+    "wait_for": "wait",
 }
 _EDGE_COLOUR = "#555555"
 _COUNTS_COLOUR = "#1f3b73"
@@ -207,7 +211,9 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
     DataFrame
         ``step_id``, ``kind``, ``reached`` (distinct runs that executed the step, as in
         :func:`~segsim.analysis.funnel`), ``sent``, ``skipped``, ``applied`` (action rows of
-        the step by status), ``then``, ``otherwise`` (branch outcomes); all counts int64.
+        the step by status), ``then``, ``otherwise`` (branch outcomes), ``timed_out`` (with
+        ``then``, the outcomes of a WaitFor: a run still waiting has no outcome yet and has
+        not reached the step); all counts int64.
         Steps come in the flow's tree order when the result records its scenario (with
         ``version``, that version's steps; without, every step of the flow and of its
         scheduled edits; 0 where no run reached it), then any other step in order of first
@@ -246,6 +252,7 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
             count(status, step_id, "applied"),
             count(outcome, step_id, "then"),
             count(outcome, step_id, "otherwise"),
+            count(outcome, step_id, "timed_out"),
         )
         for step_id, n in zip(reached["stage"], reached["runs"], strict=True)
     ]
@@ -314,7 +321,7 @@ def _width(steps: Sequence[Any]) -> float:
 
 def _step_width(step: Any) -> float:
     paths = _paths(step)
-    if paths:
+    if paths:  # a branch, a WaitFor or a split: its paths side by side
         return sum(_width(steps) for _, steps in paths)
     return 1.0
 
@@ -322,18 +329,24 @@ def _step_width(step: Any) -> float:
 def _paths(step: Any) -> list[tuple[str, Sequence[Any]]]:
     """The step's nested paths with the label of the arrow into each, in tree order.
 
-    A branch's are ``then`` / ``otherwise``; a split's its path names with their shares
+    A branch's are ``then`` / ``otherwise``, a WaitFor's ``then`` / ``timed out``; a split's its path names with their shares
     (``A 45%``); an audience split's its path names then ``otherwise``; a step without
     nested paths has none.
     """
-    children = step.child_paths() if hasattr(step, "child_paths") else ()
+    if hasattr(step, "child_paths"):
+        children = tuple(step.child_paths())
+    elif step.kind == "branch":  # a duck-typed stand-in of a branch
+        children = (("then", step.then), ("otherwise", step.otherwise))
+    else:
+        children = ()
     if step.kind == "split":
         shares = step.shares()
         return [(f"{field[1]} {shares[field[1]]:.0%}", steps) for field, steps in children]
     if step.kind == "audience_split":
         return list(zip(step.path_names(), (steps for _, steps in children), strict=True))
-    return [
-        (field if isinstance(field, str) else str(field[-1]), steps) for field, steps in children
+    return [  # a branch's then / otherwise, a WaitFor's then / timed out
+        ((field if isinstance(field, str) else str(field[-1])).replace("_", " "), steps)
+        for field, steps in children
     ]
 
 
@@ -413,6 +426,7 @@ def _place(
             tails[:] = [out]
             y -= _ROW
             continue
+        # a branch, a WaitFor or a split: its paths side by side
         widths = [_width(path) for _, path in paths]
         start = left + (width - sum(widths)) / 2
         placed = []
@@ -429,6 +443,7 @@ def _place(
                 ends += [(tail, None) for tail in path_tails]
             else:
                 ends.append((out, name))  # an empty path goes straight to the join
+            path_left += path_width
         # The join sits just below the longer path; the next step comes a little lower.
         join_y = lowest + _JOIN_ABOVE
         for end, end_label in ends:
@@ -475,6 +490,12 @@ def _count_parts(row: Any, kind: str | None) -> list[str]:
             total = then + otherwise
             parts.append(f"then {then / total:.0%} / otherwise {otherwise / total:.0%}")
         return parts
+    if kind == "wait_for":
+        then, timed_out = int(row.get("then", 0)), int(row.get("timed_out", 0))
+        if then + timed_out:
+            total = then + timed_out
+            parts.append(f"then {then / total:.0%} / timed out {timed_out / total:.0%}")
+        return parts
     for status in ("sent", "skipped", "applied"):
         if int(row.get(status, 0)):
             parts.append(f"{int(row[status]):,} {status}")
@@ -494,7 +515,8 @@ def flow_svg(flow: Any, counts: pd.DataFrame | None = None, *, caption: str | No
     counts : DataFrame, optional
         The output of :func:`step_counts` for this flow (and version): each box gets a line
         such as ``"1,234 runs · 1,100 sent · 134 skipped"``, a branch ``"1,234 runs · then
-        60% / otherwise 40%"``; steps missing from ``counts`` read ``"0 runs"``.
+        60% / otherwise 40%"``, a WaitFor ``"1,234 runs · then 30% / timed out 70%"``; steps
+        missing from ``counts`` read ``"0 runs"``.
     caption : str, optional
         A line above the diagram (e.g. :meth:`FlowVersion.caption`).
 

@@ -6,7 +6,8 @@ attributes and lists, and the segments it was already a member of (members at th
 are not entrants unless ``include_existing_members``) — and a note for each flow the contact
 never triggered. Then come its changes in the window, segment entries and exits, runs
 entered and ended, steps, actions (a skipped send says why, in terms of the channel's
-attributes) and trigger events that did not enter (with what the reason means).
+attributes; a WaitFor, whether its condition held or the timeout came first) and trigger
+events that did not enter (with what the reason means).
 
 Conventions: times are tz-aware UTC in ``time`` and ISO 8601 (``2026-01-05T10:00:00Z``) in
 ``detail``; a missing ``flow``, ``step_id`` or ``detail`` is ``None`` and a missing ``run_id``
@@ -23,7 +24,9 @@ from typing import Any
 import pandas as pd
 
 from segsim._internal.vocab import SUPPRESSION_REASONS
+from segsim._time import format_duration
 from segsim.errors import SegsimError
+from segsim.flows import EventTrigger, SegmentTrigger
 
 __all__ = ["EXPLAIN_COLUMNS", "SUPPRESSION_MEANING", "explain"]
 
@@ -181,6 +184,7 @@ def _segments_of_at_start(scenario: Any, contact_id: Any) -> list[str]:
     """
     from segsim._internal.sql import quote_literal
     from segsim.engine.plan import build_plan
+    from segsim.engine.responses import events_stand_in
     from segsim.segments import transition_query
 
     plan = build_plan(scenario)
@@ -192,11 +196,12 @@ def _segments_of_at_start(scenario: Any, contact_id: Any) -> list[str]:
         plan.start,
         contacts_sql=only or f"contact_id = {quote_literal(str(contact_id))}",
         types=plan.types,
+        events=plan.events,
     )
     cursor = store.con.cursor()
     try:
         rows = cursor.execute(
-            f"""WITH q AS ({query.sql})
+            f"""WITH {events_stand_in(plan, store)} q AS ({query.sql})
                 SELECT segment FROM q GROUP BY segment HAVING arg_max(enter, t) ORDER BY segment""",
             query.params,
         ).fetchall()
@@ -218,18 +223,24 @@ def _untriggered_flows(
     for flow in scenario.flows:
         if flow.name in ran:
             continue
+        versions = [v.flow for v in versions_in_force(scenario, flow.name)]
         triggers = {
-            (v.flow.trigger.on, v.flow.trigger.segment)
-            for v in versions_in_force(scenario, flow.name)
-            if v.flow.trigger is not None
+            (v.trigger.on, v.trigger.segment)
+            for v in versions
+            if isinstance(v.trigger, SegmentTrigger)
         }
-        if not triggers:
+        events = sorted({v.trigger.event for v in versions if isinstance(v.trigger, EventTrigger)})
+        if not triggers and not events:
             text = "the flow has no trigger (a draft)"
         else:
             text = "; ".join(
-                f"never {'entered' if on == 'enter' else 'exited'} segment {segment!r} in the "
-                "window" + (" (a member since before the start)" if segment in member_of else "")
-                for on, segment in sorted(triggers)
+                [
+                    f"never {'entered' if on == 'enter' else 'exited'} segment {segment!r} in the "
+                    "window"
+                    + (" (a member since before the start)" if segment in member_of else "")
+                    for on, segment in sorted(triggers)
+                ]
+                + [f"no matching {name!r} event in the window" for name in events]
             )
         rows.append((start, _NOTE, "not triggered", flow.name, None, None, text))
     return rows
@@ -270,10 +281,14 @@ def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
     for r in steps.itertuples():
         action = by_key.get((r.run_id, r.step_id, r.time))
         model = models.get((r.flow, r.version, r.step_id))
-        if action is not None:
+        if r.outcome == "deferred":
+            text = _deferred_text(steps, r)
+        elif action is not None:
             text = _action_text(action, channels, model)
         elif r.kind in ("split", "audience_split") and model is not None:
             text = _path_text(result, r, model)
+        elif r.kind == "wait_for" and model is not None and model.kind == "wait_for":
+            text = _wait_for_text(r.outcome, model)
         else:
             text = r.outcome
         rows.append((r.time, _STEP, r.kind, r.flow, r.run_id, r.step_id, text))
@@ -316,6 +331,18 @@ def _path_text(result: Any, row: Any, step: Any) -> str:
     )
 
 
+def _deferred_text(steps: pd.DataFrame, row: Any) -> str:
+    """``"deferred: quiet hours, until 2026-01-06T07:00:00Z"`` (when the step ran again)."""
+    later = steps[
+        (steps["run_id"] == row.run_id)
+        & (steps["step_id"] == row.step_id)
+        & (steps["time"] > row.time)
+    ]
+    if later.empty:
+        return "deferred: quiet hours (still waiting at the window's end, or the run ended)"
+    return f"deferred: quiet hours, until {_iso(pd.Timestamp(later['time'].iloc[0]))}"
+
+
 def _step_models(scenario: Any) -> dict[tuple[str, int, str], Any]:
     """``(flow, version, step id) -> step`` over the scenario's flows and scheduled edits."""
     if scenario is None:
@@ -334,6 +361,11 @@ def _action_text(action: Any, channels: Any, model: Any = None) -> str:
         meaning = _holdout_meaning(action) or _reason_meaning(action, channels)
         status = f"skipped: {action.reason}{meaning}"
     parts = [status]
+    queued = getattr(action, "queued", 0.0)
+    if status == "sent" and queued and queued > 0:
+        parts.append(
+            f"after {format_duration(pd.Timedelta(seconds=queued))} in the rate-limit queue"
+        )
     if action.channel:
         parts.append(action.channel)
     if action.template is not None:
@@ -346,7 +378,20 @@ def _action_text(action: Any, channels: Any, model: Any = None) -> str:
     return " · ".join(parts)
 
 
+def _wait_for_text(outcome: str, step: Any) -> str:
+    """Why a run left a WaitFor: ``"then: tier == 'gold' held"``, or the timeout came first."""
+    if outcome == "then":
+        return f"then: {step.until} held"
+    if outcome == "timed_out":
+        return f"timed_out: {step.until} did not hold within {format_duration(step.timeout)}"
+    return outcome
+
+
 def _reason_meaning(action: Any, channels: Any) -> str:
+    if action.reason == "quiet_hours":
+        return " (in the contact's quiet hours, local time)"
+    if action.reason == "frequency_cap":
+        return " (over a frequency cap)"
     if channels is None:
         return ""
     try:

@@ -1,9 +1,10 @@
-"""Flows: what happens to a contact once a segment transition triggers it.
+"""Flows: what happens to a contact once a segment transition (or an event) triggers it.
 
-A :class:`Flow` is a trigger (:class:`SegmentTrigger`), a tree of steps and
-:class:`ActivationSettings`. Steps are *actions* (:class:`SendEmail`, :class:`SendSMS`,
-:class:`SendWhatsApp`, :class:`AddToList`, :class:`RemoveFromList`, :class:`UpdateContact`,
-:class:`DeleteContact`, :class:`Webhook`) and *rules* (:class:`Wait`, :class:`Branch`); every
+A :class:`Flow` is a trigger (:class:`SegmentTrigger` or :class:`EventTrigger`), a tree of
+steps and :class:`ActivationSettings`. Steps are *actions* (:class:`SendEmail`,
+:class:`SendSMS`, :class:`SendWhatsApp`, :class:`AddToList`, :class:`RemoveFromList`,
+:class:`UpdateContact`, :class:`DeleteContact`, :class:`Webhook`) and *rules* (:class:`Wait`,
+:class:`Branch`, :class:`WaitFor`); every
 step has an ``id`` unique in its flow, which is how an edit finds where running contacts are.
 Lifecycle events (:class:`Activate`, :class:`Pause`, :class:`Resume`, :class:`Edit`) and the
 channel rules (:class:`Channels`) complete what a scenario says about its flows.
@@ -29,8 +30,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    Discriminator,
     Field,
     JsonValue,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -39,6 +42,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from segsim._internal.formatting import DEFAULT_CURRENCY
+from segsim._internal.localtime import WEEKDAYS, clock_minutes, time_zone
 from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Duration, Name, UTCDateTime, did_you_mean
 from segsim._internal.vocab import ACTION_KINDS
@@ -49,6 +53,8 @@ from segsim.conditions import attributes_used as condition_attributes
 from segsim.conditions import lists_used as condition_lists
 from segsim.conditions import segments_used as condition_segments
 from segsim.errors import FlowNotReady
+from segsim.event_conditions import Where
+from segsim.responses import Goal
 
 __all__ = [
     "ACTION_KINDS",
@@ -63,6 +69,7 @@ __all__ = [
     "DeleteContact",
     "Edit",
     "EntersSegment",
+    "EventTrigger",
     "ExitsSegment",
     "Flow",
     "FlowEvent",
@@ -80,6 +87,7 @@ __all__ = [
     "StepPlace",
     "UpdateContact",
     "Wait",
+    "WaitFor",
     "Webhook",
     "event_flow_name",
     "find_step",
@@ -325,13 +333,30 @@ def _non_finite(value: Any, path: str) -> str | None:
     return None
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
 class Wait(_Step):
-    """Wait a positive duration: ``Wait("w1", "2d")``."""
+    """Wait a positive duration: ``Wait("w1", "2d")``; or until a local clock time.
+
+    With ``until="HH:MM"`` the duration counts whole *calendar days* in the contact's time
+    zone, and the run resumes at the first local ``HH:MM`` on or after that day, on an
+    allowed weekday (``weekdays``, all by default), strictly after it entered — so
+    ``Wait("w1", "0d", until="15:00")`` resumes today at 15:00 if that is still ahead, else
+    on the next allowed day (docs/semantics.md has the exact rule and DST examples).
+
+    >>> Wait("w1", "2d", until="09:00", weekdays=["mon", "fri"]).describe()
+    'wait until 09:00 local time, 2 days later, on mon/fri'
+    """
 
     _positional = ("id", "duration")
 
     kind: Literal["wait"] = "wait"
     duration: Duration
+    #: resume at this local clock time ("HH:MM"): ``duration`` then counts calendar days
+    until: str | None = None
+    #: with ``until``, the local weekdays it may resume on (``"mon"`` … ``"sun"``)
+    weekdays: tuple[Weekday, ...] | None = None
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -345,18 +370,67 @@ class Wait(_Step):
             raise ValueError(f"wait step {step!r}: the duration must be positive, got {shown}")
         return value
 
-    @field_validator("duration")
+    @field_validator("until")
     @classmethod
-    def _positive(cls, value: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
-        if value <= dt.timedelta(0):
-            step = info.data.get("id", "?")
-            raise ValueError(
-                f"wait step {step!r}: the duration must be positive, got {format_duration(value)}"
-            )
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None:
+            clock_minutes(value)
         return value
 
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("weekdays must allow at least one day (or be left out: every day)")
+        return tuple(sorted(set(value), key=WEEKDAYS.index))
+
+    @model_validator(mode="after")
+    def _positive(self) -> Wait:
+        # a field check cannot see ``until``: "0d" is valid with it (today, if still ahead)
+        errors = []
+        if self.until is None:
+            if self.duration <= dt.timedelta(0):
+                message = (
+                    f"wait step {self.id!r}: the duration must be positive, got "
+                    f"{format_duration(self.duration)}"
+                )
+                errors.append(_custom_error(("duration",), message, self.duration))
+            if self.weekdays is not None:
+                message = f"wait step {self.id!r}: weekdays need until='HH:MM'"
+                errors.append(_custom_error(("weekdays",), message, self.weekdays))
+        elif self.duration % dt.timedelta(days=1):
+            message = (
+                f"wait step {self.id!r}: with until, the duration counts calendar days in the "
+                f"contact's time zone (e.g. '2d' or '0d'); got {format_duration(self.duration)}"
+            )
+            errors.append(_custom_error(("duration",), message, self.duration))
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    def __repr_args__(self) -> Any:
+        # a plain wait reads as it always did: the local-time fields only when given
+        for name, value in super().__repr_args__():
+            if name in ("until", "weekdays") and value is None:
+                continue
+            yield name, value
+
+    @property
+    def days(self) -> int:
+        """With ``until``: the calendar days the wait counts."""
+        return self.duration.days
+
     def facts(self) -> tuple[str, ...]:
-        return (f"for {format_duration(self.duration)}",)
+        if self.until is None:
+            return (f"for {format_duration(self.duration)}",)
+        days = self.duration.days
+        when = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''} later"
+        facts = [f"until {self.until} local time, {when}"]
+        if self.weekdays is not None:
+            facts.append(f"on {'/'.join(self.weekdays)}")
+        return tuple(facts)
 
 
 class Branch(_Step):
@@ -507,6 +581,66 @@ class AudienceSplit(_Step):
         return (*ranked, ("otherwise", self.otherwise))
 
 
+class WaitFor(_Step):
+    """Wait until a condition holds, for at most ``timeout``; then take one of two paths.
+
+    The condition is checked when the run reaches the step (already true: it leaves at once
+    by ``then``) and at every instant it can change while the run waits; the run leaves by
+    ``then`` the instant it turns true, or by ``timed_out`` at ``timeout`` after it arrived.
+    A change at exactly that instant leaves by ``then`` (state changes precede due steps).
+    After the chosen path ends, the run goes on with the step after the WaitFor.
+
+    >>> from segsim.conditions import in_list
+    >>> w = WaitFor("wf1", until=in_list("customers"), timeout="3d",
+    ...             then=[SendEmail("e1", template="thanks")],
+    ...             timed_out=[SendEmail("e2", template="reminder")])
+    >>> w.describe()
+    "wait_for until in_list('customers'), at most 3d"
+    >>> [step.id for _, step in iter_steps([w])]
+    ['wf1', 'e1', 'e2']
+    """
+
+    kind: Literal["wait_for"] = "wait_for"
+    until: Condition
+    timeout: Duration
+    then: tuple[Step, ...] = ()
+    timed_out: tuple[Step, ...] = ()
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout_not_negative(cls, value: Any, info: ValidationInfo) -> Any:
+        return _refuse_negative(value, f"wait_for step {info.data.get('id', '?')!r}: the timeout")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_positive(cls, value: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
+        return _require_positive(value, f"wait_for step {info.data.get('id', '?')!r}: the timeout")
+
+    def facts(self) -> tuple[str, ...]:
+        return (f"until {self.until}", f"at most {format_duration(self.timeout)}")
+
+    def child_paths(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """``then`` first, then ``timed_out``."""
+        return (("then", self.then), ("timed_out", self.timed_out))
+
+
+def _refuse_negative(value: Any, what: str) -> Any:
+    """A duration given as ``"-2d"`` or a negative timedelta: refused, naming ``what``."""
+    negative = (isinstance(value, str) and value.strip().startswith("-")) or (
+        isinstance(value, dt.timedelta) and value < dt.timedelta(0)
+    )
+    if negative:
+        shown = repr(value) if isinstance(value, str) else f"-{format_duration(-value)}"
+        raise ValueError(f"{what} must be positive, got {shown}")
+    return value
+
+
+def _require_positive(value: dt.timedelta, what: str) -> dt.timedelta:
+    if value <= dt.timedelta(0):
+        raise ValueError(f"{what} must be positive, got {format_duration(value)}")
+    return value
+
+
 Step = Annotated[
     SendEmail
     | SendSMS
@@ -519,13 +653,15 @@ Step = Annotated[
     | Wait
     | Branch
     | Split
-    | AudienceSplit,
+    | AudienceSplit
+    | WaitFor,
     Field(discriminator="kind"),
 ]
 Branch.model_rebuild()
 Split.model_rebuild()
 AudiencePath.model_rebuild()
 AudienceSplit.model_rebuild()
+WaitFor.model_rebuild()
 
 
 @dataclass(frozen=True)
@@ -626,6 +762,59 @@ class SegmentTrigger(_FrozenModel):
         return " ".join(self.facts())
 
 
+class EventTrigger(_FrozenModel):
+    """Start the flow at each occurrence of an event whose properties match ``where``.
+
+    Every matching occurrence in the window is one trigger event (the entry, suppression
+    and re-entry rules are those of a segment trigger); an occurrence failing ``where`` is
+    no trigger event at all. ``filters`` is a condition on the contact at that instant.
+
+    >>> from segsim.conditions import attr
+    >>> from segsim.event_conditions import prop
+    >>> EventTrigger("cart_abandoned", where=prop("value") >= 50,
+    ...              filters=attr("email_subscribed") == True).describe()
+    "on event 'cart_abandoned' where value >= 50 if email_subscribed == True"
+    """
+
+    _positional = ("event",)
+
+    kind: Literal["event"] = "event"
+    event: Name
+    where: Where = None
+    filters: Condition | None = None
+
+    def facts(self) -> tuple[str, ...]:
+        """``("on event 'purchase' where amount >= 50", "if ...")``: when the flow starts."""
+        where = "" if self.where is None else f" where {self.where}"
+        filters = () if self.filters is None else (f"if {self.filters}",)
+        return (f"on event {self.event!r}{where}", *filters)
+
+    def describe(self) -> str:
+        """The trigger in one line."""
+        return " ".join(self.facts())
+
+
+#: The tags of the trigger union (pydantic puts them in error locations; never user keys).
+TRIGGER_TAGS = ("segment_trigger", "event_trigger")
+
+
+def _trigger_kind(value: Any) -> str:
+    """An :class:`EventTrigger` (or a dict with ``kind: event`` or an ``event``), else a
+    :class:`SegmentTrigger`: a segment trigger's YAML and dumps stay as they were, kind-less."""
+    if isinstance(value, Mapping):
+        is_event = value.get("kind") == "event" or "event" in value
+    else:
+        is_event = isinstance(value, EventTrigger)
+    return TRIGGER_TAGS[1] if is_event else TRIGGER_TAGS[0]
+
+
+#: A flow's trigger: a segment transition or an event occurrence.
+Trigger = Annotated[
+    Annotated[SegmentTrigger, Tag(TRIGGER_TAGS[0])] | Annotated[EventTrigger, Tag(TRIGGER_TAGS[1])],
+    Discriminator(_trigger_kind),
+]
+
+
 class ExitsSegment(_FrozenModel):
     """The contact leaves the segment (an exit or restart condition)."""
 
@@ -724,7 +913,7 @@ class Flow(_FrozenModel):
     ----------
     name : str
         Unique within a scenario.
-    trigger : SegmentTrigger, optional
+    trigger : SegmentTrigger or EventTrigger, optional
         Without one the flow is a *draft*: valid, but it cannot be activated.
     steps : sequence of steps
         Executed in order; a :class:`Branch` holds two sub-sequences. Step ids are unique
@@ -732,6 +921,9 @@ class Flow(_FrozenModel):
     settings : ActivationSettings
     version : int
         Starts at 1; an :class:`Edit` brings in a new version.
+    goal : Goal, optional
+        The conversion the flow is judged by (:class:`segsim.responses.Goal`): goal events
+        credited to its sent messages, the ``conversions`` frame (docs/design.md §10).
 
     Examples
     --------
@@ -745,10 +937,14 @@ class Flow(_FrozenModel):
     _positional = ("name",)
 
     name: Name
-    trigger: SegmentTrigger | None = None
+    trigger: Trigger | None = None
     steps: tuple[Step, ...] = ()
     settings: ActivationSettings = Field(default_factory=ActivationSettings)
     version: int = Field(default=1, ge=1)
+    #: higher wins a frequency cap when sends of several flows are decided at one instant
+    priority: int = 0
+    #: the conversion the flow is judged by (responses and goals, docs/design.md §10)
+    goal: Goal | None = None
 
     @model_validator(mode="after")
     def _unique_step_ids(self) -> Flow:
@@ -794,7 +990,8 @@ class Flow(_FrozenModel):
     def conditions(self) -> Iterator[tuple[Loc, Any]]:
         """``(location, condition)`` of every condition the flow reads.
 
-        Trigger filters, branch conditions and ``AttributeMatches`` exit/restart conditions.
+        Trigger filters, branch and WaitFor conditions and ``AttributeMatches`` exit/restart
+        conditions.
         """
         if self.trigger is not None and self.trigger.filters is not None:
             yield ("trigger", "filters"), self.trigger.filters
@@ -807,6 +1004,8 @@ class Flow(_FrozenModel):
             elif isinstance(step, Split) and step.bucket_attribute is not None:
                 # the bucket is a number attribute of the data (read as a condition)
                 yield (*loc, "bucket_attribute"), attr_condition(step.bucket_attribute) >= 0
+            elif isinstance(step, WaitFor):
+                yield (*loc, "until"), step.until
         for field in ("exit_conditions", "restart_conditions"):
             for i, event in enumerate(getattr(self.settings, field)):
                 if isinstance(event, AttributeMatches):
@@ -815,7 +1014,7 @@ class Flow(_FrozenModel):
     def segments_used(self) -> set[str]:
         """Segments the flow refers to: trigger, exit/restart segments, ``in_segment`` refs."""
         names = set()
-        if self.trigger is not None:
+        if isinstance(self.trigger, SegmentTrigger):
             names.add(self.trigger.segment)
         for event in (*self.settings.exit_conditions, *self.settings.restart_conditions):
             if isinstance(event, (ExitsSegment, EntersSegment)):
@@ -852,11 +1051,12 @@ class Flow(_FrozenModel):
     # -- display ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        trigger = (
-            f"trigger={self.trigger.on} {self.trigger.segment!r}"
-            if self.trigger
-            else "no trigger (draft)"
-        )
+        if isinstance(self.trigger, EventTrigger):
+            trigger = f"trigger=event {self.trigger.event!r}"
+        elif self.trigger is not None:
+            trigger = f"trigger={self.trigger.on} {self.trigger.segment!r}"
+        else:
+            trigger = "no trigger (draft)"
         n = len(self.step_ids)
         return f"Flow({self.name!r}, v{self.version}, {trigger}, {n} step{'' if n == 1 else 's'})"
 
@@ -875,10 +1075,15 @@ class Flow(_FrozenModel):
             out = []
             for step in steps:
                 text = f"<code>{html.escape(step.id)}</code> {html.escape(step.describe())}"
-                if isinstance(step, Branch):
+                paths = step.child_paths()
+                if paths:
                     text += (
-                        f"<ul><li>then<ul>{items(step.then)}</ul></li>"
-                        f"<li>otherwise<ul>{items(step.otherwise)}</ul></li></ul>"
+                        "<ul>"
+                        + "".join(
+                            f"<li>{html.escape(name.replace('_', ' '))}<ul>{items(nested)}</ul></li>"
+                            for name, nested in paths
+                        )
+                        + "</ul>"
                     )
                 out.append(f"<li>{text}</li>")
             return "".join(out) or "<li><i>(no steps)</i></li>"
@@ -1040,6 +1245,16 @@ class Channels(_FrozenModel):
     cost_whatsapp: float = Field(default=0.03, ge=0, allow_inf_nan=False)
     cost_webhook: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     currency: str = DEFAULT_CURRENCY
+    #: the string attribute holding each contact's IANA time zone (None: every contact
+    #: is in ``default_timezone``); a contact without it is in ``default_timezone``
+    timezone_attribute: Name | None = None
+    default_timezone: str = "UTC"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        time_zone(value)  # ValueError naming the bad zone
+        return value
 
     @field_validator("currency")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from segsim.flows import Edit
+from segsim.flows import Edit, EventTrigger, SegmentTrigger
 
 __all__ = ["IncrementalSimulation"]
 
@@ -39,7 +39,9 @@ class IncrementalSimulation:
 
     A variant must differ from the baseline in flow ``F`` only (its first version and its
     scheduled edits); any other variant is simulated in full (still from the kept
-    transitions when its conditions match).
+    transitions when its conditions match). So is every variant while some flow version of
+    the scenario or the variant has an :class:`~segsim.flows.EventTrigger` (its trigger
+    events are occurrences, not transitions in ``segment_events``).
 
     Parameters
     ----------
@@ -67,7 +69,11 @@ class IncrementalSimulation:
         """The :class:`~segsim.result.SimulationResult` of ``variant``; see the class."""
         from segsim.engine.output import frames_to_parts
 
-        if not self._only_flow_differs(variant):
+        if (
+            not self._only_flow_differs(variant)
+            or variant.policy.rate_limits  # shared by every contact: re-running some is not exact
+            or _event_triggered(self.scenario, variant)
+        ):
             self.last_contacts = None
             return self._run(variant, None)
         triggers = _trigger_events(self.scenario, self.flow_name) | _trigger_events(
@@ -156,7 +162,20 @@ def _trigger_events(scenario: Any, flow_name: str) -> set[tuple[str, str]]:
     """``(segment, "enter" | "exit")``: the trigger events of every version of a flow."""
     flows = [f for f in scenario.flows if f.name == flow_name]
     flows += [e.flow for e in scenario.schedule if _edits(e, flow_name)]
-    return {(f.trigger.segment, f.trigger.on) for f in flows if f.trigger is not None}
+    return {
+        (f.trigger.segment, f.trigger.on) for f in flows if isinstance(f.trigger, SegmentTrigger)
+    }
+
+
+def _event_triggered(*scenarios: Any) -> bool:
+    """Whether some flow version is triggered by events: their trigger events are not in
+    ``segment_events``, so the contacts a change reaches are not known from it (such
+    variants are simulated in full)."""
+    return any(
+        isinstance(flow.trigger, EventTrigger)
+        for scenario in scenarios
+        for flow in (*scenario.flows, *(e.flow for e in scenario.schedule if isinstance(e, Edit)))
+    )
 
 
 def _conditions_key(plan: Any) -> tuple[Any, ...]:

@@ -43,6 +43,7 @@ __all__ = [
     "plot_intervals",
     "plot_messages_per_contact",
     "plot_segment_sizes",
+    "plot_send_heatmap",
     "plot_sends",
 ]
 
@@ -516,6 +517,45 @@ def plot_compare_sends(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("messages sent")
     ax.set_title("Messages sent by variant")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax
+
+
+def plot_send_heatmap(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Messages sent per local weekday (rows) and hour (columns), as a heat map.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The output of :func:`~segsim.analysis.sends_by_local_hour` (``weekday``, ``hour``,
+        ``messages``).
+    ax : matplotlib Axes, optional
+        Where to draw (default: the current Axes).
+
+    Returns
+    -------
+    matplotlib Axes
+        The image is ``ax.images[0]``; its array holds the counts (7 × 24).
+
+    Examples
+    --------
+    >>> from segsim.analysis import sends_by_local_hour
+    >>> sends_by_local_hour(result.actions, "Europe/Paris").pipe(plot_send_heatmap)
+    <Axes: ...>
+    """
+    if ax is None:
+        ax = plt.gca()
+    _require(data, ["weekday", "hour", "messages"], "data")
+    grid = np.zeros((7, 24), dtype="int64")
+    for weekday, hour, messages in zip(
+        data["weekday"], data["hour"], data["messages"], strict=True
+    ):
+        grid[int(weekday), int(hour)] += int(messages)
+    image = ax.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest")
+    ax.set_yticks(range(7), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    ax.set_xticks(range(0, 24, 3), [f"{h:02d}:00" for h in range(0, 24, 3)])
+    ax.set_xlabel("local hour")
+    ax.set_title(f"Messages sent by local weekday and hour ({int(grid.sum()):,})")
+    ax.figure.colorbar(image, ax=ax, label="messages")
     return ax
 
 

@@ -46,6 +46,7 @@ from segsim.analysis import (
     funnel,
     messages_per_contact_distribution,
     operation_counts,
+    policy_effects,
     reach,
     reach_total,
     sends_by_period,
@@ -350,6 +351,23 @@ def headline_numbers(result: Any) -> dict[str, Any]:
     numbers["operation_cost"] = float(operations["cost"].sum())
     numbers["cost"] = numbers["message_cost"] + numbers["operation_cost"]
     return numbers
+
+
+def policy_numbers(result: Any) -> dict[str, int]:
+    """What the delivery policy did, in all: :data:`POLICY_COLUMNS` as plain ints."""
+    effects = policy_effects(result.actions, result.steps)
+    return {
+        "deferred": int(effects["deferred"].sum()),
+        "quiet_hours_skipped": int(effects["quiet_hours_skipped"].sum()),
+        "frequency_capped": int(effects["frequency_capped"].sum()),
+        "queued": int(effects["queued"].sum()),
+    }
+
+
+def has_policy(result: Any) -> bool:
+    """Whether the result's scenario applied a delivery policy."""
+    policy = getattr(getattr(result, "scenario", None), "policy", None)
+    return policy is not None and not policy.is_empty
 
 
 def headline_text(numbers: dict[str, Any], currency: str) -> str:
@@ -663,7 +681,8 @@ def _per_step_section(steps: pd.DataFrame) -> Section:
     return Section(
         "per_step",
         "Per step",
-        "Per step: runs that reached it, its actions by status, and the branch outcomes.",
+        "Per step: runs that reached it, its actions by status, and the branch and WaitFor "
+        "outcomes (a run still waiting in a WaitFor has not reached it yet).",
         table=steps,
     )
 
@@ -699,6 +718,25 @@ def _skip_section(result: Any) -> Section:
         "Skip reasons",
         f"{int(skips['count'].sum()):,} messages skipped, by action and reason.",
         table=skips,
+    )
+
+
+def _policy_section(result: Any) -> Section | None:
+    """What the delivery policy removed or delayed, per flow and channel (with a policy)."""
+    if not has_policy(result):
+        return None
+    effects = policy_effects(result.actions, result.steps)
+    totals = policy_numbers(result)
+    rules = "; ".join(result.scenario.policy.describe())
+    return Section(
+        "delivery_policy",
+        "Delivery policy",
+        f"The policy ({rules}) deferred {totals['deferred']:,} sends to the end of quiet "
+        f"hours, skipped {totals['quiet_hours_skipped']:,} in quiet hours and "
+        f"{totals['frequency_capped']:,} over a frequency cap, and queued "
+        f"{totals['queued']:,} behind a rate limit; per flow and channel (queue_delay: the "
+        "total wait).",
+        table=effects,
     )
 
 
@@ -786,8 +824,9 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         Sections, by key: ``scenario``, ``flows`` (with a scenario), ``headline``,
         ``sends_per_period``, ``sends_by_flow``, ``cost_by_channel``, ``operations``,
         ``reach``, ``per_flow``, ``messages_per_flow``, ``per_step``, ``flow_diagrams``
-        (with a scenario), ``skip_reasons``, ``suppression_reasons``, ``funnel``,
-        ``split_paths`` (when a flow has a split), ``messages_per_contact``. Messages are email, SMS and WhatsApp only; webhooks and
+        (with a scenario), ``skip_reasons``, ``delivery_policy`` (with a policy),
+        ``suppression_reasons``, ``funnel``, ``split_paths`` (when a flow has a split),
+        ``messages_per_contact``. Messages are email, SMS and WhatsApp only; webhooks and
         list or contact changes are operations, in their own section.
 
     Examples
@@ -812,6 +851,7 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         _per_step_section(steps),
         _diagrams_section(result),
         _skip_section(result),
+        _policy_section(result),
         _suppression_section(result),
         _funnel_section(result, flows),
         _split_paths_section(result),

@@ -1,4 +1,5 @@
-"""The result of a simulation: five DataFrames (docs/design.md §5) and ways to read them.
+"""The result of a simulation: five DataFrames (docs/design.md §5), the outcome frames of
+responses and goals (docs/design.md §10), and ways to read them.
 
 The frames are declared once, in :mod:`segsim._internal.frames`.
 """
@@ -13,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from segsim._internal.formatting import DEFAULT_CURRENCY
-from segsim._internal.frames import FRAMES
+from segsim._internal.frames import CORE_FRAMES, FRAMES, OUTCOME_FRAMES
 from segsim._internal.periods import window_attr
 from segsim._internal.sql import quote_literal
 from segsim._internal.vocab import (
@@ -21,6 +22,8 @@ from segsim._internal.vocab import (
     MESSAGE_ACTIONS,
     MESSAGE_CHANNELS,
     OPERATION_COLUMNS,
+    OUTCOME_COLUMNS,
+    POLICY_COLUMNS,
     SENT_COLUMNS,
 )
 
@@ -30,6 +33,9 @@ __all__ = ["SimulationResult", "open_result"]
 def _read_frame(directory: Path, name: str, id_dtype: str) -> pd.DataFrame:
     """One frame of a result folder, with the columns and dtypes of its declaration."""
     path = directory / f"{name}.parquet"
+    if not path.exists() and name in OUTCOME_FRAMES:
+        # a result folder written before responses and goals: it has none of them
+        return FRAMES[name].empty(id_dtype)
     if not path.exists():
         from segsim.errors import SegsimError
 
@@ -80,12 +86,22 @@ class SimulationResult:
     ) -> None:
         self._frames: dict[str, pd.DataFrame] = dict(frames or {})
         self.directory = None if directory is None else Path(directory)
-        if self.directory is None and set(self._frames) != set(FRAMES):
+        if self.directory is None and not set(CORE_FRAMES) <= set(self._frames) <= set(FRAMES):
             raise ValueError(
-                f"a result needs the frames {sorted(FRAMES)}, got {sorted(self._frames)}"
+                f"a result needs the frames {sorted(CORE_FRAMES)} (and may have "
+                f"{sorted(OUTCOME_FRAMES)}), got {sorted(self._frames)}"
             )
         self.scenario = scenario
         self.meta: dict[str, Any] = dict(meta or {})
+        if self.directory is None:
+            # the outcome frames are empty where none were given (no responses, no goals)
+            id_dtype = self._id_dtype()
+            for name in OUTCOME_FRAMES:
+                if name not in self._frames:
+                    frame = FRAMES[name].empty(id_dtype)
+                    if self.replication_count > 1:
+                        frame.insert(0, "replication", pd.Series(dtype="int64"))
+                    self._frames[name] = frame
 
     def _frame(self, name: str) -> pd.DataFrame:
         frame = self._frames.get(name)
@@ -155,10 +171,19 @@ class SimulationResult:
     suppressed = property(
         lambda self: self._frame("suppressed"), doc="Trigger events that did not enter."
     )
+    responses = property(
+        lambda self: self._frame("responses"),
+        doc="Responses to sent messages (docs/design.md §10); empty without a response model.",
+    )
+    conversions = property(
+        lambda self: self._frame("conversions"),
+        doc="Goal occurrences credited to sent messages (docs/design.md §10); empty without goals.",
+    )
 
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
-        """The five frames by name."""
+        """Every frame by name: the five of docs/design.md §5, then ``responses`` and
+        ``conversions``."""
         return {name: getattr(self, name) for name in FRAMES}
 
     # -- reading ------------------------------------------------------------------------------
@@ -202,7 +227,7 @@ class SimulationResult:
         rows = []
         for r in range(self.replication_count):
             one = self.replication(r)
-            table = _flow_summary(one.runs, one.actions, one.suppressed, flows)
+            table = _flow_summary(one.runs, one.actions, one.suppressed, one.steps, flows)
             totals = table.drop(columns="flow").sum()
             rows.append({"replication": r, **totals.to_dict()})
         columns = ["replication", *SUMMARY_METRICS]
@@ -238,24 +263,47 @@ class SimulationResult:
             ``restarted``, ``contact_deleted``, ``step_removed``, ``paused_exit``,
             ``horizon`` = still running at the window's end; they add up to ``runs``), the
             messages sent per channel (``email_sent``, ``sms_sent``, ``whatsapp_sent``) and
-            in all (``messages_sent``), ``skipped`` (messages), ``suppressed`` (trigger
-            events that did not enter), the operations (``webhooks_called``, ``list_adds``,
+            in all (``messages_sent``), ``skipped`` (messages), what the delivery policy did
+            (``deferred``: quiet-hours deferrals, ``quiet_hours_skipped``,
+            ``frequency_capped``, ``queued``: sent messages that waited in a rate-limit
+            queue; all 0 without a policy), ``suppressed`` (trigger events that did not enter), the operations (``webhooks_called``, ``list_adds``,
             ``list_removes``, ``contact_updates``, ``contact_deletes``), and the costs in
             :attr:`currency`: ``message_cost``, ``operation_cost`` (webhooks) and ``cost``
-            (both). Counts are int64, costs float64.
+            (both). Counts are int64, costs float64. With a response model or a flow goal
+            (docs/design.md §10), then the outcomes: ``delivered``, ``bounced``, ``opened``
+            (human), ``machine_opened``, ``clicked``, ``unsubscribed`` (rows of
+            :attr:`responses`), ``converted`` (rows of :attr:`conversions`) and ``revenue``
+            (their known values summed).
         """
         flows = self._flows()
+        outcomes = self._outcome_metrics()
         if self.replication_count == 1:
-            return _flow_summary(self.runs, self.actions, self.suppressed, flows)
+            table = _flow_summary(self.runs, self.actions, self.suppressed, self.steps, flows)
+            return _with_outcomes(table, self.responses, self.conversions) if outcomes else table
         from segsim.experiments import interval_table
 
         per = []
         for r in range(self.replication_count):
             one = self.replication(r)
-            table = _flow_summary(one.runs, one.actions, one.suppressed, flows)
+            table = _flow_summary(one.runs, one.actions, one.suppressed, one.steps, flows)
+            if outcomes:
+                table = _with_outcomes(table, one.responses, one.conversions)
             table.insert(0, "replication", r)
             per.append(table)
-        return interval_table(pd.concat(per, ignore_index=True), SUMMARY_METRICS, by=["flow"])
+        metrics = [*SUMMARY_METRICS, *outcomes]
+        return interval_table(pd.concat(per, ignore_index=True), metrics, by=["flow"])
+
+    def _outcome_metrics(self) -> list[str]:
+        """The outcome columns of :meth:`summary`: with a response model or a goal, or
+        when the frames hold outcomes (a result read without its scenario)."""
+        scenario = self.scenario
+        modelled = scenario is not None and (
+            getattr(scenario, "responses", None) is not None
+            or any(getattr(f, "goal", None) is not None for f in scenario.flows)
+        )
+        if modelled or len(self.responses) or len(self.conversions):
+            return list(OUTCOME_COLUMNS)
+        return []
 
     def explain(self, contact_id: Any) -> pd.DataFrame:
         """One contact's story in time order: why did it get (or not get) each message?
@@ -434,6 +482,7 @@ SUMMARY_METRICS: list[str] = [
     *SENT_COLUMNS.values(),
     "messages_sent",
     "skipped",
+    *POLICY_COLUMNS,
     "suppressed",
     *OPERATION_COLUMNS.values(),
     "message_cost",
@@ -441,6 +490,22 @@ SUMMARY_METRICS: list[str] = [
     "cost",
 ]
 _COSTS = ("message_cost", "operation_cost", "cost")
+
+
+def _with_outcomes(
+    table: pd.DataFrame, responses: pd.DataFrame, conversions: pd.DataFrame
+) -> pd.DataFrame:
+    """``table`` (one row per flow) with the outcome columns of one replication's frames."""
+    table = table.copy()
+    flows = table["flow"]
+    for column, response in OUTCOME_COLUMNS.items():
+        if response is not None:
+            counts = responses.loc[responses["response"] == response, "flow"].value_counts()
+            table[column] = flows.map(counts).fillna(0).astype("int64")
+    table["converted"] = flows.map(conversions["flow"].value_counts()).fillna(0).astype("int64")
+    revenue = conversions.groupby("flow")["value"].sum()  # NaN values (unknown) count 0
+    table["revenue"] = flows.map(revenue).fillna(0.0).astype("float64")
+    return table
 
 
 def _summary_dtypes(columns: list[str]) -> dict[str, str]:
@@ -451,9 +516,12 @@ def _flow_summary(
     runs_all: pd.DataFrame,
     actions_all: pd.DataFrame,
     suppressed_all: pd.DataFrame,
+    steps_all: pd.DataFrame,
     flows: list[str],
 ) -> pd.DataFrame:
     """:meth:`SimulationResult.summary` of one replication's frames."""
+    # quiet-hours deferrals per flow, counted once (the steps frame is the largest)
+    deferred = steps_all.loc[steps_all["outcome"] == "deferred", "flow"].value_counts()
     rows = []
     for flow in flows:
         runs = runs_all[runs_all["flow"] == flow]
@@ -473,6 +541,11 @@ def _flow_summary(
             row[SENT_COLUMNS[channel]] = int((sent["channel"] == channel).sum())
         row["messages_sent"] = len(sent)
         row["skipped"] = int((messages["status"] == "skipped").sum())
+        # what the delivery policy did (docs/semantics.md, Delivery policies)
+        row["deferred"] = int(deferred.get(flow, 0))
+        row["quiet_hours_skipped"] = int((messages["reason"] == "quiet_hours").sum())
+        row["frequency_capped"] = int((messages["reason"] == "frequency_cap").sum())
+        row["queued"] = int((sent["queued"] > 0).sum()) if "queued" in sent else 0
         row["suppressed"] = int((suppressed_all["flow"] == flow).sum())
         kinds = done["action"].value_counts()
         for action, column in OPERATION_COLUMNS.items():

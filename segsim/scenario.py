@@ -34,6 +34,7 @@ from segsim.conditions import segments_used
 from segsim.errors import ScenarioError, SegsimError
 from segsim.experiments import Holdout
 from segsim.flows import (
+    TRIGGER_TAGS,
     Channels,
     Edit,
     EntersSegment,
@@ -42,6 +43,7 @@ from segsim.flows import (
     FlowState,
     LifecycleEvent,
     Loc,
+    SegmentTrigger,
     _custom_error,
     _format_loc,
     _FrozenModel,
@@ -50,6 +52,8 @@ from segsim.flows import (
     initial_state,
     next_state,
 )
+from segsim.policies import DeliveryPolicy
+from segsim.responses import ResponseModel
 from segsim.segments import Segment
 
 __all__ = [
@@ -199,6 +203,12 @@ class Scenario(FrozenModel):
         Contacts already in a segment at ``start`` enter it at ``start``.
     holdout : Holdout, optional
         A control group: its contacts get no message from the flows it covers (docs/design.md §9).
+    policy : DeliveryPolicy
+        Quiet hours, frequency caps and rate limits applied to every message (none by
+        default); local time comes from ``channels`` (``timezone_attribute``).
+    responses : ResponseModel, optional
+        How contacts respond to sent messages: the ``responses`` frame, unsubscribes that
+        feed back, simulated conversions (docs/design.md §10).
 
     Raises
     ------
@@ -230,6 +240,8 @@ class Scenario(FrozenModel):
     channels: Channels = Field(default_factory=Channels)
     include_existing_members: bool = False
     holdout: Holdout | None = None
+    policy: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
+    responses: ResponseModel | None = None
 
     # The store is not part of the model: it is not data to dump, compare or describe in a
     # schema, only the connection the simulation reads from.
@@ -416,7 +428,7 @@ def _flow_problems(flow: Flow, loc: Loc, segment_names: set[str]) -> list[tuple[
         )
         problems.append(((*loc, *where), message, name))
 
-    if flow.trigger is not None and flow.trigger.segment not in segment_names:
+    if isinstance(flow.trigger, SegmentTrigger) and flow.trigger.segment not in segment_names:
         unknown(("trigger", "segment"), flow.trigger.segment, "is triggered by")
     for field, what in (("exit_conditions", "an exit"), ("restart_conditions", "a restart")):
         for j, event in enumerate(getattr(flow.settings, field)):
@@ -488,14 +500,14 @@ def _clean_loc(loc: Iterable[str | int], data: Any) -> Loc:
             if item in type(node).model_fields:
                 out.append(item)
                 node = getattr(node, item)
-            elif item != getattr(node, "kind", None):
+            elif item != getattr(node, "kind", None) and item not in TRIGGER_TAGS:
                 out.append(item)
                 node = _MISSING
         elif isinstance(node, Mapping):
             if item in node:
                 out.append(item)
                 node = node[item]
-            elif item != node.get("kind"):
+            elif item != node.get("kind") and item not in TRIGGER_TAGS:
                 out.append(item)  # a missing required field
                 node = _MISSING
         elif node is _MISSING:

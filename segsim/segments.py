@@ -14,6 +14,13 @@ of every contact in one DuckDB query:
 4. every segment's condition, compiled to SQL by :mod:`segsim.conditions`, is evaluated on
    every row, and ``lag`` finds the rows where membership changes.
 
+Event conditions (:mod:`segsim.event_conditions`) add rows of their own to step 1: the
+occurrences of the events they read (one increment column per measure: a count, a sum or the
+latest instant) and the instants ``ts + d`` where an occurrence leaves a window; step 2
+computes each measure with a window frame ``RANGE BETWEEN d - 1 PRECEDING AND CURRENT ROW``
+over the contact's instants, and an occurrence of a read event at an instant makes its
+transitions ``history`` rather than ``time``.
+
 The history before ``start`` only builds state (and counts toward ``nth``); only
 transitions inside ``[start, end)`` are returned.
 """
@@ -46,6 +53,14 @@ from segsim.conditions import (
     validate_condition,
 )
 from segsim.errors import SegmentError, SegsimWarning
+from segsim.event_conditions import (
+    EventCatalog,
+    EventSum,
+    event_leaves,
+    measure_key,
+    where_sql,
+    window_us,
+)
 
 __all__ = [
     "Segment",
@@ -98,13 +113,17 @@ class Segment(FrozenModel):
 
 
 def validate_segments(
-    segments: Iterable[Segment], attribute_types: Mapping[str, str]
+    segments: Iterable[Segment],
+    attribute_types: Mapping[str, str],
+    *,
+    events: EventCatalog | None = None,
 ) -> dict[str, Condition]:
     """Check segments against each other and the store; return ``{name: normalised condition}``.
 
     Raises :class:`~segsim.errors.SegmentError` for duplicate names and reference cycles,
     and :class:`~segsim.errors.ConditionError` for unknown attributes or segments and
-    comparisons across types.
+    comparisons across types; event conditions are checked against ``events`` (see
+    :func:`segsim.conditions.validate_condition`).
     """
     segments = list(segments)
     for segment in segments:
@@ -119,7 +138,11 @@ def validate_segments(
         by_name[segment.name] = segment
     conditions = {
         name: validate_condition(
-            segment.where, attribute_types, segment_names=by_name, where=f"segment {name!r}"
+            segment.where,
+            attribute_types,
+            segment_names=by_name,
+            where=f"segment {name!r}",
+            events=events,
         )
         for name, segment in by_name.items()
     }
@@ -166,6 +189,7 @@ def transition_query(
     *,
     contacts_sql: str | None = None,
     types: Mapping[str, str] | None = None,
+    events: EventCatalog | None = None,
 ) -> TransitionQuery:
     """Build the query of all transitions before ``end`` over the whole history.
 
@@ -175,18 +199,28 @@ def transition_query(
     ``enter`` (bool), ``nth`` and ``from_time`` (the instant came from a time boundary),
     unordered. ``contacts_sql``, a SQL boolean over ``contact_id``, restricts the contacts
     (used to shard a run by contact). ``types`` overrides the store's attribute types (the
-    engine adds attributes that only flow actions set).
+    engine adds attributes that only flow actions set); ``events`` the store's event catalog
+    (the engine adds the response events a response model simulates).
     """
     types = dict(store.attribute_types if types is None else types)
-    conditions = validate_segments(segments, types)
+    catalog = EventCatalog.of(store) if events is None else events
+    conditions = validate_segments(segments, types, events=catalog)
     names = [s.name for s in segments]
     attributes: set[str] = set()
     lists: set[str] = set()
     leaves: set[tuple[str, int, str]] = set()
+    measures: dict[tuple[Any, ...], Any] = {}  # what event leaves measure -> a leaf of it
     for name in names:
         attributes |= attributes_used(conditions[name], conditions)
         lists |= lists_used(conditions[name], conditions)
-        leaves |= set(time_relative_leaves(conditions[name], conditions))
+        leaves |= {
+            leaf
+            for leaf in time_relative_leaves(conditions[name], conditions)
+            if leaf[2] != "event"  # event windows: rows at ts + d, below
+        }
+        for leaf in event_leaves(conditions[name], conditions):
+            measures.setdefault(measure_key(leaf), leaf)
+    e_col = {key: f"e_{i}" for i, key in enumerate(measures)}
     attribute_list = sorted(attributes)
     list_list = sorted(lists)
     a_col = {name: f"a_{i}" for i, name in enumerate(attribute_list)}
@@ -213,18 +247,36 @@ def transition_query(
                 WHERE ts < make_timestamp(?) AND list IN (SELECT unnest(?::VARCHAR[]))"""
         )
         params += [end_us, list_list]
-    birth = any(evaluate(conditions[n], {}, (), 0, types=types, segments=conditions) for n in names)
+    birth = any(
+        evaluate(conditions[n], {}, (), 0, types=types, segments=conditions, events=catalog)
+        for n in names
+    )
     if birth:
         # A segment that holds on an empty state (is_not_set, not_ ...) holds from the
-        # contact's first recorded change of anything: add that instant as a row.
+        # contact's first recorded change of anything (events included): add that instant.
+        event_times = (
+            f" UNION ALL SELECT contact_id, epoch_us(ts) FROM {schema.EVENTS}"
+            if catalog.names
+            else ""
+        )
         sources.append(
             f"""SELECT contact_id, min(t) AS t, '' AS name, FALSE AS is_list, NULL::VARCHAR AS v_string,
                        NULL::DOUBLE AS v_number, NULL::BOOLEAN AS v_boolean, NULL::BIGINT AS v_time
                 FROM (SELECT contact_id, epoch_us(ts) AS t FROM {schema.CHANGES}
-                      UNION ALL SELECT contact_id, epoch_us(ts) FROM {schema.LIST_CHANGES})
+                      UNION ALL SELECT contact_id, epoch_us(ts) FROM {schema.LIST_CHANGES}{event_times})
                 WHERE t < ? GROUP BY contact_id"""
         )
         params.append(end_us)
+    # event occurrences (one increment column per measure) and the instants ts + d where
+    # an occurrence leaves a window; both are rows with no attribute or list change
+    increments = [
+        f"NULL::{'DOUBLE' if key[0] == 'sum' else 'INTEGER'} AS inc_{e_col[key][2:]}"
+        for key in measures
+    ]
+    sources = [f"SELECT *, {', '.join(increments)} FROM ({s})" if measures else s for s in sources]
+    if measures:
+        every_leaf = [e for n in names for e in event_leaves(conditions[n], conditions)]
+        sources += _event_sources(measures, e_col, catalog, end_us, every_leaf)
     if not sources:
         return TransitionQuery(sql=_NO_TRANSITIONS, params=[], segments=names)
     raw = " UNION ALL ".join(f"({s})" for s in sources)
@@ -238,7 +290,8 @@ def transition_query(
         value = schema.VALUE_COLUMN[types[name]] if types[name] != "timestamp" else "v_time"
         match = f"NOT is_list AND name = {quote_literal(name)}"
         pivots.append(
-            f"bool_or({match}) AS ch_{col}, any_value({value}) FILTER (WHERE {match}) AS v_{col}"
+            f"coalesce(bool_or({match}), FALSE) AS ch_{col}, "
+            f"any_value({value}) FILTER (WHERE {match}) AS v_{col}"
         )
         fills.append(
             f"last_value(CASE WHEN ch_{col} THEN {{'v': v_{col}}} END IGNORE NULLS) OVER w AS s_{col}"
@@ -247,19 +300,46 @@ def transition_query(
         col = l_col[name]
         match = f"is_list AND name = {quote_literal(name)}"
         pivots.append(
-            f"bool_or({match}) AS ch_{col}, any_value(v_boolean) FILTER (WHERE {match}) AS v_{col}"
+            f"coalesce(bool_or({match}), FALSE) AS ch_{col}, "
+            f"any_value(v_boolean) FILTER (WHERE {match}) AS v_{col}"
         )
         fills.append(
             f"last_value(CASE WHEN ch_{col} THEN {{'v': v_{col}}} END IGNORE NULLS) OVER w AS s_{col}"
         )
     # ch_birth: the contact's first recorded change of anything (see above)
     pivots.append(
-        "bool_or(name = '' AND NOT is_list) AS ch_birth" if birth else "FALSE AS ch_birth"
+        "coalesce(bool_or(name = '' AND NOT is_list), FALSE) AS ch_birth"
+        if birth
+        else "FALSE AS ch_birth"
     )
+    # an event measure: its increments at the instant (c_), whether a matching occurrence
+    # happened then (ch_), and its value at the instant over its window (e_)
+    event_fills = []
+    for key, col in e_col.items():
+        i = col[2:]
+        pivots.append(f"{'fsum' if key[0] == 'sum' else 'sum'}(inc_{i}) AS c_{i}")
+        window = key[4]
+        frame = (
+            "OVER w"
+            if window is None
+            else f"OVER (PARTITION BY contact_id ORDER BY t RANGE BETWEEN {int(window) - 1} "
+            "PRECEDING AND CURRENT ROW)"
+        )
+        if key[0] == "last":
+            event_fills.append(f"max(CASE WHEN c_{i} > 0 THEN t END) OVER w AS {col}")
+        else:
+            event_fills.append(f"{'fsum' if key[0] == 'sum' else 'sum'}(c_{i}) {frame} AS {col}")
+    # an occurrence of an event (matching or not) at the instant: a history change of the
+    # segments reading the event (occurrence rows have is_list NULL and the event as name)
+    ev_col = {name: f"ev_{i}" for i, name in enumerate(sorted({k[1] for k in measures}))}
+    for name, col in ev_col.items():
+        pivots.append(
+            f"coalesce(bool_or(is_list IS NULL AND name = {quote_literal(name)}), FALSE) AS ch_{col}"
+        )
     columns = [*a_col.values(), *l_col.values()]
-    flags = [*(f"ch_{c}" for c in columns), "ch_birth"]
+    flags = [*(f"ch_{c}" for c in columns), *(f"ch_{c}" for c in ev_col.values()), "ch_birth"]
     pivot_sql = ", ".join(pivots)
-    fill_sql = ", ".join(fills + flags)
+    fill_sql = ", ".join(fills + event_fills + flags)
     # a flag says the input *changed* at the instant: a row re-setting an attribute to its
     # current value (or a list membership the contact has) is no change (not "history")
     changes = [
@@ -267,8 +347,16 @@ def transition_query(
         f"lag({_state(c, c in l_col.values())}) OVER (PARTITION BY contact_id ORDER BY t) AS ch_{c}"
         for c in columns
     ]
-    state_cols = ", ".join([*(f"s_{c}.v AS {c}" for c in columns), *changes, "ch_birth"])
-    carry = "".join(f", {c}" for c in columns)
+    state_cols = ", ".join(
+        [
+            *(f"s_{c}.v AS {c}" for c in columns),
+            *changes,
+            *e_col.values(),
+            *(f"ch_{c}" for c in ev_col.values()),
+            "ch_birth",
+        ]
+    )
+    carry = "".join(f", {c}" for c in [*columns, *e_col.values()])
     unchanged = "".join(f", FALSE AS {f}" for f in flags)
     changed = "".join(f", {f}" for f in flags)
 
@@ -299,10 +387,16 @@ def transition_query(
         """Did one of this segment's own inputs change at the row (else time made it turn)?"""
         read = [f"ch_{a_col[a]}" for a in sorted(attributes_used(conditions[name], conditions))]
         read += [f"ch_{l_col[n]}" for n in sorted(lists_used(conditions[name], conditions))]
+        read += sorted(
+            {f"ch_{ev_col[e.event]}" for e in event_leaves(conditions[name], conditions)}
+        )
         return " OR ".join([*read, "ch_birth"])
 
+    def event_column(leaf: Any) -> str:
+        return e_col[measure_key(leaf)]
+
     evaluations = ", ".join(
-        f"({to_sql(conditions[name], column=column, list_column=list_column, now='t', segments=conditions, types=types)}) AS m_{i}, "
+        f"({to_sql(conditions[name], column=column, list_column=list_column, now='t', segments=conditions, types=types, event_column=event_column, events=catalog)}) AS m_{i}, "
         f"({inputs_changed(name)}) AS h_{i}"
         for i, name in enumerate(names)
     )
@@ -335,6 +429,59 @@ def transition_query(
                from_time
         FROM transitions"""
     return TransitionQuery(sql=sql, params=params, segments=names)
+
+
+def _event_sources(
+    measures: Mapping[tuple[Any, ...], Any],
+    e_col: Mapping[tuple[Any, ...], str],
+    catalog: EventCatalog,
+    end_us: int,
+    leaves: Iterable[Any],
+) -> list[str]:
+    """The event rows of the transitions query: occurrences, and the instants ``ts + d``.
+
+    Only the events the measures read are scanned, and only the property columns their
+    ``where`` and ``sum`` read.
+    """
+    from segsim._internal.sql import quote_identifier
+
+    head = (
+        "SELECT contact_id, {t} AS t, {name} AS name, NULL::BOOLEAN AS is_list, "
+        "NULL::VARCHAR AS v_string, NULL::DOUBLE AS v_number, NULL::BOOLEAN AS v_boolean, "
+        "NULL::BIGINT AS v_time"
+    )
+    increments = []
+    for key, leaf in measures.items():
+        i = e_col[key][2:]
+        match = f"event = {quote_literal(leaf.event)} AND ({where_sql(leaf, catalog)})"
+        if isinstance(leaf, EventSum):
+            value = quote_identifier(schema.property_column(leaf.property))
+            increments.append(f"CASE WHEN {match} THEN {value} END AS inc_{i}")
+        else:
+            increments.append(f"CASE WHEN {match} THEN 1 END AS inc_{i}")
+    events = sorted({leaf.event for leaf in measures.values()})
+    names = ", ".join(quote_literal(e) for e in events)
+    out = [
+        f"""{head.format(t="epoch_us(ts)", name="event")}, {", ".join(increments)}
+            FROM {schema.EVENTS} WHERE ts < make_timestamp({end_us}) AND event IN ({names})"""
+    ]
+    nulls = ", ".join(
+        f"NULL::{'DOUBLE' if key[0] == 'sum' else 'INTEGER'} AS inc_{e_col[key][2:]}"
+        for key in measures
+    )
+    windows = set()
+    for leaf in leaves:
+        window = window_us(leaf)
+        if window is not None:
+            windows.add((leaf.event, where_sql(leaf, catalog), int(window)))
+    for name, where, window in sorted(windows):
+        t = f"epoch_us(ts) + {window}"
+        out.append(
+            f"""{head.format(t=t, name="NULL::VARCHAR")}, {nulls} FROM {schema.EVENTS}
+                WHERE event = {quote_literal(name)} AND ({where}) AND ts < make_timestamp({end_us})
+                  AND {t} < {end_us}"""
+        )
+    return out
 
 
 def _state(column: str, is_list: bool) -> str:

@@ -47,11 +47,16 @@ from segsim.compare import Comparison, apply_variant
 from segsim.flows import Edit, Flow, Wait, iter_steps
 from segsim.incremental import IncrementalSimulation
 from segsim.plots import plot_funnel, plot_sends
+from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours
 
 __all__ = ["Explorer", "IncrementalSimulation"]
 
 #: The settings controls, in display order.
 SETTING_CONTROLS = ("allow_reentry", "reentry_mode", "reentry_wait", "on_pause")
+#: The delivery policy controls, in display order: quiet hours for SMS and WhatsApp
+#: (``"21:00-08:00"``, empty: none) and a cap of messages per contact per local calendar day
+#: (0: none). They act on the scenario's policy, for every flow; see :meth:`Explorer.policy`.
+POLICY_CONTROLS = ("quiet_hours", "daily_cap")
 #: The comparison control's name in :attr:`Explorer.controls`.
 COMPARE_CONTROL = "compare_with"
 #: The name of the unchanged scenario in the *compare with* choice.
@@ -103,8 +108,11 @@ class Explorer:
         ``<wait step id>`` (a Text per Wait step, e.g. ``"2d"``), ``"weight:<split id>:<path>"``
         (a number per path of each Split), ``"allow_reentry"``
         (Checkbox), ``"reentry_mode"`` (Dropdown), ``"reentry_wait"`` (Text), ``"on_pause"``
-        (Dropdown) and ``"compare_with"`` (Dropdown). Setting a ``value`` re-runs. A wait
-        whose step id is one of these names is keyed ``"step:<id>"``.
+        (Dropdown), the delivery policy's ``"quiet_hours"`` (Text, ``"21:00-08:00"`` for
+        SMS and WhatsApp, empty: none) and ``"daily_cap"`` (BoundedIntText, messages per
+        contact per local calendar day, 0: none; see :meth:`policy`), and
+        ``"compare_with"`` (Dropdown). Setting a ``value`` re-runs. A wait whose step id is
+        one of these names is keyed ``"step:<id>"``.
     result : SimulationResult
         The latest good simulation.
     summary : DataFrame
@@ -165,7 +173,7 @@ class Explorer:
         for _, step in iter_steps(self.base_flow):
             if isinstance(step, Wait):
                 name = step.id
-                if name in (*SETTING_CONTROLS, COMPARE_CONTROL):
+                if name in (*SETTING_CONTROLS, *POLICY_CONTROLS, COMPARE_CONTROL):
                     name = f"step:{step.id}"
                 self._waits[name] = step.id
                 self.controls[name] = widgets.Text(
@@ -216,6 +224,23 @@ class Explorer:
             style=text_style,
             layout=widgets.Layout(width="200px"),
         )
+        quiet, daily = _policy_values(scenario.policy)
+        self.controls["quiet_hours"] = widgets.Text(
+            value=quiet,
+            description="SMS/WhatsApp quiet hours",
+            placeholder="21:00-08:00",
+            continuous_update=False,
+            style=text_style,
+            layout=widgets.Layout(width="300px"),
+        )
+        self.controls["daily_cap"] = widgets.BoundedIntText(
+            value=daily,
+            min=0,
+            max=1000,
+            description="messages per contact per day (0: no cap)",
+            style=text_style,
+            layout=widgets.Layout(width="340px"),
+        )
         options: list[tuple[str, str | None]] = [("None", None), (BASELINE, BASELINE)]
         options += [(name, name) for name in self._variants]
         if isinstance(compare_with, str):
@@ -254,6 +279,7 @@ class Explorer:
         if self._weights:
             rows.append(widgets.HBox([self.controls[name] for name in self._weights]))
         rows.append(widgets.HBox([self.controls[name] for name in SETTING_CONTROLS]))
+        rows.append(widgets.HBox([self.controls[name] for name in POLICY_CONTROLS]))
         rows.append(widgets.HBox([self.controls[COMPARE_CONTROL]]))
         self.widget = widgets.VBox([title, *rows, self.status, self.output])
 
@@ -294,6 +320,26 @@ class Explorer:
                 out.setdefault(split, {})[path] = float(self.controls[name].value)
         return out
 
+    def policy(self) -> DeliveryPolicy:
+        """The scenario's delivery policy with the policy controls' values (raises on bad
+        input).
+
+        Unchanged controls leave the policy as it is. A changed *quiet hours* replaces every
+        quiet-hours rule by one for SMS and WhatsApp that defers (empty: none); a changed
+        *daily cap* replaces the cap on all channels per local calendar day (0: none).
+        """
+        policy = self.scenario.policy
+        quiet = self.controls["quiet_hours"].value.strip()
+        if quiet != self._initial["quiet_hours"]:
+            policy = policy.replace(quiet_hours=_quiet_rules(quiet))
+        daily = int(self.controls["daily_cap"].value)
+        if daily != self._initial["daily_cap"]:
+            caps = [cap for cap in policy.frequency_caps if not _is_daily_cap(cap)]
+            if daily > 0:
+                caps.insert(0, FrequencyCap(limit=daily, per="1d", calendar=True))
+            policy = policy.replace(frequency_caps=caps)
+        return policy
+
     def variant_flow(self) -> Flow:
         """The explored flow with the controls' values (validated; raises on bad input)."""
         return _changed_flow(self.base_flow, *self.changes(), weights=self.weight_changes())
@@ -306,7 +352,9 @@ class Explorer:
         in keeps what its edit changed, with the controls' changes on top (a wait the
         version does not have is left out). Raises on bad input.
         """
-        return apply_variant(self.scenario, self.variant_flow())
+        scenario = apply_variant(self.scenario, self.variant_flow())
+        policy = self.policy()
+        return scenario if policy == scenario.policy else scenario.replace(policy=policy)
 
     def _is_edit(self, event: Any) -> bool:
         return isinstance(event, Edit) and event.flow_name == self.flow_name
@@ -362,15 +410,14 @@ class Explorer:
             compared = self.scenario
         else:
             compared = apply_variant(self.scenario, self._variants[name])
-        if (explored.flows, explored.schedule) == (compared.flows, compared.schedule):
+        if _runs_the_same(explored, compared):
             return result
         if name not in self._other_results:
             self._other_results[name] = self._simulate(compared)
         return self._other_results[name]
 
     def _simulate(self, scenario: Any) -> Any:
-        same = (scenario.flows, scenario.schedule) == (self.scenario.flows, self.scenario.schedule)
-        if same:
+        if _runs_the_same(scenario, self.scenario):
             self.simulation.last_contacts = 0
             return self.simulation.baseline
         return self.simulation.simulate(scenario)
@@ -512,6 +559,34 @@ class Explorer:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def _runs_the_same(a: Any, b: Any) -> bool:
+    """Whether two scenarios of the explorer (same data and window) simulate alike."""
+    return (a.flows, a.schedule, a.policy) == (b.flows, b.schedule, b.policy)
+
+
+def _is_daily_cap(cap: FrequencyCap) -> bool:
+    return cap.calendar and cap.unit == "day" and cap.channels is None
+
+
+def _policy_values(policy: DeliveryPolicy) -> tuple[str, int]:
+    """The policy controls' initial values: the first quiet-hours rule, the daily cap."""
+    quiet = (
+        f"{policy.quiet_hours[0].start}-{policy.quiet_hours[0].end}" if policy.quiet_hours else ""
+    )
+    daily = next((cap.limit for cap in policy.frequency_caps if _is_daily_cap(cap)), 0)
+    return quiet, daily
+
+
+def _quiet_rules(text: str) -> list[QuietHours]:
+    """``"21:00-08:00"`` as quiet hours for SMS and WhatsApp (deferred); empty: none."""
+    if not text:
+        return []
+    start, dash, end = text.partition("-")
+    if not dash:
+        raise ValueError(f"quiet hours are 'HH:MM-HH:MM' (e.g. '21:00-08:00'), got {text!r}")
+    return [QuietHours(start=start.strip(), end=end.strip(), channels=["sms", "whatsapp"])]
 
 
 def _messages_sent(actions: pd.DataFrame) -> int:

@@ -81,7 +81,7 @@ def result_of(runs, steps, suppressed=()):
             "int64",
         ),
         "steps": FRAMES["steps"].from_rows(step_rows, "int64"),
-        "actions": FRAMES["actions"].from_rows(action_rows, "int64"),
+        "actions": FRAMES["actions"].from_rows([(*r, 0.0) for r in action_rows], "int64"),
         "suppressed": FRAMES["suppressed"].from_rows(
             [(us(d), "Welcome", c, reason) for d, c, reason in suppressed], "int64"
         ),

@@ -37,8 +37,10 @@ def test_every_action_and_rule_is_exercised(demo):
         "delete_contact",
         "webhook",
     }
-    assert {"wait", "branch"} <= set(result.steps["kind"])
+    assert {"wait", "branch", "wait_for"} <= set(result.steps["kind"])
     assert {"then", "otherwise"} <= set(result.steps["outcome"])
+    wait_for = result.steps[result.steps["kind"] == "wait_for"]
+    assert set(wait_for["outcome"]) == {"then", "timed_out"}
 
 
 def test_every_run_has_exactly_one_end(demo):

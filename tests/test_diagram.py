@@ -266,6 +266,7 @@ def _result():
         "suppressed": [],
         "segment_events": [],
     }
+    rows["actions"] = [(*r, 0.0) for r in rows["actions"]]  # queued: no rate limit
     frames = {name: FRAMES[name].from_rows(r, "int64") for name, r in rows.items()}
     return SimulationResult(frames, scenario=None, meta={"flows": ["Welcome", "Other"], "seed": 0})
 
@@ -281,6 +282,7 @@ def test_step_counts_from_a_result():
         "applied": [0, 0, 0, 0, 1],
         "then": [0, 0, 1, 0, 0],
         "otherwise": [0, 0, 1, 0, 0],
+        "timed_out": [0, 0, 0, 0, 0],
     }
     assert all(str(counts[c].dtype) == "int64" for c in counts.columns[2:])
     ax = draw_flow(WELCOME, counts=counts)
@@ -450,6 +452,7 @@ def _edited_result():
         (us(3), 2, "Welcome", "sms1", 2, "send_sms", *action, "skipped", "no_phone", 0, None, 2),
         (us(4), 2, "Welcome", "e2", 2, "send_email", "email", "new", "sent", None, 0.0, None, 2),
     ]
+    actions = [(*r, 0.0) for r in actions]  # queued: no rate limit
     rows = {"runs": runs, "steps": steps, "actions": actions}
     frames = {name: FRAMES[name].from_rows(rows.get(name, []), "int64") for name in FRAMES}
     scenario = window(edit(T0 + pd.Timedelta(days=1)))

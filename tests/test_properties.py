@@ -2,9 +2,10 @@
 
 Every generated scenario has a few integer contacts with typed attribute histories (unsets,
 ties at one instant, changes before and inside the window, changes exactly at its bounds),
-list memberships, random segments (time-relative leaves, ``in_list``, ``in_segment``) and
-random flows using every step kind and every activation setting, with a random lifecycle
-schedule (Activate, Pause/Resume, Edit to a new version sharing some step ids).
+list memberships, event occurrences, random segments (time-relative leaves, ``in_list``,
+``in_segment``) and random flows (segment or event triggers) using every step kind and every
+activation setting, with a random lifecycle schedule (Activate, Pause/Resume, Edit to a new
+version sharing some step ids).
 
 The default run checks as many scenarios as the Hypothesis profile says (``ci``: 50);
 ``pytest -m slow`` runs the same property under the ``long`` profile (2,000); see
@@ -97,8 +98,17 @@ def attribute_values(name: str) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), present_values(name))  # None: the attribute becomes unset
 
 
+#: the events of the histories, and the one ``where`` event triggers use (checked by hand below)
+EVENTS = ("buy", "view")
+BIG = ss.prop("amount") >= 5
+
+
+def is_big(amount: Any) -> bool:
+    return amount is not None and amount >= 5
+
+
 @st.composite
-def histories(draw: st.DrawFn, window: float) -> tuple[list[tuple], list[tuple]]:
+def histories(draw: st.DrawFn, window: float) -> tuple[list[tuple], list[tuple], list[tuple]]:
     n_contacts = draw(st.integers(min_value=1, max_value=6))
     contacts = list(range(1, n_contacts + 1))
     instant = st.one_of(
@@ -135,7 +145,14 @@ def histories(draw: st.DrawFn, window: float) -> tuple[list[tuple], list[tuple]]
             memberships[(contact, t, draw(st.sampled_from(LISTS)))] = draw(st.booleans())
     attribute_rows = [(c, t, a, v) for (c, t, a), v in rows.items()]
     list_rows = [(c, t, name, m) for (c, t, name), m in memberships.items()]
-    return attribute_rows, list_rows
+    # event occurrences (repeats at one instant are distinct occurrences); contact 1 has each
+    # event before the window, so every event and the amount property are known
+    event_rows = [(1, -15.0, name, 1.0) for name in EVENTS]
+    for contact in contacts:
+        for _ in range(draw(st.integers(min_value=0, max_value=4))):
+            amount = draw(st.sampled_from([None, 2.0, 8.0]))
+            event_rows.append((contact, draw(instant), draw(st.sampled_from(EVENTS)), amount))
+    return attribute_rows, list_rows, event_rows
 
 
 # -- conditions and segments -----------------------------------------------------------------
@@ -233,10 +250,11 @@ def step_trees(draw: st.DrawFn, ids: _Ids, segment_names: list[str], depth: int 
                     "branch",
                     "split",
                     "audience_split",
+                    "wait_for",
                 ]
             )
         )
-        if kind in ("branch", "split", "audience_split") and depth >= 2:
+        if kind in ("branch", "split", "audience_split", "wait_for") and depth >= 2:
             kind = "wait"
         step_id = ids()
         if kind == "send_email":
@@ -271,6 +289,14 @@ def step_trees(draw: st.DrawFn, ids: _Ids, segment_names: list[str], depth: int 
             ]
             otherwise = draw(step_trees(ids, segment_names, depth + 1))
             steps.append(ss.AudienceSplit(step_id, paths=ranked, otherwise=otherwise))
+        elif kind == "wait_for":
+            until = draw(conditions(segment_names))
+            timeout = draw(st.sampled_from(["12h", "1d", "3d"]))
+            then = draw(step_trees(ids, segment_names, depth + 1))
+            timed_out = draw(step_trees(ids, segment_names, depth + 1))
+            steps.append(
+                ss.WaitFor(step_id, until=until, timeout=timeout, then=then, timed_out=timed_out)
+            )
         else:
             when = draw(conditions(segment_names))
             then = draw(step_trees(ids, segment_names, depth + 1))
@@ -303,13 +329,19 @@ def activation_settings(draw: st.DrawFn, segment_names: list[str]) -> ss.Activat
 @st.composite
 def flows(draw: st.DrawFn, name: str, segment_names: list[str]) -> ss.Flow:
     filters = draw(st.one_of(st.none(), conditions(segment_names)))
-    return ss.Flow(
-        name,
-        trigger=ss.SegmentTrigger(
+    trigger: ss.SegmentTrigger | ss.EventTrigger
+    if draw(st.integers(min_value=0, max_value=3)) == 0:  # one flow in four: event-triggered
+        where = draw(st.sampled_from([None, BIG]))
+        trigger = ss.EventTrigger(draw(st.sampled_from(EVENTS)), where=where, filters=filters)
+    else:
+        trigger = ss.SegmentTrigger(
             draw(st.sampled_from(segment_names)),
             on=draw(st.sampled_from(["enter", "exit"])),
             filters=filters,
-        ),
+        )
+    return ss.Flow(
+        name,
+        trigger=trigger,
         steps=draw(step_trees(_Ids(), segment_names)),
         settings=draw(activation_settings(segment_names)),
     )
@@ -347,6 +379,7 @@ class Case:
 
     attribute_rows: list[tuple]
     list_rows: list[tuple]
+    event_rows: list[tuple]
     segments: list[ss.Segment]
     flows: list[ss.Flow]
     schedule: list[Any]
@@ -358,6 +391,13 @@ class Case:
     def scenario(self) -> ss.Scenario:
         if self.store is None:
             self.store = make_store(self.attribute_rows, self.list_rows, types=TYPES)
+            self.store.load_events(
+                pd.DataFrame(
+                    [(c, day(t), name, amount) for c, t, name, amount in self.event_rows],
+                    columns=["contact_id", "ts", "event", "amount"],
+                ).astype({"amount": "float64"}),
+                properties={"amount": "number"},
+            )
         return ss.Scenario(
             self.store,
             segments=self.segments,
@@ -374,7 +414,7 @@ class Case:
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     window = draw(st.sampled_from([10.0, 20.0, 40.0]))
-    attribute_rows, list_rows = draw(histories(window))
+    attribute_rows, list_rows, event_rows = draw(histories(window))
     segments = draw(segment_lists())
     names = [s.name for s in segments]
     flow_list = [
@@ -384,6 +424,7 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(
         attribute_rows,
         list_rows,
+        event_rows,
         segments,
         flow_list,
         schedule,
@@ -446,6 +487,9 @@ def check_invariants(case: Case, result: ss.SimulationResult) -> None:
         assert (joined["contact_id"] == joined["contact_id_run"]).all()
         assert (joined["flow"] == joined["flow_run"]).all()
         assert (frame["time"] < end).all()
+    # a run executes each step of its tree at most once; a WaitFor leaves by then / timed_out
+    assert not steps.duplicated(["run_id", "step_id"]).any()
+    assert set(steps.loc[steps["kind"] == "wait_for", "outcome"]) <= {"then", "timed_out"}
     # every action is a step of its run at that instant
     step_keys = Counter(zip(steps["run_id"], steps["step_id"], steps["time"], strict=True))
     action_keys = Counter(zip(actions["run_id"], actions["step_id"], actions["time"], strict=True))
@@ -488,6 +532,7 @@ def check_invariants(case: Case, result: ss.SimulationResult) -> None:
                     assert run.entered_at >= previous.ended_at + wait, (previous, run, wait)
                 if run.entry == "recheck":
                     assert flow.settings.reentry_mode == "recheck", run
+                    assert isinstance(flow.trigger, ss.SegmentTrigger), run  # events: no state
                 if run.entry == "restart":
                     assert (
                         previous.end_reason == "restarted" and run.entered_at == previous.ended_at
@@ -509,11 +554,25 @@ def check_invariants(case: Case, result: ss.SimulationResult) -> None:
         for flow in case.flows:
             current = _in_force(versions[flow.name], ev.time)
             if (
-                current.trigger is not None
+                isinstance(current.trigger, ss.SegmentTrigger)
                 and current.trigger.segment == ev.segment
                 and current.trigger.on == ev.event
             ):
                 triggers[(flow.name, ev.contact_id, ev.time)] += 1
+    # ... and so is every occurrence in the window of an event trigger's event matching its
+    # where, up to the instant the contact is deleted (its later history is ignored)
+    for contact, t, name, amount in case.event_rows:
+        at = day(t)
+        if not start <= at < end or (contact in deletions and at > deletions[contact]):
+            continue
+        for flow in case.flows:
+            trigger = _in_force(versions[flow.name], at).trigger
+            if (
+                isinstance(trigger, ss.EventTrigger)
+                and trigger.event == name
+                and (trigger.where is None or is_big(amount))
+            ):
+                triggers[(flow.name, contact, at)] += 1
     outcomes: Counter[tuple] = Counter()
     for run in runs[runs["entry"].isin(["first", "reentry"])].itertuples():
         outcomes[(run.flow, run.contact_id, run.entered_at)] += 1
@@ -608,6 +667,7 @@ def test_strategy_reaches_every_step_kind_and_setting() -> None:
     def collect(case: Case) -> None:
         for flow in case.flows + [e.flow for e in case.schedule if isinstance(e, ss.Edit)]:
             seen.update(step.kind for _, step in ss.flows.iter_steps(flow))
+            seen.add(f"trigger:{type(flow.trigger).__name__}")
             s = flow.settings
             seen.add(f"reentry_wait={s.reentry_wait == dt.timedelta(0)}/{s.reentry_mode}")
             seen.update(f"exit:{e.kind}" for e in s.exit_conditions)
@@ -622,6 +682,9 @@ def test_strategy_reaches_every_step_kind_and_setting() -> None:
         "branch",
         "split",
         "audience_split",
+        "wait_for",
+        "trigger:SegmentTrigger",
+        "trigger:EventTrigger",
         "on_pause:hold",
         "on_pause:drain",
         "on_pause:exit",

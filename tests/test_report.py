@@ -136,7 +136,7 @@ def _frames():
     rows = {
         "runs": runs,
         "steps": sorted(steps),
-        "actions": sorted(actions, key=lambda r: r[:2]),
+        "actions": [(*r, 0.0) for r in sorted(actions, key=lambda r: r[:2])],  # queued: 0
         "suppressed": suppressed,
         "segment_events": [],
     }

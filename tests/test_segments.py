@@ -334,19 +334,30 @@ def check_sql_transitions_match_python_replay(condition, history):
     leaves = time_relative_leaves(condition)
     previous_members = [False]
     instants = sorted({r[0] for r in history_rows} | _boundaries(history_rows, leaves))
+    state: dict[str, object] = {}  # the inputs' values before the instant
     for t in instants:
         if t >= int(day(60).value // 1000):
             break
         _, members, nth = replay(history_rows, birth, t, [predicate], leaves)
+        inputs = attributes_used(condition) | lists_used(condition)
+        before = dict(state)
+        for r in history_rows:
+            if r[0] == t:
+                state[r[2]] = r[3]
         if members[0] != previous_members[0]:
-            # history when one of the segment's own inputs changed then (or the contact
-            # appeared then, for a segment that holds on an empty state); else time
-            inputs = attributes_used(condition) | lists_used(condition)
-            own_change = any(r[0] == t and r[2] in inputs for r in history_rows)
+            # history when one of the segment's own inputs changed then (a row re-setting
+            # the value it has is no change), or the contact appeared then; else time
+            own_change = any(_value(state, name) != _value(before, name) for name in inputs)
             cause = "history" if own_change or t == birth else "time"
             expected.append((t, members[0], nth[0], cause))
         previous_members = members
     assert got == expected
+
+
+def _value(state, name):
+    """An input's value in the oracle's state (a list: a membership, False when never set)."""
+    value = state.get(name)
+    return bool(value) if name == "news" else value
 
 
 def _boundaries(history_rows, leaves):

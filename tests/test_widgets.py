@@ -53,6 +53,8 @@ def test_controls_start_from_the_flow_and_the_first_run_is_the_scenario(scenario
         "reentry_mode": "recheck",
         "reentry_wait": "30d",
         "on_pause": "hold",
+        "quiet_hours": "",  # the scenario has no delivery policy
+        "daily_cap": 0,
         "compare_with": None,
     }
     assert isinstance(explorer.widget, ipywidgets.VBox)

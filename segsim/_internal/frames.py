@@ -1,10 +1,10 @@
 """The one declaration of every result frame: its columns, their dtypes and meaning.
 
 Each frame of a simulation result (``segment_events``, ``runs``, ``steps``, ``actions``,
-``suppressed``) is declared once here as a :class:`FrameSpec`. Everything else derives from
-it: the tuples the engine appends (their fields are the frame's columns, in order), the
-Parquet parts and their assembly, the dtypes of in-memory and lazily read frames, empty
-frames, and the docs table. Adding a column is an edit here plus the code that produces
+``suppressed``, and the outcome frames ``responses`` and ``conversions``) is declared once
+here as a :class:`FrameSpec`. Everything else derives from it: the tuples the engine
+appends (their fields are the frame's columns, in order), the Parquet parts and their
+assembly, the dtypes of in-memory and lazily read frames, empty frames, and the docs table. Adding a column is an edit here plus the code that produces
 its value.
 
 Engine rows carry times as ``int`` epoch microseconds and, in ``run_id``, the engine's
@@ -21,7 +21,11 @@ import pandas as pd
 
 __all__ = [
     "ACTIONS",
+    "CONVERSIONS",
+    "CORE_FRAMES",
     "FRAMES",
+    "OUTCOME_FRAMES",
+    "RESPONSES",
     "RUNS",
     "SEGMENT_EVENTS",
     "STEPS",
@@ -153,8 +157,12 @@ STEPS = FrameSpec(
         Column("flow", "str", "the flow's name"),
         Column("contact_id", "id", "the contact"),
         Column("step_id", "str", "the step's id"),
-        Column("kind", "str", "the step's kind (send_email, wait, branch, …)"),
-        Column("outcome", "str", "waiting, then/otherwise, or the action's status"),
+        Column("kind", "str", "the step's kind (send_email, wait, branch, wait_for, …)"),
+        Column(
+            "outcome",
+            "str",
+            "waiting, then/otherwise (branch), then/timed_out (wait_for), or the action's status",
+        ),
         Column("version", "int64", "the flow version in force"),
     ),
 )
@@ -176,6 +184,11 @@ ACTIONS = FrameSpec(
         Column("cost", "float64", "the cost of a sent message or webhook"),
         Column("detail", "str", "list name, webhook method and url, or the attributes set"),
         Column("version", "int64", "the flow version in force"),
+        Column(
+            "queued",
+            "float64",
+            "seconds the message waited in its channel's rate-limit queue (0 if none)",
+        ),
     ),
 )
 
@@ -190,7 +203,48 @@ SUPPRESSED = FrameSpec(
     ),
 )
 
+RESPONSES = FrameSpec(
+    "responses",
+    "response to a sent message",
+    (
+        Column("time", "time", "when the contact responded (the send plus its delays)"),
+        Column("run_id", "int64", "the run that sent the message"),
+        Column("flow", "str", "the flow's name"),
+        Column("step_id", "str", "the message's step"),
+        Column("contact_id", "id", "the contact"),
+        Column("channel", "str", "email, sms or whatsapp"),
+        Column("template", "str", "the message template"),
+        Column(
+            "response",
+            "str",
+            "delivered, bounced, opened (human), machine_opened, clicked or unsubscribed",
+        ),
+    ),
+)
+
+CONVERSIONS = FrameSpec(
+    "conversions",
+    "goal occurrence credited to a sent message",
+    (
+        Column("time", "time", "when the goal event happened"),
+        Column("run_id", "int64", "the run that sent the credited message"),
+        Column("contact_id", "id", "the contact"),
+        Column("flow", "str", "the flow whose goal it is"),
+        Column("step_id", "str", "the credited message's step"),
+        Column("channel", "str", "the credited message's channel"),
+        Column("value", "float64", "the conversion's value (NaN when the goal has none)"),
+        Column("source", "str", "observed (in the data) or simulated (a click converting)"),
+    ),
+)
+
+#: The five frames every result has (docs/design.md §5).
+CORE_FRAMES: tuple[str, ...] = ("segment_events", "runs", "steps", "actions", "suppressed")
+#: The frames of responses and goals (docs/design.md §10): empty without a response model
+#: or a goal, and empty when a result made before them is read.
+OUTCOME_FRAMES: tuple[str, ...] = ("responses", "conversions")
+
 #: Every frame of a simulation result, by name, in the documented order.
 FRAMES: dict[str, FrameSpec] = {
-    spec.name: spec for spec in (SEGMENT_EVENTS, RUNS, STEPS, ACTIONS, SUPPRESSED)
+    spec.name: spec
+    for spec in (SEGMENT_EVENTS, RUNS, STEPS, ACTIONS, SUPPRESSED, RESPONSES, CONVERSIONS)
 }

@@ -29,9 +29,11 @@ from collections.abc import Collection
 __all__ = [
     "WEEKDAYS",
     "calendar_period",
+    "clock_in_period",
     "clock_minutes",
     "in_quiet_hours",
     "local_datetime",
+    "local_minutes",
     "quiet_hours_end",
     "time_zone",
     "wait_until",
@@ -128,10 +130,20 @@ def in_quiet_hours(t_us: int, zone: dt.tzinfo, start: int, end: int) -> bool:
     ``start`` and ``end`` are minutes after midnight; ``start > end`` wraps midnight
     (``21:00``–``08:00``). The period holds from ``start`` included to ``end`` excluded.
     """
+    return clock_in_period(local_minutes(t_us, zone), start, end)
+
+
+def local_minutes(t_us: int, zone: dt.tzinfo) -> float:
+    """The local wall-clock time at ``t_us`` in minutes after local midnight (with fractions)."""
     local = local_datetime(t_us, zone)
-    now = (
+    return (
         local.hour * 60 + local.minute + (local.second * 1_000_000 + local.microsecond) / 60_000_000
     )
+
+
+def clock_in_period(now: float, start: int, end: int) -> bool:
+    """Whether wall-clock ``now`` (minutes after midnight) is in the daily ``[start, end)``;
+    ``start > end`` wraps midnight. The one rule :func:`in_quiet_hours` applies."""
     if start < end:
         return start <= now < end
     return now >= start or now < end

@@ -16,8 +16,13 @@ from typing import Any
 
 __all__ = ["merged_flow"]
 
-_ARMS = ("then", "otherwise")
-_Container = tuple[Any, Any]  # (branch step id or None, arm or None)
+#: the nested step lists ("arms") of each step kind that has some
+_ARMS = {"branch": ("then", "otherwise"), "wait_for": ("then", "timed_out")}
+_Container = tuple[Any, Any]  # (id of the step holding the arm or None, arm or None)
+
+
+def _arms(step: Mapping[str, Any]) -> tuple[str, ...]:
+    return _ARMS.get(step.get("kind"), ())  # type: ignore[arg-type]
 
 
 class _Tree:
@@ -37,10 +42,10 @@ class _Tree:
             ids.append(step_id)
             self.where[step_id] = container
             self.order.append(step_id)
-            self.fields[step_id] = {k: v for k, v in step.items() if k not in _ARMS}
-            if step.get("kind") == "branch":
-                for arm in _ARMS:
-                    self._add((step_id, arm), step[arm])
+            arms = _arms(step)
+            self.fields[step_id] = {k: v for k, v in step.items() if k not in arms}
+            for arm in arms:
+                self._add((step_id, arm), step[arm])
 
     def anchor(self, step_id: str, known: set[str]) -> str | None:
         """The nearest earlier sibling of ``step_id`` that is in ``known``."""
@@ -57,7 +62,7 @@ class _Tree:
 
     def insert(self, step_id: str, container: _Container, after: str | None) -> bool:
         if container != (None, None) and container not in self.containers:
-            return False  # its branch is not in this version
+            return False  # the step holding it is not in this version
         ids = self.containers[container]
         index = ids.index(after) + 1 if after in ids else 0
         ids.insert(index, step_id)
@@ -68,9 +73,8 @@ class _Tree:
         out = []
         for step_id in self.containers.get(container, []):
             step = dict(self.fields[step_id])
-            if step.get("kind") == "branch":
-                for arm in _ARMS:
-                    step[arm] = self.dump((step_id, arm))
+            for arm in _arms(step):
+                step[arm] = self.dump((step_id, arm))
             out.append(step)
         return out
 
@@ -124,16 +128,14 @@ def _merged_steps(
                     theirs[name] = copy.deepcopy(value)
         else:  # the variant (or the edit) changed the step's kind: the variant's step wins
             out.fields[step_id] = copy.deepcopy(wanted)
-            if wanted.get("kind") == "branch":
-                for arm in _ARMS:
-                    out.containers.setdefault((step_id, arm), [])
+            for arm in _arms(wanted):
+                out.containers.setdefault((step_id, arm), [])
     for step_id in v.order:
         if step_id in added:
             out.detach(step_id)  # the edit may have added a step of the same id
             out.fields[step_id] = copy.deepcopy(v.fields[step_id])
-            if v.fields[step_id].get("kind") == "branch":
-                for arm in _ARMS:
-                    out.containers[(step_id, arm)] = []
+            for arm in _arms(v.fields[step_id]):
+                out.containers[(step_id, arm)] = []
         elif step_id in moved and step_id in out.where:
             out.detach(step_id)
         else:

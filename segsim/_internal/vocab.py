@@ -23,20 +23,27 @@ __all__ = [
     "CAUSES",
     "CHANNELS",
     "CHANNEL_LABELS",
+    "CONVERSION_SOURCES",
     "END_REASONS",
     "ENTRY_KINDS",
+    "FUNNEL_FIELDS",
     "MESSAGE_ACTIONS",
     "MESSAGE_CHANNELS",
     "NO_ADDRESS_REASON",
     "OPERATION_ACTIONS",
     "OPERATION_COLUMNS",
     "OPERATION_LABELS",
+    "OUTCOME_COLUMNS",
+    "POLICY_COLUMNS",
+    "POLICY_SKIP_REASONS",
     "RECHECK_AFTER",
+    "RESPONSE_KINDS",
     "SEGMENT_EVENTS",
     "SENT_COLUMNS",
     "SKIP_REASONS",
     "STEP_KINDS",
     "SUPPRESSION_REASONS",
+    "WAIT_FOR_OUTCOMES",
     "ActionKind",
     "ActionStatus",
     "AttributeType",
@@ -65,7 +72,7 @@ OPERATION_ACTIONS: tuple[str, ...] = get_args(OperationAction)
 ACTION_KINDS: tuple[str, ...] = MESSAGE_ACTIONS + OPERATION_ACTIONS
 
 #: Rule step kinds (control, not actions).
-RULE_KINDS: tuple[str, ...] = ("wait", "branch", "split", "audience_split")
+RULE_KINDS: tuple[str, ...] = ("wait", "branch", "wait_for", "split", "audience_split")
 #: Every step kind.
 STEP_KINDS: tuple[str, ...] = ACTION_KINDS + RULE_KINDS
 
@@ -118,9 +125,16 @@ OPERATION_LABELS: dict[str, str] = {
 ActionStatus = Literal["sent", "applied", "skipped"]
 ACTION_STATUSES: tuple[str, ...] = get_args(ActionStatus)
 
-SkipReason = Literal["no_email", "no_phone", "unsubscribed", "holdout"]
+SkipReason = Literal[
+    "no_email", "no_phone", "unsubscribed", "quiet_hours", "frequency_cap", "holdout"
+]
 #: Why a message was skipped, in the documented order.
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
+#: The skip reasons a delivery policy gives (:mod:`segsim.policies`).
+POLICY_SKIP_REASONS: tuple[str, ...] = ("quiet_hours", "frequency_cap")
+#: What a delivery policy did, as counts per flow (summaries, comparisons): quiet-hours
+#: deferrals, skips by quiet hours and by frequency caps, sends that waited in a queue.
+POLICY_COLUMNS: tuple[str, ...] = ("deferred", "quiet_hours_skipped", "frequency_capped", "queued")
 #: The skip reason of a message channel whose address attribute is unset.
 NO_ADDRESS_REASON: dict[str, str] = {"email": "no_email", "sms": "no_phone", "whatsapp": "no_phone"}
 
@@ -152,6 +166,9 @@ RECHECK_AFTER: frozenset[str] = frozenset(
     {"completed", "exit_condition", "step_removed", "paused_exit"}
 )
 
+#: The outcomes of a WaitFor step: the condition held (``then``) or the timeout came first.
+WAIT_FOR_OUTCOMES: tuple[str, ...] = ("then", "timed_out")
+
 EntryKind = Literal["first", "reentry", "restart", "recheck"]
 #: How a run was entered.
 ENTRY_KINDS: tuple[str, ...] = get_args(EntryKind)
@@ -168,3 +185,33 @@ CAUSES: tuple[str, ...] = get_args(Cause)
 AttributeType = Literal["string", "number", "boolean", "timestamp"]
 #: The types an attribute can have.
 ATTRIBUTE_TYPES: tuple[str, ...] = get_args(AttributeType)
+
+# -- responses and goals (docs/design.md §10) ------------------------------------------------
+
+#: The probabilities of a response funnel (:class:`segsim.responses.Funnel`), in draw order.
+FUNNEL_FIELDS: tuple[str, ...] = ("delivered", "opened", "machine_open", "clicked", "unsubscribed")
+
+ResponseKind = Literal[
+    "delivered", "bounced", "opened", "machine_opened", "clicked", "unsubscribed"
+]
+#: The values of ``responses.response``, in the documented order. ``machine_opened`` is a
+#: mail client's automatic fetch: never a human open.
+RESPONSE_KINDS: tuple[str, ...] = get_args(ResponseKind)
+
+ConversionSource = Literal["observed", "simulated"]
+#: Where a conversion comes from: a goal event in the data, credited to a message
+#: (``observed``: credited, not caused), or a click converting (``simulated``).
+CONVERSION_SOURCES: tuple[str, ...] = get_args(ConversionSource)
+
+#: The outcome columns of a summary (per flow), with the response they count (``None``:
+#: conversions and revenue, counted from the ``conversions`` frame).
+OUTCOME_COLUMNS: dict[str, str | None] = {
+    "delivered": "delivered",
+    "bounced": "bounced",
+    "opened": "opened",
+    "machine_opened": "machine_opened",
+    "clicked": "clicked",
+    "unsubscribed": "unsubscribed",
+    "converted": None,
+    "revenue": None,
+}

@@ -59,6 +59,7 @@ from segsim.analysis._messages import (
     skip_reasons,
     suppression_reasons,
 )
+from segsim.analysis._policies import policy_effects, sends_by_local_hour
 from segsim.analysis._runs import describe_time_to_first_message, funnel, time_to_first_message
 from segsim.analysis._segments import entries_exits, segment_sizes_from_events
 
@@ -78,9 +79,11 @@ __all__ = [
     "messages_per_contact_distribution",
     "operation_counts",
     "operations_by_period",
+    "policy_effects",
     "reach",
     "reach_total",
     "segment_sizes_from_events",
+    "sends_by_local_hour",
     "sends_by_period",
     "sends_by_variant",
     "skip_reasons",

@@ -79,7 +79,9 @@ def simulate(
         Show a progress bar (notebooks and terminals) when the run takes over a second.
     shards : int
         Split the contacts into this many independent parts (by a hash of the contact id,
-        computed in DuckDB). The frames are identical whatever the number of shards.
+        computed in DuckDB). The frames are identical whatever the number of shards. A
+        scenario whose policy has a rate limit (a capacity all contacts share) runs as one
+        shard, with a warning.
     executor : None, "processes", a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``
         Where shards run: ``None`` in this process, one after the other; ``"processes"`` in
         local processes (one per shard, at most one per CPU); an executor or a Dask client
@@ -131,6 +133,16 @@ def simulate(
     plan = build_plan(scenario)
     for message in plan.warnings:
         warnings.warn(message, SegsimWarning, stacklevel=2)
+    if shards > 1 and plan.rate_limited:
+        # a rate limit is a capacity every contact shares: contacts split into shards would
+        # each get the whole capacity, so the run is one shard (the frames are what shards=1 gives)
+        warnings.warn(
+            f"the delivery policy has a rate limit, which all contacts share: the scenario runs "
+            f"unsharded (shards=1, not {shards})",
+            SegsimWarning,
+            stacklevel=2,
+        )
+        shards = 1
     store = scenario.store
     id_dtype = "int64" if store.id_type == "integer" else "object"
     meta = {

@@ -14,7 +14,8 @@ processes, and ending a run (exit, restart, pause, delete) is then a matter of b
 
 Untouched contacts follow the transitions DuckDB precomputed (streamed in time order, in
 batches); a contact touched by an action is replayed and evaluated live from then on
-(:mod:`segsim.engine.live`).
+(:mod:`segsim.engine.live`). Event triggers' occurrences are streamed beside the transitions
+(:mod:`segsim.engine.occurrences`) and decided in the triggers phase of their instant.
 
 A run's steps are executed by the handler of their kind (``Simulation._handlers``: one per
 step kind, as :data:`segsim.engine.plan.STEP_RULES` has one compile rule per kind); a
@@ -36,22 +37,39 @@ import simpy
 from simpy.core import URGENT
 
 from segsim import schema
-from segsim._internal.frames import ACTIONS, RUNS, SEGMENT_EVENTS, STEPS, SUPPRESSED, FrameSpec
+from segsim._internal.frames import (
+    ACTIONS,
+    CONVERSIONS,
+    RESPONSES,
+    RUNS,
+    SEGMENT_EVENTS,
+    STEPS,
+    SUPPRESSED,
+    FrameSpec,
+)
+from segsim._internal.localtime import wait_until
+from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
 from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
-from segsim.engine.live import LiveContact, replay, time_boundaries
+from segsim.engine.goals import observed_conversions
+from segsim.engine.live import EVENT_ROW, LiveContact, replay, time_boundaries
+from segsim.engine.occurrences import read_occurrences
 from segsim.engine.plan import (
     ActionStep,
     BranchStep,
     CompiledFlow,
     LifecycleStep,
     Plan,
+    WaitForStep,
     WaitStep,
 )
+from segsim.engine.policy import Policies, TimeZones
+from segsim.engine.responses import Responder, events_stand_in
 from segsim.errors import CascadeLoopError
 from segsim.flows import FlowState, next_state
+from segsim.responses import response_event
 from segsim.segments import transition_query
 
 #: Runs one contact may start at one instant before it is a loop. (A run's steps are a
@@ -93,8 +111,15 @@ _writes(
     "cost",
     "detail",
     "version",
+    "queued",
 )
 _writes(SUPPRESSED, "time", "flow", "contact_id", "reason")
+_writes(
+    RESPONSES, "time", "run_id", "flow", "step_id", "contact_id", "channel", "template", "response"
+)
+_writes(
+    CONVERSIONS, "time", "run_id", "contact_id", "flow", "step_id", "channel", "value", "source"
+)
 
 #: where a run's end is written in its ``runs`` record
 _ENDED_AT, _END_REASON = RUNS.position("ended_at"), RUNS.position("end_reason")
@@ -115,6 +140,7 @@ class Run:
         "step",
         "token",
         "version",
+        "waiting",
     )
 
     def __init__(
@@ -127,8 +153,11 @@ class Run:
         self.entered_at = entered_at
         self.entry = entry
         self.step: str | None = flow.first  # the step it executes next; None: it is done
-        self.token = 0  # bumped when the run ends: a pending wait of an older token is ignored
+        # bumped when the run ends or leaves a WaitFor early: a pending wait (or WaitFor
+        # timeout) of an older token is ignored
+        self.token = 0
         self.held = False
+        self.waiting: int | None = None  # the tracked condition a WaitFor waits for
         self.open = True
         # its row of the runs frame (RUNS's columns); the end is filled in when it ends
         self.record: list[Any] = [
@@ -185,6 +214,8 @@ class Logs:
     steps: list[tuple] = field(default_factory=list)
     actions: list[tuple] = field(default_factory=list)
     suppressed: list[tuple] = field(default_factory=list)
+    responses: list[tuple] = field(default_factory=list)
+    conversions: list[tuple] = field(default_factory=list)
 
 
 class _Soon(simpy.Event):
@@ -251,12 +282,17 @@ class Simulation:
         self.next_run_key = key_offset
         self.sink = sink
         self.delivery = Delivery(plan.channels)
+        #: each contact's time zone (when a policy or a wait reads local time) and the
+        #: delivery policy; made when the run starts (see :meth:`_start_policies`)
+        self.zones: TimeZones | None = None
+        self.policies: Policies | None = None
         self.draws = Draws(plan.seed, replication)
         self._handlers: dict[str, StepHandler] = {
             "wait": self._wait_step,
             "branch": self._branch_step,
             "split": partial(split_step, self),
             "audience_split": partial(audience_split_step, self),
+            "wait_for": self._wait_for_step,
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
         #: contacts whose story read a random draw (a split path, a holdout): the only
@@ -265,6 +301,9 @@ class Simulation:
         self.holdout = (
             None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws, self.drawn)
         )
+        #: responses to sent messages and goals (docs/design.md §10)
+        self.responder = Responder(plan, self.draws)
+        self.deleted_at: dict[Any, int] = {}  # when each deleted contact was deleted
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
         self.segment_of_flow_events = self._index_flow_events()
         # conditions some version of some flow reacts to: a transition is recorded as a
@@ -273,7 +312,12 @@ class Simulation:
         self.reacting = {c for cf in plan.versions.values() for c in cf.reacts_to()}
         self._stream: Iterator[tuple[int, list[tuple]]] | None = None
         self._stream_next: tuple[int, list[tuple]] | None = None
+        # event triggers' occurrences, streamed beside the transitions (by instant)
+        self._occurrences: Iterator[tuple[int, list[tuple]]] | None = None
+        self._occurrences_next: tuple[int, list[tuple]] | None = None
         self._history_cache: dict[Any, tuple[list, int | None]] = {}
+        #: the store's event property types (None: the store has no events), read once
+        self._event_types: dict[str, str] | bool | None = False
         self._segment_names = [s.name for s in plan.segments]
         # runs entered by the reactions being processed, to take their first steps once
         # those reactions are done (None outside the reactions, see _react)
@@ -308,12 +352,33 @@ class Simulation:
             if collecting:
                 gc.enable()
 
+    def _start_policies(self) -> None:
+        plan = self.plan
+        if plan.local_time:
+            self.zones = TimeZones(self.store, plan.timezone_attribute, plan.default_timezone)
+        if plan.policy is not None and not plan.policy.is_empty:
+            assert self.zones is not None or not plan.policy.uses_local_time
+            zones = self.zones or TimeZones(self.store, None, plan.default_timezone)
+            self.policies = Policies(plan.policy, zones, self.env, self)
+
     def _run(self) -> Logs:
         plan = self.plan
+        self._start_policies()  # with the collector paused: it reads one row per contact
         self._stream = self._transitions()
         self._stream_next = next(self._stream, None)
         if self._stream_next is not None:
             self._wake(self._stream_next[0])
+        # contacts about to enter event-triggered flows that change contacts: their
+        # histories are prefetched per batch of occurrences, as for segment triggers
+        touching = any(
+            cf.trigger_event is not None and self._touches(cf) for cf in plan.versions.values()
+        )
+        self._occurrences = read_occurrences(
+            plan, self.store, self.contacts_sql, on_batch=self._prefetch if touching else None
+        )
+        self._occurrences_next = next(self._occurrences, None)
+        if self._occurrences_next is not None:
+            self._wake(self._occurrences_next[0])
         # the schedule is validated to lie inside the window, and comes in the order it
         # applies (by time, then schedule order): appended so, each bucket keeps that order
         for step in plan.lifecycle:
@@ -365,20 +430,28 @@ class Simulation:
         return {
             cf.trigger_condition
             for cf in self.plan.versions.values()
-            if cf.trigger_condition is not None
-            and any(
-                isinstance(step, ActionStep)
-                and (step.kind == "delete_contact" or self._matters(step.changes))
-                for step in cf.steps.values()
-            )
+            if cf.trigger_condition is not None and self._touches(cf)
         }
+
+    def _touches(self, cf: CompiledFlow) -> bool:
+        """Whether a flow version has actions that take a contact off the precomputed path."""
+        return any(
+            isinstance(step, ActionStep)
+            and (step.kind == "delete_contact" or self._matters(step.changes))
+            for step in cf.steps.values()
+        )
 
     # -- the agenda: one urgent wake-up per instant ------------------------------------------
 
     def _bucket(self, t: int) -> dict[str, list]:
         bucket = self.agenda.get(t)
         if bucket is None:
-            bucket = self.agenda[t] = {"live": [], "lifecycle": [], "recheck": []}
+            bucket = self.agenda[t] = {
+                "live": [],
+                "lifecycle": [],
+                "recheck": [],
+                "responses": [],
+            }
         return bucket
 
     def _wake(self, t: int) -> None:
@@ -401,16 +474,34 @@ class Simulation:
             self._stream_next = next(self._stream, None) if self._stream else None
             if self._stream_next is not None:
                 self._wake(self._stream_next[0])
+        occurrences: list[tuple] = []
+        if self._occurrences_next is not None and self._occurrences_next[0] == t:
+            occurrences = self._occurrences_next[1]
+            self._occurrences_next = next(self._occurrences, None)  # type: ignore[arg-type]
+            if self._occurrences_next is not None:
+                self._wake(self._occurrences_next[0])
         bucket = self.agenda.pop(t, None)
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=_sort_key):
                 self._live_instant(contact_id, t, reactions)
+            # responses to earlier messages (unsubscribes, response events): state changes
+            # of this instant, after its data changes, as an action's would be
+            responding: dict[Any, list[tuple]] = {}
+            for contact_id, changes in bucket["responses"]:
+                responding.setdefault(contact_id, []).extend(changes)
+            for contact_id in sorted(responding, key=_sort_key):
+                changed = self._respond(contact_id, responding[contact_id], t)
+                if changed:
+                    reactions.setdefault(contact_id, []).extend(changed)
             for step in bucket["lifecycle"]:
                 self._apply_lifecycle(step, t)
         for contact_id, changes in reactions.items():
             self._exits_and_restarts(contact_id, changes, t)
+            self._wait_fors(contact_id, changes, t)
         for contact_id, changes in reactions.items():
             self._triggers(contact_id, changes, t)
+        if occurrences:
+            self._event_triggers(occurrences, t)
         if bucket is not None:
             for flow_name, contact_id, ended_at in bucket["recheck"]:
                 self._recheck(flow_name, contact_id, ended_at, t)
@@ -522,7 +613,47 @@ class Simulation:
                     "timestamp": v_time,
                 }[kind]
                 entry[0].append((t, False, name, value))
+        self._fetch_events(contact_ids, out)
         return out
+
+    def _fetch_events(self, contact_ids: list[Any], out: dict[Any, Any]) -> None:
+        """Add the contacts' event occurrences to their histories (a contact exists from its
+        first recorded anything, events included; only the used events are history rows)."""
+        store, plan = self.store, self.plan
+        if self._event_types is False:
+            self._event_types = store.event_property_types if store.event_names else None
+        types = self._event_types
+        if types is None or types is False:
+            return
+        props = sorted(types)
+        columns = "".join(
+            f", epoch_us({quote_identifier(schema.property_column(p))})"
+            if types[p] == "timestamp"
+            else f", {quote_identifier(schema.property_column(p))}"
+            for p in props
+        )
+        cursor = store.con.cursor()
+        rows = cursor.execute(
+            f"""SELECT contact_id, epoch_us(ts), event{columns} FROM {schema.EVENTS}
+                WHERE contact_id IN (SELECT unnest(?)) AND ts < make_timestamp(?)
+                ORDER BY contact_id, ts, seq""",
+            [contact_ids, plan.end],
+        ).fetchall()
+        cursor.close()
+        used = plan.used_events
+        for contact_id, t, name, *values in rows:
+            entry = out.get(contact_id)
+            if entry is None:
+                entry = out[contact_id] = ([], t)
+            elif entry[1] is None or t < entry[1]:
+                out[contact_id] = entry = (entry[0], t)
+            if name in used:
+                properties = {
+                    p: (float(v) if types[p] == "number" else v)
+                    for p, v in zip(props, values, strict=True)
+                    if v is not None
+                }
+                entry[0].append((t, EVENT_ROW, name, properties))
 
     def _prefetch(self, contact_ids: list[Any]) -> None:
         """Load, in one query, the histories of contacts about to enter flows that change contacts."""
@@ -551,12 +682,12 @@ class Simulation:
         cause = "time"
         inputs: set[tuple[bool, str]] = set()
         while state.future and state.future[0][0] <= t:
-            _, changes = state.future.pop(0)
+            row_t, changes = state.future.pop(0)
             # only a real change is an input that changed: a row re-setting an attribute
             # to its current value (or a list membership the contact has) changes nothing
             touched = {(is_list, name) for is_list, name, _ in changes}
             before = {key: _current(state, key) for key in touched}
-            state.apply(changes)
+            state.apply(changes, row_t)
             inputs.update(key for key in touched if _current(state, key) != before[key])
             cause = "history"
         changed = self._evaluate(contact_id, contact, t, cause, inputs)
@@ -622,6 +753,7 @@ class Simulation:
         outer, self._starting = self._starting, started
         try:
             self._exits_and_restarts(contact_id, changes, t)
+            self._wait_fors(contact_id, changes, t)
             self._triggers(contact_id, changes, t)
         finally:
             self._starting = outer
@@ -654,6 +786,24 @@ class Simulation:
                     cf = self.flows[flow_name]
                     if cf.trigger_condition == condition:
                         self._trigger(cf, contact_id, contact, t)
+
+    def _event_triggers(self, occurrences: list[tuple], t: int) -> None:
+        """Each occurrence matching a flow's event trigger is a trigger event of that flow.
+
+        A deleted contact's later history is ignored: its occurrences trigger nothing.
+        """
+        event_flows = [
+            cf
+            for cf in (self.flows[n] for n in self.plan.flow_order)
+            if cf.trigger_event is not None
+        ]
+        for contact_id, matches in occurrences:
+            contact = self._contact(contact_id)
+            if contact.deleted:
+                continue
+            for cf in event_flows:
+                if matches[cf.trigger_event]:
+                    self._trigger(cf, contact_id, contact, t)
 
     def _trigger(self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int) -> None:
         reason = self._suppression(cf, contact, t)
@@ -788,7 +938,12 @@ class Simulation:
         self.logs.steps.append(
             (t, run.key, cf.name, run.contact, step.id, step.kind, "waiting", cf.version)
         )
-        event = self.env.timeout(step.duration_us)
+        delay = step.duration_us
+        if step.until is not None:  # local time: calendar days, then a clock time
+            assert self.zones is not None
+            zone = self.zones.at(run.contact, t)
+            delay = wait_until(t, zone, step.days, step.until, step.weekdays) - t
+        event = self.env.timeout(delay)
         event.callbacks.append(partial(self._on_wait_over, run, run.token))
         return False
 
@@ -817,6 +972,56 @@ class Simulation:
         run.step = step.then_first if holds else step.otherwise_first
         return True
 
+    def _wait_for_step(self, run: Run, step: WaitForStep, contact: Contact, t: int) -> bool:
+        """Already true: leave by ``then`` now; else wait for the turn (:meth:`_wait_fors`)
+        or the timeout, whichever comes first."""
+        if step.condition in contact.members:
+            self._leave_wait_for(run, step, t, "then")
+            return True
+        run.waiting = step.condition
+        event = self.env.timeout(step.timeout_us)
+        event.callbacks.append(partial(self._on_wait_for_timeout, run, run.token))
+        return False
+
+    def _leave_wait_for(self, run: Run, step: Any, t: int, outcome: str) -> None:
+        cf = run.flow
+        self.logs.steps.append(
+            (t, run.key, cf.name, run.contact, step.id, "wait_for", outcome, cf.version)
+        )
+        run.waiting = None
+        if isinstance(step, WaitForStep):
+            run.step = step.then_first if outcome == "then" else step.timed_out_first
+        else:  # an edit made the step another kind of step (same id): go on after it
+            run.step = step.next
+
+    def _on_wait_for_timeout(self, run: Run, token: int, _event: simpy.Event) -> None:
+        if not run.open or run.token != token:
+            return
+        # the paths of the version in force now (an edit may have come since)
+        self._leave_wait_for(run, run.flow.steps[run.step], int(self.env.now), "timed_out")  # type: ignore[index]
+        self._advance(run, token)
+
+    def _wait_fors(self, contact_id: Any, changes: list[tuple[int, bool]], t: int) -> None:
+        """Runs whose WaitFor condition turned true now leave by ``then``.
+
+        Decided with the instant's state changes, so a turn at exactly the timeout instant
+        wins over the timeout (an ordinary event of that instant); the run's next steps are
+        due steps of this instant.
+        """
+        contact = self.contacts[contact_id]
+        if not contact.runs:
+            return
+        turned = {condition for condition, holds in changes if holds}
+        if not turned:
+            return
+        for flow_name in self.plan.flow_order:
+            run = contact.runs.get(flow_name)
+            if run is None or run.waiting is None or run.waiting not in turned:
+                continue
+            run.token += 1  # its pending timeout is void
+            self._leave_wait_for(run, run.flow.steps[run.step], t, "then")  # type: ignore[index]
+            self._continue_soon(run)
+
     def _action_step(self, run: Run, step: ActionStep, contact: Contact, t: int) -> bool:
         cf = run.flow
         if self.status[cf.name] == "paused" and cf.on_pause == "hold":
@@ -830,6 +1035,8 @@ class Simulation:
                 status, reason, cost = "skipped", "holdout", 0.0  # the control group
             else:
                 status, reason, cost = self.delivery.decide(run, step, contact.members, t)
+                if status == "sent" and self.policies is not None:
+                    return self.policies.send(run, step, contact, t, cost)
             self._log_action(run, step, t, status, reason, cost)
             return True
         if channel == "webhook":  # an operation: logged, never sent
@@ -837,6 +1044,8 @@ class Simulation:
             return True
         self._log_action(run, step, t, "applied", None, 0.0)
         contact_id = run.contact
+        if self.zones is not None and step.changes:
+            self.zones.apply(contact_id, t, step.changes)  # it may move the contact
         if step.kind == "delete_contact":
             self._delete(contact_id, contact, t)
             return True
@@ -859,7 +1068,14 @@ class Simulation:
         )
 
     def _log_action(
-        self, run: Run, step: ActionStep, t: int, status: str, reason: str | None, cost: float
+        self,
+        run: Run,
+        step: ActionStep,
+        t: int,
+        status: str,
+        reason: str | None,
+        cost: float,
+        queued: float = 0.0,
     ) -> None:
         cf = run.flow
         self.logs.steps.append(
@@ -880,8 +1096,59 @@ class Simulation:
                 cost,
                 step.detail,
                 cf.version,
+                queued,
             )
         )
+        if status == "sent" and step.channel in self.delivery.rules and self.responder.active:
+            responses = self.logs.responses
+            first = len(responses)
+            self.responder.sent(
+                run.key, cf.name, step.id, run.contact, step.channel, step.template, t, self.logs
+            )
+            if len(responses) > first:
+                self._schedule_responses(run.contact, step.channel, responses[first:], t)
+
+    def _schedule_responses(self, contact_id: Any, channel: str, rows: list[tuple], t: int) -> None:
+        """The state changes the responses of one message make, at their instants.
+
+        An ``unsubscribed`` response turns the channel's consent attribute false (when a
+        tracked condition reads it: otherwise every send is skipped anyway); a response some
+        tracked condition reads as an event (``email_opened``, ...) is an occurrence of it.
+        Changes at the send instant apply at once (a cascade of the send, as after an Update
+        contact step); later ones are state changes of their instant.
+        """
+        consent = self.plan.consent_attributes.get(channel)
+        used = self.plan.used_events
+        by_instant: dict[int, list[tuple]] = {}
+        for row in rows:
+            at, response = row[0], row[-1]
+            changes = by_instant.setdefault(at, [])
+            if response == "unsubscribed" and consent is not None:
+                changes.append((False, consent, False))
+            name = response_event(channel, response)
+            if name in used:
+                changes.append((EVENT_ROW, name, {}))
+        for at, changes in by_instant.items():
+            if not changes:
+                continue
+            if at == t:
+                changed = self._respond(contact_id, changes, t)
+                if changed:
+                    self._react(contact_id, changed, t)
+            else:
+                self._bucket(at)["responses"].append((contact_id, changes))
+                self._wake(at)
+
+    def _respond(self, contact_id: Any, changes: list[tuple], t: int) -> list[tuple[int, bool]]:
+        """Apply a contact's response changes at ``t``: it goes live (as after an Update
+        contact step); returns the tracked conditions that turned."""
+        contact = self.contacts[contact_id]
+        if contact.deleted:
+            return []
+        state = self._go_live(contact_id, contact, t)
+        state.apply(changes, t)
+        self._schedule_boundaries(contact_id, state, t)
+        return self._evaluate(contact_id, contact, t, "flow step")
 
     def _delete(self, contact_id: Any, contact: Contact, t: int) -> None:
         """Delete contact: every run ends, the contact leaves its segments, history stops."""
@@ -891,6 +1158,7 @@ class Simulation:
             if run is not None:
                 self._end_run(run, t, "contact_deleted")
         contact.deleted = True
+        self.deleted_at[contact_id] = t
         assert contact.nth is not None
         changed = []
         n_user = self.plan.user_segments
@@ -949,6 +1217,9 @@ class Simulation:
         for record in self.logs.runs:
             if record[_END_REASON] is None:
                 record[_ENDED_AT], record[_END_REASON] = end, "horizon"
+        self.logs.conversions += observed_conversions(
+            self.plan, self.store, self.contacts_sql, self.responder.messages, self.deleted_at
+        )
         if self.sink is not None:
             self.sink.flush(self.logs, final=True)
         if self.progress is not None:
@@ -963,9 +1234,11 @@ def _transitions_sql(plan: Plan, store: Any, contacts_sql: str | None) -> tuple[
     exactly at ``start`` (the changes of ``start`` apply first: no member then).
     """
     segments = [*plan.segments, *plan.hidden]
-    query = transition_query(store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types)
+    query = transition_query(
+        store, segments, plan.end, contacts_sql=contacts_sql, types=plan.types, events=plan.events
+    )
     sql = f"""
-        WITH q AS ({query.sql}),
+        WITH {events_stand_in(plan, store)} q AS ({query.sql}),
         initial AS (
             SELECT contact_id, segment, arg_max(enter, t) AS member, arg_max(nth, t) AS nth
             FROM q WHERE t < {plan.start} GROUP BY contact_id, segment)
@@ -1005,9 +1278,12 @@ def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
             return
 
 
-def _current(state: LiveContact, key: tuple[bool, str]) -> Any:
-    """A live contact's value of an attribute (None: unset), or its membership of a list."""
+def _current(state: LiveContact, key: tuple[Any, str]) -> Any:
+    """A live contact's value of an attribute (None: unset), its membership of a list, or
+    how many occurrences of an event it has (``EVENT_ROW`` keys)."""
     is_list, name = key
+    if is_list == EVENT_ROW:
+        return state.events.size(name)
     return (name in state.lists) if is_list else state.attributes.get(name)
 
 

@@ -9,6 +9,9 @@ from then on evaluates its tracked conditions at every change and time boundary.
 The replay reproduces the SQL path exactly: a contact exists from its first recorded change
 of anything; changes at one instant apply together; a time-relative leaf can only flip at
 ``value + d`` (and ``value`` for ``within_last``), where a re-evaluation is scheduled.
+Event occurrences are history rows too (``is_list`` is :data:`EVENT_ROW`): they go into
+the contact's :class:`~segsim.event_conditions.EventLog`, which predicates read at
+``attributes[EVENTS]``; an event leaf with a window can flip at ``ts + d`` of each occurrence.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from segsim.event_conditions import EVENTS, EventLog, event_boundaries
+
+#: The ``is_list`` slot of a history row that is an event occurrence: ``(t, EVENT_ROW,
+#: event, properties)``.
+EVENT_ROW = "event"
 
 Predicate = Callable[[Mapping[str, Any], Any, int], bool]
 
@@ -27,12 +36,26 @@ class LiveContact:
     attributes: dict[str, Any] = field(default_factory=dict)
     lists: set[str] = field(default_factory=set)
     #: history changes still to come: instant -> [(is_list, name, value)], in time order
-    future: list[tuple[int, list[tuple[bool, str, Any]]]] = field(default_factory=list)
+    future: list[tuple[int, list[tuple[Any, str, Any]]]] = field(default_factory=list)
 
-    def apply(self, changes: Iterable[tuple[bool, str, Any]]) -> None:
-        """Apply changes of one instant; a None attribute value unsets it."""
+    def __post_init__(self) -> None:
+        self.attributes[EVENTS] = EventLog()
+
+    @property
+    def events(self) -> EventLog:
+        """The contact's event occurrences (what event conditions read)."""
+        return self.attributes[EVENTS]  # type: ignore[no-any-return]
+
+    def apply(self, changes: Iterable[tuple[Any, str, Any]], t: int | None = None) -> None:
+        """Apply changes of one instant ``t``; a None attribute value unsets it.
+
+        An event row (``is_list`` is :data:`EVENT_ROW`) records an occurrence at ``t``.
+        """
         for is_list, name, value in changes:
-            if is_list:
+            if is_list == EVENT_ROW:
+                assert t is not None, "an event occurrence needs its instant"
+                self.events.add(name, t, value)
+            elif is_list:
                 if value:
                     self.lists.add(name)
                 else:
@@ -49,6 +72,9 @@ def time_boundaries(
     """Instants in ``(after, before)`` where a time-relative leaf can change its truth."""
     out: set[int] = set()
     for attribute, duration_us, kind in leaves:
+        if kind == "event":  # (event, window, "event"): ts + window of each occurrence
+            out |= event_boundaries(attributes.get(EVENTS), attribute, duration_us, after, before)
+            continue
         value = attributes.get(attribute)
         if value is None:
             continue
@@ -96,7 +122,7 @@ def replay(
                     nth[i] += 1
 
     for index, t in enumerate(past):
-        state.apply(instants[t])
+        state.apply(instants[t], t)
         evaluate(t)
         following = past[index + 1] if index + 1 < len(past) else until + 1
         for boundary in sorted(time_boundaries(state.attributes, leaves, t, following)):

@@ -8,7 +8,9 @@ in-memory and the Parquet paths:
 * ``runs``: by entry time, contact, flow (scenario order), internal key → ``run_id`` 1, 2, …
 * ``steps``, ``actions``: by time, ``run_id``, then the order the engine executed them;
 * ``segment_events``: by time, contact, then engine order;
-* ``suppressed``: by time, contact, flow (scenario order), then engine order.
+* ``suppressed``: by time, contact, flow (scenario order), then engine order;
+* ``responses``: by time, ``run_id``, then engine order;
+* ``conversions``: by time, contact, flow (scenario order), then engine order.
 
 Ties inside those keys always belong to one contact, which one shard processes in the same
 order as an unsharded run: sharded and unsharded frames are identical.
@@ -72,12 +74,15 @@ class MemorySink:
             "steps": logs.steps,
             "actions": logs.actions,
             "suppressed": logs.suppressed,
+            "responses": logs.responses,
+            "conversions": logs.conversions,
         }
         for name, rows in batches.items():
             if rows:
                 self._write(name, _part_frame(name, rows, self.seq[name], self.id_dtype))
                 self.seq[name] += len(rows)
         logs.segment_events, logs.steps, logs.actions, logs.suppressed = [], [], [], []
+        logs.responses, logs.conversions = [], []
         logs.runs = open_runs
 
     def _write(self, name: str, frame: pd.DataFrame) -> None:
@@ -102,6 +107,7 @@ class ParquetSink(MemorySink):
                 len(logs.actions),
                 len(logs.suppressed),
                 len(logs.runs),
+                len(logs.responses),
             )
             >= FLUSH_ROWS
         ):
@@ -123,6 +129,8 @@ _ORDER = {
     "actions": ["s.time", "r.run_id", "s.seq"],
     "segment_events": ["s.time", "s.contact_id", "s.seq"],
     "suppressed": ["s.time", "s.contact_id", "flow_rank", "s.seq"],
+    "responses": ["s.time", "r.run_id", "s.seq"],
+    "conversions": ["s.time", "s.contact_id", "flow_rank", "s.seq"],
 }
 
 

@@ -7,8 +7,8 @@
   engine only keeps, per contact, which of them hold.
 * **Compiled flow versions** (:class:`CompiledFlow`): each step compiled by the rule of its
   kind (:data:`STEP_RULES`) into a small frozen record (:class:`WaitStep`,
-  :class:`BranchStep`, :class:`ActionStep`) that knows the id of the step after it; the
-  trigger, filter and exit/restart conditions as tracked-condition indices.
+  :class:`BranchStep`, :class:`WaitForStep`, :class:`ActionStep`) that knows the id of the
+  step after it; the trigger, filter and exit/restart conditions as tracked-condition indices.
 * **The lifecycle** (:class:`LifecycleStep`): the schedule in the order it applies, each
   ``Edit`` with its compiled version; the state machine itself is
   :func:`segsim.flows.next_state`.
@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from segsim._internal.localtime import WEEKDAYS, clock_minutes
 from segsim._internal.naming import did_you_mean
 from segsim._internal.vocab import ACTION_CHANNEL, ACTION_KINDS, MESSAGE_ACTIONS, NO_ADDRESS_REASON
 from segsim._time import duration_us, to_us
@@ -40,13 +41,18 @@ from segsim.conditions import (
     unknown_lists,
     validate_condition,
 )
+from segsim.engine.goals import compile_goals, goal_problems
+from segsim.engine.live import EVENT_ROW
+from segsim.engine.policy import check_time_zones
 from segsim.errors import FlowNotReady, ScenarioError
+from segsim.event_conditions import EventCatalog, events_used
 from segsim.experiments import bucket_bounds, cumulative_shares
 from segsim.flows import (
     AddToList,
     AttributeMatches,
     Edit,
     EntersSegment,
+    EventTrigger,
     ExitsSegment,
     Flow,
     FlowState,
@@ -96,9 +102,17 @@ class CompiledStep:
 
 @dataclass(frozen=True, slots=True)
 class WaitStep(CompiledStep):
-    """Wait ``duration_us`` microseconds, then go to ``next``."""
+    """Wait ``duration_us`` microseconds, then go to ``next``.
+
+    With ``until`` (minutes after local midnight): wait ``days`` calendar days in the
+    contact's zone, then until that clock time on an allowed weekday (``weekdays``, 0 =
+    Monday; ``None``: any), see :func:`segsim._internal.localtime.wait_until`.
+    """
 
     duration_us: int
+    until: int | None = None
+    days: int = 0
+    weekdays: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +154,20 @@ class AudienceSplitStep(CompiledStep):
 
 
 @dataclass(frozen=True, slots=True)
+class WaitForStep(CompiledStep):
+    """Wait until tracked condition ``condition`` holds (go to ``then_first``), for at most
+    ``timeout_us`` microseconds (then go to ``timed_out_first``).
+
+    An empty path leads straight to ``next``.
+    """
+
+    condition: int
+    timeout_us: int
+    then_first: str | None
+    timed_out_first: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ActionStep(CompiledStep):
     """An action, worked out once: the event loop only reads it."""
 
@@ -167,7 +195,18 @@ class _FlowCompiler:
 
 def _compile_wait(place: StepPlace, _compiler: _FlowCompiler) -> WaitStep:
     step = place.step
-    return WaitStep(step.id, step.kind, place.next, duration_us(step.duration))
+    if step.until is None:
+        return WaitStep(step.id, step.kind, place.next, duration_us(step.duration))
+    weekdays = None if step.weekdays is None else tuple(WEEKDAYS.index(d) for d in step.weekdays)
+    return WaitStep(
+        step.id,
+        step.kind,
+        place.next,
+        duration_us(step.duration),
+        until=clock_minutes(step.until),
+        days=step.days,
+        weekdays=weekdays,
+    )
 
 
 def _compile_branch(place: StepPlace, compiler: _FlowCompiler) -> BranchStep:
@@ -220,6 +259,19 @@ def _compile_audience_split(place: StepPlace, compiler: _FlowCompiler) -> Audien
     )
 
 
+def _compile_wait_for(place: StepPlace, compiler: _FlowCompiler) -> WaitForStep:
+    step = place.step
+    return WaitForStep(
+        step.id,
+        step.kind,
+        place.next,
+        condition=compiler.track(step.until, compiler.where(place)),
+        timeout_us=duration_us(step.timeout),
+        then_first=place.path_first(step.then),
+        timed_out_first=place.path_first(step.timed_out),
+    )
+
+
 def _compile_action(place: StepPlace, compiler: _FlowCompiler) -> ActionStep:
     step, kind, after = place.step, place.step.kind, place.next
     if kind in MESSAGE_ACTIONS:
@@ -247,6 +299,7 @@ STEP_RULES: dict[str, Callable[[StepPlace, _FlowCompiler], CompiledStep]] = {
     "branch": _compile_branch,
     "split": _compile_split,
     "audience_split": _compile_audience_split,
+    "wait_for": _compile_wait_for,
     **dict.fromkeys(ACTION_KINDS, _compile_action),
 }
 
@@ -279,9 +332,11 @@ class CompiledFlow:
     rank: int
     first: str | None
     steps: dict[str, CompiledStep]
-    #: the trigger segment's index; ``None`` for a flow without a trigger (a draft)
+    #: the trigger segment's index; ``None`` for a draft or an event trigger
     trigger_condition: int | None
     trigger_on_enter: bool
+    #: an event trigger's index in :attr:`Plan.event_triggers`; ``None`` otherwise
+    trigger_event: int | None
     filter_condition: int | None
     exit_events: list[tuple[int, bool]]
     restart_events: list[tuple[int, bool]]
@@ -300,6 +355,9 @@ class CompiledFlow:
             yield self.trigger_condition
         for condition, _ in (*self.exit_events, *self.restart_events):
             yield condition
+        for step in self.steps.values():
+            if isinstance(step, WaitForStep):  # a waiting run leaves when it turns true
+                yield step.condition
 
 
 @dataclass(frozen=True)
@@ -340,20 +398,48 @@ class Plan:
     initial_states: dict[str, FlowState]
     channels: dict[str, ChannelRule]
     webhook_cost: float
+    #: the ``(event, where)`` of every event trigger of some flow version, de-duplicated:
+    #: the occurrences the event loop reads (see :mod:`segsim.engine.occurrences`)
+    event_triggers: list[tuple[str, Any]] = field(default_factory=list)
     #: attributes and lists some tracked condition reads: a change to anything else cannot
     #: change a membership, so it leaves the contact on the precomputed path
     used_attributes: frozenset[str] = frozenset()
     used_lists: frozenset[str] = frozenset()
-    #: per tracked condition, what it reads: (is_list, name) pairs
-    inputs: list[frozenset[tuple[bool, str]]] = field(default_factory=list)
+    #: the events some tracked condition reads (their occurrences are live history too)
+    used_events: frozenset[str] = frozenset()
+    #: per tracked condition, what it reads: (is_list, name) pairs; (EVENT_ROW, event) for events
+    inputs: list[frozenset[tuple[Any, str]]] = field(default_factory=list)
     #: what the analyst should know before trusting the figures (see :func:`check_scenario`)
     warnings: list[str] = field(default_factory=list)
     #: the scenario's holdout (docs/design.md §9), ``None`` without one
     holdout: Any = None
+    #: the delivery policy (:class:`segsim.policies.DeliveryPolicy`), None when there is none
+    policy: Any = None
+    #: where each contact's time zone comes from (``ss.Channels``)
+    timezone_attribute: str | None = None
+    default_timezone: str = "UTC"
+    #: whether some rule (a policy, a ``Wait(until=...)``) reads local time
+    local_time: bool = False
+    #: the response model (:class:`segsim.responses.ResponseModel`), None without one
+    responses: Any = None
+    #: each flow's goal (flows without one are absent), and the flows whose goal event
+    #: the data has (observed conversions, :mod:`segsim.engine.goals`)
+    goals: dict[str, Any] = field(default_factory=dict)
+    observed_goals: frozenset[str] = frozenset()
+    #: the consent attribute of each message channel whose consent is tracked: what an
+    #: ``unsubscribed`` response sets to false
+    consent_attributes: dict[str, str] = field(default_factory=dict)
+    #: the events conditions may read: the store's, and the simulated response events
+    events: Any = None
 
     @property
     def user_segments(self) -> int:
         return len(self.segments)
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether contacts share a channel's capacity (a rate limit): no sharding then."""
+        return self.policy is not None and bool(self.policy.rate_limits)
 
 
 class _Conditions:
@@ -522,6 +608,59 @@ def _channel_suggestion(name: str, role: str, channel: str, store_types: dict[st
     return did_you_mean(name, store_types)
 
 
+def checked_where(trigger: EventTrigger, property_types: dict[str, str], where: str) -> Any:
+    """An event trigger's ``where``, checked against the store's property types and
+    normalised (as conditions are); a :class:`ScenarioError` naming ``where`` otherwise."""
+    if trigger.where is None:
+        return None
+    from segsim.event_conditions import EventCatalog, EventExists, validate_event_leaf
+
+    def fail(message: str) -> ScenarioError:
+        # the check speaks of the leaf selecting the same occurrences: name the trigger
+        detail = message.split(": ", 1)[1] if ": " in message else message
+        return ScenarioError(f"{where} (event {trigger.event!r} where {trigger.where}): {detail}")
+
+    selection = EventExists(event=trigger.event, where=trigger.where)
+    return validate_event_leaf(selection, EventCatalog(None, property_types), fail).where
+
+
+def _event_trigger_problems(scenario: Any) -> list[tuple[str, str]]:
+    """Event triggers naming an event the data has no occurrence of, or whose ``where``
+    does not fit the stored properties: ``(path, message)``.
+
+    An unknown event is almost always a misspelt name: such a flow could never start.
+    """
+    known = scenario.store.event_names
+    property_types = scenario.store.event_property_types
+    versions: list[tuple[tuple[str | int, ...], Flow]] = [
+        (("flows", i), flow) for i, flow in enumerate(scenario.flows)
+    ]
+    versions += [
+        (("schedule", k, "flow"), event.flow)
+        for k, event in enumerate(scenario.schedule)
+        if isinstance(event, Edit)
+    ]
+    problems = []
+    for prefix, flow in versions:
+        trigger = flow.trigger
+        if not isinstance(trigger, EventTrigger):
+            continue
+        if trigger.event not in known:
+            problems.append(
+                (
+                    _format_loc((*prefix, "trigger", "event")),
+                    f"flow {flow.name!r} is triggered by event {trigger.event!r}, which the data "
+                    f"has no occurrence of{did_you_mean(trigger.event, known)}",
+                )
+            )
+            continue
+        try:
+            checked_where(trigger, property_types, f"flow {flow.name!r} trigger")
+        except ScenarioError as exc:
+            problems.append((_format_loc((*prefix, "trigger", "where")), str(exc)))
+    return problems
+
+
 def build_plan(scenario: Any) -> Plan:
     """Validate the scenario against its store and compile it for the engine."""
     store = scenario.store
@@ -530,17 +669,21 @@ def build_plan(scenario: Any) -> Plan:
     store_types = store.attribute_types
     types = _attribute_types(store_types, flows)
     segments = list(scenario.segments)
-    normalised = validate_segments(segments, types)
+    catalog = _event_catalog(scenario, store)
+    normalised = validate_segments(segments, types, events=catalog)
     conditions = _Conditions(segments, normalised)
     names = set(conditions.segment_index)
     placed: list[tuple[str, Condition]] = [(f"segment {s.name!r}", s.where) for s in segments]
 
     def track(condition: Condition, where: str) -> int:
-        checked = validate_condition(condition, types, segment_names=names, where=where)
+        checked = validate_condition(
+            condition, types, segment_names=names, where=where, events=catalog
+        )
         placed.append((where, checked))
         return conditions.add(checked)
 
     channels: dict[str, ChannelRule] = {}
+    consent_attributes: dict[str, str] = {}
     for kind in MESSAGE_ACTIONS:
         channel = str(ACTION_CHANNEL[kind])
         address_attr, consent_attr, cost = scenario.channels.rule(kind)
@@ -554,16 +697,31 @@ def build_plan(scenario: Any) -> Plan:
                 )
             consent = conditions.add(attr(consent_attr) == True)
         channels[channel] = ChannelRule(channel, address, consent, float(cost))
+        if consent is not None:
+            consent_attributes[channel] = consent_attr
+    goals, observed_goals, goal_warnings = compile_goals(scenario, store)
 
+    event_problems = _event_trigger_problems(scenario)
+    if event_problems:
+        raise ScenarioError(event_problems[0][1])
+    property_types = store.event_property_types
     compiled: dict[tuple[str, int], CompiledFlow] = {}
     latest: dict[str, CompiledFlow] = {}
+    event_triggers: list[tuple[str, Any]] = []
     flow_order = [flow.name for flow in scenario.flows]
     rank = {name: i for i, name in enumerate(flow_order)}
     version_of: dict[str, int] = {}
     for flow in scenario.flows:
         version_of[flow.name] = flow.version
         latest[flow.name] = compiled[(flow.name, flow.version)] = _compile_flow(
-            flow, flow.version, rank[flow.name], track, conditions.segment_index, types
+            flow,
+            flow.version,
+            rank[flow.name],
+            track,
+            conditions.segment_index,
+            types,
+            event_triggers,
+            property_types,
         )
 
     initial_states = {name: initial_state(name, scenario.schedule) for name in flow_order}
@@ -576,7 +734,14 @@ def build_plan(scenario: Any) -> Plan:
             version = event.flow.version if event.flow.version > previous else previous + 1
             version_of[name] = version
             cf = _compile_flow(
-                event.flow, version, rank[name], track, conditions.segment_index, types
+                event.flow,
+                version,
+                rank[name],
+                track,
+                conditions.segment_index,
+                types,
+                event_triggers,
+                property_types,
             )
             compiled[(name, version)] = cf
             lifecycle.append(LifecycleStep(at, order, event, cf))
@@ -587,10 +752,23 @@ def build_plan(scenario: Any) -> Plan:
     if channel_problems:
         raise ScenarioError(channel_problems[0][1])
     warnings += unknown_lists(placed, _list_names(store, flows))
+    policy = getattr(scenario, "policy", None)
+    if policy is not None and policy.is_empty:
+        policy = None
+    local_time = (policy is not None and policy.uses_local_time) or any(
+        isinstance(step, WaitStep) and step.until is not None
+        for cf in compiled.values()
+        for step in cf.steps.values()
+    )
+    timezone_attribute = scenario.channels.timezone_attribute
+    check_time_zones(store, timezone_attribute, types, flows)
 
     hidden = conditions.hidden_segments()
     all_named = {s.name: normalised[s.name] for s in segments}
-    predicates = [compile_predicate(c, types=types, segments=all_named) for c in conditions.items]
+    predicates = [
+        compile_predicate(c, types=types, segments=all_named, events=catalog)
+        for c in conditions.items
+    ]
     leaves = sorted({leaf for c in conditions.items for leaf in time_relative_leaves(c, all_named)})
     return Plan(
         start=start,
@@ -609,19 +787,31 @@ def build_plan(scenario: Any) -> Plan:
         initial_states=initial_states,
         channels=channels,
         webhook_cost=float(scenario.channels.cost_webhook),
+        event_triggers=event_triggers,
         used_attributes=frozenset(
             a for c in conditions.items for a in attributes_used(c, all_named)
         ),
         used_lists=frozenset(n for c in conditions.items for n in lists_used(c, all_named)),
+        used_events=frozenset(e for c in conditions.items for e in events_used(c, all_named)),
         inputs=[
             frozenset(
                 {(False, a) for a in attributes_used(c, all_named)}
                 | {(True, n) for n in lists_used(c, all_named)}
+                | {(EVENT_ROW, e) for e in events_used(c, all_named)}
             )
             for c in conditions.items
         ],
-        warnings=warnings,
+        warnings=warnings + goal_warnings,
         holdout=getattr(scenario, "holdout", None),
+        policy=policy,
+        timezone_attribute=timezone_attribute,
+        default_timezone=scenario.channels.default_timezone,
+        local_time=local_time,
+        responses=getattr(scenario, "responses", None),
+        goals=goals,
+        observed_goals=observed_goals,
+        consent_attributes=consent_attributes,
+        events=catalog,
     )
 
 
@@ -665,6 +855,8 @@ def _compile_flow(
     track: Callable[[Condition, str], int],
     segment_index: dict[str, int],
     types: dict[str, str],
+    event_triggers: list[tuple[str, Any]],
+    property_types: dict[str, str],
 ) -> CompiledFlow:
     compiler = _FlowCompiler(flow, track, types)
     steps = {
@@ -672,12 +864,17 @@ def _compile_flow(
     }
     where = f"flow {flow.name!r}"
     trigger = flow.trigger
-    trigger_condition, on_enter, filter_condition = None, True, None
-    if trigger is not None:
+    trigger_condition, on_enter, filter_condition, trigger_event = None, True, None, None
+    if isinstance(trigger, EventTrigger):
+        key = (trigger.event, checked_where(trigger, property_types, f"{where} trigger"))
+        if key not in event_triggers:
+            event_triggers.append(key)
+        trigger_event = event_triggers.index(key)
+    elif trigger is not None:
         trigger_condition = segment_index[trigger.segment]
         on_enter = trigger.on == "enter"
-        if trigger.filters is not None:
-            filter_condition = track(trigger.filters, f"{where} trigger filters")
+    if trigger is not None and trigger.filters is not None:
+        filter_condition = track(trigger.filters, f"{where} trigger filters")
 
     def events(items: Sequence[Any], label: str) -> list[tuple[int, bool]]:
         out = []
@@ -699,14 +896,26 @@ def _compile_flow(
         steps=steps,
         trigger_condition=trigger_condition,
         trigger_on_enter=on_enter,
+        trigger_event=trigger_event,
         filter_condition=filter_condition,
         exit_events=events(settings.exit_conditions, "exit condition"),
         restart_events=events(settings.restart_conditions, "restart condition"),
         allow_reentry=settings.allow_reentry,
         reentry_wait_us=duration_us(settings.reentry_wait),
-        recheck=settings.reentry_mode == "recheck",
+        # an event is an instant, not a state: there is no trigger state to recheck
+        recheck=settings.reentry_mode == "recheck" and trigger_event is None,
         on_pause=settings.on_pause,
     )
+
+
+def _event_catalog(scenario: Any, store: Any) -> EventCatalog:
+    """The events conditions may read: the data's, and the responses the scenario's response
+    model simulates (``email_opened``, ..., docs/design.md §10)."""
+    catalog = EventCatalog.of(store)
+    responses = getattr(scenario, "responses", None)
+    if responses is None or catalog.names is None:
+        return catalog
+    return EventCatalog(catalog.names | responses.events, catalog.properties)
 
 
 def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
@@ -727,18 +936,19 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     except SegsimError as exc:
         return [f"flows: {exc}"], []
     names = {s.name for s in scenario.segments}
+    catalog = _event_catalog(scenario, scenario.store)
 
-    def check(condition: Condition, path: str) -> None:
+    def check(condition: Condition, path: str, where: str = "") -> None:
         try:
-            validate_condition(condition, types, segment_names=names, where="")
+            validate_condition(condition, types, segment_names=names, where=where, events=catalog)
         except SegsimError as exc:
             problems.append(f"{path}: {exc}")
 
     for i, segment in enumerate(scenario.segments):
-        check(segment.where, f"segments[{i}].where")
+        check(segment.where, f"segments[{i}].where", f"segment {segment.name!r}")
     if not problems:
         try:
-            validate_segments(scenario.segments, types)
+            validate_segments(scenario.segments, types, events=catalog)
         except SegsimError as exc:
             problems.append(f"segments: {exc}")
 
@@ -753,6 +963,8 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
             check_flow(event.flow, ("schedule", k, "flow"))
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     problems += [f"{path}: {message}" for path, message in channel_problems]
+    problems += [f"{path}: {message}" for path, message in _event_trigger_problems(scenario)]
+    problems += [f"{path}: {message}" for path, message in goal_problems(scenario, scenario.store)]
     if not problems:
         try:
             warnings = build_plan(scenario).warnings
