@@ -99,7 +99,7 @@ def observed_conversions(
                 continue
             _, run_key, _, step_id, channel = sent[found]
             out.append(
-                (p, run_key, contact, flow, step_id, channel, _value(goal, props), "observed")
+                (p, contact, flow, step_id, channel, _value(goal, props), "observed", run_key)
             )
     return out
 
