@@ -779,3 +779,25 @@ def test_responses_are_the_same_sharded_and_over_replications():
     pd.testing.assert_frame_equal(first.conversions, one.conversions)
     summary = many.summary()
     assert {"delivered", "clicked", "converted", "revenue"} <= set(summary["metric"])
+
+
+def test_streamed_to_parquet_the_outcome_frames_are_the_in_memory_ones(tmp_path):
+    model = ss.ResponseModel(email=ss.Funnel(opened=0.6, clicked=0.5, unsubscribed=0.1))
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            ss.SendEmail("e1", template="t"),
+            ss.Wait("w1", "1d"),
+            ss.SendEmail("e2", template="t"),
+        ],
+        goal=ss.Goal(event="purchase", within="2d", value="amount", conversion_rate=0.5),
+    )
+    scenario = ss.Scenario(
+        _invariant_store(), segments=[VIP], flows=[flow], start=day(0), end=day(8), responses=model
+    )
+    memory = ss.simulate(scenario, progress=False)
+    streamed = ss.simulate(scenario, progress=False, out=tmp_path / "out")
+    assert len(memory.responses) and len(memory.conversions)
+    for name in ("responses", "conversions"):
+        pd.testing.assert_frame_equal(getattr(streamed, name), getattr(memory, name))
