@@ -7,7 +7,7 @@ import random
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -659,19 +659,29 @@ def _invariant_store():
 rate = st.sampled_from([0.0, 0.3, 0.7, 1.0])
 
 
-@given(
-    delivered=rate,
-    opened=rate,
-    clicked=rate,
-    unsubscribed=rate,
-    machine_open=rate,
-    conversion=rate,
-    delay=st.sampled_from(["0s", "3h", "2d"]),
-    seed=st.integers(0, 10),
+cases = st.tuples(
+    rate, rate, rate, rate, rate, rate, st.sampled_from(["0s", "3h", "2d"]), st.integers(0, 10)
 )
-def test_responses_keep_their_invariants(
+
+
+@given(cases)
+def test_responses_keep_their_invariants(case):
+    check_invariants(*case)
+
+
+@pytest.mark.slow
+@settings(settings.get_profile("long"))
+@given(cases)
+def test_responses_keep_their_invariants_long(case):
+    check_invariants(*case)
+
+
+def check_invariants(
     delivered, opened, clicked, unsubscribed, machine_open, conversion, delay, seed
 ):
+    """Random funnels, delays and seeds on a fixed population with exits and no-consent
+    contacts: every response belongs to a sent message, the funnel's conditioning holds, an
+    unsubscribe feeds back, conversions lie inside their window."""
     model = ss.ResponseModel(
         email=ss.Funnel(
             delivered=delivered,
