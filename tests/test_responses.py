@@ -7,7 +7,7 @@ import random
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -659,19 +659,29 @@ def _invariant_store():
 rate = st.sampled_from([0.0, 0.3, 0.7, 1.0])
 
 
-@given(
-    delivered=rate,
-    opened=rate,
-    clicked=rate,
-    unsubscribed=rate,
-    machine_open=rate,
-    conversion=rate,
-    delay=st.sampled_from(["0s", "3h", "2d"]),
-    seed=st.integers(0, 10),
+cases = st.tuples(
+    rate, rate, rate, rate, rate, rate, st.sampled_from(["0s", "3h", "2d"]), st.integers(0, 10)
 )
-def test_responses_keep_their_invariants(
+
+
+@given(cases)
+def test_responses_keep_their_invariants(case):
+    check_invariants(*case)
+
+
+@pytest.mark.slow
+@settings(settings.get_profile("long"))
+@given(cases)
+def test_responses_keep_their_invariants_long(case):
+    check_invariants(*case)
+
+
+def check_invariants(
     delivered, opened, clicked, unsubscribed, machine_open, conversion, delay, seed
 ):
+    """Random funnels, delays and seeds on a fixed population with exits and no-consent
+    contacts: every response belongs to a sent message, the funnel's conditioning holds, an
+    unsubscribe feeds back, conversions lie inside their window."""
     model = ss.ResponseModel(
         email=ss.Funnel(
             delivered=delivered,
@@ -779,3 +789,25 @@ def test_responses_are_the_same_sharded_and_over_replications():
     pd.testing.assert_frame_equal(first.conversions, one.conversions)
     summary = many.summary()
     assert {"delivered", "clicked", "converted", "revenue"} <= set(summary["metric"])
+
+
+def test_streamed_to_parquet_the_outcome_frames_are_the_in_memory_ones(tmp_path):
+    model = ss.ResponseModel(email=ss.Funnel(opened=0.6, clicked=0.5, unsubscribed=0.1))
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[
+            ss.SendEmail("e1", template="t"),
+            ss.Wait("w1", "1d"),
+            ss.SendEmail("e2", template="t"),
+        ],
+        goal=ss.Goal(event="purchase", within="2d", value="amount", conversion_rate=0.5),
+    )
+    scenario = ss.Scenario(
+        _invariant_store(), segments=[VIP], flows=[flow], start=day(0), end=day(8), responses=model
+    )
+    memory = ss.simulate(scenario, progress=False)
+    streamed = ss.simulate(scenario, progress=False, out=tmp_path / "out")
+    assert len(memory.responses) and len(memory.conversions)
+    for name in ("responses", "conversions"):
+        pd.testing.assert_frame_equal(getattr(streamed, name), getattr(memory, name))

@@ -227,13 +227,13 @@ CONVERSIONS = FrameSpec(
     "goal occurrence credited to a sent message",
     (
         Column("time", "time", "when the goal event happened"),
-        Column("run_id", "int64", "the run that sent the credited message"),
         Column("contact_id", "id", "the contact"),
         Column("flow", "str", "the flow whose goal it is"),
         Column("step_id", "str", "the credited message's step"),
         Column("channel", "str", "the credited message's channel"),
         Column("value", "float64", "the conversion's value (NaN when the goal has none)"),
         Column("source", "str", "observed (in the data) or simulated (a click converting)"),
+        Column("run_id", "int64", "the run that sent the credited message"),
     ),
 )
 

@@ -118,7 +118,7 @@ _writes(
     RESPONSES, "time", "run_id", "flow", "step_id", "contact_id", "channel", "template", "response"
 )
 _writes(
-    CONVERSIONS, "time", "run_id", "contact_id", "flow", "step_id", "channel", "value", "source"
+    CONVERSIONS, "time", "contact_id", "flow", "step_id", "channel", "value", "source", "run_id"
 )
 
 #: where a run's end is written in its ``runs`` record

@@ -76,8 +76,8 @@ def observed_conversions(
     finally:
         cursor.close()
     by_flow: dict[tuple[Any, str], tuple[list[Message], list[int]]] = {}
-    for contact, sent in messages.items():
-        for message in sent:
+    for contact, contact_messages in messages.items():
+        for message in contact_messages:
             entry = by_flow.setdefault((contact, message[2]), ([], []))
             entry[0].append(message)
             entry[1].append(message[0])
@@ -90,15 +90,16 @@ def observed_conversions(
         for flow, goal in flows:
             if goal.event != event:
                 continue
-            entry = by_flow.get((contact, flow))
-            if entry is None:
+            flow_messages = by_flow.get((contact, flow))
+            if flow_messages is None:
                 continue
-            found = last_touch(entry[0], entry[1], p, goal.within // _ONE_US)
+            sent, times = flow_messages
+            found = last_touch(sent, times, p, goal.within // _ONE_US)
             if found is None:
                 continue
-            _, run_key, _, step_id, channel = entry[0][found]
+            _, run_key, _, step_id, channel = sent[found]
             out.append(
-                (p, run_key, contact, flow, step_id, channel, _value(goal, props), "observed")
+                (p, contact, flow, step_id, channel, _value(goal, props), "observed", run_key)
             )
     return out
 

@@ -164,7 +164,7 @@ class Responder:
         at = self._after("converted", t_clicked, flow, step_id, contact, tag)
         if at < self.end and at < t + goal.within // _ONE_US:
             value = goal.value if isinstance(goal.value, float) else math.nan
-            return (at, run_key, contact, flow, step_id, channel, value, "simulated")
+            return (at, contact, flow, step_id, channel, value, "simulated", run_key)
         return None
 
     def _after(self, kind: str, since: int, flow: str, step_id: str, contact: Any, tag: str) -> int:
