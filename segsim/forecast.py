@@ -44,7 +44,7 @@ from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import MESSAGE_ACTIONS
 from segsim.errors import ScenarioError, SegsimWarning
 
-__all__ = ["Forecast", "forecast", "interval_summary"]
+__all__ = ["Backtest", "Forecast", "forecast", "interval_summary"]
 
 METHODS = ("bootstrap",)
 _DURATION = TypeAdapter(PositiveDuration)
@@ -267,6 +267,7 @@ def forecast(
     replications: int = 100,
     seed: int | None = None,
     block: Any = None,
+    backtest: bool = False,
 ) -> Forecast:
     """Project the messages the scenario's flows would send after the end of its history.
 
@@ -291,11 +292,16 @@ def forecast(
     block : duration, optional
         The block length ``B`` (default: the horizon); the block ``[H - B, H)`` must start
         after the first stored row, so that some contacts are established before it.
+    backtest : bool
+        Hold out the last ``horizon`` of the history: forecast ``[end - horizon, end)`` from
+        the history before it, and compare with what the replay sends there
+        (:attr:`Forecast.backtest`: per-week coverage of the intervals and MAPE).
 
     Returns
     -------
     Forecast
-        The projected sends per replication, day, flow and channel.
+        The projected sends per replication, day, flow and channel (with ``backtest``, of
+        the held-out window).
 
     Raises
     ------
@@ -318,6 +324,8 @@ def forecast(
     if block_length > length:
         raise ValueError(f"block ({block_length}) must not be longer than the horizon ({length})")
     seed = scenario.seed if seed is None else seed
+    if backtest:
+        return _backtest(scenario, length, replications, seed, block_length)
     history_end = scenario.end
     history = _History(scenario.store, history_end, block_length)
     tiles = math.ceil(length / block_length)
@@ -348,6 +356,86 @@ def forecast(
         method=method,
         block=block_length,
     )
+
+
+def _backtest(
+    scenario: Any, horizon: dt.timedelta, replications: int, seed: int, block: dt.timedelta
+) -> Forecast:
+    """The forecast of the last ``horizon`` of the history from what came before, with the
+    replay's sends there to compare."""
+    from segsim.engine import simulate
+
+    cut = scenario.end - horizon
+    if cut <= scenario.start:
+        raise ValueError(
+            f"backtest holds out the last {horizon} of the window [{scenario.start}, "
+            f"{scenario.end}), which leaves no history before it; give a shorter horizon"
+        )
+    try:
+        held = scenario.replace(end=cut)
+    except ValidationError as exc:  # e.g. a schedule event in the held-out part
+        problems = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+        raise ScenarioError(
+            f"backtest: the scenario ending at {cut} (the held-out start) is invalid: {problems}"
+        ) from None
+    projected = forecast(
+        held,
+        horizon=horizon,
+        replications=replications,
+        seed=seed,
+        block=min(block, horizon),
+    )
+    actual = _projected_sends(
+        simulate(scenario, progress=False).actions, projected.start, projected.end
+    )
+    projected.backtest = Backtest(projected, actual)
+    return projected
+
+
+class Backtest:
+    """A forecast of held-out history against the replay of it.
+
+    Attributes
+    ----------
+    weeks : DataFrame
+        One row per 7-day period from the held-out start (the last may be shorter):
+        ``week`` (its start), ``days``, ``actual`` (messages the replay sends),
+        ``messages_mean``, ``messages_low``, ``messages_high`` (the forecast's 95% interval
+        over replications) and ``covered`` (``low <= actual <= high``).
+    coverage : float
+        The share of weeks covered (about 0.95 for well-calibrated intervals).
+    mape : float
+        The mean over weeks with messages of ``|actual - mean| / actual``; NaN if the replay
+        sends nothing in the held-out window.
+    """
+
+    def __init__(self, projected: Forecast, actual: pd.DataFrame) -> None:
+        start = projected.start
+        week = ((projected.to_frame_daily()["day"] - start) // pd.Timedelta(days=7)).rename("w")
+        daily = projected.to_frame_daily().assign(w=week)
+        per = daily.groupby(["w", "replication"], sort=True)["messages"].sum().reset_index()
+        table = interval_summary(per, ["messages"], by=["w"])
+        actual_week = ((actual["day"] - start) // pd.Timedelta(days=7)).rename("w")
+        counts = actual.groupby(actual_week)["messages"].sum()
+        days = daily.drop_duplicates("day").groupby("w").size()
+        table["actual"] = table["w"].map(counts).fillna(0).astype("int64")
+        table["days"] = table["w"].map(days).astype("int64")
+        table["week"] = start + pd.to_timedelta(table["w"] * 7, unit="D")
+        table["covered"] = (table["messages_low"] <= table["actual"]) & (
+            table["actual"] <= table["messages_high"]
+        )
+        self.weeks = table[
+            ["week", "days", "actual", "messages_mean", "messages_low", "messages_high", "covered"]
+        ].reset_index(drop=True)
+        self.coverage = float(self.weeks["covered"].mean())
+        sent = self.weeks[self.weeks["actual"] > 0]
+        errors = (sent["actual"] - sent["messages_mean"]).abs() / sent["actual"]
+        self.mape = float(errors.mean()) if len(sent) else float("nan")
+
+    def __repr__(self) -> str:
+        return (
+            f"Backtest({len(self.weeks)} weeks, coverage {self.coverage:.0%}, MAPE {self.mape:.1%})"
+        )
 
 
 # -- the result --------------------------------------------------------------------------------
@@ -411,6 +499,8 @@ class Forecast:
     ) -> None:
         self._sends = sends
         self.start, self.end = start, end
+        #: With ``forecast(..., backtest=True)``: the comparison with the replay.
+        self.backtest: Backtest | None = None
         self.replications, self.seed, self.method, self.block = replications, seed, method, block
 
     @property
@@ -441,6 +531,11 @@ class Forecast:
                 "cost": "float64",
             }
         )[_FRAME_COLUMNS]
+
+    def to_frame_daily(self) -> pd.DataFrame:
+        """``day, replication, messages, cost``: every flow and channel together, one row per
+        projected day and replication, zeros included."""
+        return self._per_replication(["day"])
 
     def _per_replication(self, keys: list[str]) -> pd.DataFrame:
         frame = self.to_frame()

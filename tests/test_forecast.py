@@ -304,3 +304,28 @@ def test_repr_says_estimate(medium_forecast):
     assert repr(medium_forecast).startswith(
         "Forecast(estimate, 2026-01-31 00:00 → 2026-03-02 00:00, 8 replications"
     )
+
+
+def test_backtest_compares_the_held_out_weeks_with_the_replay():
+    # hold out [15, 30): the history before day 15 has contact 1 pro since day 5 (its day-15
+    # and day-25 rows are held out); its block [0, 15) only re-sets pro on day 5 (→ day 20,
+    # no change). Forecast: the SMS of the day-5 run, day 15. The replay sends that SMS and,
+    # on re-entering Pro on day 25, an email. Weeks from day 15: [15, 22) forecast 1, sent 1:
+    # covered; [22, 29) forecast 0, sent 1: not covered; [29, 30) 0 and 0: covered.
+    fc = ss.forecast(scenario(make_store(ONE)), horizon="15d", replications=3, backtest=True)
+    assert (fc.start, fc.end) == (day(15), day(30))
+    assert sent(fc) == [(15, "Upgrade", "sms", r, 1) for r in range(3)]
+    weeks = fc.backtest.weeks
+    assert [
+        ((w.week - day(0)).days, w.days, w.actual, w.messages_mean, w.messages_low, w.covered)
+        for w in weeks.itertuples()
+    ] == [(15, 7, 1, 1.0, 1.0, True), (22, 7, 1, 0.0, 0.0, False), (29, 1, 0, 0.0, 0.0, True)]
+    assert fc.backtest.coverage == pytest.approx(2 / 3)
+    assert fc.backtest.mape == pytest.approx((0 + 1) / 2)  # weeks with messages only
+    assert repr(fc.backtest) == "Backtest(3 weeks, coverage 67%, MAPE 50.0%)"
+    assert ss.forecast(scenario(make_store(ONE)), horizon="15d", replications=1).backtest is None
+
+
+def test_backtest_needs_history_before_the_held_out_window():
+    with pytest.raises(ValueError, match="leaves no history before it"):
+        ss.forecast(scenario(make_store(ONE)), horizon="30d", backtest=True)
