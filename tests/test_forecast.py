@@ -329,3 +329,22 @@ def test_backtest_compares_the_held_out_weeks_with_the_replay():
 def test_backtest_needs_history_before_the_held_out_window():
     with pytest.raises(ValueError, match="leaves no history before it"):
         ss.forecast(scenario(make_store(ONE)), horizon="30d", backtest=True)
+
+
+def test_the_demo_projects_messages_and_leaves_its_store_as_it_was(small_demo):
+    # the demo has events, lists, a schedule, webhooks and a delivery policy: all carried over
+    scenario, replay = small_demo
+    tables = [schema.CHANGES, schema.LIST_CHANGES, schema.EVENTS]
+
+    def counts() -> list[int]:
+        con = scenario.store.con
+        return [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables]
+
+    before = counts()
+    fc = ss.forecast(scenario, horizon="14d", replications=2, seed=5)
+    assert counts() == before
+    frame = fc.to_frame()
+    assert frame["day"].min() >= scenario.end and frame["day"].max() < scenario.end + days_(14)
+    assert set(frame["channel"]) <= set(MESSAGE_CHANNELS)
+    assert set(frame["flow"]) <= set(replay.runs["flow"])
+    assert fc.totals()["messages_mean"].iloc[0] > 0
