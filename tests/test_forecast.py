@@ -348,3 +348,50 @@ def test_the_demo_projects_messages_and_leaves_its_store_as_it_was(small_demo):
     assert set(frame["channel"]) <= set(MESSAGE_CHANNELS)
     assert set(frame["flow"]) <= set(replay.runs["flow"])
     assert fc.totals()["messages_mean"].iloc[0] > 0
+
+
+@given(
+    st.integers(1, 8),
+    st.integers(0, 5),
+    st.integers(1, 4),
+    st.integers(0, 2**64 - 1),
+)
+def test_donors_are_established_and_new_ids_unique(established, arriving, tiles, seed):
+    # the draws alone (no store): contacts 1..e established, e+1..e+a arrivals
+    history = object.__new__(_History)
+    history.id_type = "integer"
+    history.established = list(range(1, established + 1))
+    history.arrivals = list(range(established + 1, established + arriving + 1))
+    history.contacts = history.established + history.arrivals
+    history.next_id = established + arriving + 1
+    donors = _donor_map(history, tiles, _rng(seed, 0))
+    first = ~donors.duplicated("contact_id")
+    new = donors[first & ~donors["contact_id"].isin(history.contacts)]
+    # per tile: every present contact an established donor, then one newcomer per arrival
+    assert len(new) == tiles * arriving
+    assert new["contact_id"].tolist() == list(range(history.next_id, history.next_id + len(new)))
+    assert set(new["donor"]) <= set(history.arrivals)
+    assert set(donors.drop(new.index)["donor"]) <= set(history.established)
+    assert donors.groupby("tile").size().tolist() == [
+        len(history.contacts) + (k + 1) * arriving for k in range(tiles)
+    ]
+    pd.testing.assert_frame_equal(donors, _donor_map(history, tiles, _rng(seed, 0)))
+
+
+def test_a_read_only_store_file_can_be_forecast(tmp_path):
+    path = tmp_path / "history.duckdb"
+    with ss.Store(path) as store:
+        store.load_attributes(
+            pd.DataFrame(
+                [(c, day(d), a, str(v)) for c, d, a, v in ONE],
+                columns=["contact_id", "ts", "attribute", "value"],
+            ),
+            types={
+                "email_subscribed": "boolean",
+                "sms_subscribed": "boolean",
+                "whatsapp_subscribed": "boolean",
+            },
+        )
+    with ss.Store(path, read_only=True) as store:
+        fc = ss.forecast(scenario(store), horizon="30d", replications=1)
+    assert sent(fc) == [(35, "Upgrade", "sms", 0, 1), (55, "Upgrade", "email", 0, 1)]
