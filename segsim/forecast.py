@@ -584,6 +584,19 @@ class Forecast:
 
         return plot_forecast(self.summary(level=level), level=level, ax=ax)
 
+    def _repr_html_(self) -> str:
+        import html
+
+        table = self.totals(by=["flow", "channel"]) if len(self._sends) else self.totals()
+        title = html.escape(
+            f"Forecast — an estimate, not a replay: {self.start:%Y-%m-%d %H:%M} → "
+            f"{self.end:%Y-%m-%d %H:%M} UTC, {self.replications} bootstrap replications"
+        )
+        return (
+            f"<p><b>{title}</b></p><p>Projected messages and cost over the horizon: mean and "
+            "95% interval over replications.</p>" + table.to_html(index=False)
+        )
+
     def __repr__(self) -> str:
         total = self.totals()
         return (

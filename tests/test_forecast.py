@@ -300,7 +300,9 @@ def test_fan_chart_is_labelled_an_estimate_and_closes_nothing(medium_forecast):
     plt.close(fig)
 
 
-def test_repr_says_estimate(medium_forecast):
+def test_repr_and_html_say_estimate(medium_forecast):
+    html = medium_forecast._repr_html_()
+    assert "an estimate, not a replay" in html and "<td>whatsapp</td>" in html
     assert repr(medium_forecast).startswith(
         "Forecast(estimate, 2026-01-31 00:00 → 2026-03-02 00:00, 8 replications"
     )
