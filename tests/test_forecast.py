@@ -397,3 +397,18 @@ def test_a_read_only_store_file_can_be_forecast(tmp_path):
     with ss.Store(path, read_only=True) as store:
         fc = ss.forecast(scenario(store), horizon="30d", replications=1)
     assert sent(fc) == [(35, "Upgrade", "sms", 0, 1), (55, "Upgrade", "email", 0, 1)]
+
+
+def test_string_ids_end_to_end():
+    # contact "a" as contact 1 of ONE, and "b" arriving on day 20 (pro): the newcomer
+    # "forecast-new-0" copies "b" (pro on day 50, its email that day)
+    rows = [("a", d, attribute, v) for _, d, attribute, v in ONE]
+    rows += [("b", d, attribute, v) for _, d, attribute, v in reachable(2, at=20)]
+    rows += [("b", 20, "plan", "pro")]
+    fc = ss.forecast(scenario(make_store(rows)), horizon="30d", replications=1)
+    assert sent(fc) == [
+        (30, "Upgrade", "sms", 0, 1),
+        (35, "Upgrade", "sms", 0, 1),
+        (50, "Upgrade", "email", 0, 1),
+        (55, "Upgrade", "email", 0, 2),
+    ]
