@@ -412,3 +412,17 @@ def test_string_ids_end_to_end():
         (50, "Upgrade", "email", 0, 1),
         (55, "Upgrade", "email", 0, 2),
     ]
+
+
+def test_each_distinct_warning_is_given_once_not_once_per_replication():
+    # the data has no WhatsApp consent; only the flow's Update contact step sets it
+    rows = [row for row in ONE if row[2] != "whatsapp_subscribed"]
+    flow = upgrade_flow(
+        ss.UpdateContact("u", set={"whatsapp_subscribed": True}),
+        ss.SendWhatsApp("wa", template="t"),
+    )
+    with pytest.warns(ss.SegsimWarning) as caught:
+        ss.forecast(scenario(make_store(rows), flow), horizon="30d", replications=3)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ss.SegsimWarning)]
+    assert len(messages) == 1
+    assert "'whatsapp_subscribed' is not in the data" in messages[0]
