@@ -123,9 +123,17 @@ class _History:
         self.contacts = [cid for cid, _ in first]  # every contact present at H, in id order
         self.established = [cid for cid, ts in first if ts < start]
         self.arrivals = [cid for cid, ts in first if ts >= start]
-        known = set(self.contacts)
+        # new ids avoid every stored id, rows after H included
+        events = f"UNION SELECT contact_id FROM {schema.EVENTS}" if self.has_events else ""
+        known = [
+            cid
+            for (cid,) in con.execute(
+                f"""SELECT contact_id FROM {schema.CHANGES}
+                    UNION SELECT contact_id FROM {schema.LIST_CHANGES} {events}"""
+            ).fetchall()
+        ]
         if self.id_type == "integer":
-            self.next_id = max(self.contacts) + 1
+            self.next_id = max(known) + 1
         else:
             prefix = "forecast-new-"
             while any(str(c).startswith(prefix) for c in known):

@@ -100,6 +100,9 @@ def test_arrivals_come_at_the_historical_rate_under_new_ids():
     assert (history.established, history.arrivals) == ([1], [2])
     donors = _donor_map(history, 1, _rng(0, 0))
     assert list(donors.itertuples(index=False, name=None)) == [(1, 1, 0), (2, 1, 0), (3, 2, 0)]
+    # a contact first seen after H (id 9) is not in the projection, but its id is not reused
+    later = make_store([*two, (9, 40, "plan", "pro")])
+    assert _History(later, H, days_(30)).new_id(0) == 10
     fc = ss.forecast(scenario(store), horizon="30d", replications=1)
     # contact 2: SMS on day 30 (entered day 20), then contact 1's rows: free day 45, pro day
     # 55 (email); contact 1 as before (SMS day 35, email day 55); contact 3 enters on day 50
