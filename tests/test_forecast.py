@@ -429,3 +429,18 @@ def test_each_distinct_warning_is_given_once_not_once_per_replication():
     messages = [str(w.message) for w in caught if issubclass(w.category, ss.SegsimWarning)]
     assert len(messages) == 1
     assert "'whatsapp_subscribed' is not in the data" in messages[0]
+
+
+def test_a_forecast_that_sends_nothing_has_zeros_per_day():
+    # block [27, 30) holds no row and the day-25 run's SMS (day 35) is past the horizon
+    fc = ss.forecast(scenario(make_store(ONE)), horizon="3d", replications=2)
+    assert fc.to_frame().empty
+    summary = fc.summary()
+    assert [(d - day(0)).days for d in summary["day"]] == [30, 31, 32]
+    assert summary["messages_mean"].tolist() == [0.0] * 3
+    assert fc.totals()[["messages_mean", "messages_high", "replications"]].iloc[0].tolist() == [
+        0,
+        0,
+        2,
+    ]
+    assert fc.totals(by="flow").empty
