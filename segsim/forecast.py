@@ -460,8 +460,9 @@ def interval_summary(
     replication and group): ``*by, <metric>_mean, <metric>_low, <metric>_high, replications``.
 
     ``low`` and ``high`` are the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles
-    (linear interpolation). With at most 40 replications and ``level`` ≤ 0.95 the mean
-    always lies in the interval; beyond that a skewed metric's mean may fall outside it.
+    (linear interpolation). With at most 40 replications and ``level`` ≥ 0.95 the mean
+    always lies in the interval; with more replications, or a narrower level, a skewed
+    metric's mean may fall outside it.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
