@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
         WaitFor,
         Webhook,
     )
+    from segsim.forecast import Forecast, forecast
     from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours, RateLimit
     from segsim.report import Report, build_report
     from segsim.responses import Funnel, Goal, ResponseDelays, ResponseModel
@@ -87,6 +88,7 @@ _LAZY: dict[str, str] = {
     "simulate": "segsim.engine",
     **dict.fromkeys(("AudiencePath", "AudienceSplit", "Holdout", "Split"), "segsim.experiments"),
     **dict.fromkeys(("event", "prop"), "segsim.event_conditions"),
+    **dict.fromkeys(("Forecast", "forecast"), "segsim.forecast"),
     **dict.fromkeys(
         (
             "Activate",
@@ -150,6 +152,7 @@ __all__ = [
     "Explorer",
     "Flow",
     "FlowNotReady",
+    "Forecast",
     "FrequencyCap",
     "Funnel",
     "Goal",
@@ -189,6 +192,7 @@ __all__ = [
     "datasets",
     "draw_flow",
     "event",
+    "forecast",
     "in_list",
     "in_segment",
     "load_scenario",

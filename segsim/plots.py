@@ -39,6 +39,7 @@ __all__ = [
     "CHANNEL_COLORS",
     "plot_compare_sends",
     "plot_entries_exits",
+    "plot_forecast",
     "plot_funnel",
     "plot_intervals",
     "plot_messages_per_contact",
@@ -615,4 +616,58 @@ def plot_intervals(
         ax.legend(title="variant")
     ax.set_xlabel("difference from the baseline" if has_variant else "value")
     ax.set_title("Mean and 95% interval over replications")
+    return ax
+
+
+def plot_forecast(data: pd.DataFrame, *, level: float = 0.95, ax: Axes | None = None) -> Axes:
+    """A fan chart of projected messages per day: an estimate, never replayed figures.
+
+    Parameters
+    ----------
+    data : DataFrame
+        ``day, messages_mean, messages_low, messages_high`` (the output of
+        :meth:`Forecast.summary() <segsim.forecast.Forecast.summary>`), one row per day.
+    level : float, default 0.95
+        The interval's level, for the labels.
+    ax : matplotlib Axes, optional
+        Where to draw (default: the current Axes).
+
+    Returns
+    -------
+    matplotlib Axes
+        The band (``ax.collections[0]``, ``gid="interval"``) between the low and high of each
+        day and the mean (``ax.lines[0]``, ``gid="mean"``); the title says it is a projection.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"day": pd.date_range("2026-04-01", periods=2, tz="UTC"),
+    ...     "messages_mean": [3.0, 4.0], "messages_low": [1.0, 2.0], "messages_high": [5.0, 6.0]})
+    >>> [float(y) for y in plot_forecast(table).lines[0].get_ydata()]
+    [3.0, 4.0]
+    """
+    _require(data, ["day", "messages_mean", "messages_low", "messages_high"], "plot_forecast")
+    if ax is None:
+        ax = plt.gca()
+    days = _naive_utc(data["day"])
+    percent = f"{level * 100:g}%"
+    band = ax.fill_between(
+        days,
+        data["messages_low"].to_numpy(dtype="float64"),
+        data["messages_high"].to_numpy(dtype="float64"),
+        color="C0",
+        alpha=0.25,
+        linewidth=0,
+        label=f"{percent} interval over replications",
+    )
+    band.set_gid("interval")
+    (mean,) = ax.plot(
+        days, data["messages_mean"].to_numpy(dtype="float64"), color="C0", label="mean"
+    )
+    mean.set_gid("mean")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _date_axis(ax)
+    ax.set_ylabel("projected messages per day")
+    ax.set_title("Forecast (estimate, not a replay): projected messages per day")
+    ax.legend(loc="upper left")
     return ax
