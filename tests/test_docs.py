@@ -57,6 +57,19 @@ def test_readme_quick_start_runs():
     assert len(namespace["result"].runs) > 0
 
 
+def test_readme_beyond_replay_example_runs():
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"## Beyond replay[^\n]*\n\n```python\n(.*?)```", text, re.S).group(1)
+    code = code.replace("contacts=5_000", "contacts=300").replace(
+        "replications=20", "replications=3"
+    )
+    namespace: dict = {}
+    exec(compile(code, "README beyond replay", "exec"), namespace)
+    summary = namespace["result"].summary()
+    assert set(summary["replications"]) == {3}
+    assert {"converted", "frequency_capped", "deferred"} <= set(summary["metric"])
+
+
 def test_design_example_runs():
     text = (ROOT / "docs" / "design.md").read_text()
     code = re.search(r"### 2\.1 A complete example\n\n```python\n(.*?)```", text, re.S).group(1)

@@ -78,6 +78,8 @@ def test_the_stories_are_there():
         "04_ab_comparison",
         "05_report",
         "06_explorer",
+        "07_experiments",
+        "08_delivery_policies",
     }
 
 
