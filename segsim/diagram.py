@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from segsim._internal.steps import walk
 from segsim.analysis import funnel
 
 if TYPE_CHECKING:
@@ -272,12 +273,10 @@ def _declared_steps(
         return [], {}
     numbered = _numbered_versions(scenario, flow_name)
     flows = [flow for _, number, flow in numbered if version is None or number == version]
-    from segsim.flows import iter_steps
-
     order: list[str] = []
     kinds: dict[str, str] = {}
     for flow in flows:
-        for _, step in iter_steps(flow.steps):
+        for _, step, _next in walk(flow.steps):
             if step.id not in kinds:
                 order.append(step.id)
                 kinds[step.id] = step.kind

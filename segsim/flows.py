@@ -45,6 +45,7 @@ from segsim._internal.formatting import DEFAULT_CURRENCY
 from segsim._internal.localtime import WEEKDAYS, clock_minutes, time_zone
 from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Duration, Name, UTCDateTime, did_you_mean
+from segsim._internal.steps import walk
 from segsim._internal.vocab import ACTION_KINDS
 from segsim._time import format_duration
 from segsim.conditions import Condition, Value
@@ -687,8 +688,9 @@ def walk_steps(
 ) -> Iterator[StepPlace]:
     """Every step of a tree, depth first in tree order, with its location and continuation.
 
-    The one walk over a flow's steps: :func:`iter_steps`, the engine's compiler, validation
-    and the flow's own queries all use it. ``after`` is the continuation of the whole
+    The one walk over a flow's steps (:func:`segsim._internal.steps.walk`, which follows each
+    step's ``child_paths()``): :func:`iter_steps`, the engine's compiler, validation, the
+    flow's own queries and the views all use it. ``after`` is the continuation of the whole
     sequence (the id of the step after it, ``None`` at the top level).
 
     >>> from segsim.conditions import in_list
@@ -696,16 +698,8 @@ def walk_steps(
     >>> [(p.step.id, p.next) for p in walk_steps(flow)]
     [('b', 'd'), ('w', 'd'), ('d', None)]
     """
-    if isinstance(steps, Flow):
-        steps = steps.steps
-    for i, step in enumerate(steps):
-        loc = (*prefix, i)
-        following = steps[i + 1].id if i + 1 < len(steps) else after
+    for loc, step, following in walk(steps, prefix, after):
         yield StepPlace(loc, step, following)
-        for field, nested in step.child_paths():
-            # a field name, or a location inside the step (a split's ``("paths", name)``)
-            sub = field if isinstance(field, tuple) else (field,)
-            yield from walk_steps(nested, (*loc, *sub), following)
 
 
 def iter_steps(steps: Flow | Sequence[Any], prefix: Loc = ("steps",)) -> Iterator[tuple[Loc, Any]]:

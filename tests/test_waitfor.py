@@ -370,10 +370,10 @@ def test_the_outline_lists_both_paths_of_a_waitfor():
 
 
 def test_the_explorer_edits_waits_inside_waitfor_paths():
-    from segsim.widgets import _set_wait_durations
+    from segsim.widgets import _set_step_fields
 
-    flow = waiting_flow()
-    data = flow.model_dump()
+    data = waiting_flow().model_dump()
     data["steps"][1]["timed_out"] = [{"kind": "wait", "id": "w_in", "duration": "1d"}]
-    _set_wait_durations(data["steps"], {"w_in": "4d"})
+    flow = ss.Flow.model_validate(data)
+    _set_step_fields(data, flow, {"w_in": {"duration": "4d"}})
     assert ss.Flow.model_validate(data).steps[1].timed_out[0].duration == dt.timedelta(days=4)

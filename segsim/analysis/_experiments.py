@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from segsim._internal.steps import walk
 from segsim._internal.vocab import MESSAGE_ACTIONS
 
 #: Step kinds whose outcome is a path name (docs/design.md §9).
@@ -105,11 +106,9 @@ def split_paths(
 
 def declared_paths(flows: Sequence[Any]) -> dict[tuple[str, str], list[str]]:
     """``(flow, step id) -> path names`` of every split of the given flows, in order."""
-    from segsim.flows import iter_steps
-
     out: dict[tuple[str, str], list[str]] = {}
     for flow in flows:
-        for _, step in iter_steps(flow):
+        for _, step, _next in walk(flow):
             if step.kind == "split":
                 out[(flow.name, step.id)] = list(step.paths)
             elif step.kind == "audience_split":

@@ -296,7 +296,7 @@ class Simulation:
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
         #: contacts whose story read a random draw (a split path, a holdout): the only
-        #: ones another replication can change (see :func:`segsim.engine.run_shard`)
+        #: ones another replication can change (see :func:`segsim.engine.shard_run.run_shard`)
         self.drawn: set[Any] = set()
         self.holdout = (
             None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws, self.drawn)

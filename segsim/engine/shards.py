@@ -88,9 +88,9 @@ def simulate_shard(
 ) -> list[dict[str, list[Any]]] | None:
     """One shard, in a worker: open the store read-only, run every replication, return
     the parts of each (or write them, with ``part_dir``)."""
-    from segsim.engine import run_shard
     from segsim.engine.output import MemorySink, ParquetSink
     from segsim.engine.plan import build_plan
+    from segsim.engine.shard_run import run_shard
     from segsim.scenario import Scenario
     from segsim.store import Store
 
