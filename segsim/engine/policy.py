@@ -58,8 +58,6 @@ from segsim.errors import ScenarioError
 
 __all__ = ["ChannelQueue", "Policies", "TimeZones", "check_time_zones"]
 
-_MESSAGE_KINDS = ("send_email", "send_sms", "send_whatsapp")
-
 
 def _ts(t_us: int) -> str:
     return str(dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=t_us))
