@@ -56,6 +56,10 @@ class Node(FrozenModel):
     def _text(self) -> str:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
+    def _children(self) -> tuple[Any, ...]:
+        """The nodes directly under this one (none for a leaf), in order."""
+        return ()
+
 
 def _parts(node: Any, group: type) -> tuple[Any, ...]:
     return node.conditions if isinstance(node, group) else (node,)
@@ -106,16 +110,25 @@ def _child_text(node: Node, child: Any) -> str:
 
 
 class AllOfText:
+    def _children(self) -> tuple[Any, ...]:
+        return self.conditions  # type: ignore[attr-defined, no-any-return]
+
     def _text(self) -> str:
         return " AND ".join(_child_text(self, c) for c in self.conditions)  # type: ignore[arg-type, attr-defined]
 
 
 class AnyOfText:
+    def _children(self) -> tuple[Any, ...]:
+        return self.conditions  # type: ignore[attr-defined, no-any-return]
+
     def _text(self) -> str:
         return " OR ".join(_child_text(self, c) for c in self.conditions)  # type: ignore[arg-type, attr-defined]
 
 
 class NotText:
+    def _children(self) -> tuple[Any, ...]:
+        return (self.condition,)  # type: ignore[attr-defined]
+
     def _text(self) -> str:
         return f"NOT {_child_text(self, self.condition)}"  # type: ignore[arg-type, attr-defined]
 

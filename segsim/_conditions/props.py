@@ -65,13 +65,11 @@ def from_attribute_condition(node: Any) -> Any:
 
 
 def _prop_leaves(node: Any) -> Iterable[Any]:
-    if isinstance(node, (PropAllOf, PropAnyOf)):
-        for child in node.conditions:
-            yield from _prop_leaves(child)
-    elif isinstance(node, PropNot):
-        yield from _prop_leaves(node.condition)
-    else:
+    children = node._children()
+    if not children:
         yield node
+    for child in children:
+        yield from _prop_leaves(child)
 
 
 def _inferred_types(where: Any) -> dict[str, str]:

@@ -9,12 +9,9 @@ from typing import Any
 from segsim._conditions.events import EVENT_LEAVES, window_us
 from segsim._conditions.models import (
     ATTRIBUTE_LEAVES,
-    AllOf,
-    AnyOf,
     Condition,
     InList,
     InSegment,
-    Not,
     OlderThan,
     WithinLast,
     parse_condition,
@@ -32,11 +29,8 @@ def walk(
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, (AllOf, AnyOf)):
-            stack.extend(reversed(node.conditions))
-        elif isinstance(node, Not):
-            stack.append(node.condition)
-        elif follow and isinstance(node, InSegment) and node.segment not in seen:
+        stack.extend(reversed(node._children()))
+        if follow and isinstance(node, InSegment) and node.segment not in seen:
             seen.add(node.segment)
             if node.segment in segments:
                 stack.append(parse_condition(segments[node.segment]))
