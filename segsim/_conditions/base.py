@@ -61,6 +61,18 @@ class Node(FrozenModel):
         return ()
 
 
+class ConditionBase(Node):
+    """Conditions on a contact: the leaves of :mod:`.models` and :mod:`.events`, and the
+    groups (:mod:`.models` names them here once they are defined)."""
+
+    _truth_hint: ClassVar[str] = (
+        "the condition {self} has no truth value in Python: combine conditions "
+        "with all_of/any_of/not_ (or &, |, ~), not and/or/not, and write a range as "
+        "attr(name).between(low, high), not low <= attr(name) <= high"
+    )
+    _subject: ClassVar[str] = "attribute"
+
+
 def _parts(node: Any, group: type) -> tuple[Any, ...]:
     return node.conditions if isinstance(node, group) else (node,)
 
@@ -205,15 +217,3 @@ class Face:
     def missing(self, classes: Iterable[type]) -> list[str]:
         """The classes among ``classes`` this face has no rule for (none, when complete)."""
         return [cls.__name__ for cls in classes if cls not in self.rules]
-
-
-class ConditionBase(Node):
-    """Conditions on a contact: the leaves of :mod:`.models` and :mod:`.events`, and the
-    groups (:mod:`.models` names them here once they are defined)."""
-
-    _truth_hint: ClassVar[str] = (
-        "the condition {self} has no truth value in Python: combine conditions "
-        "with all_of/any_of/not_ (or &, |, ~), not and/or/not, and write a range as "
-        "attr(name).between(low, high), not low <= attr(name) <= high"
-    )
-    _subject: ClassVar[str] = "attribute"

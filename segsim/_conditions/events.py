@@ -205,7 +205,7 @@ Where = Annotated[PropCondition | None, BeforeValidator(_where)]
 
 class EventLeaf:
     """The text of the occurrences an event leaf reads (a mixin of the four event leaves,
-    which are conditions: :class:`.models.ConditionBase` is their base)."""
+    which are conditions: :class:`.base.ConditionBase` is their base)."""
 
     _truth_hint: ClassVar[str] = (
         "{self} is a condition, not a truth value: combine conditions with &, | and ~ "
