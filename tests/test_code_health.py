@@ -7,10 +7,12 @@ Nothing is cached or written in the repository (``--no-cache``).
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,160 @@ def test_import_layers_contract_is_kept():
     stale = [line for line in done.stdout.splitlines() if "No matches for ignored import" in line]
     for line in stale:
         warnings.warn(f"pyproject.toml [tool.importlinter]: {line.strip(' -')}", stacklevel=1)
+
+
+# -- no import cycles, function-level imports included -----------------------------------------
+
+
+def _module_names(package: Path) -> dict[str, Path]:
+    """``segsim.engine.core`` → its file, for every module and package under ``package``."""
+    names = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names[".".join(parts)] = path
+    return names
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement that can run: at module level, in functions, in classes, in
+    ``try``/``if`` blocks; not those under ``if TYPE_CHECKING:`` (they never run)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def import_graph(package: Path) -> dict[str, set[str]]:
+    """Each module of the package → the modules of the package it imports.
+
+    ``import a.b`` is an edge to ``a.b``; ``from a import b`` to ``a.b`` when that is a
+    module, else to ``a``; relative imports are resolved. Only the module named is an edge,
+    not the packages above it that Python initialises first: ``segsim/__init__.py`` imports
+    (re-exports) everything, and the cycle this forbids is a module importing ``segsim``
+    itself (``import segsim``, ``from segsim import Flow``).
+    """
+    modules = _module_names(package)
+    root = package.name
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        edges: set[str] = set()
+        for node in _runtime_imports(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                if node.level:
+                    here = name.split(".") if is_package else name.split(".")[:-1]
+                    base = here[: len(here) - node.level + 1]
+                    source = ".".join([*base, *([node.module] if node.module else [])])
+                else:
+                    source = node.module or ""
+                targets = [
+                    f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source
+                    for alias in node.names
+                ]
+            edges |= {t for t in targets if t in modules and t != name}
+        graph[name] = edges
+        assert name == root or name.startswith(f"{root}.")
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph, as ``[a, b, ..., a]``, or None when there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)) is not None:
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)) is not None:
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_a_function_level_cycle(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("from pkg.a import A\n")
+    (package / "a.py").write_text("from pkg.sub import b\nA = 1\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from pkg import c\n"
+        "def f():\n    from .. import c\n    return c\n"
+    )
+    (package / "c.py").write_text("def g():\n    import pkg.a\n")
+    graph = import_graph(package)
+    assert graph == {
+        "pkg": {"pkg.a"},
+        "pkg.a": {"pkg.sub.b"},
+        "pkg.sub": set(),
+        "pkg.sub.b": {"pkg.c"},
+        "pkg.c": {"pkg.a"},
+    }
+    assert find_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]
+    (package / "c.py").write_text("def g():\n    import os\n")
+    assert find_cycle(import_graph(package)) is None
+
+
+def test_no_import_cycles():
+    """No module of segsim imports, even inside a function, a module that imports it back."""
+    graph = import_graph(ROOT / "segsim")
+    assert len(graph) > 50 and "segsim._conditions.models" in graph
+    cycle = find_cycle(graph)
+    assert cycle is None, "an import cycle: " + " -> ".join(cycle or ())
+
+
+# -- module size ---------------------------------------------------------------------------------
+
+#: No module grows past this many lines: a longer one holds two things (split it).
+MAX_LINES = 700
+
+#: Modules over the limit that are being split: remove one here when its split lands.
+LONG_MODULES = {
+    "segsim/engine/core.py",
+    "segsim/engine/plan.py",
+    "segsim/compare.py",
+    "segsim/report.py",
+    "segsim/diagram.py",
+    "segsim/scenario.py",
+}
+
+
+def test_no_module_is_over_the_line_limit():
+    lengths = {
+        path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines())
+        for path in sorted((ROOT / "segsim").rglob("*.py"))
+    }
+    too_long = {
+        name: n for name, n in lengths.items() if n > MAX_LINES and name not in LONG_MODULES
+    }
+    assert not too_long, f"modules over {MAX_LINES} lines (split them): {too_long}"
+    for name in sorted(LONG_MODULES):
+        if lengths.get(name, 0) <= MAX_LINES:  # split: the exception can go
+            warnings.warn(
+                f"{name} is within {MAX_LINES} lines: drop it from LONG_MODULES", stacklevel=1
+            )

@@ -833,3 +833,21 @@ def test_between_includes_both_ends():
     for age, expected in [(17.9, False), (18, True), (65, True), (65.1, False)]:
         got = evaluate(attr("age").between(18, 65), {"age": age}, (), 0, types={"age": "number"})
         assert got is expected
+
+
+def test_every_face_has_one_rule_for_every_kind_of_condition():
+    # each kind of node is written once per face (SQL, Python, validation); a new kind in
+    # the Condition union without a rule in one of them fails here, not in a user's run
+    from segsim._conditions.python import PREDICATE
+    from segsim._conditions.sql import SQL
+    from segsim._conditions.validate import VALIDATE
+    from segsim.conditions import CONDITION_NODES
+
+    union = {cls.model_fields["kind"].default: cls for cls in CONDITION_NODES}
+    assert len(union) == len(CONDITION_NODES) == 16
+    assert set(condition_adapter.json_schema()["discriminator"]["mapping"]) == set(union)
+    for face in (SQL, PREDICATE, VALIDATE):
+        assert face.missing(CONDITION_NODES) == [], face.name
+        assert set(face.rules) == set(CONDITION_NODES), face.name
+    with pytest.raises(TypeError, match="not a condition"):
+        SQL(attr("x"), None)
