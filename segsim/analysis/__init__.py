@@ -59,9 +59,16 @@ from segsim.analysis._messages import (
     skip_reasons,
     suppression_reasons,
 )
+from segsim.analysis._outcomes import (
+    OUTCOME_RATES,
+    outcome_numbers,
+    outcome_rates,
+    step_responses,
+)
 from segsim.analysis._policies import policy_effects, sends_by_local_hour
 from segsim.analysis._runs import describe_time_to_first_message, funnel, time_to_first_message
 from segsim.analysis._segments import entries_exits, segment_sizes_from_events
+from segsim.analysis._uplift import UPLIFT_COLUMNS, uplift, uplift_per_replication
 
 __all__ = [
     "CHANNELS",
@@ -69,8 +76,10 @@ __all__ = [
     "MESSAGE_ACTIONS",
     "MESSAGE_CHANNELS",
     "OPERATION_ACTIONS",
+    "OUTCOME_RATES",
     "SKIP_REASONS",
     "SUPPRESSION_REASONS",
+    "UPLIFT_COLUMNS",
     "cost_by_channel",
     "describe_time_to_first_message",
     "entries_exits",
@@ -79,6 +88,8 @@ __all__ = [
     "messages_per_contact_distribution",
     "operation_counts",
     "operations_by_period",
+    "outcome_numbers",
+    "outcome_rates",
     "policy_effects",
     "reach",
     "reach_total",
@@ -88,6 +99,9 @@ __all__ = [
     "sends_by_variant",
     "skip_reasons",
     "split_paths",
+    "step_responses",
     "suppression_reasons",
     "time_to_first_message",
+    "uplift",
+    "uplift_per_replication",
 ]
