@@ -7,10 +7,12 @@ For each flow with a :class:`~segsim.responses.Goal` that the scenario's
   *treated* (not held out) and the *holdout* (held out: the same draw the engine made,
   ``uniform(seed, replication, None, None, contact, "holdout") < percent / 100``, so a
   held-out contact that never reached a message is still in the holdout);
-* **what counts**: the occurrences of the goal's event strictly after the contact's first
-  entry into the flow and before the window's end — the events in the data (in both groups)
-  and the flow's simulated conversions (only the treated click, so only they have them) —
-  except those after the contact's deletion (a run that ended ``contact_deleted``);
+* **what counts**: the occurrences of the goal's event after the contact's first entry into
+  the flow and before the window's end — the events in the data (in both groups; strictly
+  after the entry, so the event that triggered the entry is not its own conversion) and the
+  flow's simulated conversions (only the treated click, so only they have them; each follows
+  a message of a run, so none is before the first entry) — except those after the
+  contact's deletion (a run that ended ``contact_deleted``);
 * **rates**: ``treated_rate`` and ``holdout_rate`` are the shares of each group's contacts
   with at least one such occurrence; ``*_revenue`` the mean per contact of their known
   values (an unknown value counts 0);
@@ -185,14 +187,16 @@ def _per_replication(result: Any) -> tuple[pd.DataFrame, dict[tuple[int, str], t
                 for c in first
             }
             sim = simulated[simulated["flow"] == flow]
+            data = observed.loc[observed["flow"] == flow, ["contact_id", "us", "value"]]
             occurrences = pd.concat(
                 [
-                    observed.loc[observed["flow"] == flow, ["contact_id", "us", "value"]],
+                    data.assign(simulated=False),
                     pd.DataFrame(
                         {
                             "contact_id": sim["contact_id"].to_numpy(dtype=object),
                             "us": _epoch_us(sim["time"]),
                             "value": sim["value"].to_numpy(dtype="float64"),
+                            "simulated": True,
                         }
                     ),
                 ],
@@ -222,12 +226,13 @@ def _measures(
     """The counts, rates and revenues of one flow in one replication."""
     converted: dict[Any, bool] = {}
     revenue: dict[Any, float] = {}
-    for contact, p, value in zip(
-        occurrences["contact_id"], occurrences["us"], occurrences["value"], strict=True
-    ):
+    columns = (occurrences[c] for c in ("contact_id", "us", "value", "simulated"))
+    for contact, p, value, simulated in zip(*columns, strict=True):
         contact = _plain_id(contact)
         entry = first.get(contact)
-        if entry is None or not p > entry or p > deleted_at.get(contact, p):
+        if entry is None or p < entry or (p == entry and not simulated):
+            continue  # an event in the data at the entry instant did not follow the entry
+        if p > deleted_at.get(contact, p):
             continue
         converted[contact] = True
         revenue[contact] = revenue.get(contact, 0.0) + (0.0 if math.isnan(value) else value)
