@@ -10,8 +10,13 @@ import pytest
 
 import segsim as ss
 from segsim import attr
-from segsim.analysis import outcome_numbers, outcome_rates, step_responses, uplift
-from segsim.analysis import uplift_per_replication
+from segsim.analysis import (
+    outcome_numbers,
+    outcome_rates,
+    step_responses,
+    uplift,
+    uplift_per_replication,
+)
 from segsim.engine.draws import uniform
 from tests.engine_helpers import day, make_store, reachable
 
