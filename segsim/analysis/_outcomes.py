@@ -61,6 +61,7 @@ def outcome_rates(
     conversions: pd.DataFrame,
     *,
     flow: str | Sequence[str] | None = None,
+    total: bool = False,
 ) -> pd.DataFrame:
     """Per flow: messages sent, their responses and conversions, and the outcome rates.
 
@@ -71,6 +72,8 @@ def outcome_rates(
     flow : str or sequence of str, optional
         Flows to include, in that order (default: every flow that sent a message or has a
         response or a conversion, sorted). A named flow without any gets zeros.
+    total : bool, default False
+        Add a last row, flow ``"total"``: the counts summed and the rates of the sums.
 
     Returns
     -------
@@ -110,21 +113,23 @@ def outcome_rates(
     delivered = responses[
         (responses["response"] == "delivered") & responses["channel"].isin(_OPENABLE)
     ]
-    table = _with_rates(table, per_flow(delivered["flow"]))
+    openable = per_flow(delivered["flow"])
+    if total:
+        table.loc["total"] = table.sum()
+        openable.loc["total"] = openable.sum()
+        table = table.astype({c: "int64" for c in _COUNTS})
+    table = _with_rates(table, openable)
     return table.reset_index()
 
 
 def outcome_numbers(result: Any) -> dict[str, Any]:
     """The outcomes of one replication in all (every flow): the counts, ``revenue`` and
     rates of :func:`outcome_rates` as plain Python numbers (ints for counts, else floats)."""
-    responses = result.responses
-    flows = outcome_rates(result.actions, responses, result.conversions)
-    row = pd.DataFrame([{c: flows[c].sum() for c in (*_COUNTS, "message_cost")}])
-    openable = (responses["response"] == "delivered") & responses["channel"].isin(_OPENABLE)
-    row = _with_rates(row, pd.Series([int(openable.sum())]))
+    table = outcome_rates(result.actions, result.responses, result.conversions, total=True)
+    row = table.iloc[-1]
     out: dict[str, Any] = {}
     for column in (*OUTCOME_COLUMNS, *OUTCOME_RATES):
-        value = row[column].iloc[0]
+        value = row[column]
         out[column] = float(value) if column == "revenue" or column in OUTCOME_RATES else int(value)
     return out
 

@@ -39,6 +39,7 @@ from segsim.analysis import (
     funnel,
     messages_per_contact_distribution,
     operation_counts,
+    outcome_numbers,
     policy_effects,
     reach,
     reach_total,
@@ -49,6 +50,7 @@ from segsim.analysis import (
 from segsim.diagram import STEP_COUNT_COLUMNS, flow_svg, step_counts, versions_in_force
 from segsim.plots import plot_funnel, plot_messages_per_contact, plot_sends
 from segsim.report._document import Report, Section, html_table, markdown_table
+from segsim.report._outcomes import has_outcomes, outcome_sections
 
 __all__ = ["Report", "Section", "build_report", "format_value", "html_table", "markdown_table"]
 
@@ -489,7 +491,8 @@ def _funnel_section(result: Any, flows: Sequence[str]) -> Section:
     order = {}
     if result.scenario is not None:
         order = {f.name: list(f.step_ids) for f in result.scenario.flows}
-    funnels = funnel(result.runs, result.steps, flow=flows, step_order=order)
+    responses = result.responses if has_outcomes(result) else None
+    funnels = funnel(result.runs, result.steps, flow=flows, step_order=order, responses=responses)
     figure: Figure | None = None
     if flows:
         figure = _new_figure(8.0, 2.6 * len(flows) + 0.5)
@@ -500,7 +503,8 @@ def _funnel_section(result: Any, flows: Sequence[str]) -> Section:
     return Section(
         "funnel",
         "Funnel per flow",
-        "Runs that entered, reached each step, and how they ended, per flow.",
+        "Runs that entered, reached each step, and how they ended, per flow"
+        + ("; with the responses to each step's messages." if responses is not None else "."),
         table=funnels,
         figure=figure,
     )
@@ -556,9 +560,14 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
     Returns
     -------
     Report
+        Its :meth:`~Report.numbers` add the outcome counts and rates with outcomes.
         Sections, by key: ``scenario``, ``flows`` (with a scenario), ``headline``,
         ``sends_per_period``, ``sends_by_flow``, ``cost_by_channel``, ``operations``,
-        ``reach``, ``per_flow``, ``messages_per_flow``, ``per_step``, ``flow_diagrams``
+        ``reach``, ``per_flow``, ``messages_per_flow``, — with a response model or a flow
+        goal (docs/design.md §10) — ``outcomes`` (delivered, opened, clicked, unsubscribed,
+        converted, revenue, their rates and the cost per conversion, per flow),
+        ``outcomes_per_step`` and, with a holdout covering a flow with a goal, ``uplift``
+        (over the holdout, with a 95% interval), then ``per_step``, ``flow_diagrams``
         (with a scenario), ``skip_reasons``, ``delivery_policy`` (with a policy),
         ``suppression_reasons``, ``funnel``, ``split_paths`` (when a flow has a split),
         ``messages_per_contact``. Messages are email, SMS and WhatsApp only; webhooks and
@@ -571,6 +580,8 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
     freq = period_freq(freq)
     flows = _flow_names(result)
     numbers = headline_numbers(result)
+    if has_outcomes(result):
+        numbers.update(outcome_numbers(result))
     summary = result.summary()
     steps = _step_tables(result, flows)
     sections: list[Section | None] = [
@@ -583,6 +594,7 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         _reach_section(result, numbers),
         _per_flow_section(summary),
         _messages_per_flow_section(summary, result.currency),
+        *outcome_sections(result, flows),
         _per_step_section(steps),
         _diagrams_section(result),
         _skip_section(result),
