@@ -238,3 +238,73 @@ def test_uplift_matches_the_conversion_rate_within_4_se():
     rate = row["treated_rate"]  # the holdout's rate 0 adds no variance
     width = 2 * 1.959964 * math.sqrt(rate * (1 - rate) / row["treated_contacts"])
     assert row["uplift_high"] - row["uplift_low"] == pytest.approx(width, rel=1e-6)
+
+
+# -- report, funnel and diagram ----------------------------------------------------------------
+
+
+def test_the_report_has_an_outcomes_section_and_the_uplift_with_its_interval():
+    report = ss.simulate(_uplift_scenario(), progress=False).report()
+    keys = [section.key for section in report]
+    at = keys.index("messages_per_flow")
+    assert keys[at + 1 : at + 4] == ["outcomes", "outcomes_per_step", "uplift"]
+    outcomes = report["outcomes"].table
+    assert outcomes["flow"].tolist() == ["F", "total"]
+    # treated 1, 2 sent one email each; both click and convert; contact 1's purchase of 10
+    # at day 2 is credited to its email too
+    assert outcomes[
+        ["messages_sent", "delivered", "opened", "clicked", "converted"]
+    ].values.tolist() == [
+        [2, 2, 2, 2, 3],
+        [2, 2, 2, 2, 3],
+    ]
+    assert outcomes["revenue"].tolist() == [10.0, 10.0]
+    assert outcomes["conversion_rate"].tolist() == [1.5, 1.5]
+    assert "3 conversions" in report["outcomes"].text
+    assert "uplift +50.0 points [-19.3, +119.3]" in report["uplift"].text
+    assert report["uplift"].table["interval"].tolist() == ["normal"]
+    numbers = report.numbers()
+    assert (numbers["converted"], numbers["revenue"], numbers["click_rate"]) == (3, 10.0, 1.0)
+    assert "Uplift over the holdout" in report.to_markdown()
+
+
+def test_a_report_without_responses_or_goals_has_no_outcomes():
+    result = ss.simulate(_scenario(_store([1]), [ss.SendEmail("e1", template="t")]), progress=False)
+    report = result.report()
+    keys = [section.key for section in report]
+    assert not {"outcomes", "outcomes_per_step", "uplift"} & set(keys)
+    assert "converted" not in report.numbers()
+    assert "delivered" not in report["funnel"].table.columns
+
+
+def test_a_goal_without_a_holdout_has_outcomes_but_no_uplift():
+    goal = ss.Goal(event="purchase", within="3d", value="amount")
+    store = _store([1], [(1, 2, "purchase", 10.0)])
+    report = ss.simulate(
+        _scenario(store, [ss.SendEmail("e1", template="t")], goal=goal), progress=False
+    ).report()
+    keys = [section.key for section in report]
+    assert "outcomes" in keys and "uplift" not in keys
+    assert report["outcomes"].table["converted"].tolist() == [1, 1]
+
+
+def test_funnel_and_diagram_show_the_responses_per_step():
+    from segsim.analysis import funnel
+    from segsim.diagram import flow_svg, step_counts
+
+    result = ss.simulate(_uplift_scenario(), progress=False)
+    table = funnel(result.runs, result.steps, responses=result.responses)
+    assert table[["stage", "runs", "delivered", "opened", "clicked"]].values.tolist() == [
+        ["entered", 4, 0, 0, 0],
+        ["e1", 4, 2, 2, 2],
+        ["completed", 4, 0, 0, 0],
+    ]
+    counts = step_counts(result, "F")
+    assert counts[
+        ["step_id", "reached", "sent", "skipped", "delivered", "opened", "clicked", "converted"]
+    ].values.tolist() == [["e1", 4, 2, 2, 2, 2, 2, 3]]
+    assert step_counts(result, "F", version=1)["converted"].tolist() == [3]
+    svg = flow_svg(result.scenario.flows[0], counts=counts)
+    assert "2 delivered · 2 opened · 2 clicked" in svg and "3 converted" in svg
+    plain = ss.simulate(_scenario(_store([1]), [ss.SendEmail("e1", template="t")]), progress=False)
+    assert "delivered" not in step_counts(plain, "F").columns

@@ -61,6 +61,7 @@ from segsim.analysis._messages import (
 )
 from segsim.analysis._outcomes import (
     OUTCOME_RATES,
+    has_outcomes,
     outcome_numbers,
     outcome_rates,
     step_responses,
@@ -84,6 +85,7 @@ __all__ = [
     "describe_time_to_first_message",
     "entries_exits",
     "funnel",
+    "has_outcomes",
     "messages_per_contact",
     "messages_per_contact_distribution",
     "operation_counts",

@@ -23,7 +23,7 @@ import pandas as pd
 from segsim._internal.vocab import MESSAGE_ACTIONS, OUTCOME_COLUMNS, RESPONSE_KINDS
 from segsim.analysis._tables import _require
 
-__all__ = ["OUTCOME_RATES", "outcome_numbers", "outcome_rates", "step_responses"]
+__all__ = ["OUTCOME_RATES", "has_outcomes", "outcome_numbers", "outcome_rates", "step_responses"]
 
 #: The rates :func:`outcome_rates` adds after the counts, in order.
 OUTCOME_RATES: tuple[str, ...] = (
@@ -120,6 +120,18 @@ def outcome_rates(
         table = table.astype({c: "int64" for c in _COUNTS})
     table = _with_rates(table, openable)
     return table.reset_index()
+
+
+def has_outcomes(result: Any) -> bool:
+    """Whether a result has outcomes to show: its scenario has a response model or a flow
+    with a goal, or (a result read without its scenario) its frames hold responses or
+    conversions."""
+    scenario = getattr(result, "scenario", None)
+    modelled = scenario is not None and (
+        getattr(scenario, "responses", None) is not None
+        or any(getattr(f, "goal", None) is not None for f in scenario.flows)
+    )
+    return modelled or bool(len(result.responses)) or bool(len(result.conversions))
 
 
 def outcome_numbers(result: Any) -> dict[str, Any]:

@@ -37,13 +37,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from segsim.diagram._counts import STEP_COUNT_COLUMNS, FlowVersion, step_counts, versions_in_force
+from segsim.diagram._counts import (
+    STEP_COUNT_COLUMNS,
+    STEP_RESPONSE_COLUMNS,
+    FlowVersion,
+    step_counts,
+    versions_in_force,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
     "STEP_COUNT_COLUMNS",
+    "STEP_RESPONSE_COLUMNS",
     "FlowVersion",
     "diagram_size",
     "draw_flow",
@@ -314,6 +321,10 @@ def _count_parts(row: Any, kind: str | None) -> list[str]:
     for status in ("sent", "skipped", "applied"):
         if int(row.get(status, 0)):
             parts.append(f"{int(row[status]):,} {status}")
+    if int(row.get("sent", 0)):  # the responses to the step's messages, with outcomes
+        for response in STEP_RESPONSE_COLUMNS:
+            if response in row.index:
+                parts.append(f"{int(row[response]):,} {response}")
     return parts
 
 
@@ -331,7 +342,8 @@ def flow_svg(flow: Any, counts: pd.DataFrame | None = None, *, caption: str | No
         The output of :func:`step_counts` for this flow (and version): each box gets a line
         such as ``"1,234 runs · 1,100 sent · 134 skipped"``, a branch ``"1,234 runs · then
         60% / otherwise 40%"``, a WaitFor ``"1,234 runs · then 30% / timed out 70%"``; steps
-        missing from ``counts`` read ``"0 runs"``.
+        missing from ``counts`` read ``"0 runs"``. With outcomes, a message step adds its
+        responses: ``"· 1,078 delivered · 380 opened · 40 clicked · 12 converted"``.
     caption : str, optional
         A line above the diagram (e.g. :meth:`FlowVersion.caption`).
 

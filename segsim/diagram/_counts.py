@@ -11,9 +11,15 @@ from typing import Any
 import pandas as pd
 
 from segsim._internal.steps import walk
-from segsim.analysis import funnel
+from segsim.analysis import funnel, has_outcomes
 
-__all__ = ["STEP_COUNT_COLUMNS", "FlowVersion", "step_counts", "versions_in_force"]
+__all__ = [
+    "STEP_COUNT_COLUMNS",
+    "STEP_RESPONSE_COLUMNS",
+    "FlowVersion",
+    "step_counts",
+    "versions_in_force",
+]
 
 #: Columns of :func:`step_counts`, in order.
 STEP_COUNT_COLUMNS = (
@@ -27,6 +33,10 @@ STEP_COUNT_COLUMNS = (
     "otherwise",
     "timed_out",
 )
+
+#: Columns :func:`step_counts` adds when the result has outcomes (docs/design.md §10).
+STEP_RESPONSE_COLUMNS = ("delivered", "opened", "clicked", "converted")
+
 
 # -- versions and counts --------------------------------------------------------------------------
 
@@ -125,7 +135,10 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
         :func:`~segsim.analysis.funnel`), ``sent``, ``skipped``, ``applied`` (action rows of
         the step by status), ``then``, ``otherwise`` (branch outcomes), ``timed_out`` (with
         ``then``, the outcomes of a WaitFor: a run still waiting has no outcome yet and has
-        not reached the step); all counts int64.
+        not reached the step); all counts int64. With a response model or a flow goal (or
+        rows in ``responses`` or ``conversions``), then ``delivered``, ``opened`` (human),
+        ``clicked`` (responses to the step's messages) and ``converted`` (conversions
+        credited to the step), the step's version's alone with ``version``.
         Steps come in the flow's tree order when the result records its scenario (with
         ``version``, that version's steps; without, every step of the flow and of its
         scheduled edits; 0 where no run reached it), then any other step in order of first
@@ -173,7 +186,35 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
     frame["kind"] = frame["kind"].astype(object)
     for column in STEP_COUNT_COLUMNS[2:]:
         frame[column] = frame[column].astype("int64")
+    if has_outcomes(result):
+        _add_responses(frame, result, flow_name, version)
     return frame
+
+
+def _add_responses(frame: pd.DataFrame, result: Any, flow_name: str, version: int | None) -> None:
+    """The responses and conversions of each step's messages (of one version: those of the
+    runs' actions sent while it was in force, matched by run and step)."""
+    responses = result.responses[result.responses["flow"] == flow_name]
+    conversions = result.conversions[result.conversions["flow"] == flow_name]
+    if version is not None:
+        actions = result.actions
+        sent = actions[
+            (actions["flow"] == flow_name)
+            & (actions["version"] == version)
+            & (actions["status"] == "sent")
+        ]
+        keys = pd.MultiIndex.from_frame(sent[["run_id", "step_id"]])
+        responses = responses[pd.MultiIndex.from_frame(responses[["run_id", "step_id"]]).isin(keys)]
+        conversions = conversions[
+            pd.MultiIndex.from_frame(conversions[["run_id", "step_id"]]).isin(keys)
+        ]
+    by_kind = responses.groupby(["step_id", "response"]).size()
+    for kind in STEP_RESPONSE_COLUMNS[:3]:
+        frame[kind] = [int(by_kind.get((step_id, kind), 0)) for step_id in frame["step_id"]]
+    credited = conversions["step_id"].value_counts()
+    frame["converted"] = [int(credited.get(step_id, 0)) for step_id in frame["step_id"]]
+    for column in STEP_RESPONSE_COLUMNS:
+        frame[column] = frame[column].astype("int64")
 
 
 def _declared_steps(

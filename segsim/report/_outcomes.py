@@ -14,21 +14,11 @@ from typing import Any
 import pandas as pd
 
 from segsim._internal.formatting import format_cost
-from segsim.analysis import outcome_numbers, outcome_rates, step_responses, uplift
+from segsim.analysis import has_outcomes, outcome_numbers, outcome_rates, step_responses, uplift
 from segsim.analysis._uplift import uplift_flows
 from segsim.report._document import Section
 
 __all__ = ["has_outcomes", "outcome_sections", "uplift_section"]
-
-
-def has_outcomes(result: Any) -> bool:
-    """Whether a result has outcomes to show: a response model or a goal, or outcome rows."""
-    scenario = getattr(result, "scenario", None)
-    modelled = scenario is not None and (
-        getattr(scenario, "responses", None) is not None
-        or any(getattr(f, "goal", None) is not None for f in scenario.flows)
-    )
-    return modelled or bool(len(result.responses)) or bool(len(result.conversions))
 
 
 def _rates_text(numbers: dict[str, Any], currency: str) -> str:
