@@ -308,3 +308,68 @@ def test_funnel_and_diagram_show_the_responses_per_step():
     assert "2 delivered · 2 opened · 2 clicked" in svg and "3 converted" in svg
     plain = ss.simulate(_scenario(_store([1]), [ss.SendEmail("e1", template="t")]), progress=False)
     assert "delivered" not in step_counts(plain, "F").columns
+
+
+# -- compare ---------------------------------------------------------------------------------
+
+
+def _variants():
+    scenario = _uplift_scenario()
+    flow = scenario.flows[0]
+    by_sms = flow.model_copy(update={"steps": [ss.SendSMS("s1", template="t")]})
+    return scenario, {"email": flow, "sms": by_sms}  # the model has no SMS funnel
+
+
+def test_compare_summary_has_the_outcome_rows_and_the_uplift_per_flow():
+    scenario, variants = _variants()
+    cmp = ss.compare(scenario, variants)
+    summary = cmp.summary()
+    rows = ["delivered", "clicked", "converted", "revenue", "conversion_rate", "uplift[F]"]
+    assert summary.loc[rows, ["email", "sms", "sms_delta"]].values.tolist() == [
+        [2, 0, -2],
+        [2, 0, -2],
+        [3, 1, -2],  # the SMS variant keeps contact 1's purchase, credited to its SMS
+        [10.0, 10.0, 0.0],
+        [1.5, 0.5, -1.0],
+        [0.5, 0.0, -0.5],
+    ]
+    assert summary.index[-2:].tolist() == ["uplift[F]", "revenue_uplift[F]"]
+    keys = [section.key for section in cmp.report()]
+    assert keys[keys.index("per_flow") + 1 : keys.index("per_flow") + 3] == ["outcomes", "uplift"]
+    assert cmp.report()["uplift"].table[["variant", "uplift"]].values.tolist() == [
+        ["email", 0.5],
+        ["sms", 0.0],
+    ]
+
+
+def test_compare_deltas_of_outcomes_over_replications_with_p_higher():
+    scenario, variants = _variants()
+    cmp = ss.compare(scenario, variants, replications=2)
+    per = cmp.replications.set_index(["variant", "replication"])
+    assert per["uplift[F]"].tolist() == [0.5, 0.5, 0.0, 0.0]
+    assert per["revenue_uplift[F]"].tolist() == [-10.0, 10.0, -10.0, 10.0]
+    deltas = cmp.deltas().set_index("metric")
+    assert deltas.loc["uplift[F]", ["mean", "low", "high", "p_higher"]].tolist() == [
+        -0.5,
+        -0.5,
+        -0.5,
+        0.0,
+    ]
+    assert deltas.loc["revenue_uplift[F]", ["mean", "p_higher"]].tolist() == [0.0, 0.5]
+    assert deltas.loc["converted", "mean"] == -2.0
+    summary = cmp.summary()
+    assert summary.loc["uplift[F]", ["email_mean", "sms_mean", "sms_p_higher"]].tolist() == [
+        0.5,
+        0.0,
+        0.0,
+    ]
+    report = cmp.report()
+    assert report["uplift"].table["interval"].tolist() == ["replications", "replications"]
+
+
+def test_a_comparison_without_outcomes_has_no_outcome_rows():
+    scenario = _scenario(_store([1]), [ss.SendEmail("e1", template="t")])
+    flow = scenario.flows[0]
+    cmp = ss.compare(scenario, {"A": flow, "B": flow})
+    assert "converted" not in cmp.summary().index
+    assert "outcomes" not in [section.key for section in cmp.report()]

@@ -36,6 +36,12 @@ from segsim._internal.periods import period_freq
 from segsim._internal.vocab import OPERATION_COLUMNS, POLICY_COLUMNS, SENT_COLUMNS
 from segsim.analysis import operation_counts, sends_by_period, sends_by_variant
 from segsim.compare._differences import contact_differences_frame
+from segsim.compare._outcomes import (
+    is_float_metric,
+    outcome_metrics,
+    outcome_sections,
+    outcome_values,
+)
 from segsim.compare._variants import _variant_scenario, apply_variant, scenario_differences
 from segsim.plots import plot_compare_sends, plot_intervals, plot_sends
 from segsim.report import (
@@ -182,6 +188,15 @@ class Comparison:
         self.currency: str = getattr(self.results[self.baseline], "currency", DEFAULT_CURRENCY)
         self._numbers: dict[str, dict[str, Any]] | None = None
         self._differences: pd.DataFrame | None = None
+        self._outcomes: list[str] | None = None
+        self._per: pd.DataFrame | None = None
+
+    def _metrics(self) -> tuple[str, ...]:
+        """The rows of the summary: :data:`SUMMARY_METRICS`, then the outcome rows when
+        some variant has outcomes (docs/design.md §10)."""
+        if self._outcomes is None:
+            self._outcomes = outcome_metrics(self.results)
+        return (*SUMMARY_METRICS, *self._outcomes)
 
     @property
     def variants(self) -> list[str]:
@@ -202,13 +217,18 @@ class Comparison:
     @property
     def replications(self) -> pd.DataFrame:
         """One row per variant and replication: ``variant, replication`` and the metrics of
-        :meth:`summary` (:data:`SUMMARY_METRICS`)."""
-        rows = []
-        for name, result in self.results.items():
-            for r in range(self.replication_count):
-                numbers = headline_numbers(result.replication(r))
-                rows.append({"variant": name, "replication": r, **numbers})
-        return pd.DataFrame(rows, columns=["variant", "replication", *SUMMARY_METRICS])
+        :meth:`summary` (:data:`SUMMARY_METRICS`, then the outcome rows with outcomes)."""
+        if self._per is None:
+            metrics = self._metrics()
+            outcomes = list(metrics[len(SUMMARY_METRICS) :])
+            rows = []
+            for name, result in self.results.items():
+                values = outcome_values(result, outcomes)
+                for r in range(self.replication_count):
+                    numbers = headline_numbers(result.replication(r))
+                    rows.append({"variant": name, "replication": r, **numbers, **values[r]})
+            self._per = pd.DataFrame(rows, columns=["variant", "replication", *metrics])
+        return self._per.copy()
 
     def deltas(self) -> pd.DataFrame:
         """Each variant against the baseline, paired replication by replication.
@@ -224,12 +244,13 @@ class Comparison:
         from segsim.experiments import interval_table
 
         per = self.replications
-        base = per[per["variant"] == self.baseline].set_index("replication")[list(SUMMARY_METRICS)]
+        metrics = list(self._metrics())
+        base = per[per["variant"] == self.baseline].set_index("replication")[metrics]
         parts = []
         for name in self.variants[1:]:
-            mine = per[per["variant"] == name].set_index("replication")[list(SUMMARY_METRICS)]
+            mine = per[per["variant"] == name].set_index("replication")[metrics]
             delta = mine.astype("float64") - base.astype("float64")
-            table = interval_table(delta.reset_index(), SUMMARY_METRICS)
+            table = interval_table(delta.reset_index(), metrics)
             table.insert(1, "variant", name)
             higher = (delta > 0).mean() + 0.5 * (delta == 0).mean()
             table.insert(
@@ -239,7 +260,7 @@ class Comparison:
         columns = ["metric", "variant", "mean", "std", "low", "high", "p_higher", "replications"]
         if not parts:
             return pd.DataFrame(columns=columns)
-        order = {m: i for i, m in enumerate(SUMMARY_METRICS)}
+        order = {m: i for i, m in enumerate(metrics)}
         out = pd.concat(parts, ignore_index=True)
         out = out.sort_values(
             ["metric", "variant"],
@@ -258,9 +279,10 @@ class Comparison:
         from segsim.experiments import interval_table
 
         per = self.replications
-        table = pd.DataFrame(index=pd.Index(SUMMARY_METRICS, name="metric"))
+        metrics = list(self._metrics())
+        table = pd.DataFrame(index=pd.Index(metrics, name="metric"))
         for name in self.variants:
-            stats = interval_table(per[per["variant"] == name], SUMMARY_METRICS).set_index("metric")
+            stats = interval_table(per[per["variant"] == name], metrics).set_index("metric")
             for column in ("mean", "low", "high"):
                 table[f"{name}_{column}"] = stats[column]
         deltas = self.deltas()
@@ -284,14 +306,18 @@ class Comparison:
     def _headlines(self) -> dict[str, dict[str, Any]]:
         if self._numbers is None:
             if self.replication_count > 1:  # the mean over replications
-                per = self.replications.groupby("variant", sort=False)[list(SUMMARY_METRICS)]
+                metrics = list(self._metrics())
+                per = self.replications.groupby("variant", sort=False)[metrics]
                 means = per.mean()
                 self._numbers = {
-                    name: {m: float(means.loc[name, m]) for m in SUMMARY_METRICS}
-                    for name in self.variants
+                    name: {m: float(means.loc[name, m]) for m in metrics} for name in self.variants
                 }
             else:
-                self._numbers = {name: headline_numbers(r) for name, r in self.results.items()}
+                outcomes = list(self._metrics()[len(SUMMARY_METRICS) :])
+                self._numbers = {
+                    name: {**headline_numbers(r), **outcome_values(r, outcomes)[0]}
+                    for name, r in self.results.items()
+                }
                 if self._policy_metrics():
                     for name, result in self.results.items():
                         self._numbers[name].update(policy_numbers(result))
@@ -317,7 +343,15 @@ class Comparison:
             ``frequency_capped``, ``queued`` (see :meth:`SimulationResult.summary`),
             ``suppressed``, the operations ``webhooks_called``, ``list_adds``,
             ``list_removes``, ``contact_updates``, ``contact_deletes``, ``operations``, and
-            the costs ``message_cost``, ``operation_cost``, ``cost`` (in :attr:`currency`).
+            the costs ``message_cost``, ``operation_cost``, ``cost`` (in :attr:`currency`);
+            then, when some variant has a response model or a flow goal (docs/design.md
+            §10), the outcomes in all flows ``delivered``, ``opened`` (human), ``clicked``,
+            ``unsubscribed``, ``converted``, ``revenue``, ``delivery_rate``, ``open_rate``,
+            ``click_rate``, ``unsubscribe_rate``, ``conversion_rate``,
+            ``cost_per_conversion`` (:func:`segsim.analysis.outcome_rates`; NaN where the
+            denominator is 0), and for each flow every variant can measure the uplift of
+            (a goal, covered by the holdout) ``uplift[<flow>]`` and
+            ``revenue_uplift[<flow>]`` (:func:`segsim.analysis.uplift`).
             One column per variant (its value), and for each variant after the baseline
             ``<variant>_delta`` (variant − baseline) and ``<variant>_change`` (delta /
             baseline as a fraction, 0.25 = +25 %; NaN when the baseline is 0). Value and
@@ -333,7 +367,7 @@ class Comparison:
         if self.replication_count > 1:
             return self._interval_summary()
         numbers = self._headlines()
-        metrics = SUMMARY_METRICS
+        metrics = self._metrics()
         if self._policy_metrics():
             # after "skipped": what the policy deferred, skipped and queued
             at = metrics.index("skipped") + 1
@@ -435,7 +469,10 @@ class Comparison:
 
         Sections, by key: ``warnings`` (when there are any), ``scenario``, ``flows`` (each
         variant's, when recorded), ``summary``, ``sends``, ``sends_per_period``,
-        ``operations``, ``per_flow``, ``contact_differences``.
+        ``operations``, ``per_flow``, — with outcomes (docs/design.md §10) — ``outcomes``
+        (per flow and variant) and, when every variant has a holdout covering a flow with a
+        goal, ``uplift`` (per variant), then ``contact_differences``. With replications:
+        ``summary`` (outcome rows included), ``intervals``, ``uplift``, ``replications``.
         """
         sections = []
         if self.warnings:
@@ -454,6 +491,7 @@ class Comparison:
         sections.append(self._period_section(freq))
         sections.append(self._operations_section())
         sections.append(self._per_flow_section())
+        sections += outcome_sections(self)
         sections.append(self._differences_section())
         numbers = {
             f"{name}.{key}": value
@@ -491,6 +529,7 @@ class Comparison:
                 figure=figure,
             )
         )
+        sections += outcome_sections(self)
         sections.append(
             Section(
                 "replications",
@@ -634,8 +673,9 @@ class Comparison:
 
 
 def _plain(value: Any, metric: str) -> Any:
-    """A metric's value as a plain Python number: int for counts, float for costs."""
-    return float(value) if metric in _COST_METRICS else int(value)
+    """A metric's value as a plain Python number: int for counts, float for costs, revenue,
+    rates and uplifts."""
+    return float(value) if metric in _COST_METRICS or is_float_metric(metric) else int(value)
 
 
 _SHOWN_CONTACTS = 50
