@@ -238,7 +238,8 @@ class Comparison:
         metric and variant after the baseline: ``metric, variant, mean, std, low, high``
         (of the difference variant − baseline over replications; ``low``/``high`` its 2.5%
         and 97.5% percentiles), ``p_higher`` (the share of replications where the variant
-        is higher, ties counting half: P(variant beats baseline) where more is better, one
+        is higher, ties counting half, among those where the metric is defined — a rate is
+        NaN where its denominator is 0 —: P(variant beats baseline) where more is better, one
         minus it where less is, as for costs) and ``replications``.
         """
         from segsim.experiments import interval_table
@@ -252,7 +253,9 @@ class Comparison:
             delta = mine.astype("float64") - base.astype("float64")
             table = interval_table(delta.reset_index(), metrics)
             table.insert(1, "variant", name)
-            higher = (delta > 0).mean() + 0.5 * (delta == 0).mean()
+            # over the replications where the metric is defined (a rate may be NaN)
+            known = delta.notna().sum().replace(0, np.nan)
+            higher = ((delta > 0).sum() + 0.5 * (delta == 0).sum()) / known
             table.insert(
                 len(table.columns) - 1, "p_higher", higher.reindex(table["metric"]).to_numpy()
             )
