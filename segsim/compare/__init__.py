@@ -347,10 +347,11 @@ class Comparison:
             ``suppressed``, the operations ``webhooks_called``, ``list_adds``,
             ``list_removes``, ``contact_updates``, ``contact_deletes``, ``operations``, and
             the costs ``message_cost``, ``operation_cost``, ``cost`` (in :attr:`currency`);
-            then, when some variant has a response model or a flow goal (docs/design.md
-            §10), the outcomes in all flows ``delivered``, ``opened`` (human), ``clicked``,
-            ``unsubscribed``, ``converted``, ``revenue``, ``delivery_rate``, ``open_rate``,
-            ``click_rate``, ``unsubscribe_rate``, ``conversion_rate``,
+            then, when some variant has a response model or a flow goal
+            (docs/design.md §10), the outcomes in all flows ``delivered``, ``opened``
+            (human), ``clicked``, ``unsubscribed``, ``converted``, ``revenue``,
+            ``delivery_rate``, ``open_rate``, ``click_rate``, ``unsubscribe_rate``,
+            ``conversion_rate``,
             ``cost_per_conversion`` (:func:`segsim.analysis.outcome_rates`; NaN where the
             denominator is 0), and for each flow every variant can measure the uplift of
             (a goal, covered by the holdout) ``uplift[<flow>]`` and
