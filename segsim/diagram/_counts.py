@@ -146,6 +146,7 @@ def step_counts(result: Any, flow_name: str, *, version: int | None = None) -> p
 
     Examples
     --------
+    >>> from segsim.diagram import flow_svg
     >>> flow_svg(flow, counts=step_counts(result, "Welcome", version=2))
     '<svg ...</svg>'
     """
