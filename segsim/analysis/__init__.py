@@ -32,6 +32,11 @@ conventions, shared by all of them:
   where one exists (channels, actions, reasons, end reasons), otherwise sorted.
 * **Counts** are ``int64``, costs and shares ``float64``, delays ``timedelta64[us]``.
 * **Empty input** gives an empty frame with the same columns and dtypes.
+
+Outcomes (docs/design.md §10.4–10.5): :func:`outcome_rates` and :func:`step_responses` read
+the ``actions``, ``responses`` and ``conversions`` frames; :func:`outcome_numbers`,
+:func:`has_outcomes`, :func:`uplift` and :func:`uplift_per_replication` take a whole result
+(uplift needs its scenario: the holdout, the goals, the seed and the store's goal events).
 """
 
 from __future__ import annotations

@@ -92,8 +92,9 @@ def _plain_id(contact: Any) -> Any:
 
 
 def _observed(result: Any, flows: list[str], contacts: list[Any]) -> pd.DataFrame:
-    """The goal events in the data of the given contacts: ``contact_id, time, event, value``
-    per flow's goal (one row per occurrence and flow whose goal names its event)."""
+    """The goal events in the data of the given contacts in the window: ``flow, contact_id,
+    us`` (epoch microseconds), ``value`` — one row per occurrence and flow whose goal names
+    its event."""
     from segsim import schema
     from segsim._internal.sql import quote_identifier
 
