@@ -80,6 +80,7 @@ def test_the_stories_are_there():
         "06_explorer",
         "07_experiments",
         "08_delivery_policies",
+        "09_which_variant_converts",
     }
 
 

@@ -32,6 +32,11 @@ conventions, shared by all of them:
   where one exists (channels, actions, reasons, end reasons), otherwise sorted.
 * **Counts** are ``int64``, costs and shares ``float64``, delays ``timedelta64[us]``.
 * **Empty input** gives an empty frame with the same columns and dtypes.
+
+Outcomes (docs/design.md §10.4–10.5): :func:`outcome_rates` and :func:`step_responses` read
+the ``actions``, ``responses`` and ``conversions`` frames; :func:`outcome_numbers`,
+:func:`has_outcomes`, :func:`uplift` and :func:`uplift_per_replication` take a whole result
+(uplift needs its scenario: the holdout, the goals, the seed and the store's goal events).
 """
 
 from __future__ import annotations
@@ -59,9 +64,17 @@ from segsim.analysis._messages import (
     skip_reasons,
     suppression_reasons,
 )
+from segsim.analysis._outcomes import (
+    OUTCOME_RATES,
+    has_outcomes,
+    outcome_numbers,
+    outcome_rates,
+    step_responses,
+)
 from segsim.analysis._policies import policy_effects, sends_by_local_hour
 from segsim.analysis._runs import describe_time_to_first_message, funnel, time_to_first_message
 from segsim.analysis._segments import entries_exits, segment_sizes_from_events
+from segsim.analysis._uplift import UPLIFT_COLUMNS, uplift, uplift_per_replication
 
 __all__ = [
     "CHANNELS",
@@ -69,16 +82,21 @@ __all__ = [
     "MESSAGE_ACTIONS",
     "MESSAGE_CHANNELS",
     "OPERATION_ACTIONS",
+    "OUTCOME_RATES",
     "SKIP_REASONS",
     "SUPPRESSION_REASONS",
+    "UPLIFT_COLUMNS",
     "cost_by_channel",
     "describe_time_to_first_message",
     "entries_exits",
     "funnel",
+    "has_outcomes",
     "messages_per_contact",
     "messages_per_contact_distribution",
     "operation_counts",
     "operations_by_period",
+    "outcome_numbers",
+    "outcome_rates",
     "policy_effects",
     "reach",
     "reach_total",
@@ -88,6 +106,9 @@ __all__ = [
     "sends_by_variant",
     "skip_reasons",
     "split_paths",
+    "step_responses",
     "suppression_reasons",
     "time_to_first_message",
+    "uplift",
+    "uplift_per_replication",
 ]

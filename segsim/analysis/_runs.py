@@ -20,6 +20,9 @@ from segsim.analysis._tables import (
     _require,
 )
 
+#: The responses :func:`funnel` counts per step stage when given the ``responses`` frame.
+FUNNEL_RESPONSES: tuple[str, ...] = ("delivered", "opened", "clicked")
+
 # -- runs and steps -------------------------------------------------------------------------------
 
 
@@ -29,6 +32,7 @@ def funnel(
     *,
     flow: str | Sequence[str] | None = None,
     step_order: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+    responses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """How many runs of each flow reached each step, and how they ended.
 
@@ -51,13 +55,19 @@ def funnel(
         Order of the step stages. Listed steps come first, in that order, even if no run
         reached them (0 runs); other steps follow in order of first appearance in time.
         A plain sequence is only accepted for a single flow.
+    responses : DataFrame, optional
+        The ``responses`` frame (docs/design.md §10): each step stage then also counts the
+        responses to its messages, ``delivered``, ``opened`` (human) and ``clicked``
+        (int64; 0 on the entry and end stages and on steps that send nothing), for the
+        given runs.
 
     Returns
     -------
     DataFrame
         ``flow``, ``stage`` (``"entered"``, a step id or an end reason), ``stage_type``
         (``"entry"``, ``"step"`` or ``"end"``; a step id may equal an end reason's name),
-        ``runs`` (int64) and ``share_of_entered`` (float64; NaN when no run entered).
+        ``runs`` (int64) and ``share_of_entered`` (float64; NaN when no run entered), then
+        with ``responses`` the columns ``delivered``, ``opened``, ``clicked``.
 
     Examples
     --------
@@ -99,16 +109,22 @@ def funnel(
     table = pd.DataFrame(rows, columns=["flow", "stage", "stage_type", "runs"])
     entered = table["flow"].map({name: len(runs[runs["flow"] == name]) for name in flows})
     table["share_of_entered"] = table["runs"] / entered.replace(0, np.nan)
-    return _finish(
-        table,
-        {
-            "flow": runs["flow"].dtype,
-            "stage": object,
-            "stage_type": object,
-            "runs": "int64",
-            "share_of_entered": "float64",
-        },
-    )
+    dtypes = {
+        "flow": runs["flow"].dtype,
+        "stage": object,
+        "stage_type": object,
+        "runs": "int64",
+        "share_of_entered": "float64",
+    }
+    if responses is not None:
+        _require(responses, ["run_id", "flow", "step_id", "response"], "responses")
+        mine = responses[responses["run_id"].isin(runs["run_id"])]
+        for kind in FUNNEL_RESPONSES:
+            counts = mine[mine["response"] == kind].groupby(["flow", "step_id"]).size()
+            keys = zip(table["flow"], table["stage"], table["stage_type"], strict=True)
+            table[kind] = [int(counts.get((f, s), 0)) if t == "step" else 0 for f, s, t in keys]
+            dtypes[kind] = "int64"
+    return _finish(table, dtypes)
 
 
 def time_to_first_message(runs: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:

@@ -33,9 +33,16 @@ from matplotlib.figure import Figure
 
 from segsim._internal.formatting import DEFAULT_CURRENCY, format_frame
 from segsim._internal.periods import period_freq
-from segsim._internal.variants import merged_flow
 from segsim._internal.vocab import OPERATION_COLUMNS, POLICY_COLUMNS, SENT_COLUMNS
 from segsim.analysis import operation_counts, sends_by_period, sends_by_variant
+from segsim.compare._differences import contact_differences_frame
+from segsim.compare._outcomes import (
+    is_float_metric,
+    outcome_metrics,
+    outcome_sections,
+    outcome_values,
+)
+from segsim.compare._variants import _variant_scenario, apply_variant, scenario_differences
 from segsim.plots import plot_compare_sends, plot_intervals, plot_sends
 from segsim.report import (
     Report,
@@ -80,174 +87,6 @@ _INTERVAL_METRICS = ("contacts_reached", *SENT_COLUMNS.values(), "messages_sent"
 
 class ScheduledEditWarning(UserWarning):
     """A compared variant's flow is edited by the schedule: see :func:`apply_variant`."""
-
-
-# -- one rule for a variant and the scheduled edits of its flow ----------------------------------
-
-
-def _edits_of(scenario: Any, flow_name: str) -> list[Any]:
-    return [
-        event
-        for event in scenario.schedule
-        if getattr(event, "kind", None) == "edit" and event.flow_name == flow_name
-    ]
-
-
-def apply_variant(scenario: Any, flow: Any) -> Any:
-    """The scenario with ``flow`` as a variant of its flow of the same name.
-
-    The flow is replaced (as :meth:`Scenario.with_flow <segsim.scenario.Scenario.with_flow>`
-    does), and so is every version a scheduled :class:`~segsim.flows.Edit` of that flow
-    brings in: each becomes that version with the variant's changes on top. The variant's
-    changes are its differences from the scenario's flow — the trigger, each activation
-    setting, each step's fields by step id, and the steps it removes, adds (after the same
-    step as in the variant) or moves; where the edit changed the same thing, the variant's
-    wins; a step the edit removed stays removed. With no scheduled edit this is
-    ``scenario.with_flow(flow)``; a variant equal to the scenario's flow changes nothing.
-    This one rule serves :func:`compare`, ``segsim compare`` and the Explorer.
-
-    Raises
-    ------
-    ScenarioError
-        When the scenario has no flow of that name, or an edited version with the
-        variant's changes is not a valid flow (e.g. a step id used twice), naming the edit.
-
-    Examples
-    --------
-    >>> no_sms = flow.model_validate({**flow.model_dump(), "steps": flow.model_dump()["steps"][:1]})
-    >>> [f.name for f in apply_variant(scenario, no_sms).flows]
-    ['Welcome']
-    """
-    from pydantic import ValidationError
-
-    from segsim.errors import ScenarioError
-
-    varied = scenario.with_flow(flow)
-    edits = _edits_of(scenario, flow.name)
-    if not edits:
-        return varied
-    base = next(f for f in scenario.flows if f.name == flow.name)
-    schedule = []
-    for event in scenario.schedule:
-        if event in edits:
-            try:
-                event = event.replace(flow=merged_flow(base, flow, event.flow))
-            except ValidationError as exc:
-                raise ScenarioError(
-                    f"variant of flow {flow.name!r}: its changes do not fit the version the "
-                    f"edit of {event.at:%Y-%m-%d %H:%M} brings in: {exc}"
-                ) from None
-        schedule.append(event)
-    return varied._replaced(schedule=tuple(schedule))
-
-
-# -- what a variant may and may not change ---------------------------------------------------
-
-
-def _data_text(scenario: Any) -> str:
-    data = getattr(scenario, "data", None)
-    if data is not None:
-        fields = ", ".join(f"{k}={v!r}" for k, v in data.model_dump().items() if k != "kind")
-        return f"{data.kind}({fields})"
-    store = getattr(scenario, "_store", None)
-    return f"store {store!r}" if store is not None else "no data"
-
-
-def _same_data(a: Any, b: Any) -> bool:
-    if a.data is not None or b.data is not None:
-        return bool(a.data == b.data)
-    return a._store is b._store
-
-
-def scenario_differences(
-    a: Any, b: Any, *, shared: Sequence[str] = ("data", "window", "seed")
-) -> list[str]:
-    """What differs between two scenarios, among the things compared variants must share.
-
-    Parameters
-    ----------
-    a, b : Scenario
-        The baseline and a variant.
-    shared : sequence of str, default ("data", "window", "seed")
-        What to check, among ``"data"`` (the data source, or the store), ``"window"``
-        (start and end), ``"seed"``, ``"segments"`` (by name and definition),
-        ``"channels"`` (every field) and ``"include_existing_members"``. Flows and the
-        schedule are what variants are for and are never listed.
-
-    Returns
-    -------
-    list of str
-        One line per difference, e.g. ``"seed: 1 vs 2"``; empty when they share all.
-    """
-    out = []
-    if "data" in shared and not _same_data(a, b):
-        out.append(f"data source: {_data_text(a)} vs {_data_text(b)}")
-    if "window" in shared and (a.start, a.end) != (b.start, b.end):
-        out.append(
-            f"window: {a.start:%Y-%m-%d %H:%M} → {a.end:%Y-%m-%d %H:%M} vs "
-            f"{b.start:%Y-%m-%d %H:%M} → {b.end:%Y-%m-%d %H:%M}"
-        )
-    if "seed" in shared and a.seed != b.seed:
-        out.append(f"seed: {a.seed} vs {b.seed}")
-    if "segments" in shared:
-        mine = {s.name: s for s in a.segments}
-        theirs = {s.name: s for s in b.segments}
-        names = list(mine) + [n for n in theirs if n not in mine]
-        for name in names:
-            if name not in theirs:
-                out.append(f"segments: {name!r} only in the first")
-            elif name not in mine:
-                out.append(f"segments: {name!r} only in the second")
-            elif mine[name] != theirs[name]:
-                out.append(f"segments: {name!r} is defined differently")
-    if "channels" in shared:
-        first, second = a.channels.model_dump(), b.channels.model_dump()
-        for name, value in first.items():
-            if second[name] != value:
-                out.append(f"channels: {name} {value!r} vs {second[name]!r}")
-    if "include_existing_members" in shared and (
-        a.include_existing_members != b.include_existing_members
-    ):
-        out.append(
-            f"include_existing_members: {a.include_existing_members} vs "
-            f"{b.include_existing_members}"
-        )
-    return out
-
-
-def _variant_scenario(scenario: Any, name: str, variant: Any) -> tuple[Any, list[str]]:
-    """The scenario a variant stands for, and what to warn about."""
-    from segsim.flows import Flow
-    from segsim.scenario import Scenario
-
-    if callable(variant) and not isinstance(variant, (Flow, Scenario)):
-        variant = variant(scenario)
-    if isinstance(variant, Flow):
-        notes = []
-        edits = _edits_of(scenario, variant.name)
-        if edits and variant != next(f for f in scenario.flows if f.name == variant.name):
-            when = ", ".join(f"{e.at:%Y-%m-%d %H:%M}" for e in edits)
-            notes.append(
-                f"variant {name!r} replaces flow {variant.name!r}, which the schedule edits "
-                f"({when}): from each edit on, the variant runs as the edited version with "
-                "the variant's changes on top (segsim.compare.apply_variant)"
-            )
-        return apply_variant(scenario, variant), notes
-    if isinstance(variant, Scenario):
-        differences = scenario_differences(scenario, variant)
-        if differences:
-            raise ValueError(
-                f"variant {name!r} differs from the scenario in what variants must share, "
-                f"so its deltas would mean nothing: {'; '.join(differences)}. compare runs "
-                "every variant on the same data, window and seed, so that only the change "
-                "differs"
-            )
-        return variant, []
-    raise TypeError(
-        f"variant {name!r} must be a Flow (replacing the scenario's flow of that name), a "
-        "Scenario (e.g. scenario.with_settings(...)) or a function scenario -> Flow or "
-        f"Scenario; got {type(variant).__name__}"
-    )
 
 
 def compare(
@@ -349,6 +188,15 @@ class Comparison:
         self.currency: str = getattr(self.results[self.baseline], "currency", DEFAULT_CURRENCY)
         self._numbers: dict[str, dict[str, Any]] | None = None
         self._differences: pd.DataFrame | None = None
+        self._outcomes: list[str] | None = None
+        self._per: pd.DataFrame | None = None
+
+    def _metrics(self) -> tuple[str, ...]:
+        """The rows of the summary: :data:`SUMMARY_METRICS`, then the outcome rows when
+        some variant has outcomes (docs/design.md §10)."""
+        if self._outcomes is None:
+            self._outcomes = outcome_metrics(self.results)
+        return (*SUMMARY_METRICS, *self._outcomes)
 
     @property
     def variants(self) -> list[str]:
@@ -369,13 +217,18 @@ class Comparison:
     @property
     def replications(self) -> pd.DataFrame:
         """One row per variant and replication: ``variant, replication`` and the metrics of
-        :meth:`summary` (:data:`SUMMARY_METRICS`)."""
-        rows = []
-        for name, result in self.results.items():
-            for r in range(self.replication_count):
-                numbers = headline_numbers(result.replication(r))
-                rows.append({"variant": name, "replication": r, **numbers})
-        return pd.DataFrame(rows, columns=["variant", "replication", *SUMMARY_METRICS])
+        :meth:`summary` (:data:`SUMMARY_METRICS`, then the outcome rows with outcomes)."""
+        if self._per is None:
+            metrics = self._metrics()
+            outcomes = list(metrics[len(SUMMARY_METRICS) :])
+            rows = []
+            for name, result in self.results.items():
+                values = outcome_values(result, outcomes)
+                for r in range(self.replication_count):
+                    numbers = headline_numbers(result.replication(r))
+                    rows.append({"variant": name, "replication": r, **numbers, **values[r]})
+            self._per = pd.DataFrame(rows, columns=["variant", "replication", *metrics])
+        return self._per.copy()
 
     def deltas(self) -> pd.DataFrame:
         """Each variant against the baseline, paired replication by replication.
@@ -385,20 +238,24 @@ class Comparison:
         metric and variant after the baseline: ``metric, variant, mean, std, low, high``
         (of the difference variant − baseline over replications; ``low``/``high`` its 2.5%
         and 97.5% percentiles), ``p_higher`` (the share of replications where the variant
-        is higher, ties counting half: P(variant beats baseline) where more is better, one
+        is higher, ties counting half, among those where the metric is defined — a rate is
+        NaN where its denominator is 0 —: P(variant beats baseline) where more is better, one
         minus it where less is, as for costs) and ``replications``.
         """
         from segsim.experiments import interval_table
 
         per = self.replications
-        base = per[per["variant"] == self.baseline].set_index("replication")[list(SUMMARY_METRICS)]
+        metrics = list(self._metrics())
+        base = per[per["variant"] == self.baseline].set_index("replication")[metrics]
         parts = []
         for name in self.variants[1:]:
-            mine = per[per["variant"] == name].set_index("replication")[list(SUMMARY_METRICS)]
+            mine = per[per["variant"] == name].set_index("replication")[metrics]
             delta = mine.astype("float64") - base.astype("float64")
-            table = interval_table(delta.reset_index(), SUMMARY_METRICS)
+            table = interval_table(delta.reset_index(), metrics)
             table.insert(1, "variant", name)
-            higher = (delta > 0).mean() + 0.5 * (delta == 0).mean()
+            # over the replications where the metric is defined (a rate may be NaN)
+            known = delta.notna().sum().replace(0, np.nan)
+            higher = ((delta > 0).sum() + 0.5 * (delta == 0).sum()) / known
             table.insert(
                 len(table.columns) - 1, "p_higher", higher.reindex(table["metric"]).to_numpy()
             )
@@ -406,7 +263,7 @@ class Comparison:
         columns = ["metric", "variant", "mean", "std", "low", "high", "p_higher", "replications"]
         if not parts:
             return pd.DataFrame(columns=columns)
-        order = {m: i for i, m in enumerate(SUMMARY_METRICS)}
+        order = {m: i for i, m in enumerate(metrics)}
         out = pd.concat(parts, ignore_index=True)
         out = out.sort_values(
             ["metric", "variant"],
@@ -425,9 +282,10 @@ class Comparison:
         from segsim.experiments import interval_table
 
         per = self.replications
-        table = pd.DataFrame(index=pd.Index(SUMMARY_METRICS, name="metric"))
+        metrics = list(self._metrics())
+        table = pd.DataFrame(index=pd.Index(metrics, name="metric"))
         for name in self.variants:
-            stats = interval_table(per[per["variant"] == name], SUMMARY_METRICS).set_index("metric")
+            stats = interval_table(per[per["variant"] == name], metrics).set_index("metric")
             for column in ("mean", "low", "high"):
                 table[f"{name}_{column}"] = stats[column]
         deltas = self.deltas()
@@ -451,14 +309,18 @@ class Comparison:
     def _headlines(self) -> dict[str, dict[str, Any]]:
         if self._numbers is None:
             if self.replication_count > 1:  # the mean over replications
-                per = self.replications.groupby("variant", sort=False)[list(SUMMARY_METRICS)]
+                metrics = list(self._metrics())
+                per = self.replications.groupby("variant", sort=False)[metrics]
                 means = per.mean()
                 self._numbers = {
-                    name: {m: float(means.loc[name, m]) for m in SUMMARY_METRICS}
-                    for name in self.variants
+                    name: {m: float(means.loc[name, m]) for m in metrics} for name in self.variants
                 }
             else:
-                self._numbers = {name: headline_numbers(r) for name, r in self.results.items()}
+                outcomes = list(self._metrics()[len(SUMMARY_METRICS) :])
+                self._numbers = {
+                    name: {**headline_numbers(r), **outcome_values(r, outcomes)[0]}
+                    for name, r in self.results.items()
+                }
                 if self._policy_metrics():
                     for name, result in self.results.items():
                         self._numbers[name].update(policy_numbers(result))
@@ -484,7 +346,16 @@ class Comparison:
             ``frequency_capped``, ``queued`` (see :meth:`SimulationResult.summary`),
             ``suppressed``, the operations ``webhooks_called``, ``list_adds``,
             ``list_removes``, ``contact_updates``, ``contact_deletes``, ``operations``, and
-            the costs ``message_cost``, ``operation_cost``, ``cost`` (in :attr:`currency`).
+            the costs ``message_cost``, ``operation_cost``, ``cost`` (in :attr:`currency`);
+            then, when some variant has a response model or a flow goal
+            (docs/design.md §10), the outcomes in all flows ``delivered``, ``opened``
+            (human), ``clicked``, ``unsubscribed``, ``converted``, ``revenue``,
+            ``delivery_rate``, ``open_rate``, ``click_rate``, ``unsubscribe_rate``,
+            ``conversion_rate``,
+            ``cost_per_conversion`` (:func:`segsim.analysis.outcome_rates`; NaN where the
+            denominator is 0), and for each flow every variant can measure the uplift of
+            (a goal, covered by the holdout) ``uplift[<flow>]`` and
+            ``revenue_uplift[<flow>]`` (:func:`segsim.analysis.uplift`).
             One column per variant (its value), and for each variant after the baseline
             ``<variant>_delta`` (variant − baseline) and ``<variant>_change`` (delta /
             baseline as a fraction, 0.25 = +25 %; NaN when the baseline is 0). Value and
@@ -500,7 +371,7 @@ class Comparison:
         if self.replication_count > 1:
             return self._interval_summary()
         numbers = self._headlines()
-        metrics = SUMMARY_METRICS
+        metrics = self._metrics()
         if self._policy_metrics():
             # after "skipped": what the policy deferred, skipped and queued
             at = metrics.index("skipped") + 1
@@ -553,75 +424,7 @@ class Comparison:
         return self._differences.copy()
 
     def _compute_differences(self) -> pd.DataFrame:
-        base = self.results[self.baseline]
-        base_stories = _stories(base.steps)
-        base_messages = _messages(base.actions)
-        rows = []
-        for name in self.variants[1:]:
-            result = self.results[name]
-            stories = _stories(result.steps)
-            messages = _messages(result.actions)
-            for contact in _ordered(set(base_stories) | set(stories)):
-                ours = base_stories.get(contact, _EMPTY)
-                theirs = stories.get(contact, _EMPTY)
-                if ours.keys == theirs.keys:
-                    continue
-                i = next(
-                    (
-                        k
-                        for k, (a, b) in enumerate(zip(ours.keys, theirs.keys, strict=False))
-                        if a != b
-                    ),
-                    min(len(ours.keys), len(theirs.keys)),
-                )
-                times = [s.times[i] for s in (ours, theirs) if i < len(s.keys)]
-                first = ours if i < len(ours.keys) else theirs
-                n_base = int(base_messages.get(contact, 0))
-                n_variant = int(messages.get(contact, 0))
-                rows.append(
-                    (
-                        contact,
-                        name,
-                        n_base,
-                        n_variant,
-                        n_variant - n_base,
-                        min(times),
-                        first.keys[i][0],
-                        first.keys[i][1],
-                        _describe(ours, i),
-                        _describe(theirs, i),
-                    )
-                )
-        columns = [
-            "contact_id",
-            "variant",
-            "baseline_messages",
-            "messages",
-            "delta",
-            "diverges_at",
-            "diverges_flow",
-            "diverges_step",
-            "baseline_step",
-            "variant_step",
-        ]
-        frame = pd.DataFrame(rows, columns=columns)
-        id_dtype = base.steps["contact_id"].dtype
-        frame["contact_id"] = frame["contact_id"].astype(id_dtype if len(frame) else object)
-        for column in ("baseline_messages", "messages", "delta"):
-            frame[column] = frame[column].astype("int64")
-        frame["diverges_at"] = pd.to_datetime(frame["diverges_at"], utc=True).astype(
-            "datetime64[us, UTC]"
-        )
-        for column in (
-            "variant",
-            "diverges_flow",
-            "diverges_step",
-            "baseline_step",
-            "variant_step",
-        ):
-            values = frame[column].astype(object)
-            frame[column] = values.where(values.notna(), None)  # pandas 3 would say NaN
-        return frame
+        return contact_differences_frame(self.results, self.baseline)
 
     # -- charts and reports ----------------------------------------------------------------
 
@@ -670,7 +473,10 @@ class Comparison:
 
         Sections, by key: ``warnings`` (when there are any), ``scenario``, ``flows`` (each
         variant's, when recorded), ``summary``, ``sends``, ``sends_per_period``,
-        ``operations``, ``per_flow``, ``contact_differences``.
+        ``operations``, ``per_flow``, — with outcomes (docs/design.md §10) — ``outcomes``
+        (per flow and variant) and, when every variant has a holdout covering a flow with a
+        goal, ``uplift`` (per variant), then ``contact_differences``. With replications:
+        ``summary`` (outcome rows included), ``intervals``, ``uplift``, ``replications``.
         """
         sections = []
         if self.warnings:
@@ -689,6 +495,7 @@ class Comparison:
         sections.append(self._period_section(freq))
         sections.append(self._operations_section())
         sections.append(self._per_flow_section())
+        sections += outcome_sections(self)
         sections.append(self._differences_section())
         numbers = {
             f"{name}.{key}": value
@@ -726,6 +533,7 @@ class Comparison:
                 figure=figure,
             )
         )
+        sections += outcome_sections(self)
         sections.append(
             Section(
                 "replications",
@@ -869,55 +677,9 @@ class Comparison:
 
 
 def _plain(value: Any, metric: str) -> Any:
-    """A metric's value as a plain Python number: int for counts, float for costs."""
-    return float(value) if metric in _COST_METRICS else int(value)
+    """A metric's value as a plain Python number: int for counts, float for costs, revenue,
+    rates and uplifts."""
+    return float(value) if metric in _COST_METRICS or is_float_metric(metric) else int(value)
 
 
 _SHOWN_CONTACTS = 50
-
-
-class _Story:
-    """One contact's executed steps: comparable keys and their times."""
-
-    __slots__ = ("keys", "times")
-
-    def __init__(self, keys: list[tuple[Any, Any, Any]], times: list[Any]) -> None:
-        self.keys = keys
-        self.times = times
-
-
-_EMPTY = _Story([], [])
-
-
-def _stories(steps: pd.DataFrame) -> dict[Any, _Story]:
-    """Every contact's steps in time order (ties in the frame's order, the engine's)."""
-    ordered = steps.sort_values("time", kind="stable")
-    stories: dict[Any, _Story] = {}
-    columns = (ordered[c].tolist() for c in ("contact_id", "time", "flow", "step_id", "outcome"))
-    for contact, time, flow, step_id, outcome in zip(*columns, strict=True):
-        story = stories.get(contact)
-        if story is None:
-            story = stories[contact] = _Story([], [])
-        story.keys.append((flow, step_id, outcome))
-        story.times.append(time)
-    return stories
-
-
-def _messages(actions: pd.DataFrame) -> dict[Any, int]:
-    from segsim.analysis import messages_per_contact
-
-    counts = messages_per_contact(actions)
-    return dict(zip(counts["contact_id"], counts["messages"], strict=True))
-
-
-def _describe(story: _Story, i: int) -> str | None:
-    if i >= len(story.keys):
-        return None
-    flow, step_id, outcome = story.keys[i]
-    return f"{flow}/{step_id}: {outcome}"
-
-
-def _ordered(contacts: set[Any]) -> list[Any]:
-    return sorted(
-        contacts, key=lambda c: (0, c, "") if isinstance(c, (int, np.integer)) else (1, 0, str(c))
-    )
