@@ -191,9 +191,6 @@ MAX_LINES = 700
 LONG_MODULES = {
     "segsim/engine/core.py",
     "segsim/engine/plan.py",
-    "segsim/compare.py",
-    "segsim/report.py",
-    "segsim/diagram.py",
     "segsim/scenario.py",
 }
 
