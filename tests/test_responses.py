@@ -811,3 +811,30 @@ def test_streamed_to_parquet_the_outcome_frames_are_the_in_memory_ones(tmp_path)
     assert len(memory.responses) and len(memory.conversions)
     for name in ("responses", "conversions"):
         pd.testing.assert_frame_equal(getattr(streamed, name), getattr(memory, name))
+
+
+def test_each_replication_draws_the_responses_anew():
+    # a contact whose message drew its responses read a draw: the later replications
+    # simulate it again rather than reuse the first replication's rows (docs/design.md §9.4)
+    store = _store(contacts=range(1, 41))
+    model = ss.ResponseModel(email=ss.Funnel(opened=0.5, clicked=0.5))
+    scenario = ss.Scenario(
+        store,
+        segments=[VIP],
+        flows=[
+            ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[ss.SendEmail("e1", template="t")])
+        ],
+        start=day(0),
+        end=day(5),
+        seed=8,
+        responses=model,
+    )
+    many = ss.simulate(scenario, progress=False, replications=3)
+    opened = [
+        sorted(many.replication(r).responses.query("response == 'opened'")["contact_id"])
+        for r in range(3)
+    ]
+    assert opened[0] != opened[1] and opened[1] != opened[2]
+    pd.testing.assert_frame_equal(
+        many.replication(0).responses, ss.simulate(scenario, progress=False).responses
+    )

@@ -39,8 +39,11 @@ _ONE_US = dt.timedelta(microseconds=1)
 class Responder:
     """Draws the responses of one simulation's sent messages (see the module docstring)."""
 
-    def __init__(self, plan: Any, draws: Draws) -> None:
+    def __init__(self, plan: Any, draws: Draws, drawn: set[Any] | None = None) -> None:
         self.model = plan.responses
+        #: the contacts whose story read a draw (``Simulation.drawn``): a contact whose message
+        #: drew its responses is one, so other replications simulate it again (docs/design.md §9.4)
+        self.drawn: set[Any] = set() if drawn is None else drawn
         self.goals: dict[str, Any] = plan.goals
         self.end: int = plan.end
         self.draws = draws
@@ -94,6 +97,7 @@ class Responder:
         funnel = self._funnel(channel, template)
         if funnel is None:
             return
+        self.drawn.add(contact)
         if self._instant != t:
             self._instant, self._earlier = t, {}
         key = (flow, step_id, contact)
