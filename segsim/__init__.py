@@ -67,7 +67,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from segsim.forecast import Forecast, forecast
     from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours, RateLimit
     from segsim.report import Report, build_report
-    from segsim.responses import Funnel, Goal, ResponseDelays, ResponseModel
+    from segsim.responses import ConditionOverride, Funnel, Goal, ResponseDelays, ResponseModel
     from segsim.result import SimulationResult, open_result
     from segsim.scenario import Scenario, load_scenario
     from segsim.segments import Segment, members, segment_events, segment_sizes
@@ -126,7 +126,10 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(
         ("DeliveryPolicy", "FrequencyCap", "QuietHours", "RateLimit"), "segsim.policies"
     ),
-    **dict.fromkeys(("Funnel", "Goal", "ResponseDelays", "ResponseModel"), "segsim.responses"),
+    **dict.fromkeys(
+        ("ConditionOverride", "Funnel", "Goal", "ResponseDelays", "ResponseModel"),
+        "segsim.responses",
+    ),
 }
 
 __all__ = [
@@ -142,6 +145,7 @@ __all__ = [
     "Comparison",
     "Condition",
     "ConditionError",
+    "ConditionOverride",
     "DataLoadError",
     "DeleteContact",
     "DeliveryPolicy",

@@ -303,7 +303,7 @@ class Simulation:
             None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws, self.drawn)
         )
         #: responses to sent messages and goals (docs/design.md §10)
-        self.responder = Responder(plan, self.draws, self.drawn)
+        self.responder = Responder(plan, self.draws, self.drawn, self.contacts)
         self.goal_exits = GoalExits(self) if plan.goal_exits else None
         self.deleted_at: dict[Any, int] = {}  # when each deleted contact was deleted
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"

@@ -45,6 +45,7 @@ from segsim.engine.goal_exit import compile_goal_exits
 from segsim.engine.goals import compile_goals, goal_problems
 from segsim.engine.live import EVENT_ROW
 from segsim.engine.policy import check_time_zones
+from segsim.engine.responses import override_conditions
 from segsim.errors import FlowNotReady, ScenarioError
 from segsim.event_conditions import EventCatalog, events_used
 from segsim.experiments import bucket_bounds, cumulative_shares
@@ -430,6 +431,8 @@ class Plan:
     #: the flows with ``exit_on_goal``: the index of their goal event in
     #: :attr:`event_triggers` (None: the data has no such event), :mod:`segsim.engine.goal_exit`
     goal_exits: dict[str, int | None] = field(default_factory=dict)
+    #: the tracked conditions of the response model's ``by_condition`` overrides, ranked
+    response_conditions: tuple[int, ...] = ()
     #: the consent attribute of each message channel whose consent is tracked: what an
     #: ``unsubscribed`` response sets to false
     consent_attributes: dict[str, str] = field(default_factory=dict)
@@ -704,6 +707,7 @@ def build_plan(scenario: Any) -> Plan:
         if consent is not None:
             consent_attributes[channel] = consent_attr
     goals, observed_goals, goal_warnings = compile_goals(scenario, store)
+    response_conditions = override_conditions(getattr(scenario, "responses", None), track)
 
     event_problems = _event_trigger_problems(scenario)
     if event_problems:
@@ -816,6 +820,7 @@ def build_plan(scenario: Any) -> Plan:
         goals=goals,
         observed_goals=observed_goals,
         goal_exits=goal_exits,
+        response_conditions=response_conditions,
         consent_attributes=consent_attributes,
         events=catalog,
     )
