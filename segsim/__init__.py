@@ -33,6 +33,7 @@ from segsim.errors import (
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and editors
     from segsim import datasets
+    from segsim.calibration import calibrate_responses
     from segsim.compare import Comparison, compare
     from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
     from segsim.diagram import draw_flow
@@ -122,6 +123,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("Scenario", "load_scenario"), "segsim.scenario"),
     **dict.fromkeys(("Segment", "members", "segment_events", "segment_sizes"), "segsim.segments"),
     "Store": "segsim.store",
+    "calibrate_responses": "segsim.calibration",
     "Explorer": "segsim.widgets",
     **dict.fromkeys(
         ("DeliveryPolicy", "FrequencyCap", "QuietHours", "RateLimit"), "segsim.policies"
@@ -192,6 +194,7 @@ __all__ = [
     "any_of",
     "attr",
     "build_report",
+    "calibrate_responses",
     "compare",
     "datasets",
     "draw_flow",
