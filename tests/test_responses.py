@@ -931,3 +931,37 @@ def test_a_model_with_condition_overrides_round_trips_through_yaml(tmp_path):
     path.write_text(scenario_to_yaml(scenario))
     assert load_scenario(path, data=store).responses == model
     assert "ConditionOverride" in ss.Scenario.model_json_schema()["$defs"]
+
+
+def test_a_queued_messages_unsubscribe_happens_when_it_goes_out():
+    # a rate limit sends contact 2's email an hour later; its unsubscribe (at once) is a state
+    # change of that later instant, so the flow it triggers starts then, not before
+    subscribed = ss.Segment("Sub", attr("email_subscribed") == True)
+    flows = [
+        ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[ss.SendEmail("e1", template="t")]),
+        ss.Flow(
+            "G",
+            trigger=ss.SegmentTrigger("Sub", on="exit"),
+            steps=[ss.SendSMS("s1", template="x")],
+        ),
+    ]
+    policy = ss.DeliveryPolicy(rate_limits=[ss.RateLimit(channel="email", per="1h", limit=1)])
+    result = ss.simulate(
+        ss.Scenario(
+            _store(contacts=(1, 2)),
+            segments=[VIP, subscribed],
+            flows=flows,
+            start=day(0),
+            end=day(5),
+            policy=policy,
+            responses=ss.ResponseModel(email=ss.Funnel(unsubscribed=1)),
+        ),
+        progress=False,
+    )
+    later = 1 + 1 / 24
+    assert actions_log(result) == [
+        (1, "F", 1, "e1", "sent", None),
+        (1, "G", 1, "s1", "sent", None),
+        (later, "F", 2, "e1", "sent", None),
+        (later, "G", 2, "s1", "sent", None),
+    ]

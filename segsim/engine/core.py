@@ -1122,7 +1122,8 @@ class Simulation:
         tracked condition reads it: otherwise every send is skipped anyway); a response some
         tracked condition reads as an event (``email_opened``, ...) is an occurrence of it.
         Changes at the send instant apply at once (a cascade of the send, as after an Update
-        contact step); later ones are state changes of their instant.
+        contact step); later ones — and those of a message a rate-limit queue sends later,
+        logged at its ``t`` — are state changes of their instant.
         """
         consent = self.plan.consent_attributes.get(channel)
         used = self.plan.used_events
@@ -1135,13 +1136,14 @@ class Simulation:
             name = response_event(channel, response)
             if name in used:
                 changes.append((EVENT_ROW, name, {}))
+        now = int(self.env.now)  # a queued message is logged at ``t`` > now: not yet out
         for at, changes in by_instant.items():
             if not changes:
                 continue
-            if at == t:
-                changed = self._respond(contact_id, changes, t)
+            if at == now:
+                changed = self._respond(contact_id, changes, now)
                 if changed:
-                    self._react(contact_id, changed, t)
+                    self._react(contact_id, changed, now)
             else:
                 self._bucket(at)["responses"].append((contact_id, changes))
                 self._wake(at)
