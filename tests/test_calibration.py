@@ -154,3 +154,42 @@ def test_without_delivery_events_every_send_counts_as_delivered():
     assert model.sms == ss.Funnel(delivered=1.0, clicked=0.25)
     delivered = estimates.iloc[0]
     assert (delivered["field"], delivered["trials"], delivered["rate"]) == ("delivered", 0, 1.0)
+
+
+def test_a_simulation_s_own_responses_calibrate_back_to_its_model():
+    # segsim's responses, written as message events, recover the model that drew them
+    from tests.engine_helpers import make_store, reachable
+
+    contacts = range(1, 2001)
+    rows = [row for c in contacts for row in reachable(c)] + [
+        (c, 1, "plan", "pro") for c in contacts
+    ]
+    truth = ss.Funnel(delivered=0.9, opened=0.4, machine_open=0.3, clicked=0.25, unsubscribed=0.05)
+    flow = ss.Flow(
+        "F", trigger=ss.SegmentTrigger("VIP"), steps=[ss.SendEmail("e1", template="tips")]
+    )
+    result = ss.simulate(
+        ss.Scenario(
+            make_store(rows),
+            segments=[ss.Segment("VIP", ss.attr("plan") == "pro")],
+            flows=[flow],
+            start=day(0),
+            end=day(5),
+            seed=11,
+            responses=ss.ResponseModel(email=truth),
+        ),
+        progress=False,
+    )
+    sent = result.actions[result.actions["status"] == "sent"]
+    events = [(a.contact_id, "email_sent", a.template, a.run_id, None) for a in sent.itertuples()]
+    for r in result.responses.itertuples():
+        machine = r.response == "machine_opened"
+        kind = "opened" if machine else r.response
+        events.append((r.contact_id, f"email_{kind}", r.template, r.run_id, machine))
+    model, estimates = ss.calibrate_responses(_store(events), min_messages=1000)
+    channel = estimates[estimates["template"].isna()].set_index("field")
+    for field in ("delivered", "opened", "machine_open", "clicked", "unsubscribed"):
+        p, n = truth.rate(field), channel.loc[field, "trials"]
+        assert abs(channel.loc[field, "rate"] - p) <= 4 * _se(p, n), field
+    assert channel.loc["delivered", "trials"] == 2000
+    assert model.email.rate("clicked") == channel.loc["clicked", "rate"]
