@@ -241,7 +241,7 @@ def _many():
     return _store(contacts=contacts, events=events)
 
 
-def test_runs_end_once_and_nothing_follows_a_goal_exit_sharded_or_not():
+def test_runs_end_once_and_nothing_follows_a_goal_exit_sharded_or_replicated():
     model = ss.ResponseModel(
         email=ss.Funnel(opened=0.5, clicked=0.5),
         sms=ss.Funnel(clicked=0.3),
@@ -262,5 +262,7 @@ def test_runs_end_once_and_nothing_follows_a_goal_exit_sharded_or_not():
     for run in goal_runs.itertuples():
         assert (run.contact_id, run.ended_at) in purchases | simulated
     sharded = ss.simulate(scenario, progress=False, shards=3)
+    first = ss.simulate(scenario, progress=False, replications=2).replication(0)
     for name in ("runs", "steps", "actions", "responses", "conversions"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(sharded, name))
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(first, name))
