@@ -33,6 +33,7 @@ from segsim.errors import (
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and editors
     from segsim import datasets
+    from segsim.calibration import calibrate_responses
     from segsim.compare import Comparison, compare
     from segsim.conditions import Condition, all_of, any_of, attr, in_list, in_segment, not_
     from segsim.diagram import draw_flow
@@ -67,7 +68,7 @@ if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and
     from segsim.forecast import Forecast, forecast
     from segsim.policies import DeliveryPolicy, FrequencyCap, QuietHours, RateLimit
     from segsim.report import Report, build_report
-    from segsim.responses import Funnel, Goal, ResponseDelays, ResponseModel
+    from segsim.responses import ConditionOverride, Funnel, Goal, ResponseDelays, ResponseModel
     from segsim.result import SimulationResult, open_result
     from segsim.scenario import Scenario, load_scenario
     from segsim.segments import Segment, members, segment_events, segment_sizes
@@ -122,11 +123,15 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("Scenario", "load_scenario"), "segsim.scenario"),
     **dict.fromkeys(("Segment", "members", "segment_events", "segment_sizes"), "segsim.segments"),
     "Store": "segsim.store",
+    "calibrate_responses": "segsim.calibration",
     "Explorer": "segsim.widgets",
     **dict.fromkeys(
         ("DeliveryPolicy", "FrequencyCap", "QuietHours", "RateLimit"), "segsim.policies"
     ),
-    **dict.fromkeys(("Funnel", "Goal", "ResponseDelays", "ResponseModel"), "segsim.responses"),
+    **dict.fromkeys(
+        ("ConditionOverride", "Funnel", "Goal", "ResponseDelays", "ResponseModel"),
+        "segsim.responses",
+    ),
 }
 
 __all__ = [
@@ -142,6 +147,7 @@ __all__ = [
     "Comparison",
     "Condition",
     "ConditionError",
+    "ConditionOverride",
     "DataLoadError",
     "DeleteContact",
     "DeliveryPolicy",
@@ -188,6 +194,7 @@ __all__ = [
     "any_of",
     "attr",
     "build_report",
+    "calibrate_responses",
     "compare",
     "datasets",
     "draw_flow",

@@ -7,7 +7,11 @@ are not entrants unless ``include_existing_members``) — and a note for each fl
 never triggered. Then come its changes in the window, segment entries and exits, runs
 entered and ended, steps, actions (a skipped send says why, in terms of the channel's
 attributes; a WaitFor, whether its condition held or the timeout came first) and trigger
-events that did not enter (with what the reason means).
+events that did not enter (with what the reason means). With a response model or a goal
+(docs/design.md §10), each sent message's responses follow it (``response``: delivered,
+bounced, a human open, a machine open — never a human open —, a click, an unsubscribe and
+the consent it turns off), each conversion says which message it was credited to and how
+(``conversion``), and a run ended by its goal (``exit_on_goal``) says so.
 
 Conventions: times are tz-aware UTC in ``time`` and ISO 8601 (``2026-01-05T10:00:00Z``) in
 ``detail``; a missing ``flow``, ``step_id`` or ``detail`` is ``None`` and a missing ``run_id``
@@ -28,7 +32,7 @@ from segsim._time import format_duration
 from segsim.errors import SegsimError
 from segsim.flows import EventTrigger, SegmentTrigger
 
-__all__ = ["EXPLAIN_COLUMNS", "SUPPRESSION_MEANING", "explain"]
+__all__ = ["EXPLAIN_COLUMNS", "RESPONSE_MEANING", "SUPPRESSION_MEANING", "explain"]
 
 #: The columns of :func:`explain`, in order.
 EXPLAIN_COLUMNS = ("time", "what", "flow", "run_id", "step_id", "detail")
@@ -66,7 +70,8 @@ def explain(result: Any, contact_id: Any) -> pd.DataFrame:
         ``time, what, flow, run_id, step_id, detail``. ``what`` is one of ``attribute at
         start``, ``list at start``, ``member at start``, ``not triggered``, ``attribute
         change``, ``list change``, ``segment enter``, ``segment exit``, ``run entered``,
-        ``not entered``, a step kind (``send_email``, ``wait``, ...) and ``run ended``.
+        ``not entered``, a step kind (``send_email``, ``wait``, ...), ``response``,
+        ``conversion`` and ``run ended``.
 
     Raises
     ------
@@ -98,8 +103,10 @@ def explain(result: Any, contact_id: Any) -> pd.DataFrame:
                 text = f"{r.attribute} = {_value(r.value)}"
                 rows.append((r.ts, _CHANGE, "attribute change", None, None, None, text))
     rows += _segment_rows(result, contact_id)
-    rows += _run_rows(result, contact_id)
-    rows += _step_rows(result, scenario, contact_id)
+    rows += _run_rows(result, scenario, contact_id)
+    outcomes = _outcome_rows(result, scenario, contact_id)
+    rows += _step_rows(result, scenario, contact_id, outcomes)
+    rows += [row for later in outcomes.values() for row in later]
     frame = pd.DataFrame(rows, columns=["time", "order", *EXPLAIN_COLUMNS[1:]])
     frame = frame.sort_values(["time", "order"], kind="stable").drop(columns="order")
     frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
@@ -259,19 +266,30 @@ def _segment_rows(result: Any, contact_id: Any) -> list[tuple]:
     return rows
 
 
-def _run_rows(result: Any, contact_id: Any) -> list[tuple]:
+def _run_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
     rows: list[tuple] = []
+    goals = _goals(scenario)
     for r in result.runs[result.runs["contact_id"] == contact_id].itertuples():
         text = f"{r.entry} entry, on version {r.version}"
         rows.append((r.entered_at, _ENTRY, "run entered", r.flow, r.run_id, None, text))
-        rows.append((r.ended_at, _END, "run ended", r.flow, r.run_id, None, r.end_reason))
+        ended = r.end_reason
+        if ended == "goal":
+            goal = goals.get(r.flow)
+            event = f" {goal.event!r}" if goal is not None else ""
+            ended = f"goal: the contact performed the goal event{event} (exit_on_goal)"
+        rows.append((r.ended_at, _END, "run ended", r.flow, r.run_id, None, ended))
     for r in result.suppressed[result.suppressed["contact_id"] == contact_id].itertuples():
         text = f"{r.reason}: {SUPPRESSION_MEANING.get(r.reason, r.reason)}"
         rows.append((r.time, _ENTRY, "not entered", r.flow, None, None, text))
     return rows
 
 
-def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
+def _step_rows(
+    result: Any, scenario: Any, contact_id: Any, outcomes: dict[tuple, list[tuple]]
+) -> list[tuple]:
+    """The contact's steps; a sent message's responses (and conversions) at its own
+    instant follow it at once (``outcomes``, keyed by run, step and time, is emptied of
+    them): they are drawn as it is sent (docs/design.md §10.2)."""
     channels = getattr(scenario, "channels", None) if scenario is not None else None
     steps = result.steps[result.steps["contact_id"] == contact_id]
     actions = result.actions[result.actions["contact_id"] == contact_id]
@@ -292,7 +310,92 @@ def _step_rows(result: Any, scenario: Any, contact_id: Any) -> list[tuple]:
         else:
             text = r.outcome
         rows.append((r.time, _STEP, r.kind, r.flow, r.run_id, r.step_id, text))
+        if action is not None and action.status == "sent":
+            rows += outcomes.pop((r.run_id, r.step_id, r.time), [])
     return rows
+
+
+#: What each response says in an explanation (docs/design.md §10.2).
+RESPONSE_MEANING: dict[str, str] = {
+    "delivered": "delivered",
+    "bounced": "bounced: not delivered, nothing follows",
+    "opened": "opened by the contact (a human open)",
+    "machine_opened": "machine open: the mail client fetched it on its own, not a human open",
+    "clicked": "clicked",
+    "unsubscribed": "unsubscribed",
+}
+
+
+def _goals(scenario: Any) -> dict[str, Any]:
+    if scenario is None:
+        return {}
+    return {f.name: f.goal for f in scenario.flows if getattr(f, "goal", None) is not None}
+
+
+def _outcome_rows(result: Any, scenario: Any, contact_id: Any) -> dict[tuple, list[tuple]]:
+    """The contact's responses and conversions, keyed by the sent message they follow at
+    its instant ``(run, step, send time)``, else by ``("later", time)``: those come at
+    their own instant, as state changes do (before that instant's steps)."""
+    responses = getattr(result, "responses", None)
+    conversions = getattr(result, "conversions", None)
+    out: dict[tuple, list[tuple]] = {}
+    if responses is None or conversions is None:
+        return out
+    responses = responses[responses["contact_id"] == contact_id]
+    conversions = conversions[conversions["contact_id"] == contact_id]
+    if responses.empty and conversions.empty:
+        return out
+    actions = result.actions
+    sent = actions[(actions["contact_id"] == contact_id) & (actions["status"] == "sent")]
+    times: dict[tuple, list[Any]] = {}
+    for a in sent.itertuples():
+        times.setdefault((a.run_id, a.step_id), []).append(a.time)
+    channels = getattr(scenario, "channels", None) if scenario is not None else None
+
+    def message_at(run_id: Any, step_id: Any, t: Any) -> Any:
+        """The send time of the latest message of that run and step at or before ``t``."""
+        earlier = [m for m in times.get((run_id, step_id), []) if m <= t]
+        return max(earlier) if earlier else None
+
+    def add(t: Any, run_id: Any, step_id: Any, row: tuple) -> None:
+        m = message_at(run_id, step_id, t)
+        key = (run_id, step_id, m) if m is not None and m == t else ("later", t)
+        out.setdefault(key, []).append(row)
+
+    for r in responses.itertuples():
+        text = f"{r.channel} {RESPONSE_MEANING.get(r.response, r.response)}"
+        if r.response == "unsubscribed" and channels is not None:
+            consent = getattr(channels, f"{r.channel}_consent", None)
+            if consent:
+                text += f": {consent} turns false"
+        if r.template is not None:
+            text += f" · template {r.template!r}"
+        order = _STEP if message_at(r.run_id, r.step_id, r.time) == r.time else _CHANGE
+        row = (r.time, order, "response", r.flow, r.run_id, r.step_id, text)
+        add(r.time, r.run_id, r.step_id, row)
+    goals = _goals(scenario)
+    for r in conversions.itertuples():
+        goal = goals.get(r.flow)
+        event = repr(goal.event) if goal is not None else "the goal event"
+        value = "" if pd.isna(r.value) else f", value {_value(float(r.value))}"
+        m = message_at(r.run_id, r.step_id, r.time)
+        message = f"{r.step_id} ({r.channel}"
+        message += f", sent {_iso(pd.Timestamp(m))})" if m is not None else ")"
+        if r.source == "simulated":
+            text = f"simulated{value}: a click on {message} converted, credited to that message"
+        else:
+            text = (
+                f"observed {event}{value}: credited to {message}, the flow's last message "
+                "before it (last touch); credited, not caused"
+            )
+        order = _STEP if m == r.time else _CHANGE
+        add(
+            r.time,
+            r.run_id,
+            r.step_id,
+            (r.time, order, "conversion", r.flow, r.run_id, r.step_id, text),
+        )
+    return out
 
 
 def _path_text(result: Any, row: Any, step: Any) -> str:

@@ -139,6 +139,9 @@ class Flow(_FrozenModel):
     goal : Goal, optional
         The conversion the flow is judged by (:class:`segsim.responses.Goal`): goal events
         credited to its sent messages, the ``conversions`` frame (docs/design.md §10).
+    exit_on_goal : bool
+        With a goal: an open run ends (``end_reason="goal"``) the instant the contact
+        performs the goal event, in the data or as a simulated conversion (docs/design.md §10).
 
     Examples
     --------
@@ -160,6 +163,20 @@ class Flow(_FrozenModel):
     priority: int = 0
     #: the conversion the flow is judged by (responses and goals, docs/design.md §10)
     goal: Goal | None = None
+    #: end an open run (reason ``goal``) the instant the contact performs the goal event
+    exit_on_goal: bool = False
+
+    @model_validator(mode="after")
+    def _exit_on_goal_needs_a_goal(self) -> Flow:
+        if self.exit_on_goal and self.goal is None:
+            message = (
+                f"flow {self.name!r}: exit_on_goal=True needs a goal (Flow(..., goal=ss.Goal("
+                "event=..., within=...))): without one there is no goal event to exit on"
+            )
+            raise ValidationError.from_exception_data(
+                type(self).__name__, [_custom_error(("exit_on_goal",), message, True)]
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_step_ids(self) -> Flow:

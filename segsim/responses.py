@@ -19,15 +19,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from segsim._internal.models import FrozenModel
 from segsim._internal.naming import Duration, Name, PositiveDuration
 from segsim._internal.vocab import FUNNEL_FIELDS, MESSAGE_CHANNELS
+from segsim.conditions import Condition
 
-__all__ = ["Funnel", "Goal", "ResponseDelays", "ResponseModel", "response_event"]
+__all__ = [
+    "ConditionOverride",
+    "Funnel",
+    "Goal",
+    "ResponseDelays",
+    "ResponseModel",
+    "response_event",
+]
+
+#: funnel fields per channel: what an override replaces
+Overrides = dict[Literal["email", "sms", "whatsapp"], dict[str, float]]
 
 #: Funnel fields a channel does not have: an SMS is not opened (a click is given delivery),
 #: and only email clients fetch images on their own (machine opens).
@@ -112,6 +123,31 @@ class ResponseDelays(FrozenModel):
     converted: Duration = dt.timedelta(0)
 
 
+class ConditionOverride(FrozenModel):
+    """Funnel fields for the messages of contacts matching a condition (``by_condition``).
+
+    ``when`` is read on the contact's state at the instant the message is sent (a condition
+    like a branch's: attributes, lists, segments, events); ``channels`` replaces fields of
+    those channels' funnels, ``{channel: {field: probability}}``. Written as a pair too:
+    ``(condition, {channel: {field: p}})``.
+
+    >>> from segsim.conditions import attr
+    >>> ConditionOverride(when=attr("plan") == "pro", channels={"email": {"clicked": 0.1}})
+    ... # doctest: +ELLIPSIS
+    ConditionOverride(when=..., channels={'email': {'clicked': 0.1}})
+    """
+
+    when: Condition
+    channels: Overrides
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, data: Any) -> Any:
+        if isinstance(data, tuple | list) and len(data) == 2:
+            return {"when": data[0], "channels": data[1]}
+        return data
+
+
 class ResponseModel(FrozenModel):
     """How contacts respond to sent messages: a :class:`Funnel` per channel.
 
@@ -121,6 +157,10 @@ class ResponseModel(FrozenModel):
         A channel without a funnel has no responses.
     by_template : {template: {channel: {field: probability}}}
         Overrides for the messages of one template: these fields replace the channel's.
+    by_condition : sequence of ConditionOverride or (condition, {channel: {field: p}})
+        Overrides for the messages of contacts matching a condition at the send instant,
+        ranked: the first that matches applies (one at most); a ``by_template`` override of
+        the message's template is applied on top of it (the template's fields win).
     delays : ResponseDelays
         When each response comes (all at once by default).
 
@@ -133,9 +173,8 @@ class ResponseModel(FrozenModel):
     email: Funnel | None = None
     sms: Funnel | None = None
     whatsapp: Funnel | None = None
-    by_template: dict[Name, dict[Literal["email", "sms", "whatsapp"], dict[str, float]]] = Field(
-        default_factory=dict
-    )
+    by_template: dict[Name, Overrides] = Field(default_factory=dict)
+    by_condition: tuple[ConditionOverride, ...] = ()
     delays: ResponseDelays = Field(default_factory=ResponseDelays)
 
     @model_validator(mode="after")
@@ -147,20 +186,21 @@ class ResponseModel(FrozenModel):
             for field in sorted(_NOT_ON_CHANNEL[channel]):
                 if getattr(funnel, field) is not None:
                     raise ValueError(f"{channel}: a {channel} funnel has no {field!r}")
-        for template, channels in self.by_template.items():
+        overrides = [(f"by_template[{t!r}]", c) for t, c in self.by_template.items()]
+        overrides += [(f"by_condition[{i}]", o.channels) for i, o in enumerate(self.by_condition)]
+        for where, channels in overrides:
             for channel, fields in channels.items():
-                if getattr(self, channel) is None:
-                    raise ValueError(
-                        f"by_template[{template!r}] overrides {channel}, which has no funnel"
-                    )
+                base = getattr(self, channel)
+                if base is None:
+                    raise ValueError(f"{where} overrides {channel}, which has no funnel")
                 for field in fields:
                     if field not in FUNNEL_FIELDS or field in _NOT_ON_CHANNEL[channel]:
                         allowed = [f for f in FUNNEL_FIELDS if f not in _NOT_ON_CHANNEL[channel]]
                         raise ValueError(
-                            f"by_template[{template!r}][{channel!r}]: unknown funnel field "
+                            f"{where}[{channel!r}]: unknown funnel field "
                             f"{field!r} (a {channel} funnel has {', '.join(allowed)})"
                         )
-                self.funnel(channel, template)  # the merged funnel validates its probabilities
+                base.replace(**fields)  # the merged funnel validates its probabilities
         return self
 
     @property
@@ -174,13 +214,20 @@ class ResponseModel(FrozenModel):
             for response in CHANNEL_RESPONSES[channel]
         )
 
-    def funnel(self, channel: str, template: str | None) -> Funnel | None:
-        """The funnel of a message on ``channel`` with ``template`` (overrides applied)."""
+    def funnel(
+        self, channel: str, template: str | None, condition: int | None = None
+    ) -> Funnel | None:
+        """The funnel of a message on ``channel`` with ``template`` to a contact whose first
+        matching ``by_condition`` override is number ``condition`` (None: none matches): the
+        channel's funnel, that override's fields, then the template's on top."""
         base = getattr(self, channel, None)
         if base is None:
             return None
-        override = self.by_template.get(template or "", {}).get(channel)  # type: ignore[call-overload]
-        return base if not override else base.replace(**override)
+        fields: dict[str, float] = {}
+        if condition is not None:
+            fields.update(self.by_condition[condition].channels.get(channel, {}))  # type: ignore[call-overload]
+        fields.update(self.by_template.get(template or "", {}).get(channel, {}))  # type: ignore[call-overload]
+        return base.replace(**fields) if fields else base
 
 
 class Goal(FrozenModel):

@@ -200,3 +200,127 @@ def test_every_suppression_reason_has_a_meaning():
     from segsim._internal.vocab import SUPPRESSION_REASONS
 
     assert set(SUPPRESSION_MEANING) == set(SUPPRESSION_REASONS)
+
+
+# -- responses, conversions and goal exits (docs/design.md §10) ----------------------------------
+
+
+def _story(frame: pd.DataFrame, whats=("send_email", "send_sms", "wait", "response", "conversion")):
+    """The rows of ``frame`` after the start, in hours since T0."""
+    out = []
+    for r in frame.itertuples(index=False):
+        if r.what in (*whats, "run ended", "event"):
+            hours = (r.time - T0) / pd.Timedelta(hours=1)
+            out.append((hours, r.what, r.step_id, r.detail))
+    return out
+
+
+def _outcome_store():
+    store = ss.Store()
+    rows = [
+        (1, at(-5), "plan", "pro"),
+        (1, at(-5), "email", "one@example.com"),
+        (1, at(-5), "email_subscribed", True),
+        (1, at(-5), "phone", "+33600000001"),
+        (1, at(-5), "sms_subscribed", True),
+    ]
+    store.load_attributes(pd.DataFrame(rows, columns=["contact_id", "ts", "attribute", "value"]))
+    store.load_events(
+        pd.DataFrame({"contact_id": [1], "ts": [at(1)], "event": ["purchase"], "amount": [25.0]})
+    )
+    return store
+
+
+def test_explain_shows_each_response_after_its_message_and_the_credited_conversion():
+    model = ss.ResponseModel(
+        email=ss.Funnel(opened=1, machine_open=1, clicked=1, unsubscribed=1),
+        delays=ss.ResponseDelays(unsubscribed="6h"),
+    )
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[ss.SendEmail("e1", template="tips"), ss.Wait("w1", "2d")],
+        goal=ss.Goal(event="purchase", within="3d", value="amount"),
+    )
+    scenario = ss.Scenario(
+        _outcome_store(),
+        segments=[ss.Segment("VIP", attr("plan") == "pro")],
+        flows=[flow],
+        start=T0,
+        end=at(5),
+        seed=1,
+        responses=model,
+        include_existing_members=True,
+    )
+    story = _story(ss.simulate(scenario, progress=False).explain(1))
+    assert story == [
+        (0.0, "send_email", "e1", "sent · email · template 'tips'"),
+        (0.0, "response", "e1", "email delivered · template 'tips'"),
+        (0.0, "response", "e1", "email opened by the contact (a human open) · template 'tips'"),
+        (
+            0.0,
+            "response",
+            "e1",
+            "email machine open: the mail client fetched it on its own, not a human open"
+            " · template 'tips'",
+        ),
+        (0.0, "response", "e1", "email clicked · template 'tips'"),
+        (0.0, "wait", "w1", "waiting"),
+        (
+            6.0,
+            "response",
+            "e1",
+            "email unsubscribed: email_subscribed turns false · template 'tips'",
+        ),
+        (24.0, "event", None, "purchase (amount=25)"),  # the occurrence, then its credit
+        (
+            24.0,
+            "conversion",
+            "e1",
+            "observed 'purchase', value 25: credited to e1 (email, sent 2026-01-01T00:00:00Z), "
+            "the flow's last message before it (last touch); credited, not caused",
+        ),
+        (48.0, "run ended", None, "completed"),
+    ]
+
+
+def test_explain_shows_a_simulated_conversion_and_the_goal_exit_it_causes():
+    model = ss.ResponseModel(email=ss.Funnel(opened=1, clicked=1))
+    flow = ss.Flow(
+        "F",
+        trigger=ss.SegmentTrigger("VIP"),
+        steps=[ss.SendEmail("e1", template="tips"), ss.SendSMS("s1", template="x")],
+        goal=ss.Goal(event="signup", within="3d", value=40, conversion_rate=1),
+        exit_on_goal=True,
+    )
+    scenario = ss.Scenario(
+        _outcome_store(),
+        segments=[ss.Segment("VIP", attr("plan") == "pro")],
+        flows=[flow],
+        start=T0,
+        end=at(5),
+        seed=1,
+        responses=model,
+        include_existing_members=True,
+    )
+    story = _story(ss.simulate(scenario, progress=False).explain(1))
+    assert story == [
+        (0.0, "send_email", "e1", "sent · email · template 'tips'"),
+        (0.0, "response", "e1", "email delivered · template 'tips'"),
+        (0.0, "response", "e1", "email opened by the contact (a human open) · template 'tips'"),
+        (0.0, "response", "e1", "email clicked · template 'tips'"),
+        (
+            0.0,
+            "conversion",
+            "e1",
+            "simulated, value 40: a click on e1 (email, sent 2026-01-01T00:00:00Z) converted, "
+            "credited to that message",
+        ),
+        (
+            0.0,
+            "run ended",
+            None,
+            "goal: the contact performed the goal event 'signup' (exit_on_goal)",
+        ),
+        (24.0, "event", None, "purchase (amount=25)"),  # no goal of this flow: no credit
+    ]

@@ -286,6 +286,7 @@ def test_per_flow_shows_every_end_reason_and_they_add_up_to_runs(result):
         "contacts_entered",
         "completed",
         "exit_condition",
+        "goal",
         "restarted",
         "contact_deleted",
         "step_removed",

@@ -483,6 +483,7 @@ class _Plan:
         self.responses = model
         self.goals = goals or {}
         self.observed_goals = frozenset()
+        self.response_conditions = ()
         self.end = 10**18
 
 
@@ -811,3 +812,156 @@ def test_streamed_to_parquet_the_outcome_frames_are_the_in_memory_ones(tmp_path)
     assert len(memory.responses) and len(memory.conversions)
     for name in ("responses", "conversions"):
         pd.testing.assert_frame_equal(getattr(streamed, name), getattr(memory, name))
+
+
+def test_each_replication_draws_the_responses_anew():
+    # a contact whose message drew its responses read a draw: the later replications
+    # simulate it again rather than reuse the first replication's rows (docs/design.md §9.4)
+    store = _store(contacts=range(1, 41))
+    model = ss.ResponseModel(email=ss.Funnel(opened=0.5, clicked=0.5))
+    scenario = ss.Scenario(
+        store,
+        segments=[VIP],
+        flows=[
+            ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[ss.SendEmail("e1", template="t")])
+        ],
+        start=day(0),
+        end=day(5),
+        seed=8,
+        responses=model,
+    )
+    many = ss.simulate(scenario, progress=False, replications=3)
+    opened = [
+        sorted(many.replication(r).responses.query("response == 'opened'")["contact_id"])
+        for r in range(3)
+    ]
+    assert opened[0] != opened[1] and opened[1] != opened[2]
+    pd.testing.assert_frame_equal(
+        many.replication(0).responses, ss.simulate(scenario, progress=False).responses
+    )
+
+
+# -- overrides by condition ------------------------------------------------------------------
+
+
+def test_condition_overrides_rank_first_match_and_templates_apply_on_top():
+    gold = ss.attr("tier") == "gold"
+    model = ss.ResponseModel(
+        email=ss.Funnel(opened=1, clicked=0),
+        by_condition=[
+            (gold, {"email": {"clicked": 1}}),
+            ss.ConditionOverride(when=ss.attr("tier").is_set(), channels={"email": {"opened": 0}}),
+        ],
+        by_template={"plain": {"email": {"clicked": 0}}},
+    )
+    assert model.funnel("email", "t", 0) == ss.Funnel(opened=1, clicked=1)
+    assert model.funnel("email", "plain", 0) == ss.Funnel(opened=1, clicked=0)
+    assert model.funnel("email", "t", 1) == ss.Funnel(opened=0, clicked=0)
+    # 1 gold (first override: clicks), 2 silver (second: no open), 3 no tier (the base)
+    store = _store(contacts=(1, 2, 3), extra=[(1, -5, "tier", "gold"), (2, -5, "tier", "silver")])
+    steps = [
+        ss.SendEmail("e1", template="t"),
+        ss.Wait("w1", "1d"),
+        ss.SendEmail("e2", template="plain"),
+    ]
+    result = _simulate(store, steps, model)
+    assert responses_log(result) == [
+        (1, 1, "e1", "email", "delivered"),
+        (1, 1, "e1", "email", "opened"),
+        (1, 1, "e1", "email", "clicked"),
+        (1, 2, "e1", "email", "delivered"),
+        (1, 3, "e1", "email", "delivered"),
+        (1, 3, "e1", "email", "opened"),
+        (2, 1, "e2", "email", "delivered"),  # gold, but the template's clicked=0 wins
+        (2, 1, "e2", "email", "opened"),
+        (2, 2, "e2", "email", "delivered"),
+        (2, 3, "e2", "email", "delivered"),
+        (2, 3, "e2", "email", "opened"),
+    ]
+
+
+def test_a_condition_override_reads_the_state_at_the_send_instant():
+    model = ss.ResponseModel(
+        sms=ss.Funnel(clicked=0), by_condition=[(ss.in_list("fans"), {"sms": {"clicked": 1}})]
+    )
+    rows = [row for row in reachable(1)] + [(1, 1, "plan", "pro")]
+    store = make_store(rows, lists=[(1, 1.5, "fans", True)])
+    steps = [ss.SendSMS("s1", template="t"), ss.Wait("w1", "1d"), ss.SendSMS("s2", template="t")]
+    result = _simulate(store, steps, model)
+    # s1 at day 1 (not a fan yet): no click; s2 at day 2 (a fan since 1.5): a click
+    assert responses_log(result) == [
+        (1, 1, "s1", "sms", "delivered"),
+        (2, 1, "s2", "sms", "delivered"),
+        (2, 1, "s2", "sms", "clicked"),
+    ]
+    # an Add to list step changing the state just before the send counts too
+    joins = [ss.AddToList("a1", list_name="fans"), ss.SendSMS("s1", template="t")]
+    assert responses_log(_simulate(_store(), joins, model))[-1] == (1, 1, "s1", "sms", "clicked")
+
+
+def test_condition_overrides_are_checked_like_every_condition_and_every_funnel():
+    with pytest.raises(ValidationError, match=r"by_condition\[0\]\['sms'\]: unknown funnel field"):
+        ss.ResponseModel(
+            sms=ss.Funnel(), by_condition=[(ss.attr("a") == 1, {"sms": {"opened": 1}})]
+        )
+    with pytest.raises(ValidationError, match=r"by_condition\[0\] overrides email"):
+        ss.ResponseModel(
+            sms=ss.Funnel(), by_condition=[(ss.attr("a") == 1, {"email": {"clicked": 1}})]
+        )
+    model = ss.ResponseModel(
+        email=ss.Funnel(), by_condition=[(ss.attr("tierr") == "gold", {"email": {"clicked": 1}})]
+    )
+    with pytest.raises(ss.SegsimError, match=r"responses.by_condition\[0\].when"):
+        _simulate(
+            _store(extra=[(1, -5, "tier", "gold")]), [ss.SendEmail("e1", template="t")], model
+        )
+
+
+def test_a_model_with_condition_overrides_round_trips_through_yaml(tmp_path):
+    store = _store(extra=[(1, -5, "tier", "gold")])
+    model = ss.ResponseModel(
+        email=ss.Funnel(opened=0.5),
+        by_condition=[(ss.attr("tier") == "gold", {"email": {"clicked": 0.2}})],
+    )
+    flow = ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[ss.SendEmail("e1", template="t")])
+    scenario = ss.Scenario(
+        store, segments=[VIP], flows=[flow], start=day(0), end=day(3), responses=model
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_to_yaml(scenario))
+    assert load_scenario(path, data=store).responses == model
+    assert "ConditionOverride" in ss.Scenario.model_json_schema()["$defs"]
+
+
+def test_a_queued_messages_unsubscribe_happens_when_it_goes_out():
+    # a rate limit sends contact 2's email an hour later; its unsubscribe (at once) is a state
+    # change of that later instant, so the flow it triggers starts then, not before
+    subscribed = ss.Segment("Sub", attr("email_subscribed") == True)
+    flows = [
+        ss.Flow("F", trigger=ss.SegmentTrigger("VIP"), steps=[ss.SendEmail("e1", template="t")]),
+        ss.Flow(
+            "G",
+            trigger=ss.SegmentTrigger("Sub", on="exit"),
+            steps=[ss.SendSMS("s1", template="x")],
+        ),
+    ]
+    policy = ss.DeliveryPolicy(rate_limits=[ss.RateLimit(channel="email", per="1h", limit=1)])
+    result = ss.simulate(
+        ss.Scenario(
+            _store(contacts=(1, 2)),
+            segments=[VIP, subscribed],
+            flows=flows,
+            start=day(0),
+            end=day(5),
+            policy=policy,
+            responses=ss.ResponseModel(email=ss.Funnel(unsubscribed=1)),
+        ),
+        progress=False,
+    )
+    later = 1 + 1 / 24
+    assert actions_log(result) == [
+        (1, "F", 1, "e1", "sent", None),
+        (1, "G", 1, "s1", "sent", None),
+        (later, "F", 2, "e1", "sent", None),
+        (later, "G", 2, "s1", "sent", None),
+    ]

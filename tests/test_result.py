@@ -17,7 +17,7 @@ def test_summary_has_one_column_per_end_reason_adding_up_to_runs(result):  # noq
     assert list(summary.columns[:3]) == ["flow", "runs", "contacts_entered"]
     assert list(summary.columns[3 : 3 + len(END_REASONS)]) == list(END_REASONS)
     by_flow = summary.set_index("flow")
-    assert by_flow.loc["Welcome", list(END_REASONS)].tolist() == [2, 1, 0, 0, 0, 0, 1]
+    assert by_flow.loc["Welcome", list(END_REASONS)].tolist() == [2, 1, 0, 0, 0, 0, 0, 1]
     assert (by_flow[list(END_REASONS)].sum(axis=1) == by_flow["runs"]).all()
 
 

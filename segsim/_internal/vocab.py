@@ -153,6 +153,7 @@ SUPPRESSION_REASONS: tuple[str, ...] = get_args(SuppressionReason)
 EndReason = Literal[
     "completed",
     "exit_condition",
+    "goal",
     "restarted",
     "contact_deleted",
     "step_removed",
@@ -163,7 +164,7 @@ EndReason = Literal[
 END_REASONS: tuple[str, ...] = get_args(EndReason)
 #: End reasons after which a ``reentry_mode="recheck"`` re-entry is scheduled.
 RECHECK_AFTER: frozenset[str] = frozenset(
-    {"completed", "exit_condition", "step_removed", "paused_exit"}
+    {"completed", "exit_condition", "goal", "step_removed", "paused_exit"}
 )
 
 #: The outcomes of a WaitFor step: the condition held (``then``) or the timeout came first.

@@ -53,6 +53,7 @@ from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
 from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
+from segsim.engine.goal_exit import GoalExits
 from segsim.engine.goals import observed_conversions
 from segsim.engine.live import EVENT_ROW, LiveContact, replay, time_boundaries
 from segsim.engine.occurrences import read_occurrences
@@ -302,7 +303,8 @@ class Simulation:
             None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws, self.drawn)
         )
         #: responses to sent messages and goals (docs/design.md §10)
-        self.responder = Responder(plan, self.draws)
+        self.responder = Responder(plan, self.draws, self.drawn, self.contacts)
+        self.goal_exits = GoalExits(self) if plan.goal_exits else None
         self.deleted_at: dict[Any, int] = {}  # when each deleted contact was deleted
         assert set(self._handlers) == set(STEP_KINDS), "every step kind has a handler"
         self.segment_of_flow_events = self._index_flow_events()
@@ -451,6 +453,7 @@ class Simulation:
                 "lifecycle": [],
                 "recheck": [],
                 "responses": [],
+                "goals": [],
             }
         return bucket
 
@@ -495,6 +498,8 @@ class Simulation:
                     reactions.setdefault(contact_id, []).extend(changed)
             for step in bucket["lifecycle"]:
                 self._apply_lifecycle(step, t)
+        if self.goal_exits is not None:  # goal exits come before exit conditions
+            self.goal_exits.occurred(occurrences, bucket["goals"] if bucket else (), t)
         for contact_id, changes in reactions.items():
             self._exits_and_restarts(contact_id, changes, t)
             self._wait_fors(contact_id, changes, t)
@@ -1100,11 +1105,13 @@ class Simulation:
             )
         )
         if status == "sent" and step.channel in self.delivery.rules and self.responder.active:
-            responses = self.logs.responses
-            first = len(responses)
+            responses, conversions = self.logs.responses, self.logs.conversions
+            first, converted = len(responses), len(conversions)
             self.responder.sent(
                 run.key, cf.name, step.id, run.contact, step.channel, step.template, t, self.logs
             )
+            if self.goal_exits is not None and len(conversions) > converted:
+                self.goal_exits.converted(conversions[converted:], int(self.env.now))
             if len(responses) > first:
                 self._schedule_responses(run.contact, step.channel, responses[first:], t)
 
@@ -1115,7 +1122,8 @@ class Simulation:
         tracked condition reads it: otherwise every send is skipped anyway); a response some
         tracked condition reads as an event (``email_opened``, ...) is an occurrence of it.
         Changes at the send instant apply at once (a cascade of the send, as after an Update
-        contact step); later ones are state changes of their instant.
+        contact step); later ones — and those of a message a rate-limit queue sends later,
+        logged at its ``t`` — are state changes of their instant.
         """
         consent = self.plan.consent_attributes.get(channel)
         used = self.plan.used_events
@@ -1128,13 +1136,14 @@ class Simulation:
             name = response_event(channel, response)
             if name in used:
                 changes.append((EVENT_ROW, name, {}))
+        now = int(self.env.now)  # a queued message is logged at ``t`` > now: not yet out
         for at, changes in by_instant.items():
             if not changes:
                 continue
-            if at == t:
-                changed = self._respond(contact_id, changes, t)
+            if at == now:
+                changed = self._respond(contact_id, changes, now)
                 if changed:
-                    self._react(contact_id, changed, t)
+                    self._react(contact_id, changed, now)
             else:
                 self._bucket(at)["responses"].append((contact_id, changes))
                 self._wake(at)

@@ -23,6 +23,7 @@ from typing import Any
 from segsim import schema
 from segsim._internal.naming import did_you_mean
 from segsim._internal.sql import quote_identifier, quote_literal
+from segsim.engine.goal_exit import exit_on_goal_problems
 from segsim.errors import ScenarioError
 from segsim.flows import Edit
 
@@ -114,7 +115,8 @@ def _value(goal: Any, props: dict[str, Any]) -> float:
 def goal_problems(scenario: Any, store: Any) -> list[tuple[str, str]]:
     """Every problem of the flows' goals against the data, as ``(path, message)``: a goal
     event the data lacks when the goal simulates no conversions, a value property that is
-    not a number, an ``Edit`` changing a flow's goal (a goal belongs to the flow)."""
+    not a number, an ``Edit`` changing a flow's goal or ``exit_on_goal`` (they belong to
+    the flow)."""
     problems = []
     names = set(store.event_names)
     property_types = store.event_property_types
@@ -152,7 +154,7 @@ def goal_problems(scenario: Any, store: Any) -> list[tuple[str, str]]:
                     "a goal belongs to the flow, not to one version",
                 )
             )
-    return problems
+    return problems + exit_on_goal_problems(scenario)
 
 
 def compile_goals(scenario: Any, store: Any) -> tuple[dict[str, Any], frozenset[str], list[str]]:

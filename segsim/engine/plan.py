@@ -41,9 +41,11 @@ from segsim.conditions import (
     unknown_lists,
     validate_condition,
 )
+from segsim.engine.goal_exit import compile_goal_exits
 from segsim.engine.goals import compile_goals, goal_problems
 from segsim.engine.live import EVENT_ROW
 from segsim.engine.policy import check_time_zones
+from segsim.engine.responses import override_conditions
 from segsim.errors import FlowNotReady, ScenarioError
 from segsim.event_conditions import EventCatalog, events_used
 from segsim.experiments import bucket_bounds, cumulative_shares
@@ -426,6 +428,11 @@ class Plan:
     #: the data has (observed conversions, :mod:`segsim.engine.goals`)
     goals: dict[str, Any] = field(default_factory=dict)
     observed_goals: frozenset[str] = frozenset()
+    #: the flows with ``exit_on_goal``: the index of their goal event in
+    #: :attr:`event_triggers` (None: the data has no such event), :mod:`segsim.engine.goal_exit`
+    goal_exits: dict[str, int | None] = field(default_factory=dict)
+    #: the tracked conditions of the response model's ``by_condition`` overrides, ranked
+    response_conditions: tuple[int, ...] = ()
     #: the consent attribute of each message channel whose consent is tracked: what an
     #: ``unsubscribed`` response sets to false
     consent_attributes: dict[str, str] = field(default_factory=dict)
@@ -700,6 +707,7 @@ def build_plan(scenario: Any) -> Plan:
         if consent is not None:
             consent_attributes[channel] = consent_attr
     goals, observed_goals, goal_warnings = compile_goals(scenario, store)
+    response_conditions = override_conditions(getattr(scenario, "responses", None), track)
 
     event_problems = _event_trigger_problems(scenario)
     if event_problems:
@@ -747,6 +755,7 @@ def build_plan(scenario: Any) -> Plan:
             lifecycle.append(LifecycleStep(at, order, event, cf))
         else:
             lifecycle.append(LifecycleStep(at, order, event))
+    goal_exits = compile_goal_exits(scenario, store, event_triggers)
     _check_ready(scenario.flows, lifecycle, initial_states)
     channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
     if channel_problems:
@@ -810,6 +819,8 @@ def build_plan(scenario: Any) -> Plan:
         responses=getattr(scenario, "responses", None),
         goals=goals,
         observed_goals=observed_goals,
+        goal_exits=goal_exits,
+        response_conditions=response_conditions,
         consent_attributes=consent_attributes,
         events=catalog,
     )

@@ -13,6 +13,10 @@ its funnel (:class:`segsim.responses.Funnel`) in order, with one uniform draw pe
 * with a flow :class:`~segsim.responses.Goal` with ``conversion_rate``: a simulated
   conversion, given a click, after the click.
 
+The funnel is the channel's, with the fields of the first ``by_condition`` override whose
+condition the contact meets at the send instant, then the fields of the template's
+``by_template`` override on top.
+
 **Draw keys.** The draw of response ``kind`` of a message is ``uniform(seed, replication,
 flow, step_id, contact, f"{kind}@{t}#{k}")`` and its delay's ``f"{kind}_delay@{t}#{k}"``,
 where ``t`` is the send instant (epoch µs) and ``k`` counts the earlier sends of the same
@@ -26,12 +30,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from segsim import schema
 from segsim.engine.draws import Draws
 
-__all__ = ["Responder", "events_stand_in"]
+__all__ = ["Responder", "events_stand_in", "override_conditions"]
 
 _ONE_US = dt.timedelta(microseconds=1)
 
@@ -39,8 +44,21 @@ _ONE_US = dt.timedelta(microseconds=1)
 class Responder:
     """Draws the responses of one simulation's sent messages (see the module docstring)."""
 
-    def __init__(self, plan: Any, draws: Draws) -> None:
+    def __init__(
+        self,
+        plan: Any,
+        draws: Draws,
+        drawn: set[Any] | None = None,
+        contacts: dict[Any, Any] | None = None,
+    ) -> None:
         self.model = plan.responses
+        #: the tracked conditions of the model's ``by_condition`` overrides, ranked, and
+        #: the engine's contacts (whose ``members`` say which hold at the send instant)
+        self.conditions: tuple[int, ...] = plan.response_conditions
+        self.contacts: dict[Any, Any] = {} if contacts is None else contacts
+        #: the contacts whose story read a draw (``Simulation.drawn``): a contact whose message
+        #: drew its responses is one, so other replications simulate it again (docs/design.md §9.4)
+        self.drawn: set[Any] = set() if drawn is None else drawn
         self.goals: dict[str, Any] = plan.goals
         self.end: int = plan.end
         self.draws = draws
@@ -91,9 +109,10 @@ class Responder:
             self.messages.setdefault(contact, []).append((t, run_key, flow, step_id, channel))
         if self.model is None:
             return
-        funnel = self._funnel(channel, template)
+        funnel = self._funnel(channel, template, self._override(contact))
         if funnel is None:
             return
+        self.drawn.add(contact)
         if self._instant != t:
             self._instant, self._earlier = t, {}
         key = (flow, step_id, contact)
@@ -175,11 +194,33 @@ class Responder:
         u = self.draws.uniform(flow, step_id, contact, f"{kind}_delay{tag}")
         return since + round(-mean * math.log1p(-u))
 
-    def _funnel(self, channel: str, template: Any) -> Any:
-        key = (channel, template)
+    def _override(self, contact: Any) -> int | None:
+        """The rank of the first ``by_condition`` override whose condition the contact
+        meets now (None: none)."""
+        if not self.conditions:
+            return None
+        members = self.contacts[contact].members
+        for rank, condition in enumerate(self.conditions):
+            if condition in members:
+                return rank
+        return None
+
+    def _funnel(self, channel: str, template: Any, override: int | None) -> Any:
+        key = (channel, template, override)
         if key not in self._funnels:
-            self._funnels[key] = self.model.funnel(channel, template)
+            self._funnels[key] = self.model.funnel(channel, template, override)
         return self._funnels[key]
+
+
+def override_conditions(model: Any, track: Callable[[Any, str], int]) -> tuple[int, ...]:
+    """Track the conditions of a response model's ``by_condition`` overrides (checked like
+    every condition, named ``responses.by_condition[i].when``): their tracked indices."""
+    if model is None:
+        return ()
+    return tuple(
+        track(override.when, f"responses.by_condition[{i}].when")
+        for i, override in enumerate(model.by_condition)
+    )
 
 
 def events_stand_in(plan: Any, store: Any) -> str:
