@@ -105,6 +105,8 @@ def test_bad_shard_arguments():
     )
     with pytest.raises(ValueError, match="shards"):
         ss.simulate(s, shards=0)
+    with pytest.raises(ValueError, match="'auto'"):
+        ss.simulate(s, shards="many")
     with pytest.raises(ValueError, match="executor"):
         ss.simulate(s, shards=2, executor="threads please")
     assert day(0) == s.start
@@ -145,3 +147,79 @@ def test_precomputed_transitions_and_reused_frames_assemble_the_plain_run(demo):
     }
     frames = frames_from_parts(parts, plan.flow_order, "int64")
     assert_same(plain, ss.SimulationResult(frames, scenario=scenario))
+
+
+def test_auto_runs_one_shard_where_going_parallel_cannot_pay(demo, monkeypatch):
+    from segsim.engine import shards
+    from segsim.engine.pool import SHARD_ROWS, history_rows
+
+    def no_workers(*args):
+        raise AssertionError("one shard runs in this process")
+
+    monkeypatch.setattr(shards, "run_distributed", no_workers)
+    scenario, plain = demo
+    assert history_rows(scenario.store) < 2 * SHARD_ROWS  # 300 contacts: far too small
+    for executor in (None, "processes"):
+        result = ss.simulate(scenario, progress=False, shards="auto", executor=executor)
+        assert result.meta["shards"] == 1
+        assert_same(plain, result)
+
+
+def test_auto_splits_a_large_enough_history_and_the_frames_do_not_change(demo, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segsim.engine import pool
+
+    scenario, plain = demo
+    rows = pool.history_rows(scenario.store)
+    monkeypatch.setattr(pool, "SHARD_ROWS", rows // 2)  # room for exactly two shards
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        result = ss.simulate(scenario, progress=False, shards="auto", executor=executor)
+    assert result.meta["shards"] == 2
+    assert_same(plain, result)
+
+
+def test_auto_shards_rule(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segsim.engine import pool
+
+    class DaskClient:  # what auto_shards reads of a dask.distributed.Client
+        def submit(self, *args):
+            raise AssertionError("not run")
+
+        def nthreads(self):
+            return {"tcp://a": 2, "tcp://b": 3}
+
+    monkeypatch.setattr(pool, "cpu_count", lambda: 4)
+    big, rows = 10**9, pool.SHARD_ROWS
+    with ThreadPoolExecutor(max_workers=3) as threads:
+        assert [
+            pool.auto_shards(None, big, False),  # shards would run one after the other
+            pool.auto_shards("processes", big, True),  # a rate limit all contacts share
+            pool.auto_shards("processes", 2 * rows - 1, False),  # too small to pay
+            pool.auto_shards("processes", 2 * rows, False),
+            pool.auto_shards("processes", 3 * rows + 1, False),
+            pool.auto_shards("processes", big, False),  # one per CPU
+            pool.auto_shards(threads, big, False),  # one per worker
+            pool.auto_shards(DaskClient(), big, False),  # one per Dask thread
+        ] == [1, 1, 1, 2, 3, 4, 3, 5]
+    monkeypatch.setattr(pool, "cpu_count", lambda: 1)
+    assert pool.auto_shards("processes", big, False) == 1
+
+
+def test_local_workers_start_warm_where_the_platform_allows():
+    import multiprocessing
+
+    from segsim.engine.pool import start_workers
+
+    workers = start_workers(1)
+    try:
+        method = workers._mp_context.get_start_method()
+        assert workers.submit(sum, [1, 2]).result() == 3
+    finally:
+        workers.shutdown()
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        assert method == "forkserver"
+    else:
+        assert method == "spawn"

@@ -64,7 +64,7 @@ def simulate(
     scenario: Any,
     *,
     progress: bool = True,
-    shards: int = 1,
+    shards: int | str = 1,
     executor: Any = None,
     out: str | Path | None = None,
     replications: int = 1,
@@ -77,11 +77,15 @@ def simulate(
         Data (a store), segments, flows, window, schedule, channels and seed.
     progress : bool
         Show a progress bar (notebooks and terminals) when the run takes over a second.
-    shards : int
+    shards : int or "auto"
         Split the contacts into this many independent parts (by a hash of the contact id,
         computed in DuckDB). The frames are identical whatever the number of shards. A
         scenario whose policy has a rate limit (a capacity all contacts share) runs as one
-        shard, with a warning.
+        shard, with a warning. ``"auto"`` picks the number where going parallel pays: 1
+        with ``executor=None``, with a rate limit or with under 500,000 rows of history
+        (attribute, list and event changes); otherwise one per worker of the executor
+        (CPU, for ``"processes"``), at most one per 250,000 rows. The number run is
+        ``result.meta["shards"]``.
     executor : None, "processes", a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``
         Where shards run: ``None`` in this process, one after the other; ``"processes"`` in
         local processes (one per shard, at most one per CPU); an executor or a Dask client
@@ -121,8 +125,8 @@ def simulate(
         For what the figures depend on and is probably unintended, e.g. a channel's consent
         attribute missing from the data that only a flow step sets.
     """
-    if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
-        raise ValueError(f"shards must be a positive integer, got {shards!r}")
+    if shards != "auto" and (not isinstance(shards, int) or isinstance(shards, bool) or shards < 1):
+        raise ValueError(f"shards must be a positive integer or 'auto', got {shards!r}")
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
         raise ValueError(f"replications must be a positive integer, got {replications!r}")
     if replications > 1 and out is not None:
@@ -133,6 +137,12 @@ def simulate(
     plan = build_plan(scenario)
     for message in plan.warnings:
         warnings.warn(message, SegsimWarning, stacklevel=2)
+    if isinstance(shards, str):  # "auto"
+        from segsim.engine.pool import auto_shards, history_rows
+
+        shards = auto_shards(executor, history_rows(scenario.store), plan.rate_limited)
+        if shards == 1:
+            executor = None  # one shard runs here: no worker to start, no store to copy
     if shards > 1 and plan.rate_limited:
         # a rate limit is a capacity every contact shares: contacts split into shards would
         # each get the whole capacity, so the run is one shard (the frames are what shards=1 gives)

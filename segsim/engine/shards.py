@@ -8,16 +8,14 @@ streams to ``out=``) and are assembled into canonical frames by :mod:`segsim.eng
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from segsim import schema
 from segsim._internal.sql import quote_literal
+from segsim.engine.pool import cpu_count, start_workers
 from segsim.errors import SegsimError
 
 __all__ = ["run_distributed"]
@@ -34,24 +32,23 @@ def run_distributed(
             f"dask.distributed.Client; got {executor!r}"
         )
     store = scenario.store
-    copy_dir = None
-    if store.path is not None and store.read_only:
-        path = store.path
-    else:
-        # A read-write DuckDB connection locks its file against other processes, and an
-        # in-memory store has no file: hand the workers a read-only copy.
-        copy_dir = Path(tempfile.mkdtemp(prefix="segsim-shards-"))
-        path = copy_dir / "store.duckdb"
-        _copy_store(store, path)
     fields = {
         name: getattr(scenario, name) for name in type(scenario).model_fields if name != "data"
     }
     owned = None
     if executor == "processes":
-        owned = executor = ProcessPoolExecutor(
-            max_workers=min(shards, os.cpu_count() or 1), mp_context=get_context("spawn")
-        )
+        # started first: the workers' imports run while the store is copied
+        owned = executor = start_workers(min(shards, cpu_count()))
+    copy_dir = None
     try:
+        if store.path is not None and store.read_only:
+            path = store.path
+        else:
+            # A read-write DuckDB connection locks its file against other processes, and an
+            # in-memory store has no file: hand the workers a read-only copy.
+            copy_dir = Path(tempfile.mkdtemp(prefix="segsim-shards-"))
+            path = copy_dir / "store.duckdb"
+            _copy_store(store, path)
         futures = [
             executor.submit(
                 simulate_shard,
