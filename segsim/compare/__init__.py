@@ -94,7 +94,7 @@ def compare(
     variants: Mapping[str, Any],
     *,
     progress: bool = False,
-    shards: int = 1,
+    shards: int | str = 1,
     executor: Any = None,
     replications: int = 1,
 ) -> Comparison:
