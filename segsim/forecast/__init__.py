@@ -44,7 +44,7 @@ from segsim._internal.vocab import MESSAGE_ACTIONS
 from segsim.errors import ScenarioError, SegsimWarning
 from segsim.forecast._result import Backtest, Forecast, interval_summary
 
-__all__ = ["Backtest", "Forecast", "forecast", "interval_summary"]
+__all__ = ["Backtest", "Forecast", "forecast", "forecast_problems", "interval_summary"]
 
 METHODS = ("bootstrap", "poisson")
 _DURATION = TypeAdapter(PositiveDuration)
@@ -269,9 +269,9 @@ def _projected_sends(actions: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
 def forecast(
     scenario: Any,
     *,
-    horizon: Any = "90d",
-    method: str = "bootstrap",
-    replications: int = 100,
+    horizon: Any = None,
+    method: str | None = None,
+    replications: int | None = None,
     seed: int | None = None,
     block: Any = None,
     backtest: bool = False,
@@ -287,7 +287,9 @@ def forecast(
         Its ``end`` is the end of the history used (``H``); its flows, segments, channels,
         policy, holdout and schedule run as in :func:`segsim.simulate`, from its ``start``.
     horizon : duration, default ``"90d"``
-        The projected window ``[H, H + horizon)``.
+        The projected window ``[H, H + horizon)``. This and every argument below that is not
+        given (None) comes from the scenario's ``forecast:`` settings
+        (:class:`~segsim.scenario.ForecastSettings`) when it has them.
     method : ``"bootstrap"`` or ``"poisson"``
         ``"bootstrap"``: a block bootstrap of whole contact trajectories (attribute, list
         and event rows) with arrivals. ``"poisson"``: a gamma-Poisson process per contact
@@ -323,6 +325,16 @@ def forecast(
         No contact is established before the block (the history is shorter than it);
         ``"poisson"`` on a store without events.
     """
+    settings = scenario.forecast
+    if settings is not None:
+        horizon = settings.horizon if horizon is None else horizon
+        method = settings.method if method is None else method
+        replications = settings.replications if replications is None else replications
+        seed = settings.seed if seed is None else seed
+        block = settings.block if block is None and method != "poisson" else block
+    horizon = "90d" if horizon is None else horizon
+    method = "bootstrap" if method is None else method
+    replications = 100 if replications is None else replications
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
@@ -370,6 +382,7 @@ def forecast(
         seed=seed,
         method=method,
         block=None if method == "poisson" else block_length,
+        currency=scenario.channels.currency,
     )
 
 
@@ -469,3 +482,22 @@ def _backtest(
     )
     projected.backtest = Backtest(projected, actual)
     return projected
+
+
+def forecast_problems(scenario: Any) -> list[str]:
+    """What the scenario's ``forecast:`` settings cannot do with its data (for ``segsim
+    validate``): a block reaching back to the start of the history, ``"poisson"`` without
+    events. Empty without settings."""
+    settings = scenario.forecast
+    if settings is None:
+        return []
+    try:
+        if settings.method == "poisson":
+            from segsim.forecast._fitted import fit_event_rates
+
+            fit_event_rates(_History(scenario.store, scenario.end, dt.timedelta(0)))
+        else:
+            _History(scenario.store, scenario.end, settings.block or settings.horizon)
+    except ScenarioError as exc:
+        return [f"forecast: {exc}"]
+    return []

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segsim._internal.formatting import DEFAULT_CURRENCY
+
 _FRAME_COLUMNS = ["day", "flow", "channel", "replication", "messages", "cost"]
 _BY = ("flow", "channel")
 
@@ -22,21 +24,24 @@ class Backtest:
     weeks : DataFrame
         One row per 7-day period from the held-out start (the last may be shorter):
         ``week`` (its start), ``days``, ``actual`` (messages the replay sends),
-        ``messages_mean``, ``messages_low``, ``messages_high`` (the forecast's 95% interval
-        over replications) and ``covered`` (``low <= actual <= high``).
+        ``messages_mean``, ``messages_low``, ``messages_high`` (the forecast's ``level``
+        interval over replications) and ``covered`` (``low <= actual <= high``).
+    level : float
+        The intervals' level (0.95 unless :meth:`at_level` chose another).
     coverage : float
-        The share of weeks covered (about 0.95 for well-calibrated intervals).
+        The share of weeks covered (about ``level`` for well-calibrated intervals).
     mape : float
         The mean over weeks with messages of ``|actual - mean| / actual``; NaN if the replay
         sends nothing in the held-out window.
     """
 
-    def __init__(self, projected: Forecast, actual: pd.DataFrame) -> None:
+    def __init__(self, projected: Forecast, actual: pd.DataFrame, *, level: float = 0.95) -> None:
+        self._projected, self._actual, self.level = projected, actual, level
         start = projected.start
         week = ((projected.to_frame_daily()["day"] - start) // pd.Timedelta(days=7)).rename("w")
         daily = projected.to_frame_daily().assign(w=week)
         per = daily.groupby(["w", "replication"], sort=True)["messages"].sum().reset_index()
-        table = interval_summary(per, ["messages"], by=["w"])
+        table = interval_summary(per, ["messages"], by=["w"], level=level)
         actual_week = ((actual["day"] - start) // pd.Timedelta(days=7)).rename("w")
         counts = actual.groupby(actual_week)["messages"].sum()
         days = daily.drop_duplicates("day").groupby("w").size()
@@ -54,9 +59,14 @@ class Backtest:
         errors = (sent["actual"] - sent["messages_mean"]).abs() / sent["actual"]
         self.mape = float(errors.mean()) if len(sent) else float("nan")
 
+    def at_level(self, level: float) -> Backtest:
+        """The same comparison with intervals of another level (e.g. 0.9)."""
+        return Backtest(self._projected, self._actual, level=level)
+
     def __repr__(self) -> str:
         return (
-            f"Backtest({len(self.weeks)} weeks, coverage {self.coverage:.0%}, MAPE {self.mape:.1%})"
+            f"Backtest({len(self.weeks)} weeks, {self.level:.0%} intervals cover "
+            f"{self.coverage:.0%}, MAPE {self.mape:.1%})"
         )
 
 
@@ -119,7 +129,10 @@ class Forecast:
         seed: int,
         method: str,
         block: dt.timedelta | None,
+        currency: str = DEFAULT_CURRENCY,
     ) -> None:
+        #: The currency of every cost (the scenario's ``Channels.currency``).
+        self.currency = currency
         self._sends = sends
         self.start, self.end = start, end
         #: With ``forecast(..., backtest=True)``: the comparison with the replay.
@@ -213,7 +226,7 @@ class Forecast:
         table = self.totals(by=["flow", "channel"]) if len(self._sends) else self.totals()
         title = html.escape(
             f"Forecast — an estimate, not a replay: {self.start:%Y-%m-%d %H:%M} → "
-            f"{self.end:%Y-%m-%d %H:%M} UTC, {self.replications} bootstrap replications"
+            f"{self.end:%Y-%m-%d %H:%M} UTC, {self.replications} replications ({self.method})"
         )
         return (
             f"<p><b>{title}</b></p><p>Projected messages and cost over the horizon: mean and "

@@ -45,6 +45,7 @@ from segsim.flows import (
 )
 from segsim.policies import DeliveryPolicy
 from segsim.responses import ResponseModel
+from segsim.scenario._forecast import ForecastSettings
 from segsim.scenario._yaml import _describe_errors, _error_lines, _Loader, _yaml_line, _yaml_problem
 from segsim.segments import Segment
 
@@ -53,6 +54,7 @@ __all__ = [
     "DataSource",
     "DemoSource",
     "DuckDBSource",
+    "ForecastSettings",
     "ParquetSource",
     "Scenario",
     "load_scenario",
@@ -201,6 +203,9 @@ class Scenario(FrozenModel):
     responses : ResponseModel, optional
         How contacts respond to sent messages: the ``responses`` frame, unsubscribes that
         feed back, simulated conversions (docs/design.md §10).
+    forecast : ForecastSettings, optional
+        The defaults of :func:`segsim.forecast` and ``segsim forecast`` (horizon, method,
+        replications, seed, block; docs/design.md §11); the replay ignores them.
 
     Raises
     ------
@@ -234,6 +239,7 @@ class Scenario(FrozenModel):
     holdout: Holdout | None = None
     policy: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
     responses: ResponseModel | None = None
+    forecast: ForecastSettings | None = None
 
     # The store is not part of the model: it is not data to dump, compare or describe in a
     # schema, only the connection the simulation reads from.
