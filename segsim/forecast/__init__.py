@@ -350,14 +350,34 @@ def forecast(
     seed = scenario.seed if seed is None else seed
     if backtest:
         return _backtest(scenario, length, replications, seed, block_length, method)
-    history_end = scenario.end
+    return _project(
+        scenario.replace(end=scenario.end + length),
+        scenario.end,
+        length,
+        method,
+        replications,
+        seed,
+        block_length,
+    )
+
+
+def _project(
+    projected: Any,
+    history_end: dt.datetime,
+    length: dt.timedelta,
+    method: str,
+    replications: int,
+    seed: int,
+    block_length: dt.timedelta,
+) -> Forecast:
+    """The forecast of ``[history_end, history_end + length)``: ``projected`` is the
+    scenario over ``[start, history_end + length)``, run on each drawn future."""
     if method == "poisson":
-        history = _History(scenario.store, history_end, dt.timedelta(0))
+        history = _History(projected.store, history_end, dt.timedelta(0))
         future = _poisson_futures(history, length)
     else:
-        history = _History(scenario.store, history_end, block_length)
+        history = _History(projected.store, history_end, block_length)
         future = _bootstrap_futures(history, length)
-    projected = scenario.replace(end=history_end + length)
     start, end = pd.Timestamp(history_end), pd.Timestamp(history_end + length)
     parts = []
     seen: dict[str, None] = {}
@@ -373,7 +393,7 @@ def forecast(
         finally:
             store.close()
     for message in seen:  # each distinct warning once, not once per replication
-        warnings.warn(message, SegsimWarning, stacklevel=2)
+        warnings.warn(message, SegsimWarning, stacklevel=3)
     return Forecast(
         pd.concat(parts, ignore_index=True),
         start=start,
@@ -382,7 +402,7 @@ def forecast(
         seed=seed,
         method=method,
         block=None if method == "poisson" else block_length,
-        currency=scenario.channels.currency,
+        currency=projected.channels.currency,
     )
 
 
@@ -462,21 +482,11 @@ def _backtest(
             f"backtest holds out the last {horizon} of the window [{scenario.start}, "
             f"{scenario.end}), which leaves no history before it; give a shorter horizon"
         )
-    try:
-        held = scenario.replace(end=cut)
-    except ValidationError as exc:  # e.g. a schedule event in the held-out part
-        problems = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-        raise ScenarioError(
-            f"backtest: the scenario ending at {cut} (the held-out start) is invalid: {problems}"
-        ) from None
-    projected = forecast(
-        held,
-        horizon=horizon,
-        method=method,
-        replications=replications,
-        seed=seed,
-        block=None if method == "poisson" else min(block, horizon),
-    )
+    # the flows run over the whole window, schedule included (an edit in the held-out part
+    # happens in the forecast as in the replay); only the contacts' rows after the cut are
+    # drawn instead of read
+    block = horizon if method == "poisson" else min(block, horizon)
+    projected = _project(scenario, cut, horizon, method, replications, seed, block)
     actual = _projected_sends(
         simulate(scenario, progress=False).actions, projected.start, projected.end
     )
