@@ -22,8 +22,13 @@ the block length, by default the horizon):
   replacement, shifted likewise, under a new id that no stored contact has;
 * the flows run on the store so built from the scenario's ``start`` to ``H + horizon``
   (so runs in progress at ``H`` carry on), and the messages sent in ``[H, H + horizon)`` are
-  counted. Nothing is written to the user's store: each replication builds its own
+  counted, future ``r`` drawing the flows' random choices (splits, holdouts, responses) of
+  replication ``r``. Nothing is written to the user's store: each replication builds its own
   in-memory :class:`~segsim.store.Store`.
+
+``method="poisson"`` draws the future from fitted event rates instead
+(:mod:`segsim.forecast._fitted`); :mod:`segsim.forecast._result` holds the result classes and
+:mod:`segsim.forecast._report` the "Projection" report sections.
 """
 
 from __future__ import annotations
