@@ -126,3 +126,16 @@ def test_the_replay_report_can_end_with_the_projection(small_scenario):
     keys = [s.key for s in ss.build_report(result, forecast=fc)]
     replay = [s.key for s in ss.build_report(result)]
     assert keys == [*replay, "projection", "projection_weekly", "projection_assumptions"]
+
+
+def test_the_fitted_method_from_the_command_line(small_scenario, tmp_path, capsys):
+    out = tmp_path / "p"
+    args = ["forecast", str(small_scenario), "--horizon", "7d", "--replications", "2"]
+    assert main([*args, "--method", "poisson", "--seed", "5", "--out", str(out)]) == 0
+    assert "2 replications" in capsys.readouterr().out
+    expected = ss.forecast(
+        load_scenario(small_scenario), horizon="7d", method="poisson", replications=2, seed=5
+    )
+    frame = pd.read_parquet(out / "forecast.parquet")
+    pd.testing.assert_frame_equal(frame, expected.to_frame(), check_dtype=False)
+    assert "gamma-Poisson" in (out / "forecast.html").read_text()
