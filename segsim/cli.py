@@ -405,7 +405,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     print(repr(fc))
     print(fc.totals(by=["flow", "channel"]).to_string(index=False))
     if fc.backtest is not None:
-        print(repr(fc.backtest))
+        print(f"{fc.backtest!r}\n{fc.backtest.at_level(0.9)!r}")
     print(f"\nframes (Parquet): {folder.resolve()}\nreport: {path.resolve()}")
     return EXIT_OK
 
