@@ -1,4 +1,5 @@
-"""The ``segsim`` command line: ``demo``, ``run``, ``validate``, ``compare``, ``report``, ``schema``.
+"""The ``segsim`` command line: ``demo``, ``run``, ``validate``, ``compare``, ``report``,
+``forecast``, ``schema``.
 
 Exit codes scripts can rely on:
 
@@ -80,6 +81,23 @@ Simulate a scenario file and write report.html (and report.md with --markdown).
 
 example:
   segsim report datasets/demo_scenario.yaml --out report/
+""",
+    ),
+    "forecast": (
+        "project a scenario file's sends after its history, with intervals (an estimate)",
+        """\
+Project the messages the scenario's flows would send after its end (docs/design.md §11):
+draw --replications futures from the history (--method bootstrap: resampled contact
+trajectories; poisson: fitted event rates), run the flows on each and write into --out
+forecast.parquet (day, flow, channel, replication, messages, cost), forecast_summary.parquet
+(per day: mean and 95% interval) and forecast.html, the "Projection" report. With
+--backtest, the last --horizon of the history is held out and forecast instead, and
+backtest.parquet compares it week by week with the replay. Options not given come from
+the file's forecast: section, else horizon 90d, bootstrap, 100 replications.
+
+examples:
+  segsim forecast datasets/demo_scenario.yaml --horizon 90d --out forecast/
+  segsim forecast datasets/demo_scenario.yaml --horizon 28d --backtest --out backtest/
 """,
     ),
     "schema": (
@@ -167,6 +185,27 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("--markdown", action="store_true", help="also write report.md")
     progress_flag(report)
     report.set_defaults(handler=_cmd_report)
+
+    projection = command("forecast")
+    projection.add_argument("scenario", type=Path, help="scenario YAML file")
+    projection.add_argument(
+        "--out", type=Path, required=True, help="folder for the forecast frames and forecast.html"
+    )
+    projection.add_argument(
+        "--horizon", help="the projected window after the scenario end, e.g. 90d"
+    )
+    projection.add_argument("--replications", type=int, help="futures to draw (default 100)")
+    projection.add_argument("--seed", type=int, help="seed of the draws (default: the scenario's)")
+    projection.add_argument("--method", choices=["bootstrap", "poisson"], help="how to draw")
+    projection.add_argument("--block", help="the bootstrap's block length (default: the horizon)")
+    projection.add_argument(
+        "--backtest", action="store_true", help="forecast the last --horizon of the history"
+    )
+    projection.add_argument("--markdown", action="store_true", help="also write forecast.md")
+    projection.add_argument(
+        "--csv", action="store_true", help="also write each frame as CSV beside its Parquet file"
+    )
+    projection.set_defaults(handler=_cmd_forecast)
 
     json_schema = command("schema")  # the JSON schema of scenario files, not the DuckDB one
     json_schema.set_defaults(handler=_cmd_json_schema)
@@ -261,9 +300,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from segsim.engine.plan import check_scenario
+    from segsim.forecast import forecast_problems
 
     scenario = _load(args.scenario)  # raises with every structural problem and its YAML path
     problems, warnings = check_scenario(scenario)
+    problems = [*problems, *forecast_problems(scenario)]  # the forecast: section vs the data
     for warning in warnings:
         print(f"{args.scenario}: warning: {warning}", file=sys.stderr)
     if problems:
@@ -333,6 +374,39 @@ def _cmd_report(args: argparse.Namespace) -> int:
     result = _simulate(_load(args.scenario), not args.no_progress)
     path = _write_report(result, folder, markdown=args.markdown)
     print(f"report: {path.resolve()}")
+    return EXIT_OK
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from segsim.forecast import forecast
+    from segsim.forecast._report import projection_parts
+    from segsim.report import Report, Section
+
+    folder = _out_folder(args.out)
+    scenario = _load(args.scenario)
+    names = ("horizon", "replications", "seed", "method", "block")
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    try:
+        fc = forecast(scenario, backtest=args.backtest, **options)
+    except (TypeError, ValueError) as exc:  # a bad --horizon, --block or --replications
+        raise SegsimError(f"{args.scenario}: forecast: {exc}") from None
+    frames = {"forecast": fc.to_frame(), "forecast_summary": fc.summary()}
+    if fc.backtest is not None:
+        frames["backtest"] = fc.backtest.weeks
+    for name, frame in frames.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+        if args.csv:
+            frame.to_csv(folder / f"{name}.csv", index=False)
+    title = f"Projection (estimate): {fc.start:%Y-%m-%d %H:%M} → {fc.end:%Y-%m-%d %H:%M} UTC"
+    report = Report(title, [Section(**p) for p in projection_parts(fc)], currency=fc.currency)
+    path = Path(report.to_html(folder / "forecast.html"))
+    if args.markdown:
+        (folder / "forecast.md").write_text(report.to_markdown(), encoding="utf-8")
+    print(repr(fc))
+    print(fc.totals(by=["flow", "channel"]).to_string(index=False))
+    if fc.backtest is not None:
+        print(f"{fc.backtest!r}\n{fc.backtest.at_level(0.9)!r}")
+    print(f"\nframes (Parquet): {folder.resolve()}\nreport: {path.resolve()}")
     return EXIT_OK
 
 

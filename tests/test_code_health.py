@@ -191,7 +191,6 @@ MAX_LINES = 700
 LONG_MODULES = {
     "segsim/engine/core.py",
     "segsim/engine/plan.py",
-    "segsim/scenario.py",
 }
 
 

@@ -327,7 +327,7 @@ def test_backtest_compares_the_held_out_weeks_with_the_replay():
     ] == [(15, 7, 1, 1.0, 1.0, True), (22, 7, 1, 0.0, 0.0, False), (29, 1, 0, 0.0, 0.0, True)]
     assert fc.backtest.coverage == pytest.approx(2 / 3)
     assert fc.backtest.mape == pytest.approx((0 + 1) / 2)  # weeks with messages only
-    assert repr(fc.backtest) == "Backtest(3 weeks, coverage 67%, MAPE 50.0%)"
+    assert repr(fc.backtest) == "Backtest(3 weeks, 95% intervals cover 67%, MAPE 50.0%)"
     assert ss.forecast(scenario(make_store(ONE)), horizon="15d", replications=1).backtest is None
 
 

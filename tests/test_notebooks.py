@@ -81,6 +81,7 @@ def test_the_stories_are_there():
         "07_experiments",
         "08_delivery_policies",
         "09_which_variant_converts",
+        "10_forecast",
     }
 
 

@@ -544,7 +544,7 @@ def _messages_per_contact_section(result: Any) -> Section:
 # -- the report ----------------------------------------------------------------------------------------
 
 
-def build_report(result: Any, *, freq: str = "W") -> Report:
+def build_report(result: Any, *, freq: str = "W", forecast: Any = None) -> Report:
     """The projected-sends report of a simulation result.
 
     Parameters
@@ -556,6 +556,9 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         Period of the tables and charts over time: ``"D"`` (day), ``"W"`` (week, Monday to
         Sunday), ``"M"`` (month), ... — calendar periods in UTC, clipped to the window, the
         partial ones flagged (``docs/semantics.md``, Periods).
+    forecast : Forecast, optional
+        A forecast (:func:`segsim.forecast`) whose "Projection" sections follow the
+        replay's, titled as an estimate.
 
     Returns
     -------
@@ -571,7 +574,9 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         (with a scenario), ``skip_reasons``, ``delivery_policy`` (with a policy),
         ``suppression_reasons``, ``funnel``, ``split_paths`` (when a flow has a split),
         ``messages_per_contact``. Messages are email, SMS and WhatsApp only; webhooks and
-        list or contact changes are operations, in their own section.
+        list or contact changes are operations, in their own section. With ``forecast``,
+        ``projection``, ``projection_weekly``, ``projection_backtest`` (with a backtest) and
+        ``projection_assumptions`` come last.
 
     Examples
     --------
@@ -604,6 +609,10 @@ def build_report(result: Any, *, freq: str = "W") -> Report:
         _split_paths_section(result),
         _messages_per_contact_section(result),
     ]
+    if forecast is not None:  # the estimate after the replay, in sections of its own
+        from segsim.forecast._report import projection_parts
+
+        sections += [Section(**part) for part in projection_parts(forecast)]
     title = "Projected sends"
     if result.window is not None:
         start, end = result.window

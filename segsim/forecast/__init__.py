@@ -22,8 +22,13 @@ the block length, by default the horizon):
   replacement, shifted likewise, under a new id that no stored contact has;
 * the flows run on the store so built from the scenario's ``start`` to ``H + horizon``
   (so runs in progress at ``H`` carry on), and the messages sent in ``[H, H + horizon)`` are
-  counted. Nothing is written to the user's store: each replication builds its own
+  counted, future ``r`` drawing the flows' random choices (splits, holdouts, responses) of
+  replication ``r``. Nothing is written to the user's store: each replication builds its own
   in-memory :class:`~segsim.store.Store`.
+
+``method="poisson"`` draws the future from fitted event rates instead
+(:mod:`segsim.forecast._fitted`); :mod:`segsim.forecast._result` holds the result classes and
+:mod:`segsim.forecast._report` the "Projection" report sections.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -43,13 +47,12 @@ from segsim._internal.naming import PositiveDuration
 from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import MESSAGE_ACTIONS
 from segsim.errors import ScenarioError, SegsimWarning
+from segsim.forecast._result import Backtest, Forecast, interval_summary
 
-__all__ = ["Backtest", "Forecast", "forecast", "interval_summary"]
+__all__ = ["Backtest", "Forecast", "forecast", "forecast_problems", "interval_summary"]
 
-METHODS = ("bootstrap",)
+METHODS = ("bootstrap", "poisson")
 _DURATION = TypeAdapter(PositiveDuration)
-_FRAME_COLUMNS = ["day", "flow", "channel", "replication", "messages", "cost"]
-_BY = ("flow", "channel")
 
 
 # -- the bootstrap -----------------------------------------------------------------------------
@@ -121,6 +124,7 @@ class _History:
                 "horizon=) or a later scenario end"
             )
         self.contacts = [cid for cid, _ in first]  # every contact present at H, in id order
+        self.first_seen = dict(first)
         self.established = [cid for cid, ts in first if ts < start]
         self.arrivals = [cid for cid, ts in first if ts >= start]
         # new ids avoid every stored id, rows after H included
@@ -270,9 +274,9 @@ def _projected_sends(actions: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
 def forecast(
     scenario: Any,
     *,
-    horizon: Any = "90d",
-    method: str = "bootstrap",
-    replications: int = 100,
+    horizon: Any = None,
+    method: str | None = None,
+    replications: int | None = None,
     seed: int | None = None,
     block: Any = None,
     backtest: bool = False,
@@ -288,18 +292,25 @@ def forecast(
         Its ``end`` is the end of the history used (``H``); its flows, segments, channels,
         policy, holdout and schedule run as in :func:`segsim.simulate`, from its ``start``.
     horizon : duration, default ``"90d"``
-        The projected window ``[H, H + horizon)``.
-    method : ``"bootstrap"``
-        A block bootstrap of whole contact trajectories (the only method so far).
+        The projected window ``[H, H + horizon)``. This and every argument below that is not
+        given (None) comes from the scenario's ``forecast:`` settings
+        (:class:`~segsim.scenario.ForecastSettings`) when it has them.
+    method : ``"bootstrap"`` or ``"poisson"``
+        ``"bootstrap"``: a block bootstrap of whole contact trajectories (attribute, list
+        and event rows) with arrivals. ``"poisson"``: a gamma-Poisson process per contact
+        and event name fitted to the event history (:mod:`segsim.forecast._fitted`); the
+        attributes and lists stay as they are at ``H`` and no contact arrives.
     replications : int, default 100
-        How many futures to draw; replication ``r`` draws from ``(seed, r)``.
+        How many futures to draw. Future ``r`` draws its behaviour from ``(seed, r)`` and
+        runs the flows with the random choices (splits, holdouts, responses) of replication
+        ``r`` of the scenario's seed, as ``simulate(scenario, replications=R)`` does, so the
+        interval includes the flows' own randomness.
     seed : int, optional
-        The seed of the bootstrap draws (default: the scenario's seed). The flows' own
-        random choices (splits, holdouts) use the scenario's seed, replication 0, in every
-        projected future.
+        The seed of the behaviour draws (default: the scenario's seed).
     block : duration, optional
-        The block length ``B`` (default: the horizon); the block ``[H - B, H)`` must start
-        after the first stored row, so that some contacts are established before it.
+        The bootstrap's block length ``B`` (default: the horizon); the block ``[H - B, H)``
+        must start after the first stored row, so that some contacts are established before
+        it. Not with ``"poisson"``.
     backtest : bool
         Hold out the last ``horizon`` of the history: forecast ``[end - horizon, end)`` from
         the history before it, and compare with what the replay sends there
@@ -316,11 +327,19 @@ def forecast(
     ValueError
         A bad horizon, block, method or replication count.
     ScenarioError
-        No contact is established before the block (the history is shorter than it).
+        No contact is established before the block (the history is shorter than it);
+        ``"poisson"`` on a store without events.
     """
-    from segsim.engine import simulate
-    from segsim.store import Store
-
+    settings = scenario.forecast
+    if settings is not None:
+        horizon = settings.horizon if horizon is None else horizon
+        method = settings.method if method is None else method
+        replications = settings.replications if replications is None else replications
+        seed = settings.seed if seed is None else seed
+        block = settings.block if block is None and method != "poisson" else block
+    horizon = "90d" if horizon is None else horizon
+    method = "bootstrap" if method is None else method
+    replications = 100 if replications is None else replications
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
@@ -328,33 +347,58 @@ def forecast(
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an integer or None, got {seed!r}")
     length = _duration(horizon, "horizon")
+    if method == "poisson" and block is not None:
+        raise ValueError("block= is a length of the bootstrap; method 'poisson' has none")
     block_length = length if block is None else _duration(block, "block")
     if block_length > length:
         raise ValueError(f"block ({block_length}) must not be longer than the horizon ({length})")
     seed = scenario.seed if seed is None else seed
     if backtest:
-        return _backtest(scenario, length, replications, seed, block_length)
-    history_end = scenario.end
-    history = _History(scenario.store, history_end, block_length)
-    tiles = math.ceil(length / block_length)
-    projected = scenario.replace(end=history_end + length)
+        return _backtest(scenario, length, replications, seed, block_length, method)
+    return _project(
+        scenario.replace(end=scenario.end + length),
+        scenario.end,
+        length,
+        method,
+        replications,
+        seed,
+        block_length,
+    )
+
+
+def _project(
+    projected: Any,
+    history_end: dt.datetime,
+    length: dt.timedelta,
+    method: str,
+    replications: int,
+    seed: int,
+    block_length: dt.timedelta,
+) -> Forecast:
+    """The forecast of ``[history_end, history_end + length)``: ``projected`` is the
+    scenario over ``[start, history_end + length)``, run on each drawn future."""
+    if method == "poisson":
+        history = _History(projected.store, history_end, dt.timedelta(0))
+        future = _poisson_futures(history, length)
+    else:
+        history = _History(projected.store, history_end, block_length)
+        future = _bootstrap_futures(history, length)
     start, end = pd.Timestamp(history_end), pd.Timestamp(history_end + length)
     parts = []
     seen: dict[str, None] = {}
     for r in range(replications):
-        donors = _donor_map(history, tiles, _rng(seed, r))
-        store = _future_store(history, donors, length, Store)
+        store = future(_rng(seed, r))
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                result = simulate(projected.with_store(store), progress=False)
+                actions = _run_future(projected.with_store(store), r)
             for w in caught:
                 seen.setdefault(str(w.message))
-            parts.append(_projected_sends(result.actions, start, end).assign(replication=r))
+            parts.append(_projected_sends(actions, start, end).assign(replication=r))
         finally:
             store.close()
     for message in seen:  # each distinct warning once, not once per replication
-        warnings.warn(message, SegsimWarning, stacklevel=2)
+        warnings.warn(message, SegsimWarning, stacklevel=3)
     return Forecast(
         pd.concat(parts, ignore_index=True),
         start=start,
@@ -362,12 +406,76 @@ def forecast(
         replications=replications,
         seed=seed,
         method=method,
-        block=block_length,
+        block=None if method == "poisson" else block_length,
+        currency=projected.channels.currency,
     )
 
 
+def _bootstrap_futures(history: _History, horizon: dt.timedelta) -> Any:
+    """The future store of one replication's generator, by the block bootstrap."""
+    from segsim.store import Store
+
+    tiles = math.ceil(horizon / history.block)
+
+    def future(rng: np.random.Generator) -> Any:
+        return _future_store(history, _donor_map(history, tiles, rng), horizon, Store)
+
+    return future
+
+
+def _poisson_futures(history: _History, horizon: dt.timedelta) -> Any:
+    """The future store of one replication's generator, by the fitted gamma-Poisson method:
+    the history as it is at ``H`` and the drawn event occurrences."""
+    from segsim.forecast._fitted import add_drawn_events, fit_event_rates
+    from segsim.store import Store
+
+    fit = fit_event_rates(history)
+    nobody = pd.DataFrame(
+        {
+            "contact_id": pd.Series([], dtype="int64" if history.id_type == "integer" else "str"),
+            "donor": pd.Series([], dtype="int64" if history.id_type == "integer" else "str"),
+            "tile": pd.Series([], dtype="int64"),
+        }
+    )
+
+    def future(rng: np.random.Generator) -> Any:
+        store = _future_store(history, nobody, horizon, Store)
+        add_drawn_events(store, history, fit.draw(rng, horizon))
+        return store
+
+    return future
+
+
+def _run_future(scenario: Any, replication: int) -> pd.DataFrame:
+    """The ``actions`` frame of the scenario simulated with the flows' random draws of
+    ``replication`` (splits, holdouts, responses: docs/design.md §4.10), exactly replication
+    ``r`` of ``simulate(scenario, replications=R)``, without simulating the others."""
+    from segsim.engine.core import Simulation
+    from segsim.engine.output import MemorySink, frames_from_parts
+    from segsim.engine.plan import build_plan
+
+    plan = build_plan(scenario)
+    for message in plan.warnings:
+        warnings.warn(message, SegsimWarning, stacklevel=2)
+    id_dtype = "int64" if scenario.store.id_type == "integer" else "object"
+    sink = MemorySink(id_dtype)
+    Simulation(
+        plan,
+        scenario.store,
+        include_existing_members=scenario.include_existing_members,
+        sink=sink,
+        replication=replication,
+    ).run()
+    return frames_from_parts(sink.parts, plan.flow_order, id_dtype)["actions"]
+
+
 def _backtest(
-    scenario: Any, horizon: dt.timedelta, replications: int, seed: int, block: dt.timedelta
+    scenario: Any,
+    horizon: dt.timedelta,
+    replications: int,
+    seed: int,
+    block: dt.timedelta,
+    method: str,
 ) -> Forecast:
     """The forecast of the last ``horizon`` of the history from what came before, with the
     replay's sends there to compare."""
@@ -379,20 +487,11 @@ def _backtest(
             f"backtest holds out the last {horizon} of the window [{scenario.start}, "
             f"{scenario.end}), which leaves no history before it; give a shorter horizon"
         )
-    try:
-        held = scenario.replace(end=cut)
-    except ValidationError as exc:  # e.g. a schedule event in the held-out part
-        problems = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-        raise ScenarioError(
-            f"backtest: the scenario ending at {cut} (the held-out start) is invalid: {problems}"
-        ) from None
-    projected = forecast(
-        held,
-        horizon=horizon,
-        replications=replications,
-        seed=seed,
-        block=min(block, horizon),
-    )
+    # the flows run over the whole window, schedule included (an edit in the held-out part
+    # happens in the forecast as in the replay); only the contacts' rows after the cut are
+    # drawn instead of read
+    block = horizon if method == "poisson" else min(block, horizon)
+    projected = _project(scenario, cut, horizon, method, replications, seed, block)
     actual = _projected_sends(
         simulate(scenario, progress=False).actions, projected.start, projected.end
     )
@@ -400,216 +499,20 @@ def _backtest(
     return projected
 
 
-class Backtest:
-    """A forecast of held-out history against the replay of it.
+def forecast_problems(scenario: Any) -> list[str]:
+    """What the scenario's ``forecast:`` settings cannot do with its data (for ``segsim
+    validate``): a block reaching back to the start of the history, ``"poisson"`` without
+    events. Empty without settings."""
+    settings = scenario.forecast
+    if settings is None:
+        return []
+    try:
+        if settings.method == "poisson":
+            from segsim.forecast._fitted import fit_event_rates
 
-    Attributes
-    ----------
-    weeks : DataFrame
-        One row per 7-day period from the held-out start (the last may be shorter):
-        ``week`` (its start), ``days``, ``actual`` (messages the replay sends),
-        ``messages_mean``, ``messages_low``, ``messages_high`` (the forecast's 95% interval
-        over replications) and ``covered`` (``low <= actual <= high``).
-    coverage : float
-        The share of weeks covered (about 0.95 for well-calibrated intervals).
-    mape : float
-        The mean over weeks with messages of ``|actual - mean| / actual``; NaN if the replay
-        sends nothing in the held-out window.
-    """
-
-    def __init__(self, projected: Forecast, actual: pd.DataFrame) -> None:
-        start = projected.start
-        week = ((projected.to_frame_daily()["day"] - start) // pd.Timedelta(days=7)).rename("w")
-        daily = projected.to_frame_daily().assign(w=week)
-        per = daily.groupby(["w", "replication"], sort=True)["messages"].sum().reset_index()
-        table = interval_summary(per, ["messages"], by=["w"])
-        actual_week = ((actual["day"] - start) // pd.Timedelta(days=7)).rename("w")
-        counts = actual.groupby(actual_week)["messages"].sum()
-        days = daily.drop_duplicates("day").groupby("w").size()
-        table["actual"] = table["w"].map(counts).fillna(0).astype("int64")
-        table["days"] = table["w"].map(days).astype("int64")
-        table["week"] = start + pd.to_timedelta(table["w"] * 7, unit="D")
-        table["covered"] = (table["messages_low"] <= table["actual"]) & (
-            table["actual"] <= table["messages_high"]
-        )
-        self.weeks = table[
-            ["week", "days", "actual", "messages_mean", "messages_low", "messages_high", "covered"]
-        ].reset_index(drop=True)
-        self.coverage = float(self.weeks["covered"].mean())
-        sent = self.weeks[self.weeks["actual"] > 0]
-        errors = (sent["actual"] - sent["messages_mean"]).abs() / sent["actual"]
-        self.mape = float(errors.mean()) if len(sent) else float("nan")
-
-    def __repr__(self) -> str:
-        return (
-            f"Backtest({len(self.weeks)} weeks, coverage {self.coverage:.0%}, MAPE {self.mape:.1%})"
-        )
-
-
-# -- the result --------------------------------------------------------------------------------
-
-
-def interval_summary(
-    per_replication: pd.DataFrame,
-    metrics: Sequence[str],
-    *,
-    by: Sequence[str] = (),
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """Mean and percentile interval of each metric over replications (one row per
-    replication and group): ``*by, <metric>_mean, <metric>_low, <metric>_high, replications``.
-
-    ``low`` and ``high`` are the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles
-    (linear interpolation). With at most 40 replications and ``level`` ≥ 0.95 the mean
-    always lies in the interval; with more replications, or a narrower level, a skewed
-    metric's mean may fall outside it.
-    """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}")
-    lo, hi = (1 - level) / 2, (1 + level) / 2
-    groups = per_replication.groupby(list(by), sort=True) if by else [((), per_replication)]
-    rows = []
-    for key, group in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        row: list[Any] = list(key)
-        for metric in metrics:
-            values = group[metric].to_numpy(dtype="float64")
-            row += [
-                float(values.mean()),
-                float(np.quantile(values, lo)),
-                float(np.quantile(values, hi)),
-            ]
-        rows.append((*row, len(group)))
-    columns = [*by, *(f"{m}_{s}" for m in metrics for s in ("mean", "low", "high")), "replications"]
-    return pd.DataFrame(rows, columns=columns).astype({"replications": "int64"})
-
-
-class Forecast:
-    """Projected sends of a scenario after its history: an estimate, from :func:`forecast`.
-
-    Attributes
-    ----------
-    start, end : Timestamp
-        The projected window ``[start, end)`` (UTC); ``start`` is the history's end.
-    replications, seed, method, block
-        How the futures were drawn.
-    """
-
-    def __init__(
-        self,
-        sends: pd.DataFrame,
-        *,
-        start: pd.Timestamp,
-        end: pd.Timestamp,
-        replications: int,
-        seed: int,
-        method: str,
-        block: dt.timedelta,
-    ) -> None:
-        self._sends = sends
-        self.start, self.end = start, end
-        #: With ``forecast(..., backtest=True)``: the comparison with the replay.
-        self.backtest: Backtest | None = None
-        self.replications, self.seed, self.method, self.block = replications, seed, method, block
-
-    @property
-    def days(self) -> pd.DatetimeIndex:
-        """Every projected UTC day (the first and last may be partial)."""
-        return pd.date_range(self.start.floor("D"), self.end - pd.Timedelta(1, "us"), freq="D")
-
-    def to_frame(self) -> pd.DataFrame:
-        """``day, flow, channel, replication, messages, cost``: one row per projected day,
-        (flow, channel) that sends in any replication, and replication, zeros included."""
-        sends = self._sends
-        pairs = sorted(set(zip(sends["flow"], sends["channel"], strict=True)))
-        index = pd.MultiIndex.from_tuples(
-            [(d, f, c, r) for d in self.days for f, c in pairs for r in range(self.replications)],
-            names=["day", "flow", "channel", "replication"],
-        )
-        frame = (
-            sends.set_index(["day", "flow", "channel", "replication"])[["messages", "cost"]]
-            .reindex(index, fill_value=0)
-            .reset_index()
-        )
-        return frame.astype(
-            {
-                "flow": "str",
-                "channel": "str",
-                "replication": "int64",
-                "messages": "int64",
-                "cost": "float64",
-            }
-        )[_FRAME_COLUMNS]
-
-    def to_frame_daily(self) -> pd.DataFrame:
-        """``day, replication, messages, cost``: every flow and channel together, one row per
-        projected day and replication, zeros included."""
-        return self._per_replication(["day"])
-
-    def _per_replication(self, keys: list[str]) -> pd.DataFrame:
-        frame = self.to_frame()
-        groups = [*keys, "replication"]
-        if frame.empty:  # nothing projected anywhere: zeros per day and in total
-            if keys == ["day"]:
-                index = pd.MultiIndex.from_product(
-                    [self.days, range(self.replications)], names=groups
-                )
-            elif not keys:
-                index = pd.Index(range(self.replications), name="replication")
-            else:  # per flow or channel: no (flow, channel) sends, so no rows
-                index = pd.MultiIndex.from_tuples([], names=groups)
-            zeros = pd.DataFrame({"messages": 0, "cost": 0.0}, index=index).reset_index()
-            return zeros.astype({"messages": "int64", "cost": "float64"})
-        return frame.groupby(groups, sort=True)[["messages", "cost"]].sum().reset_index()
-
-    def _check_by(self, by: Any) -> list[str]:
-        chosen = [] if by is None else [by] if isinstance(by, str) else list(by)
-        unknown = [b for b in chosen if b not in _BY]
-        if unknown:
-            raise ValueError(f"by must name 'flow' and/or 'channel'; got {unknown[0]!r}")
-        return chosen
-
-    def summary(self, *, by: Any = None, level: float = 0.95) -> pd.DataFrame:
-        """Per projected day (and per ``by``: ``"flow"``, ``"channel"`` or both), the mean
-        and interval over replications of messages and cost: ``day, *by, messages_mean,
-        messages_low, messages_high, cost_mean, cost_low, cost_high, replications``."""
-        keys = ["day", *self._check_by(by)]
-        return interval_summary(
-            self._per_replication(keys), ["messages", "cost"], by=keys, level=level
-        )
-
-    def totals(self, *, by: Any = None, level: float = 0.95) -> pd.DataFrame:
-        """Over the whole horizon (per ``by`` if given), the mean and interval over
-        replications of messages and cost (columns as :meth:`summary`, without ``day``)."""
-        keys = self._check_by(by)
-        return interval_summary(
-            self._per_replication(keys), ["messages", "cost"], by=keys, level=level
-        )
-
-    def plot(self, *, level: float = 0.95, ax: Any = None) -> Any:
-        """A fan chart of projected messages per day: the mean and the ``level`` interval
-        over replications (:func:`segsim.plots.plot_forecast`), titled as an estimate."""
-        from segsim.plots import plot_forecast
-
-        return plot_forecast(self.summary(level=level), level=level, ax=ax)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        table = self.totals(by=["flow", "channel"]) if len(self._sends) else self.totals()
-        title = html.escape(
-            f"Forecast — an estimate, not a replay: {self.start:%Y-%m-%d %H:%M} → "
-            f"{self.end:%Y-%m-%d %H:%M} UTC, {self.replications} bootstrap replications"
-        )
-        return (
-            f"<p><b>{title}</b></p><p>Projected messages and cost over the horizon: mean and "
-            "95% interval over replications.</p>" + table.to_html(index=False)
-        )
-
-    def __repr__(self) -> str:
-        total = self.totals()
-        return (
-            f"Forecast(estimate, {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M}, "
-            f"{self.replications} replications, {total['messages_mean'].iloc[0]:.1f} messages "
-            "projected on average)"
-        )
+            fit_event_rates(_History(scenario.store, scenario.end, dt.timedelta(0)))
+        else:
+            _History(scenario.store, scenario.end, settings.block or settings.horizon)
+    except ScenarioError as exc:
+        return [f"forecast: {exc}"]
+    return []
