@@ -8,7 +8,7 @@ The population (every instant is tz-aware UTC, at a plausible time of day):
 
 * Sign-ups are spread over the 6 months *before* ``start`` (about 40%, so there is state at
   ``start``) and over the window itself. At sign-up a contact gets ``signup_at``, ``plan``
-  ``"free"``, a ``country``, usually an ``email``, often a ``phone``, its three channel
+  ``"free"``, a ``country`` (and usually its ``timezone``), usually an ``email``, often a ``phone``, its three channel
   subscriptions, ``purchase_count`` 0, ``ltv`` 0 and ``last_seen_at``.
 * About 35% upgrade ``free → pro`` some weeks later; about 30% of those churn later
   (``pro → churned``) and stop visiting.
@@ -17,6 +17,13 @@ The population (every instant is tz-aware UTC, at a plausible time of day):
   later. Some visits are purchases: ``last_purchase_at``, ``purchase_count`` (1, 2, ...) and
   ``ltv`` (the running total of amounts) change together, and the first purchase adds the
   contact to the ``customers`` list.
+* Time zones: at sign-up most contacts get a ``timezone``, an IANA name of their country's
+  (``Europe/Paris`` for FR; ``America/New_York``, ``America/Chicago``, ``America/Denver`` or
+  ``America/Los_Angeles`` for US; ``Europe/Madrid`` or ``Atlantic/Canary`` for ES; ...);
+  about 3% have none (the scenario's ``Channels(default_timezone=...)`` applies to them).
+  About 3% of the others move once, weeks later, to another zone; a move abroad changes
+  ``country`` at the same instant, so zone and country always agree. The zones come from a
+  generator of their own: every other row is the same with or without them.
 * Subscriptions change: email/SMS/WhatsApp unsubscribes and opt-ins at random times. Some
   emails are removed (hard bounce or erasure: ``email`` becomes unset), some contacts add an
   email or a phone later. ``newsletter`` members join at sign-up or when they opt in to email,
