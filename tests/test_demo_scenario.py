@@ -1,5 +1,6 @@
 """The invariants of docs/design.md §5.3, on the demo scenario (every action and rule in use),
-and what its delivery policy (docs/design.md §12), response model and goals (§10) do there."""
+and what its delivery policy (docs/design.md §12) and its response model and goals
+(docs/design.md §10) do there."""
 
 from __future__ import annotations
 
