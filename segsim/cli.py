@@ -29,6 +29,7 @@ _COMMANDS = {
         "simulate the demo scenario on the built-in demo data and write its report",
         """\
 Build the demo data, simulate the demo scenario (four flows using every action and rule,
+with a delivery policy in each contact's time zone, a response model and purchase goals;
 see datasets/demo_scenario.yaml), print a summary and write the HTML report.
 
 examples:

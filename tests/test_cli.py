@@ -47,6 +47,9 @@ def test_demo_simulates_and_writes_the_report(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "Welcome Pro" in out and "report:" in out
+    # the summary shows what the demo's policy, response model and goals add (rows by name)
+    rows = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert {"deferred", "frequency_capped", "delivered", "clicked", "converted", "revenue"} <= rows
     assert (tmp_path / "demo" / "report.html").stat().st_size > 10_000
 
 

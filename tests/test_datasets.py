@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import time
+import zoneinfo
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,11 @@ from segsim.datasets import (
     demo_events,
     demo_frames,
 )
+from segsim.datasets.demo import _ZONES
 from segsim.store import Store
+
+# the module (``segsim.datasets.demo`` the attribute is the function)
+demo_module = importlib.import_module("segsim.datasets.demo")
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets"
 START = pd.Timestamp("2026-01-01", tz="UTC")
@@ -199,6 +205,63 @@ def test_countries_are_a_realistic_mix(attributes):
     )
     assert set(shares.index) == {"FR", "DE", "ES", "IT", "GB", "US"}
     assert shares.idxmax() == "FR"
+
+
+def test_time_zones_are_iana_names_of_the_contacts_country(attributes):
+    zones = changes(attributes, "timezone")
+    assert all(
+        isinstance(zoneinfo.ZoneInfo(name), zoneinfo.ZoneInfo) for name in set(zones["value"])
+    )
+    # the country in force at each zone row (a move abroad changes both at one instant)
+    country = attributes[attributes["attribute"] == "country"].sort_values("ts", kind="stable")
+    at = pd.merge_asof(
+        zones.sort_values("ts", kind="stable"),
+        country[["contact_id", "ts", "value"]].rename(columns={"value": "country"}),
+        on="ts",
+        by="contact_id",
+    )
+    assert all(
+        zone in {name for name, _ in _ZONES[code]}
+        for zone, code in zip(at["value"], at["country"], strict=True)
+    )
+    final = zones.groupby("contact_id")["value"].last()
+    assert final.nunique() >= 5 and {"Europe/Paris", "America/New_York"} <= set(final)
+
+
+def test_a_few_zones_are_unknown_and_a_few_contacts_move(attributes):
+    zones = changes(attributes, "timezone")
+    signups = changes(attributes, "signup_at").set_index("contact_id")["ts"]
+    first = zones.groupby("contact_id").first()
+    assert (first["ts"] == signups.loc[first.index]).all()  # a known zone is known at sign-up
+    # shares within 4 standard errors of the generator's 3% unknown and 3% (of the known) movers
+    unknown = 1 - len(first) / N
+    assert abs(unknown - 0.03) <= 4 * np.sqrt(0.03 * 0.97 / N)
+    moves = zones.dropna(subset=["previous"])
+    assert moves["contact_id"].is_unique and (moves["value"] != moves["previous"]).all()
+    # (moves after the window's end are dropped: the share is at most 3%)
+    assert 0 < len(moves) / len(first) <= 0.03 + 4 * np.sqrt(0.03 * 0.97 / len(first))
+    assert (
+        moves["ts"].dt.floor("D") > signups.loc[moves["contact_id"]].dt.floor("D").to_numpy()
+    ).all()
+    abroad = changes(attributes, "country").dropna(subset=["previous"])
+    assert set(zip(abroad["contact_id"], abroad["ts"], strict=True)) <= set(
+        zip(moves["contact_id"], moves["ts"], strict=True)
+    )
+    assert len(abroad) > 0
+
+
+def test_time_zones_leave_the_other_rows_as_they_were(monkeypatch, attributes, lists):
+    """The zones come from a generator of their own: without any zone (every contact
+    unknown, nobody moves) the rows are exactly the others."""
+    monkeypatch.setattr(demo_module, "_ZONE_UNKNOWN", 1.0)
+    bare_attributes, bare_lists = demo_frames(contacts=N, seed=7)
+    assert "timezone" not in set(bare_attributes["attribute"])
+    moved_country = (attributes["attribute"] == "country") & attributes.duplicated(
+        ["contact_id", "attribute"]
+    )
+    others = attributes[(attributes["attribute"] != "timezone") & ~moved_country]
+    pd.testing.assert_frame_equal(bare_attributes, others.reset_index(drop=True))
+    pd.testing.assert_frame_equal(bare_lists, lists)
 
 
 def test_email_and_phone_coverage(store):

@@ -53,8 +53,8 @@ def test_controls_start_from_the_flow_and_the_first_run_is_the_scenario(scenario
         "reentry_mode": "recheck",
         "reentry_wait": "30d",
         "on_pause": "hold",
-        "quiet_hours": "",  # the scenario has no delivery policy
-        "daily_cap": 0,
+        "quiet_hours": "21:00-08:00",  # the demo policy's quiet hours
+        "daily_cap": 0,  # its daily cap counts SMS only; the control caps all messages
         "compare_with": None,
     }
     assert isinstance(explorer.widget, ipywidgets.VBox)

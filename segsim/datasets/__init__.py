@@ -1,5 +1,6 @@
 """Built-in synthetic data: :func:`demo` builds a store with a realistic contact population,
-:func:`demo_scenario` the demo scenario (four flows using every action and rule) over it.
+:func:`demo_scenario` the demo scenario (four flows using every action and rule, a delivery
+policy, a response model and purchase goals) over it.
 
 Everything is generated offline from a seed; nothing is downloaded.
 """

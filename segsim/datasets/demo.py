@@ -8,7 +8,7 @@ The population (every instant is tz-aware UTC, at a plausible time of day):
 
 * Sign-ups are spread over the 6 months *before* ``start`` (about 40%, so there is state at
   ``start``) and over the window itself. At sign-up a contact gets ``signup_at``, ``plan``
-  ``"free"``, a ``country``, usually an ``email``, often a ``phone``, its three channel
+  ``"free"``, a ``country`` (and usually its ``timezone``), usually an ``email``, often a ``phone``, its three channel
   subscriptions, ``purchase_count`` 0, ``ltv`` 0 and ``last_seen_at``.
 * About 35% upgrade ``free → pro`` some weeks later; about 30% of those churn later
   (``pro → churned``) and stop visiting.
@@ -17,6 +17,13 @@ The population (every instant is tz-aware UTC, at a plausible time of day):
   later. Some visits are purchases: ``last_purchase_at``, ``purchase_count`` (1, 2, ...) and
   ``ltv`` (the running total of amounts) change together, and the first purchase adds the
   contact to the ``customers`` list.
+* Time zones: at sign-up most contacts get a ``timezone``, an IANA name of their country's
+  (``Europe/Paris`` for FR; ``America/New_York``, ``America/Chicago``, ``America/Denver`` or
+  ``America/Los_Angeles`` for US; ``Europe/Madrid`` or ``Atlantic/Canary`` for ES; ...);
+  about 3% have none (the scenario's ``Channels(default_timezone=...)`` applies to them).
+  About 3% of the others move once, weeks later, to another zone; a move abroad changes
+  ``country`` at the same instant, so zone and country always agree. The zones come from a
+  generator of their own: every other row is the same with or without them.
 * Subscriptions change: email/SMS/WhatsApp unsubscribes and opt-ins at random times. Some
   emails are removed (hard bounce or erasure: ``email`` becomes unset), some contacts add an
   email or a phone later. ``newsletter`` members join at sign-up or when they opt in to email,
@@ -59,6 +66,7 @@ DEMO_TYPES: dict[str, str] = {
     "signup_at": "timestamp",
     "plan": "string",
     "country": "string",
+    "timezone": "string",
     "email": "string",
     "phone": "string",
     "email_subscribed": "boolean",
@@ -88,6 +96,22 @@ _DAY_US = 86_400 * 1_000_000
 _HISTORY_DAYS = 182  # sign-ups before ``start``: the history that builds state at ``start``
 _COUNTRIES = ("FR", "DE", "ES", "IT", "GB", "US")
 _COUNTRY_SHARES = (0.30, 0.20, 0.12, 0.10, 0.13, 0.15)
+#: Each country's IANA time zones and their shares among its contacts.
+_ZONES: dict[str, tuple[tuple[str, float], ...]] = {
+    "FR": (("Europe/Paris", 1.0),),
+    "DE": (("Europe/Berlin", 1.0),),
+    "ES": (("Europe/Madrid", 0.9), ("Atlantic/Canary", 0.1)),
+    "IT": (("Europe/Rome", 1.0),),
+    "GB": (("Europe/London", 1.0),),
+    "US": (
+        ("America/New_York", 0.45),
+        ("America/Chicago", 0.3),
+        ("America/Denver", 0.07),
+        ("America/Los_Angeles", 0.18),
+    ),
+}
+_ZONE_UNKNOWN = 0.03  # contacts whose zone was never detected: Channels(default_timezone=...)
+_ZONE_MOVES = 0.03  # contacts who move once, to another zone (and its country)
 _PHONE_PREFIX = {"FR": "+336", "DE": "+4915", "ES": "+346", "IT": "+393", "GB": "+447", "US": "+1"}
 _EMAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "orange.fr", "gmx.de", "example.com")
 
@@ -331,6 +355,14 @@ def _population(
     rows.add(ids[buyer], bought_at, "ltv", ltv)
     lists.add(ids[buyer[group_start]], bought_at[group_start], "customers", True)
 
+    # time zones (own generator: the other rows stay the same with or without them)
+    zone_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x747A]))
+    zone, known, moves, move_at, new_zone, new_country = _time_zones(zone_rng, country, signup)
+    rows.add(ids[known], signup[known], "timezone", zone[known])
+    rows.add(ids[moves], move_at[moves], "timezone", new_zone[moves])
+    abroad = moves & (new_country != country)
+    rows.add(ids[abroad], move_at[abroad], "country", new_country[abroad])
+
     # events: what the visits and purchases above were (own generator: the rows stay the same)
     event_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x65766E74]))
     events = _events(
@@ -345,6 +377,42 @@ def _population(
         lists.frame(start_us, end_days, "list", "member").astype({"member": bool}),
         events,
     )
+
+
+def _time_zones(
+    rng: np.random.Generator, country: np.ndarray, signup: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Each contact's IANA zone at sign-up, whether it is known, and who moves where, when.
+
+    The zone at sign-up is one of the contact's country's (:data:`_ZONES`, by share); a few
+    contacts' zone is unknown (``default_timezone`` applies to them). Some contacts with a
+    known zone move once, later, to another zone drawn by the population's shares; a move
+    abroad changes ``country`` too. Every draw is made for every contact, so a contact's zone
+    does not depend on the others'. Returns ``(zone, known, moves, move_at, new_zone,
+    new_country)``.
+    """
+    n = len(country)
+    table = [(code, name, share) for code, zones in _ZONES.items() for name, share in zones]
+    zone_names = np.array([name for _, name, _ in table], dtype=object)
+    zone_countries = np.array([code for code, _, _ in table], dtype=object)
+    draw = rng.random(n)
+    zone = np.empty(n, dtype=object)
+    for code, zones in _ZONES.items():
+        mine = country == code
+        names = np.array([name for name, _ in zones], dtype=object)
+        bounds = np.cumsum([share for _, share in zones])
+        zone[mine] = names[
+            np.minimum(np.searchsorted(bounds, draw[mine], side="right"), len(names) - 1)
+        ]
+    known = rng.random(n) >= _ZONE_UNKNOWN
+    moves = known & (rng.random(n) < _ZONE_MOVES)
+    move_at = _later(rng, signup, 60.0)
+    weights = np.array(
+        [_COUNTRY_SHARES[_COUNTRIES.index(code)] * share for code, _, share in table]
+    )
+    pick = rng.choice(len(table), n, p=weights / weights.sum())
+    pick = np.where(zone_names[pick] == zone, (pick + 1) % len(table), pick)  # another zone
+    return zone, known, moves, move_at, zone_names[pick], zone_countries[pick]
 
 
 def _events(
