@@ -7,7 +7,10 @@ Each benchmark runs in its own process (so peak RSS is its own):
 * loading 10M attribute changes from Parquet, CSV and a DataFrame vs DuckDB reading the same
   rows into a table;
 * segment transitions vs a plain DuckDB query (1M contacts / 10M changes);
-* the engine vs bare SimPy callbacks (200k flows);
+* event-segment transitions vs a plain DuckDB window query (1M contacts / 10M events);
+* the engine vs bare SimPy callbacks (200k flows), and with a delivery policy vs without;
+* replications: a later replication vs the first, and 100 replications on 2 processes
+  (the demo scenario at 5,000 contacts);
 * end to end at 100k, 300k and 1M contacts (time and memory growth);
 * 1 vs 2 shards on local processes (1M contacts).
 
@@ -85,6 +88,23 @@ def main() -> None:
         )
     )
 
+    events = _run(
+        "bench_event_segments.py",
+        "--contacts",
+        str(1_000_000 // scale),
+        "--events",
+        str(10_000_000 // scale),
+    )
+    rows.append(
+        (
+            "event segment transitions / plain DuckDB",
+            f"{events['contacts']:,} contacts, {events['events']:,} events",
+            f"{events['segsim_one_segment_s']} s vs {events['plain_query_s']} s",
+            f"ratio {events['ratio']}",
+            "≤ 1.5",
+        )
+    )
+
     eng = _run("bench_engine.py", "--contacts", str(200_000 // scale))
     rows.append(
         (
@@ -93,6 +113,35 @@ def main() -> None:
             f"{eng['engine_flows_per_s']:,} vs {eng['bare_simpy_flows_per_s']:,} flows/s",
             f"ratio {eng['ratio_engine_vs_bare']}",
             "≥ 0.5",
+        )
+    )
+    rows.append(
+        (
+            "engine with a policy / without",
+            f"{eng['flows']:,} flows",
+            "quiet hours + 2 caps",
+            f"ratio {eng['ratio_policy_vs_none']}",
+            "≤ 1.3",
+        )
+    )
+
+    reps = _run("bench_replications.py", "--contacts", "5000", "--replications", str(100 // scale))
+    rows.append(
+        (
+            "later replication / first",
+            f"{reps['contacts']:,} contacts",
+            f"{reps['later_replication_s']} s vs {reps['first_replication_s']} s",
+            f"ratio {reps['later_over_first']}",
+            "≤ 0.6",
+        )
+    )
+    rows.append(
+        (
+            f"{reps['replications']} replications, 2 processes",
+            f"{reps['contacts']:,} contacts",
+            f"{reps['processes_s']} s",
+            "",
+            "≤ 60 s (100)",
         )
     )
 
@@ -147,7 +196,9 @@ def main() -> None:
                 "machine": machine,
                 "load": load,
                 "segments": seg,
+                "event_segments": events,
                 "engine": eng,
+                "replications": reps,
                 "end_to_end": ends,
                 "two_shards": two,
             },
