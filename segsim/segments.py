@@ -21,6 +21,8 @@ computes each measure with a window frame ``RANGE BETWEEN d - 1 PRECEDING AND CU
 over the contact's instants, and an occurrence of a read event at an instant makes its
 transitions ``history`` rather than ``time``.
 
+The SQL is built stage by stage in :mod:`segsim._transitions` (one named function per step).
+
 The history before ``start`` only builds state (and counts toward ``nth``); only
 transitions inside ``[start, end)`` are returned.
 """
