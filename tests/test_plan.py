@@ -7,18 +7,10 @@ import pytest
 import segsim as ss
 from segsim import attr, in_list
 from segsim._internal.vocab import STEP_KINDS
+from segsim.engine.compiled import STEP_RULES, ActionStep, BranchStep, ChannelRule, WaitStep
 from segsim.engine.core import Simulation
 from segsim.engine.delivery import Delivery
-from segsim.engine.plan import (
-    STEP_RULES,
-    ActionStep,
-    BranchStep,
-    ChannelRule,
-    LifecycleStep,
-    WaitStep,
-    build_plan,
-    check_scenario,
-)
+from segsim.engine.plan import LifecycleStep, build_plan, check_scenario
 from tests.engine_helpers import day, make_store, reachable, scenario
 
 PRO = ss.Segment("Pro", attr("plan") == "pro")

@@ -18,7 +18,7 @@ batches); a contact touched by an action is replayed and evaluated live from the
 (:mod:`segsim.engine.occurrences`) and decided in the triggers phase of their instant.
 
 A run's steps are executed by the handler of their kind (``Simulation._handlers``: one per
-step kind, as :data:`segsim.engine.plan.STEP_RULES` has one compile rule per kind); a
+step kind, as :data:`segsim.engine.compiled.STEP_RULES` has one compile rule per kind); a
 message's status, reason and cost are decided by :mod:`segsim.engine.delivery`; random draws
 come from :mod:`segsim.engine.draws`. Runs that enter take their first steps before the other
 steps due at their instant (see ``_first_steps``, ``_react``, and docs/semantics.md).
@@ -50,6 +50,7 @@ from segsim._internal.frames import (
 from segsim._internal.localtime import wait_until
 from segsim._internal.sql import quote_identifier
 from segsim._internal.vocab import ACTION_KINDS, RECHECK_AFTER, STEP_KINDS
+from segsim.engine.compiled import ActionStep, BranchStep, WaitForStep, WaitStep
 from segsim.engine.delivery import Delivery
 from segsim.engine.draws import Draws
 from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
@@ -57,15 +58,7 @@ from segsim.engine.goal_exit import GoalExits
 from segsim.engine.goals import observed_conversions
 from segsim.engine.live import EVENT_ROW, LiveContact, replay, time_boundaries
 from segsim.engine.occurrences import read_occurrences
-from segsim.engine.plan import (
-    ActionStep,
-    BranchStep,
-    CompiledFlow,
-    LifecycleStep,
-    Plan,
-    WaitForStep,
-    WaitStep,
-)
+from segsim.engine.plan import CompiledFlow, LifecycleStep, Plan
 from segsim.engine.policy import Policies, TimeZones
 from segsim.engine.responses import Responder, events_stand_in
 from segsim.errors import CascadeLoopError
@@ -245,7 +238,7 @@ class Simulation:
     """Run a compiled scenario; see :func:`segsim.simulate`.
 
     Steps are executed by the handler of their kind (:attr:`_handlers`, one per step kind,
-    matching the compile rules of :data:`segsim.engine.plan.STEP_RULES`); a message's
+    matching the compile rules of :data:`segsim.engine.compiled.STEP_RULES`); a message's
     delivery is decided by :class:`~segsim.engine.delivery.Delivery`; random draws, for the
     step kinds that need them, come from :attr:`draws` (:mod:`segsim.engine.draws`).
     """

@@ -24,7 +24,7 @@ from collections.abc import Collection
 from typing import Any
 
 from segsim._internal.vocab import NO_ADDRESS_REASON
-from segsim.engine.plan import ActionStep, ChannelRule
+from segsim.engine.compiled import ActionStep, ChannelRule
 
 __all__ = ["Delivery", "Verdict"]
 

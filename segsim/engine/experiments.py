@@ -1,7 +1,7 @@
 """Experiment steps and holdouts in the event loop (docs/design.md §9).
 
 The handlers of the ``split`` and ``audience_split`` step kinds (registered in
-``Simulation._handlers``, as the compile rules are in :data:`segsim.engine.plan.STEP_RULES`)
+``Simulation._handlers``, as the compile rules are in :data:`segsim.engine.compiled.STEP_RULES`)
 and the holdout test a message goes through before delivery. Every random choice is a draw
 of :mod:`segsim.engine.draws`, keyed by what it decides, so it is sticky and independent of
 event order and sharding.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from segsim.engine.compiled import AudienceSplitStep, SplitStep
 from segsim.engine.draws import Draws
-from segsim.engine.plan import AudienceSplitStep, SplitStep
 from segsim.errors import ScenarioError
 from segsim.experiments import path_for_draw
 

@@ -6,33 +6,30 @@
   eligibility. DuckDB computes all their transitions in bulk (as hidden segments); the
   engine only keeps, per contact, which of them hold.
 * **Compiled flow versions** (:class:`CompiledFlow`): each step compiled by the rule of its
-  kind (:data:`STEP_RULES`) into a small frozen record (:class:`WaitStep`,
+  kind (:data:`segsim.engine.compiled.STEP_RULES`) into a small frozen record (:class:`WaitStep`,
   :class:`BranchStep`, :class:`WaitForStep`, :class:`ActionStep`) that knows the id of the
   step after it; the trigger, filter and exit/restart conditions as tracked-condition indices.
 * **The lifecycle** (:class:`LifecycleStep`): the schedule in the order it applies, each
   ``Edit`` with its compiled version; the state machine itself is
   :func:`segsim.flows.next_state`.
 
-A new step kind is a compile rule here (an entry of :data:`STEP_RULES`) and a handler in the
+A new step kind is a compile rule in :mod:`segsim.engine.compiled` (an entry of its
+:data:`~segsim.engine.compiled.STEP_RULES`) and a handler in the
 event loop (:class:`segsim.engine.core.Simulation`'s handler table).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from segsim._internal.localtime import WEEKDAYS, clock_minutes
 from segsim._internal.naming import did_you_mean
-from segsim._internal.vocab import ACTION_CHANNEL, ACTION_KINDS, MESSAGE_ACTIONS, NO_ADDRESS_REASON
+from segsim._internal.vocab import ACTION_CHANNEL, MESSAGE_ACTIONS
 from segsim._time import duration_us, to_us
 from segsim.conditions import (
     Condition,
-    all_of,
     attr,
     attributes_used,
     compile_predicate,
@@ -41,6 +38,15 @@ from segsim.conditions import (
     unknown_lists,
     validate_condition,
 )
+from segsim.engine.channel_checks import channel_attribute_checks
+from segsim.engine.compiled import (
+    STEP_RULES,
+    ChannelRule,
+    CompiledStep,
+    WaitForStep,
+    WaitStep,
+    _FlowCompiler,
+)
 from segsim.engine.goal_exit import compile_goal_exits
 from segsim.engine.goals import compile_goals, goal_problems
 from segsim.engine.live import EVENT_ROW
@@ -48,7 +54,6 @@ from segsim.engine.policy import check_time_zones
 from segsim.engine.responses import override_conditions
 from segsim.errors import FlowNotReady, ScenarioError
 from segsim.event_conditions import EventCatalog, events_used
-from segsim.experiments import bucket_bounds, cumulative_shares
 from segsim.flows import (
     AddToList,
     AttributeMatches,
@@ -59,7 +64,6 @@ from segsim.flows import (
     Flow,
     FlowState,
     RemoveFromList,
-    StepPlace,
     UpdateContact,
     _format_loc,
     event_flow_name,
@@ -70,256 +74,6 @@ from segsim.flows import (
     walk_steps,
 )
 from segsim.segments import Segment, validate_segments
-
-
-@dataclass(frozen=True)
-class ChannelRule:
-    """How one channel's sends are decided (see :mod:`segsim.engine.delivery`).
-
-    ``address`` and ``consent`` are tracked-condition indices (``attr(address).is_set()``,
-    ``attr(consent) == True``), ``None`` when the attribute is nowhere in the data or the
-    flows (it then never holds); ``cost`` is the price of one sent message.
-    """
-
-    channel: str
-    address: int | None
-    consent: int | None
-    cost: float
-
-
-# -- compiled steps --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledStep:
-    """A step as the event loop reads it: its id, kind and the step a run goes to after it.
-
-    ``next`` is ``None`` when the flow ends after this step.
-    """
-
-    id: str
-    kind: str
-    next: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class WaitStep(CompiledStep):
-    """Wait ``duration_us`` microseconds, then go to ``next``.
-
-    With ``until`` (minutes after local midnight): wait ``days`` calendar days in the
-    contact's zone, then until that clock time on an allowed weekday (``weekdays``, 0 =
-    Monday; ``None``: any), see :func:`segsim._internal.localtime.wait_until`.
-    """
-
-    duration_us: int
-    until: int | None = None
-    days: int = 0
-    weekdays: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BranchStep(CompiledStep):
-    """Go to ``then_first`` if tracked condition ``condition`` holds, else ``otherwise_first``.
-
-    An empty path leads straight to ``next``.
-    """
-
-    condition: int
-    then_first: str | None
-    otherwise_first: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SplitStep(CompiledStep):
-    """A random split (docs/design.md §9): path ``i`` is named ``names[i]`` and starts at
-    ``firsts[i]`` (``next`` for an empty path).
-
-    Drawn: the first path whose cumulative share exceeds the contact's draw. By bucket:
-    ``bucket_conditions[i]`` is the tracked condition "the bucket is in path ``i``'s range".
-    """
-
-    names: tuple[str, ...]
-    firsts: tuple[str | None, ...]
-    cumulative: tuple[float, ...]
-    bucket_attribute: str | None
-    bucket_conditions: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AudienceSplitStep(CompiledStep):
-    """Ranked paths: the first tracked condition of ``conditions`` that holds wins; none
-    holding, ``otherwise`` (the last of ``names`` and ``firsts``)."""
-
-    conditions: tuple[int, ...]
-    names: tuple[str, ...]
-    firsts: tuple[str | None, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WaitForStep(CompiledStep):
-    """Wait until tracked condition ``condition`` holds (go to ``then_first``), for at most
-    ``timeout_us`` microseconds (then go to ``timed_out_first``).
-
-    An empty path leads straight to ``next``.
-    """
-
-    condition: int
-    timeout_us: int
-    then_first: str | None
-    timed_out_first: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ActionStep(CompiledStep):
-    """An action, worked out once: the event loop only reads it."""
-
-    channel: str  # email, sms, whatsapp, webhook or ""
-    template: str | None
-    detail: str | None  # list name, webhook method and url, or the JSON of Update contact
-    changes: tuple[tuple[bool, str, Any], ...]  # state changes: (is_list, name, value)
-
-    @property
-    def is_message(self) -> bool:
-        return self.kind in MESSAGE_ACTIONS
-
-
-class _FlowCompiler:
-    """What a step's compile rule may use: condition tracking, attribute types, the flow."""
-
-    def __init__(self, flow: Flow, track: Callable[[Condition, str], int], types: dict[str, str]):
-        self.flow = flow
-        self.track = track
-        self.types = types
-
-    def where(self, place: StepPlace) -> str:
-        return f"flow {self.flow.name!r} step {place.step.id!r}"
-
-
-def _compile_wait(place: StepPlace, _compiler: _FlowCompiler) -> WaitStep:
-    step = place.step
-    if step.until is None:
-        return WaitStep(step.id, step.kind, place.next, duration_us(step.duration))
-    weekdays = None if step.weekdays is None else tuple(WEEKDAYS.index(d) for d in step.weekdays)
-    return WaitStep(
-        step.id,
-        step.kind,
-        place.next,
-        duration_us(step.duration),
-        until=clock_minutes(step.until),
-        days=step.days,
-        weekdays=weekdays,
-    )
-
-
-def _compile_branch(place: StepPlace, compiler: _FlowCompiler) -> BranchStep:
-    step = place.step
-    return BranchStep(
-        step.id,
-        step.kind,
-        place.next,
-        condition=compiler.track(step.when, compiler.where(place)),
-        then_first=place.path_first(step.then),
-        otherwise_first=place.path_first(step.otherwise),
-    )
-
-
-def _compile_split(place: StepPlace, compiler: _FlowCompiler) -> SplitStep:
-    step = place.step
-    names = tuple(step.paths)
-    weights = [step.weights[name] for name in names]
-    conditions: tuple[int, ...] = ()
-    if step.bucket_attribute is not None:
-        bucket = attr(step.bucket_attribute)
-        conditions = tuple(
-            compiler.track(all_of(bucket >= low, bucket < high), compiler.where(place))
-            for low, high in bucket_bounds(weights)
-        )
-    return SplitStep(
-        step.id,
-        step.kind,
-        place.next,
-        names=names,
-        firsts=tuple(place.path_first(step.paths[name]) for name in names),
-        cumulative=cumulative_shares(weights),
-        bucket_attribute=step.bucket_attribute,
-        bucket_conditions=conditions,
-    )
-
-
-def _compile_audience_split(place: StepPlace, compiler: _FlowCompiler) -> AudienceSplitStep:
-    step = place.step
-    where = compiler.where(place)
-    return AudienceSplitStep(
-        step.id,
-        step.kind,
-        place.next,
-        conditions=tuple(compiler.track(path.when, where) for path in step.paths),
-        names=step.path_names(),
-        firsts=tuple(
-            place.path_first(steps) for steps in (*(p.steps for p in step.paths), step.otherwise)
-        ),
-    )
-
-
-def _compile_wait_for(place: StepPlace, compiler: _FlowCompiler) -> WaitForStep:
-    step = place.step
-    return WaitForStep(
-        step.id,
-        step.kind,
-        place.next,
-        condition=compiler.track(step.until, compiler.where(place)),
-        timeout_us=duration_us(step.timeout),
-        then_first=place.path_first(step.then),
-        timed_out_first=place.path_first(step.timed_out),
-    )
-
-
-def _compile_action(place: StepPlace, compiler: _FlowCompiler) -> ActionStep:
-    step, kind, after = place.step, place.step.kind, place.next
-    if kind in MESSAGE_ACTIONS:
-        return ActionStep(step.id, kind, after, str(ACTION_CHANNEL[kind]), step.template, None, ())
-    if kind == "webhook":
-        detail = json.dumps({"method": step.method, "url": step.url}, sort_keys=True)
-        return ActionStep(step.id, kind, after, "webhook", None, detail, ())
-    if kind in ("add_to_list", "remove_from_list"):
-        change = ((True, step.list_name, kind == "add_to_list"),)
-        return ActionStep(step.id, kind, after, "", None, step.list_name, change)
-    if kind == "update_contact":
-        changes = tuple(
-            (False, name, _internal_value(value, compiler.types.get(name)))
-            for name, value in step.set.items()
-        )
-        detail = json.dumps({k: _jsonable(v) for k, v in step.set.items()}, sort_keys=True)
-        return ActionStep(step.id, kind, after, "", None, detail, changes)
-    return ActionStep(step.id, kind, after, "", None, None, ())  # delete_contact
-
-
-#: step kind -> its compile rule. A new step kind adds its rule here and its handler to the
-#: event loop's table (``Simulation._handlers``); tests check both cover every step kind.
-STEP_RULES: dict[str, Callable[[StepPlace, _FlowCompiler], CompiledStep]] = {
-    "wait": _compile_wait,
-    "branch": _compile_branch,
-    "split": _compile_split,
-    "audience_split": _compile_audience_split,
-    "wait_for": _compile_wait_for,
-    **dict.fromkeys(ACTION_KINDS, _compile_action),
-}
-
-
-def _internal_value(value: Any, kind: str | None) -> Any:
-    """A value set by Update contact, as live state holds it (timestamps as epoch µs)."""
-    if value is None:
-        return None
-    if kind == "timestamp":
-        return to_us(value)
-    if kind == "number":
-        return float(value)
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
 
 # -- compiled flows, lifecycle and the plan ---------------------------------------------------------
 
@@ -533,88 +287,6 @@ def _list_names(store: Any, flows: Sequence[Flow]) -> set[str]:
     return names
 
 
-def _channel_attribute_checks(
-    scenario: Any, flows: Sequence[Flow], store_types: dict[str, str]
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """Channel attributes that are absent from the data, for the channels flows send on.
-
-    Such an attribute makes every message of its channel ``skipped`` (``no_email``/
-    ``no_phone`` or ``unsubscribed``), which is almost always a misnamed attribute. It is
-    a problem (``(path, message)``), or only a warning when an Update contact step of some
-    flow sets the attribute (the data may legitimately lack it until then).
-    """
-    channels = scenario.channels
-    senders: dict[str, tuple[str, str]] = {}  # channel -> (flow, step) of its first message
-    setters: dict[str, tuple[str, str]] = {}  # attribute -> (flow, step) of an Update contact
-    for flow in flows:
-        for _, step in iter_steps(flow):
-            if step.kind in MESSAGE_ACTIONS:
-                senders.setdefault(str(ACTION_CHANNEL[step.kind]), (flow.name, step.id))
-            elif isinstance(step, UpdateContact):
-                for name in step.set:
-                    setters.setdefault(name, (flow.name, step.id))
-    problems: list[tuple[str, str]] = []
-    warnings: list[str] = []
-    for kind in MESSAGE_ACTIONS:
-        channel = str(ACTION_CHANNEL[kind])
-        if channel not in senders:
-            continue
-        sender_flow, sender_step = senders[channel]
-        address, consent, _ = channels.rule(kind)
-        for role, name, reason in (
-            ("address", address, NO_ADDRESS_REASON[channel]),
-            ("consent", consent, "unsubscribed"),
-        ):
-            if name is None or name in store_types:
-                continue
-            option = f"{channel}_{role}"
-            what = f"channel {channel}: the {role} attribute {name!r} is not in the data"
-            if name in setters:
-                setter_flow, setter_step = setters[name]
-                warnings.append(
-                    f"{what}; until an Update contact step sets it (flow {setter_flow!r} step "
-                    f"{setter_step!r}), every {channel} message is skipped ({reason})"
-                )
-                continue
-            problems.append(
-                (
-                    f"channels.{option}",
-                    f"{what}, so every {channel} message (e.g. flow {sender_flow!r} step "
-                    f"{sender_step!r}) would be skipped ({reason})"
-                    f"{_channel_suggestion(name, role, channel, store_types)}; name the data's "
-                    f"attribute with ss.Channels({option}=...)",
-                )
-            )
-    return problems, warnings
-
-
-#: words that name a channel in attribute names (``email_opt_in``, ``mobile``, ``wa_consent``)
-_CHANNEL_WORDS = {
-    "email": ("mail",),
-    "sms": ("sms", "phone", "mobile", "tel"),
-    "whatsapp": ("whatsapp", "wa_", "phone", "mobile"),
-}
-
-
-def _channel_suggestion(name: str, role: str, channel: str, store_types: dict[str, str]) -> str:
-    """ "did you mean": a close name, else an attribute of the right type naming the channel.
-
-    A consent attribute is boolean and an address a string; ``email_opt_in`` is not close
-    to ``email_subscribed`` as text, but it is the email consent the data has.
-    """
-    kind = "boolean" if role == "consent" else "string"
-    fitting = sorted(a for a, t in store_types.items() if t == kind)
-    close = difflib.get_close_matches(name, fitting, n=1)
-    if not close:
-        words = _CHANNEL_WORDS[channel]
-        close = [a for a in fitting if any(word in a.lower() for word in words)]
-    if len(close) == 1:
-        return f"; did you mean {close[0]!r}?"
-    if close:
-        return f"; did you mean one of {', '.join(map(repr, close))}?"
-    return did_you_mean(name, store_types)
-
-
 def checked_where(trigger: EventTrigger, property_types: dict[str, str], where: str) -> Any:
     """An event trigger's ``where``, checked against the store's property types and
     normalised (as conditions are); a :class:`ScenarioError` naming ``where`` otherwise."""
@@ -757,7 +429,7 @@ def build_plan(scenario: Any) -> Plan:
             lifecycle.append(LifecycleStep(at, order, event))
     goal_exits = compile_goal_exits(scenario, store, event_triggers)
     _check_ready(scenario.flows, lifecycle, initial_states)
-    channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
+    channel_problems, warnings = channel_attribute_checks(scenario, flows, store_types)
     if channel_problems:
         raise ScenarioError(channel_problems[0][1])
     warnings += unknown_lists(placed, _list_names(store, flows))
@@ -972,7 +644,7 @@ def check_scenario(scenario: Any) -> tuple[list[str], list[str]]:
     for k, event in enumerate(scenario.schedule):
         if isinstance(event, Edit):
             check_flow(event.flow, ("schedule", k, "flow"))
-    channel_problems, warnings = _channel_attribute_checks(scenario, flows, store_types)
+    channel_problems, warnings = channel_attribute_checks(scenario, flows, store_types)
     problems += [f"{path}: {message}" for path, message in channel_problems]
     problems += [f"{path}: {message}" for path, message in _event_trigger_problems(scenario)]
     problems += [f"{path}: {message}" for path, message in goal_problems(scenario, scenario.store)]
