@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from segsim._internal.frames import FRAMES, RUNS
+from segsim._internal.frames import _typed as typed
 from segsim._internal.sql import quote_literal
 from segsim.engine.core import Logs
 
@@ -220,14 +221,19 @@ def frames_from_replications(
             picked = con.execute(order[name]).fetchnumpy()
             rows = np.asarray(picked["_row"])
             source = sources[name]
-            data = {}
-            for column in spec.names:
-                if column == "run_id":
-                    data[column] = np.asarray(picked["run_id"])
+            data = {"replication": np.asarray(picked["replication"]).astype("int64")}
+            for column in spec.columns:
+                if column.name == "run_id":
+                    values = np.asarray(picked["run_id"]).astype("int64")
                 else:
-                    data[column] = source[column].to_numpy()[rows]
-            frame = FRAMES[name].typed(pd.DataFrame(data), id_dtype)
-            frame.insert(0, "replication", np.asarray(picked["replication"]).astype("int64"))
+                    values = source[column.name].to_numpy()[rows]
+                # object columns stay object (pandas would infer its string dtype)
+                series = pd.Series(values, dtype=values.dtype, copy=False)
+                # parts hold str or None in their str columns already: kept as they are
+                data[column.name] = (
+                    series if column.kind == "str" else typed(column.kind, series, id_dtype)
+                )
+            frame = pd.DataFrame(data, copy=False)
             out[name] = frame
     finally:
         con.close()
@@ -259,7 +265,14 @@ def _register_shared(
     if not parts:
         parts = [_part_frame(name, [], 0, id_dtype)]
     source = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    keys = pd.DataFrame({c: source[c].to_numpy() for c in _KEYS if c in source.columns})
+    keys = pd.DataFrame(
+        {
+            c: pd.Series(source[c].to_numpy(), dtype=source[c].dtype, copy=False)
+            for c in _KEYS
+            if c in source.columns
+        },
+        copy=False,
+    )
     keys["_part"] = np.repeat(np.arange(len(parts), dtype="int64"), [len(p) for p in parts])
     keys["_row"] = np.arange(len(source), dtype="int64")
     usage = pd.DataFrame(
