@@ -16,9 +16,9 @@ DEMO = Path(__file__).resolve().parent.parent / "datasets" / "demo_scenario.yaml
 
 @pytest.fixture
 def held_out(tmp_path):
-    """The demo scenario file, 150 contacts, with a 30% holdout: replications differ."""
+    """The demo scenario file, 80 contacts, with a 30% holdout: replications differ."""
     path = tmp_path / "scenario.yaml"
-    text = DEMO.read_text().replace("contacts: 5000", "contacts: 150")
+    text = DEMO.read_text().replace("contacts: 5000", "contacts: 80")
     path.write_text(text + "holdout:\n  percent: 30\n")
     return path
 
