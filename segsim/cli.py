@@ -47,6 +47,7 @@ CSV file beside its Parquet file (times in ISO 8601, UTC).
 examples:
   segsim run datasets/demo_scenario.yaml --out results/
   segsim run datasets/demo_scenario.yaml --out results/ --csv
+  segsim run datasets/demo_scenario.yaml --out results/ --replications 20 --seed 3
 """,
     ),
     "validate": (
@@ -71,8 +72,13 @@ include_existing_members, so that only their flows and schedules differ: otherwi
 deltas would mean nothing, and compare refuses (exit code 1), naming what differs.
 --allow-different compares them anyway, with a warning in the output and the report.
 
-example:
+With --replications R every variant is simulated R times on common random numbers (the
+same draws for the same contact, step and replication), and the summary gives each
+metric's delta with its 95% interval and the probability that the variant beats the baseline.
+
+examples:
   segsim compare recheck.yaml event.yaml --out comparison/
+  segsim compare a.yaml b.yaml --replications 50 --out comparison/
 """,
     ),
     "report": (
@@ -139,6 +145,22 @@ def _build_parser() -> argparse.ArgumentParser:
     def progress_flag(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
+    def replication_flags(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--replications",
+            type=int,
+            default=1,
+            metavar="R",
+            help="simulate R replications, each drawing its splits, holdouts and responses "
+            "anew (default 1); the summary gives each metric's mean and 95%% interval",
+        )
+        sub.add_argument(
+            "--seed",
+            type=int,
+            metavar="N",
+            help="the scenario's seed (default: the file's); the same seed gives the same frames",
+        )
+
     demo = command("demo")
     demo.add_argument(
         "--contacts", type=int, default=5_000, help="contacts to generate (default 5000)"
@@ -162,6 +184,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--csv", action="store_true", help="also write each frame as CSV beside its Parquet file"
     )
     progress_flag(run)
+    replication_flags(run)
     run.set_defaults(handler=_cmd_run)
 
     validate = command("validate")
@@ -178,6 +201,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "(the output warns that the deltas then mix several changes)",
     )
     progress_flag(compare)
+    replication_flags(compare)
     compare.set_defaults(handler=_cmd_compare)
 
     report = command("report")
@@ -185,6 +209,7 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, help="folder for report.html")
     report.add_argument("--markdown", action="store_true", help="also write report.md")
     progress_flag(report)
+    replication_flags(report)
     report.set_defaults(handler=_cmd_report)
 
     projection = command("forecast")
@@ -216,16 +241,25 @@ def _build_parser() -> argparse.ArgumentParser:
 # -- commands ----------------------------------------------------------------------------------
 
 
-def _simulate(scenario: Any, progress: bool) -> Any:
+def _simulate(scenario: Any, progress: bool, args: argparse.Namespace | None = None) -> Any:
     from segsim.engine import simulate
 
-    return simulate(scenario, progress=progress)
+    replications = 1 if args is None else getattr(args, "replications", 1)
+    if args is not None and getattr(args, "seed", None) is not None:
+        scenario = scenario.replace(seed=args.seed)
+    if replications < 1:
+        raise SegsimError(f"--replications must be a positive integer, got {replications}")
+    return simulate(scenario, progress=progress, replications=replications)
 
 
 def _print_summary(result: Any) -> None:
-    """The per-flow summary, one flow per column (it is too wide for a terminal otherwise)."""
+    """The per-flow summary, one flow per column (it is too wide for a terminal otherwise);
+    over replications, one row per flow and metric (mean, 95% interval)."""
     from segsim._internal.formatting import format_frame
 
+    if result.replication_count > 1:
+        print(result.summary().to_string(index=False))
+        return
     summary = result.summary().set_index("flow").T
     summary.index.name = "metric"
     summary.columns.name = None
@@ -247,8 +281,20 @@ def _out_folder(path: Path) -> Path:
 
 
 def _write_report(result: Any, folder: Path, markdown: bool = False) -> Path:
+    """``report.html`` (and ``report.md``). Over replications the report shows replication
+    0, and ``summary.csv`` (mean and 95% interval per flow and metric) and
+    ``replications.csv`` (one row per replication) are written beside it."""
     from segsim.report import build_report
 
+    if result.replication_count > 1:
+        result.summary().to_csv(folder / "summary.csv", index=False)
+        result.replications.to_csv(folder / "replications.csv", index=False)
+        print(
+            f"\nover {result.replication_count} replications: {(folder / 'summary.csv').resolve()}"
+            f" (mean and 95% interval), {(folder / 'replications.csv').resolve()}; the report "
+            "shows replication 0"
+        )
+        result = result.replication(0)
     report = build_report(result)
     path = report.to_html(folder / "report.html")
     if markdown:
@@ -287,7 +333,7 @@ def _load(path: Path) -> Any:
 def _cmd_run(args: argparse.Namespace) -> int:
     folder = _out_folder(args.out)
     scenario = _load(args.scenario)
-    result = _simulate(scenario, not args.no_progress)
+    result = _simulate(scenario, not args.no_progress, args)
     print(repr(result))
     _print_summary(result)
     out = result.to_parquet(folder)
@@ -338,6 +384,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if name in scenarios:
             name = str(path)
         scenarios[name] = _load(path)
+        if args.seed is not None:  # one seed for every variant: common random numbers
+            scenarios[name] = scenarios[name].replace(seed=args.seed)
     baseline_name, baseline = next(iter(scenarios.items()))
     problems = [
         f"{name} differs from {baseline_name} in {difference}"
@@ -359,7 +407,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     ]
     for warning in warnings:
         print(warning, file=sys.stderr)
-    results = {name: _simulate(s, not args.no_progress) for name, s in scenarios.items()}
+    results = {name: _simulate(s, not args.no_progress, args) for name, s in scenarios.items()}
     comparison = Comparison(results, warnings=warnings)
     for warning in warnings:
         print(warning)
@@ -372,7 +420,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     folder = _out_folder(args.out)
-    result = _simulate(_load(args.scenario), not args.no_progress)
+    result = _simulate(_load(args.scenario), not args.no_progress, args)
     path = _write_report(result, folder, markdown=args.markdown)
     print(f"report: {path.resolve()}")
     return EXIT_OK

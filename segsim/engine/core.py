@@ -253,13 +253,15 @@ class Simulation:
         progress: Any = None,
         sink: Any = None,
         key_offset: int = 0,
-        transitions: pa.Table | None = None,
+        transitions: pa.Table | list[tuple[int, list[tuple]]] | None = None,
         replication: int = 0,
+        histories: dict[Any, tuple[list, int | None]] | None = None,
     ) -> None:
         self.plan = plan
         #: precomputed transitions (:func:`transitions_table` of this plan, possibly filtered
         #: to some contacts) read instead of querying DuckDB: a caller re-running one plan
-        #: many times, like the explorer, computes them once
+        #: many times, like the explorer, computes them once (or a list of ``(t, rows)``
+        #: grouped by instant, as the event loop reads them)
         self.transitions = transitions
         self.store = store
         self.include_existing = include_existing_members
@@ -289,8 +291,9 @@ class Simulation:
             "wait_for": self._wait_for_step,
             **dict.fromkeys(ACTION_KINDS, self._action_step),
         }
-        #: contacts whose story read a random draw (a split path, a holdout): the only
-        #: ones another replication can change (see :func:`segsim.engine.shard_run.run_shard`)
+        #: contacts whose story read a random draw (a split path, a holdout, a response to a
+        #: sent message): the only ones another replication can change (see
+        #: :func:`segsim.engine.shard_run.run_shard`)
         self.drawn: set[Any] = set()
         self.holdout = (
             None if plan.holdout is None else HoldoutGroup(plan.holdout, self.draws, self.drawn)
@@ -310,7 +313,13 @@ class Simulation:
         # event triggers' occurrences, streamed beside the transitions (by instant)
         self._occurrences: Iterator[tuple[int, list[tuple]]] | None = None
         self._occurrences_next: tuple[int, list[tuple]] | None = None
-        self._history_cache: dict[Any, tuple[list, int | None]] = {}
+        #: contacts' histories read ahead of going live; a caller running one plan many
+        #: times (the replications of a shard) passes one dict to keep them for every run
+        #: (a history is never modified: it depends only on the store and the plan)
+        self._keep_histories = histories is not None
+        self._history_cache: dict[Any, tuple[list, int | None]] = (
+            {} if histories is None else histories
+        )
         #: the store's event property types (None: the store has no events), read once
         self._event_types: dict[str, str] | bool | None = False
         self._segment_names = [s.name for s in plan.segments]
@@ -388,6 +397,16 @@ class Simulation:
         (see :func:`_transitions_sql`)."""
         plan = self.plan
         if self.store.id_type is None:
+            return
+        if isinstance(self.transitions, list):
+            # already grouped by instant (the replications of a shard share one list, see
+            # :func:`segsim.engine.shard_run.grouped_transitions`): read ahead as below
+            candidates = self._touching_triggers()
+            if candidates:
+                self._prefetch(
+                    [row[1] for _, rows in self.transitions for row in rows if row[2] in candidates]
+                )
+            yield from self.transitions
             return
         cursor = self.store.con.cursor()
         if self.transitions is not None:
@@ -571,6 +590,12 @@ class Simulation:
 
     def _history(self, contact_id: Any) -> tuple[list[tuple[int, bool, str, Any]], int | None]:
         """A contact's used history and birth instant: prefetched in bulk, else one query."""
+        if self._keep_histories:
+            found = self._history_cache.get(contact_id)
+            if found is None:
+                found = self._fetch_histories([contact_id]).get(contact_id, ([], None))
+                self._history_cache[contact_id] = found
+            return found
         found = self._history_cache.pop(contact_id, None)
         if found is None:
             found = self._fetch_histories([contact_id]).get(contact_id, ([], None))

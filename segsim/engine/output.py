@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from segsim._internal.frames import FRAMES, RUNS
+from segsim._internal.frames import _typed as typed
 from segsim._internal.sql import quote_literal
 from segsim.engine.core import Logs
 
@@ -135,13 +137,15 @@ _ORDER = {
 
 
 def _ordering_sql(
-    flow_order: list[str], sources: dict[str, str], *, replicated: bool = False
+    flow_order: list[str], sources: dict[str, str], *, replicated: bool = False, rows: bool = False
 ) -> dict[str, str]:
     """Per frame, the SQL of its canonical rows: runs renumbered, rows in canonical order.
 
     ``replicated``: the sources have a ``replication`` column; each replication's runs are
     numbered from 1 (run keys are unique within a replication), and rows come by
-    replication first, ``replication`` the first column.
+    replication first, ``replication`` the first column. ``rows``: select only
+    ``replication``, the sources' ``_row`` and the renumbered ``run_id``, in that order
+    (see :func:`frames_from_replications`).
     """
     rank = " ".join(f"WHEN {quote_literal(name)} THEN {i}" for i, name in enumerate(flow_order))
     # without flows (a segment-only scenario) there is nothing to rank, and a bare constant
@@ -156,6 +160,8 @@ def _ordering_sql(
     out = {}
     for name, spec in FRAMES.items():
         select = ", ".join("r.run_id" if c == "run_id" else f"s.{c}" for c in spec.names)
+        if rows:
+            select = "s._row" + (", r.run_id" if "run_id" in spec.names else "")
         on = "s.run_id = r.run_key" + (" AND s.replication = r.replication" if replicated else "")
         join = f" JOIN {run_ids} r ON {on}" if "run_id" in spec.names else ""
         keys = [flow_rank if key == "flow_rank" else key for key in _ORDER[name]]
@@ -190,33 +196,95 @@ def frames_from_parts(
 def frames_from_replications(
     per_replication: list[dict[str, list[pd.DataFrame]]], flow_order: list[str], id_dtype: str
 ) -> dict[str, pd.DataFrame]:
-    """Assemble the parts of many replications into stacked canonical frames, in one query
-    per frame: ``replication`` (int64) first, then each replication's frame exactly as
-    :func:`frames_from_parts` of its parts gives it."""
+    """Assemble the parts of many replications into stacked canonical frames:
+    ``replication`` (int64) first, then each replication's frame exactly as
+    :func:`frames_from_parts` of its parts gives it.
+
+    A part may be shared by several replications (the same DataFrame object: the rows of
+    contacts no draw reaches, reused by :func:`segsim.engine.shard_run.run_shard`); it is
+    held once. DuckDB computes, in one query per frame, only the order of the rows and the
+    renumbered ``run_id`` (the canonical order of :func:`_ordering_sql`); the columns are
+    then taken from the parts by that order (no value goes through SQL).
+    """
     if len(per_replication) == 1:
         return frames_from_parts(per_replication[0], flow_order, id_dtype)
     con = duckdb.connect()
-    sources = {}
-    for name in FRAMES:
-        pieces = [
-            frame.assign(replication=r)
-            for r, parts in enumerate(per_replication)
-            for frame in parts.get(name, [])
-        ]
-        if not pieces:
-            pieces = [_part_frame(name, [], 0, id_dtype).assign(replication=0)]
-        frame = pd.concat(pieces, ignore_index=True)
-        frame["replication"] = frame["replication"].astype("int64")
-        con.register(f"part_{name}", frame)
-        sources[name] = f"part_{name}"
-    out = {}
-    for name, sql in _ordering_sql(flow_order, sources, replicated=True).items():
-        rows = con.execute(sql).df()
-        frame = FRAMES[name].typed(rows, id_dtype)
-        frame.insert(0, "replication", rows["replication"].astype("int64").to_numpy())
-        out[name] = frame
-    con.close()
+    try:
+        sources: dict[str, pd.DataFrame] = {}
+        for name in FRAMES:
+            sources[name] = _register_shared(con, name, per_replication, id_dtype)
+        order = _ordering_sql(
+            flow_order, {name: f"src_{name}" for name in FRAMES}, replicated=True, rows=True
+        )
+        out = {}
+        for name, spec in FRAMES.items():
+            picked = con.execute(order[name]).fetchnumpy()
+            rows = np.asarray(picked["_row"])
+            source = sources[name]
+            data = {"replication": np.asarray(picked["replication"]).astype("int64")}
+            for column in spec.columns:
+                if column.name == "run_id":
+                    values = np.asarray(picked["run_id"]).astype("int64")
+                else:
+                    values = source[column.name].to_numpy()[rows]
+                # object columns stay object (pandas would infer its string dtype)
+                series = pd.Series(values, dtype=values.dtype, copy=False)
+                # parts hold str or None in their str columns already: kept as they are
+                data[column.name] = (
+                    series if column.kind == "str" else typed(column.kind, series, id_dtype)
+                )
+            frame = pd.DataFrame(data, copy=False)
+            out[name] = frame
+    finally:
+        con.close()
     return out
+
+
+#: the columns the canonical order of each frame reads (see :data:`_ORDER`)
+_KEYS = ("time", "contact_id", "flow", "seq", "run_id", "entered_at")
+
+
+def _register_shared(
+    con: Any, name: str, per_replication: list[dict[str, list[pd.DataFrame]]], id_dtype: str
+) -> pd.DataFrame:
+    """Register, as ``src_<name>``, the order keys of every replication's rows of one frame
+    (with ``replication`` and ``_row``, the row's position in the returned frame, which holds
+    each distinct part once)."""
+    index: dict[int, int] = {}
+    parts: list[pd.DataFrame] = []
+    used_by: list[int] = []
+    used: list[int] = []
+    for r, replication_parts in enumerate(per_replication):
+        for part in replication_parts.get(name, []):
+            k = index.get(id(part))
+            if k is None:
+                k = index[id(part)] = len(parts)
+                parts.append(part)
+            used_by.append(r)
+            used.append(k)
+    if not parts:
+        parts = [_part_frame(name, [], 0, id_dtype)]
+    source = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    keys = pd.DataFrame(
+        {
+            c: pd.Series(source[c].to_numpy(), dtype=source[c].dtype, copy=False)
+            for c in _KEYS
+            if c in source.columns
+        },
+        copy=False,
+    )
+    keys["_part"] = np.repeat(np.arange(len(parts), dtype="int64"), [len(p) for p in parts])
+    keys["_row"] = np.arange(len(source), dtype="int64")
+    usage = pd.DataFrame(
+        {"replication": np.array(used_by, dtype="int64"), "_part": np.array(used, dtype="int64")}
+    )
+    con.register(f"keys_{name}", keys)
+    con.register(f"usage_{name}", usage)
+    con.execute(
+        f"CREATE TEMP VIEW src_{name} AS SELECT u.replication, k.* "
+        f"FROM keys_{name} k JOIN usage_{name} u USING (_part)"
+    )
+    return source
 
 
 def frames_to_parts(

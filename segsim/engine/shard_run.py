@@ -11,7 +11,7 @@ from typing import Any
 
 from segsim.engine.core import Simulation
 
-__all__ = ["run_shard", "shard_condition"]
+__all__ = ["grouped_transitions", "run_shard", "shard_condition"]
 
 
 def shard_condition(shard: int, shards: int) -> str | None:
@@ -19,6 +19,26 @@ def shard_condition(shard: int, shards: int) -> str | None:
     if shards == 1:
         return None
     return f"hash(contact_id) % {shards} = {shard}"
+
+
+def grouped_transitions(table: Any) -> list[tuple[int, list[tuple]]]:
+    """A transitions table (:func:`segsim.engine.core.transitions_table`) as the event loop
+    reads it: ``(t, rows)`` per instant, in order, each row a tuple of the table's columns."""
+    out: list[tuple[int, list[tuple]]] = []
+    if not table.num_columns or not table.num_rows:
+        return out
+    columns = [table.column(i).to_pylist() for i in range(7)]
+    current_t = None
+    rows: list[tuple] = []
+    for row in zip(*columns, strict=True):
+        if row[0] != current_t:
+            if rows:
+                out.append((current_t, rows))  # type: ignore[arg-type]
+            current_t, rows = row[0], []
+        rows.append(row)
+    if rows:
+        out.append((current_t, rows))  # type: ignore[arg-type]
+    return out
 
 
 def run_shard(
@@ -35,12 +55,17 @@ def run_shard(
     Replication ``r`` re-runs only what its draws can change (docs/design.md §9):
 
     * the shard's segment transitions are read from DuckDB once, and replayed;
+    * the histories of contacts that go live (read from DuckDB when an action changes
+      them) are read once and kept for every replication;
     * the first replication records the contacts whose story read a draw (a split path, a
-      holdout). A contact that read none took no random decision, so every replication
-      gives it the same story (contacts are independent); later replications simulate
-      only the contacts that read a draw and reuse everyone else's rows of the first
-      (assembled by :func:`~segsim.engine.output.frames_from_parts` exactly as shards are:
-      identical to simulating every contact).
+      holdout, a response to a sent message). A contact that read none took no random
+      decision, so every replication gives it the same story (contacts are independent);
+      later replications simulate only the contacts that read a draw and reuse everyone
+      else's rows of the first: the same part objects in every replication, which
+      :func:`~segsim.engine.output.frames_from_replications` holds once and assembles
+      exactly as shards are (identical to simulating every contact).
+    * Under a rate limit contacts are not independent (they share a channel's capacity):
+      every replication simulates every contact.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -48,37 +73,61 @@ def run_shard(
     from segsim.engine.core import transitions_table
 
     contacts_sql = shard_condition(shard, shards)
-    shared = transitions_table(plan, scenario.store, contacts_sql) if replications > 1 else None
-    out: list[dict[str, list[Any]]] = []
-    kept: dict[str, list[Any]] = {}
-    table = shared
-    for r in range(replications):
-        sink = sink_for(r)
-        simulation = Simulation(
-            plan,
-            scenario.store,
-            include_existing_members=scenario.include_existing_members,
-            contacts_sql=contacts_sql,
-            progress=None if progress is None else progress(r),
-            sink=sink,
-            # later replications number their runs apart from the reused ones
-            key_offset=(shard << 40) + (0 if r == 0 else 1 << 39),
-            transitions=table,
-            replication=r,
+    if replications == 1:
+        return [_run(scenario, plan, contacts_sql, sink_for(0), progress, shard, 0, None, None)]
+    shared = transitions_table(plan, scenario.store, contacts_sql)
+    histories: dict[Any, Any] = {}
+    first = _run(scenario, plan, contacts_sql, sink_for(0), progress, shard, 0, shared, histories)
+    parts, drawn = first
+    out = [parts]
+    if plan.rate_limited:
+        kept: dict[str, list[Any]] = {}
+        table = grouped_transitions(shared)
+    else:
+        drawn_list = list(drawn)
+        kept = {
+            name: [f[~f["contact_id"].isin(drawn_list)] for f in frames]
+            for name, frames in parts.items()
+        }
+        subset = shared
+        if shared.num_columns:
+            wanted = pa.array(drawn_list, type=shared.schema.field("contact_id").type)
+            subset = shared.filter(pc.is_in(shared["contact_id"], value_set=wanted))
+        table = grouped_transitions(subset)
+    for r in range(1, replications):
+        fresh, _ = _run(
+            scenario, plan, contacts_sql, sink_for(r), progress, shard, r, table, histories
         )
-        simulation.run()
-        parts = sink.parts
-        if r == 0 and replications > 1:
-            assert shared is not None
-            drawn = list(simulation.drawn)
-            kept = {
-                name: [f[~f["contact_id"].isin(drawn)] for f in frames]
-                for name, frames in parts.items()
-            }
-            if shared.num_columns:
-                wanted = pa.array(drawn, type=shared.schema.field("contact_id").type)
-                table = shared.filter(pc.is_in(shared["contact_id"], value_set=wanted))
-        elif r > 0:
-            parts = {name: kept.get(name, []) + frames for name, frames in parts.items()}
-        out.append(parts)
+        out.append({name: kept.get(name, []) + frames for name, frames in fresh.items()})
     return out
+
+
+def _run(
+    scenario: Any,
+    plan: Any,
+    contacts_sql: str | None,
+    sink: Any,
+    progress: Any,
+    shard: int,
+    r: int,
+    transitions: Any,
+    histories: dict[Any, Any] | None,
+) -> Any:
+    """Simulate replication ``r`` of one shard; its parts (and, for R > 1, its drawn contacts)."""
+    simulation = Simulation(
+        plan,
+        scenario.store,
+        include_existing_members=scenario.include_existing_members,
+        contacts_sql=contacts_sql,
+        progress=None if progress is None else progress(r),
+        sink=sink,
+        # later replications number their runs apart from the reused ones
+        key_offset=(shard << 40) + (0 if r == 0 else 1 << 39),
+        transitions=transitions,
+        replication=r,
+        histories=histories,
+    )
+    simulation.run()
+    if histories is None:
+        return sink.parts
+    return sink.parts, simulation.drawn
