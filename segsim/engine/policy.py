@@ -300,13 +300,13 @@ class LocalCalendar:
     """Local days (:class:`LocalDay`) and weeks per zone, remembered while they last."""
 
     def __init__(self) -> None:
-        self._days: dict[Any, LocalDay] = {}
+        self.days: dict[Any, LocalDay] = {}  # zone -> its local day of late
         self._weeks: dict[Any, tuple[int, int]] = {}
 
     def day(self, t: int, zone: Any) -> LocalDay:
-        day = self._days.get(zone)
+        day = self.days.get(zone)
         if day is None or not day.start <= t < day.end:
-            day = self._days[zone] = LocalDay(t, zone)
+            day = self.days[zone] = LocalDay(t, zone)
         return day
 
     def period(self, t: int, zone: Any, unit: str) -> tuple[int, int]:
@@ -433,9 +433,12 @@ class Policies:
         """The first quiet hours rule of the channel holding ``t`` in the contact's local
         time: its action and, to defer, the period's end; None if none holds ``t``."""
         zone = self.zones.at(contact_id, t)
-        day = self.calendar.day(t, zone)
+        day = self.calendar.days.get(zone)  # LocalCalendar.day, inlined: once per quiet send
+        if day is None or not day.start <= t < day.end:
+            day = self.calendar.day(t, zone)
         if day.whole:
-            for lo, hi, lo2, hi2, action, release, later in day.quiet_windows(channel, rules):
+            windows = day.windows.get(channel) or day.quiet_windows(channel, rules)
+            for lo, hi, lo2, hi2, action, release, later in windows:
                 if lo <= t < hi or lo2 <= t < hi2:
                     return action, release if release > t else later
             return None
