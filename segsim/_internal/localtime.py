@@ -30,6 +30,7 @@ __all__ = [
     "WEEKDAYS",
     "calendar_period",
     "clock_in_period",
+    "clock_instant",
     "clock_minutes",
     "in_quiet_hours",
     "local_datetime",
@@ -82,7 +83,7 @@ def local_datetime(t_us: int, zone: dt.tzinfo) -> dt.datetime:
     return (_EPOCH + dt.timedelta(microseconds=t_us)).astimezone(zone)
 
 
-def _at_clock(day: dt.date, minutes: int, zone: dt.tzinfo) -> int:
+def clock_instant(day: dt.date, minutes: int, zone: dt.tzinfo) -> int:
     """The instant of local clock time ``minutes`` on local ``day`` (see module notes)."""
     hour, minute = divmod(minutes, 60)
     return _to_us(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone))
@@ -115,7 +116,7 @@ def wait_until(
     day = local_datetime(t_us, zone).date() + dt.timedelta(days=days)
     for _ in range(15):  # at most a week ahead, plus the day a passed clock time skips
         if day.weekday() in allowed:
-            candidate = _at_clock(day, clock, zone)
+            candidate = clock_instant(day, clock, zone)
             if candidate > t_us:
                 return candidate
         day += dt.timedelta(days=1)
@@ -171,4 +172,4 @@ def calendar_period(t_us: int, zone: dt.tzinfo, unit: str) -> tuple[int, int]:
     else:
         raise ValueError(f"a calendar period is 'day' or 'week', got {unit!r}")
     following = first + dt.timedelta(days=length)
-    return _at_clock(first, 0, zone), _at_clock(following, 0, zone)
+    return clock_instant(first, 0, zone), clock_instant(following, 0, zone)

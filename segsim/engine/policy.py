@@ -41,6 +41,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import heapq
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +49,8 @@ from segsim import schema
 from segsim._internal.localtime import (
     calendar_period,
     clock_in_period,
+    clock_instant,
+    local_datetime,
     local_minutes,
     quiet_hours_end,
     time_zone,
@@ -130,13 +133,19 @@ def _update_steps(flow: Any) -> list[Any]:
 class TimeZones:
     """Each contact's time zone at any instant (see the module docstring).
 
-    The attribute's history is read once, in one query, at the start of a simulation:
-    per contact, the instants its zone changes, in order.
+    The attribute's history is read once, in one query, at the start of a simulation. Most
+    contacts have one zone row (or their latest lies before the instants asked about), so
+    each contact keeps its *latest* change, ``(instant, zone)``, and answers from it for any
+    ``t`` at or after it; the full list of changes, in order, is kept only for contacts with
+    more than one (and for those an Update contact step moves).
     """
 
     def __init__(self, store: Any, attribute: str | None, default: str) -> None:
         self.attribute = attribute
         self.default = time_zone(default)
+        #: contact -> (instant of its latest change, the zone from then on)
+        self._latest: dict[Any, tuple[int, Any]] = {}
+        #: contact -> ([(instant, order)], [zone]) in order, for contacts with several changes
         self._changes: dict[Any, tuple[list[tuple[int, int]], list[Any]]] = {}
         if attribute is None or store.id_type is None:
             return
@@ -144,41 +153,57 @@ class TimeZones:
             return  # only Update contact steps set it
         cursor = store.con.cursor()
         try:
-            rows = cursor.execute(
+            table = cursor.sql(
                 f"""SELECT contact_id, epoch_us(ts), v_string FROM {schema.CHANGES}
                     WHERE attribute = ? ORDER BY contact_id, ts""",
-                [attribute],
-            ).fetchall()
+                params=[attribute],
+            ).to_arrow_table()
         finally:
             cursor.close()
-        # rows come by contact, then time: each contact's lists are built in order
+        ids, times, values = (column.to_pylist() for column in table.columns)
+        named: dict[Any, Any] = {None: self.default}
+        for value in set(values):
+            if value is not None:
+                named[value] = time_zone(value)
+        zones = [named[value] for value in values]
+        # rows come by contact, then time: for a contact with several rows the last one wins
+        self._latest = dict(zip(ids, zip(times, zones, strict=True), strict=True))
+        if len(self._latest) == len(ids):
+            return
+        several = {c for c, n in Counter(ids).items() if n > 1}
         changes = self._changes
-        zones: dict[Any, Any] = {None: self.default}
-        for contact_id, t, value in rows:
-            entry = changes.get(contact_id)
-            if entry is None:
-                entry = changes[contact_id] = ([], [])
-            entry[0].append((t, 0))
-            zone = zones.get(value)
-            if zone is None:
-                zone = zones[value] = time_zone(value)
-            entry[1].append(zone)
+        for contact_id, t, zone in zip(ids, times, zones, strict=True):
+            if contact_id in several:
+                entry = changes.get(contact_id)
+                if entry is None:
+                    entry = changes[contact_id] = ([], [])
+                entry[0].append((t, 0))
+                entry[1].append(zone)
 
     def _add(self, contact_id: Any, t: int, order: int, value: str | None) -> None:
         entry = self._changes.get(contact_id)
         if entry is None:
-            entry = self._changes[contact_id] = ([], [])
+            latest = self._latest.get(contact_id)
+            entry = self._changes[contact_id] = (
+                ([], []) if latest is None else ([(latest[0], 0)], [latest[1]])
+            )
         keys, zones = entry
         key = (t, order)
         at = bisect.bisect_right(keys, key)
         keys.insert(at, key)
         zones.insert(at, self.default if value is None else time_zone(value))
+        self._latest[contact_id] = (keys[-1][0], zones[-1])
 
     def at(self, contact_id: Any, t: int) -> Any:
         """The contact's zone at ``t``: its latest change at or before ``t``, else the default."""
+        latest = self._latest.get(contact_id)
+        if latest is None:
+            return self.default
+        if t >= latest[0]:
+            return latest[1]
         entry = self._changes.get(contact_id)
         if entry is None:
-            return self.default
+            return self.default  # its one change comes after ``t``
         keys, zones = entry
         at = bisect.bisect_right(keys, (t, 2)) - 1
         return self.default if at < 0 else zones[at]
@@ -213,38 +238,101 @@ class ChannelQueue:
 
 
 _DAY_US = 86_400_000_000
+_MINUTE_US = 60_000_000
+
+
+class LocalDay:
+    """One local calendar day of one zone, ``[start, end)`` in UTC, and what policies read of it.
+
+    Sends come in time order and many contacts share a zone, so the local day holding the
+    previous instant of a zone usually holds the next one too: :class:`LocalCalendar` makes
+    it once (:func:`~segsim._internal.localtime.calendar_period`) and reuses it while it
+    lasts. On a day 24 hours long the wall clock is the time since local midnight, so a quiet
+    period's clock times are instants of the day, computed once per day and channel
+    (:meth:`quiet_windows`); on a day that is not (a DST change) the clock is read from
+    ``zoneinfo`` each time, as :func:`~segsim._internal.localtime.in_quiet_hours` does.
+    """
+
+    __slots__ = ("date", "end", "start", "whole", "windows", "zone")
+
+    def __init__(self, t: int, zone: Any) -> None:
+        self.zone = zone
+        self.start, self.end = calendar_period(t, zone, "day")
+        self.whole = self.end - self.start == _DAY_US
+        self.date = local_datetime(t, zone).date()
+        #: channel -> its quiet windows this day (see :meth:`quiet_windows`)
+        self.windows: dict[str, list[tuple[int, int, int, int, str, int, int]]] = {}
+
+    def minutes(self, t: int) -> float:
+        """Local wall-clock minutes after midnight at ``t`` (``t`` in the day)."""
+        if self.whole:
+            return (t - self.start) / _MINUTE_US
+        return local_minutes(t, self.zone)
+
+    def quiet_windows(
+        self, channel: str, rules: Sequence[tuple[int, int, str]]
+    ) -> list[tuple[int, int, int, int, str, int, int]]:
+        """The channel's quiet periods this day, as UTC instants (a 24-hour day only).
+
+        Per rule, in order: ``(lo, hi, lo2, hi2, action, release, release_next)``: ``t`` is
+        in the period when ``lo <= t < hi`` or ``lo2 <= t < hi2`` — the clock time
+        ``(t - start)`` minutes after midnight in ``[start, end)`` (wrapping midnight when
+        ``start > end``), exactly :func:`~segsim._internal.localtime.clock_in_period` on a
+        24-hour day — and a message deferred at ``t`` goes out at ``release`` if that is after
+        ``t``, else at ``release_next``: today's and tomorrow's local ``end`` clock time, what
+        :func:`~segsim._internal.localtime.quiet_hours_end` gives for any ``t`` of the day.
+        """
+        windows = self.windows.get(channel)
+        if windows is None:
+            windows = self.windows[channel] = []
+            day, zone = self.start, self.zone
+            tomorrow = self.date + dt.timedelta(days=1)
+            for start, end, action in rules:
+                lo, hi = day + start * _MINUTE_US, day + end * _MINUTE_US
+                # wrapping midnight: the morning up to ``end``, the evening from ``start``
+                spans = (lo, hi, 0, 0) if start < end else (day, hi, lo, self.end)
+                release = clock_instant(self.date, end, zone)
+                windows.append((*spans, action, release, clock_instant(tomorrow, end, zone)))
+        return windows
 
 
 class LocalCalendar:
-    """Local calendar periods and clock times, remembered per zone while they last.
-
-    Sends come in time order and many contacts share a zone, so the local day (or week)
-    holding the previous instant of a zone usually holds the next one too: it is computed
-    once (:func:`~segsim._internal.localtime.calendar_period`) and reused while it lasts. On a
-    day that is not 24 hours long (a DST change) clock times are read from ``zoneinfo`` each
-    time; on any other day the wall clock is the time since local midnight.
-    """
+    """Local days (:class:`LocalDay`) and weeks per zone, remembered while they last."""
 
     def __init__(self) -> None:
-        self._periods: dict[tuple[Any, str], tuple[int, int]] = {}
+        self.days: dict[Any, LocalDay] = {}  # zone -> its local day of late
+        self._weeks: dict[Any, tuple[int, int]] = {}
+
+    def day(self, t: int, zone: Any) -> LocalDay:
+        day = self.days.get(zone)
+        if day is None or not day.start <= t < day.end:
+            day = self.days[zone] = LocalDay(t, zone)
+        return day
 
     def period(self, t: int, zone: Any, unit: str) -> tuple[int, int]:
-        key = (zone, unit)
-        span = self._periods.get(key)
+        """The local calendar ``unit`` (``"day"``/``"week"``) holding ``t``, ``[start, end)``."""
+        if unit == "day":
+            day = self.day(t, zone)
+            return day.start, day.end
+        span = self._weeks.get(zone)
         if span is None or not span[0] <= t < span[1]:
-            span = self._periods[key] = calendar_period(t, zone, unit)
+            span = self._weeks[zone] = calendar_period(t, zone, unit)
         return span
 
     def minutes(self, t: int, zone: Any) -> float:
         """Local wall-clock minutes after midnight at ``t``."""
-        start, end = self.period(t, zone, "day")
-        if end - start == _DAY_US:
-            return (t - start) / 60_000_000
-        return local_minutes(t, zone)
+        return self.day(t, zone).minutes(t)
 
 
 class _Cap:
-    __slots__ = ("calendar", "channels", "limit", "per_us", "unit")
+    """A frequency cap and, per contact, the instants of its latest sends on its channels.
+
+    Sends are recorded in time order, so a contact is at the cap at ``t`` when its
+    ``limit``-th latest send counts in the window at ``t``: only the latest ``limit`` sends
+    are kept.
+    """
+
+    __slots__ = ("calendar", "channels", "limit", "per_us", "sent", "unit")
 
     def __init__(self, cap: Any) -> None:
         self.limit = cap.limit
@@ -252,6 +340,7 @@ class _Cap:
         self.channels = frozenset(cap.capped_channels)
         self.unit = cap.unit
         self.calendar = cap.calendar
+        self.sent: dict[Any, list[int]] = {}  # contact -> its latest sends (at most ``limit``)
 
 
 class Policies:
@@ -259,6 +348,10 @@ class Policies:
 
     It uses the event loop's ``env``, ``logs``, ``_log_action`` (an ``actions`` and a
     ``steps`` row) and ``_advance`` (go on with a run from its current step).
+
+    Per channel it knows, once, what can touch a message of it (:attr:`touch`): its quiet
+    hours rules, the caps counting it, its queue; a message of a channel nothing touches is
+    logged at once.
     """
 
     #: decide a message of a contact's only run at once (see the module docstring); False
@@ -276,15 +369,19 @@ class Policies:
                     (rule.start_minutes, rule.end_minutes, rule.action)
                 )
         self.caps = [_Cap(cap) for cap in policy.frequency_caps]
-        self.capped = frozenset(c for cap in self.caps for c in cap.channels)
-        # how far back a cap looks: sends older than that never count again
-        self.horizon_us = max(
-            [8 * 86_400_000_000 if cap.calendar else cap.per_us for cap in self.caps], default=0
-        )
-        self.sent: dict[Any, list[tuple[int, str]]] = {}  # contact -> (decided at, channel)
         self.queues = {
             limit.channel: ChannelQueue(limit.limit, duration_us(limit.per))
             for limit in policy.rate_limits
+        }
+        channels = {*self.quiet, *self.queues, *(c for cap in self.caps for c in cap.channels)}
+        #: channel -> (its quiet rules or None, the caps counting it, its queue or None)
+        self.touch: dict[str, tuple[Any, tuple[_Cap, ...], ChannelQueue | None]] = {
+            channel: (
+                self.quiet.get(channel),
+                tuple(cap for cap in self.caps if channel in cap.channels),
+                self.queues.get(channel),
+            )
+            for channel in channels
         }
         self.round: list[tuple[Any, ...]] | None = None  # the messages of the next cap round
         self.calendar = LocalCalendar()
@@ -296,28 +393,29 @@ class Policies:
 
         True if the run goes on at once (at ``run.step``, already the step after).
         """
-        channel = step.channel
-        rules = self.quiet.get(channel)
+        touch = self.touch.get(step.channel)
+        if touch is None:  # nothing in the policy reads this channel
+            self.sim._log_action(run, step, t, "sent", None, cost)
+            return True
+        rules, caps, queue = touch
         if rules is not None:
-            zone = self.zones.at(run.contact, t)
-            now = self.calendar.minutes(t, zone)
-            for start, end, action in rules:
-                if not clock_in_period(now, start, end):
-                    continue
+            quiet = self._quiet(step.channel, rules, run.contact, t)
+            if quiet is not None:
+                action, until = quiet
                 if action == "skip":
                     self.sim._log_action(run, step, t, "skipped", "quiet_hours", 0.0)
                     return True
-                self._defer(run, step, t, quiet_hours_end(t, zone, start, end))
+                self._defer(run, step, t, until)
                 return False
-        if channel in self.capped:
-            if self.shortcut and len(contact.runs) <= 1 and channel not in self.queues:
+        if caps:
+            if self.shortcut and queue is None and len(contact.runs) <= 1:
                 # the contact's only run: no other message of it can join this round (see
                 # the module docstring), so deciding now is deciding in the round
                 run.step = step.next
-                if self._over_cap(run.contact, channel, t):
+                if self._over_cap(run.contact, caps, t):
                     self.sim._log_action(run, step, t, "skipped", "frequency_cap", 0.0)
                     return True
-                return self._go_out(run, step, t, cost)
+                return self._go_out(run, step, t, cost, caps, queue)
             run.step = step.id  # it stays at the message until its round decides it
             if self.round is None:
                 self.round = []
@@ -327,7 +425,28 @@ class Policies:
                 (-flow.flow.priority, flow.name, _sort_key(run.contact), run.key, run, step, cost)
             )
             return False
-        return self._go_out(run, step, t, cost)
+        return self._go_out(run, step, t, cost, caps, queue)
+
+    def _quiet(
+        self, channel: str, rules: list[tuple[int, int, str]], contact_id: Any, t: int
+    ) -> tuple[str, int] | None:
+        """The first quiet hours rule of the channel holding ``t`` in the contact's local
+        time: its action and, to defer, the period's end; None if none holds ``t``."""
+        zone = self.zones.at(contact_id, t)
+        day = self.calendar.days.get(zone)  # LocalCalendar.day, inlined: once per quiet send
+        if day is None or not day.start <= t < day.end:
+            day = self.calendar.day(t, zone)
+        if day.whole:
+            windows = day.windows.get(channel) or day.quiet_windows(channel, rules)
+            for lo, hi, lo2, hi2, action, release, later in windows:
+                if lo <= t < hi or lo2 <= t < hi2:
+                    return action, release if release > t else later
+            return None
+        now = day.minutes(t)  # a DST day: the wall clock from zoneinfo
+        for start, end, action in rules:
+            if clock_in_period(now, start, end):
+                return action, quiet_hours_end(t, zone, start, end)
+        return None
 
     def _defer(self, run: Any, step: Any, t: int, until: int) -> None:
         cf = run.flow
@@ -347,44 +466,57 @@ class Policies:
             if not run.open or run.step != step.id:
                 continue  # it ended (or moved) while its round was pending
             run.step = step.next
-            if self._over_cap(run.contact, step.channel, t):
+            _rules, caps, queue = self.touch[step.channel]
+            if self._over_cap(run.contact, caps, t):
                 self.sim._log_action(run, step, t, "skipped", "frequency_cap", 0.0)
-            elif not self._go_out(run, step, t, cost):
+            elif not self._go_out(run, step, t, cost, caps, queue):
                 continue
             self.sim._advance(run, token)
 
-    def _over_cap(self, contact_id: Any, channel: str, t: int) -> bool:
-        sent = self.sent.get(contact_id)
-        if not sent:
-            return False
-        if len(sent) > 64 and sent[0][0] <= t - self.horizon_us:
-            sent[:] = [item for item in sent if item[0] > t - self.horizon_us]
+    def _over_cap(self, contact_id: Any, caps: Sequence[_Cap], t: int) -> bool:
+        """Whether a message at ``t`` counted by ``caps`` is over one of them.
+
+        Over a cap when its ``limit``-th latest send counts in its window: after
+        ``t - per`` (rolling), or in the local calendar day or week of ``t``.
+        """
         zone = None
-        for cap in self.caps:
-            if channel not in cap.channels:
+        for cap in caps:
+            sent = cap.sent.get(contact_id)
+            if sent is None or len(sent) < cap.limit:
                 continue
+            oldest = sent[0]  # the ``limit``-th latest
             if cap.calendar:
                 if zone is None:
                     zone = self.zones.at(contact_id, t)
-                since = self.calendar.period(t, zone, cap.unit)[0] - 1
-            else:
-                since = t - cap.per_us
-            count = 0
-            for at, sent_channel in reversed(sent):
-                if at <= since:
-                    break
-                if sent_channel in cap.channels:
-                    count += 1
-            if count >= cap.limit:
+                if oldest >= self.calendar.period(t, zone, cap.unit)[0]:
+                    return True
+            elif oldest > t - cap.per_us:
                 return True
         return False
 
-    def _go_out(self, run: Any, step: Any, t: int, cost: float) -> bool:
-        """The message is sent: through its channel's queue, if it has one."""
-        channel = step.channel
-        if self.capped:
-            self.sent.setdefault(run.contact, []).append((t, channel))
-        queue = self.queues.get(channel)
+    def _record(self, contact_id: Any, caps: Sequence[_Cap], t: int) -> None:
+        """A message counted by ``caps`` was sent at ``t``."""
+        for cap in caps:
+            sent = cap.sent.get(contact_id)
+            if sent is None:
+                cap.sent[contact_id] = [t]
+            else:
+                sent.append(t)
+                if len(sent) > cap.limit:
+                    del sent[0]
+
+    def _go_out(
+        self,
+        run: Any,
+        step: Any,
+        t: int,
+        cost: float,
+        caps: Sequence[_Cap],
+        queue: ChannelQueue | None,
+    ) -> bool:
+        """The message is sent: counted by its caps, through its channel's queue if any."""
+        if caps:
+            self._record(run.contact, caps, t)
         if queue is None:
             self.sim._log_action(run, step, t, "sent", None, cost)
             return True
