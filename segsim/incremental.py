@@ -105,9 +105,10 @@ class IncrementalSimulation:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from segsim.engine.core import Simulation, transitions_table
+        from segsim.engine.core import Simulation
         from segsim.engine.output import MemorySink, frames_from_parts
         from segsim.engine.plan import build_plan
+        from segsim.engine.stream import transitions_table
         from segsim.result import SimulationResult
 
         plan = build_plan(scenario)

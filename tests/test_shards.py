@@ -130,9 +130,10 @@ def test_precomputed_transitions_and_reused_frames_assemble_the_plain_run(demo):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from segsim.engine.core import Simulation, transitions_table
+    from segsim.engine.core import Simulation
     from segsim.engine.output import MemorySink, frames_from_parts, frames_to_parts
     from segsim.engine.plan import build_plan
+    from segsim.engine.stream import transitions_table
 
     scenario, plain = demo
     plan = build_plan(scenario)

@@ -31,7 +31,7 @@ import pandas as pd
 from segsim._internal.frames import FRAMES, RUNS
 from segsim._internal.frames import _typed as typed
 from segsim._internal.sql import quote_literal
-from segsim.engine.core import Logs
+from segsim.engine.records import Logs
 
 #: rows kept in memory per frame before a Parquet sink writes a part file
 FLUSH_ROWS = 250_000

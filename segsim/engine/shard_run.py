@@ -22,7 +22,7 @@ def shard_condition(shard: int, shards: int) -> str | None:
 
 
 def grouped_transitions(table: Any) -> list[tuple[int, list[tuple]]]:
-    """A transitions table (:func:`segsim.engine.core.transitions_table`) as the event loop
+    """A transitions table (:func:`segsim.engine.stream.transitions_table`) as the event loop
     reads it: ``(t, rows)`` per instant, in order, each row a tuple of the table's columns."""
     out: list[tuple[int, list[tuple]]] = []
     if not table.num_columns or not table.num_rows:
@@ -70,7 +70,7 @@ def run_shard(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from segsim.engine.core import transitions_table
+    from segsim.engine.stream import transitions_table
 
     contacts_sql = shard_condition(shard, shards)
     if replications == 1:

@@ -1,0 +1,167 @@
+"""The event loop's small records: a run, a contact's engine state, the logs, the soon-event,
+and the loop's limits (:mod:`segsim.engine.core` runs them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+from simpy.core import URGENT
+
+from segsim._internal.frames import (
+    RUNS,
+)
+from segsim.engine.live import EVENT_ROW, LiveContact
+from segsim.engine.plan import CompiledFlow
+
+#: Runs one contact may start at one instant before it is a loop. (A run's steps are a
+#: finite tree, so an instant that never ends needs ever more run starts.)
+MAX_WORK_PER_INSTANT = 1_000
+
+
+BATCH_ROWS = 200_000
+
+
+#: where a run's end is written in its ``runs`` record
+ENDED_AT, END_REASON = RUNS.position("ended_at"), RUNS.position("end_reason")
+
+
+class Run:
+    """One contact's passage through one flow."""
+
+    __slots__ = (
+        "contact",
+        "entered_at",
+        "entry",
+        "flow",
+        "held",
+        "key",
+        "open",
+        "record",
+        "step",
+        "token",
+        "version",
+        "waiting",
+    )
+
+    def __init__(
+        self, key: int, flow: CompiledFlow, contact: Any, entered_at: int, entry: str
+    ) -> None:
+        self.key = key
+        self.flow = flow  # the current version; runs move to new versions on edit
+        self.version = flow.version  # the version it entered on
+        self.contact = contact
+        self.entered_at = entered_at
+        self.entry = entry
+        self.step: str | None = flow.first  # the step it executes next; None: it is done
+        # bumped when the run ends or leaves a WaitFor early: a pending wait (or WaitFor
+        # timeout) of an older token is ignored
+        self.token = 0
+        self.held = False
+        self.waiting: int | None = None  # the tracked condition a WaitFor waits for
+        self.open = True
+        # its row of the runs frame (RUNS's columns); the end is filled in when it ends
+        self.record: list[Any] = [
+            key,
+            flow.name,
+            flow.version,
+            contact,
+            entered_at,
+            entry,
+            None,
+            None,
+        ]
+
+
+class Contact:
+    """What the engine knows about one contact (slotted: there may be millions)."""
+
+    __slots__ = (
+        "deleted",
+        "last_end",
+        "live",
+        "members",
+        "nth",
+        "runs",
+        "work",
+        "work_at",
+        "work_flows",
+    )
+
+    def __init__(self) -> None:
+        self.members: set[int] = set()  # tracked conditions that hold now
+        self.runs: dict[str, Run] = {}  # open run per flow
+        self.last_end: dict[str, int] = {}  # flow -> end of its latest run
+        self.live: LiveContact | None = None
+        self.nth: list[int] | None = None  # live contacts: entries per tracked condition
+        self.deleted = False
+        self.work_at: int | None = None  # the instant ``work`` counts run starts at
+        self.work = 0
+        self.work_flows: set[str] | None = None  # flows started at ``work_at`` (made when needed)
+
+
+@dataclass
+class Logs:
+    """Plain tuples appended in the hot loop; frames are built once, at the end.
+
+    Each row's fields are its frame's columns, in order (checked at import, see
+    :func:`_writes`). ``runs`` holds each run's mutable ``record`` (its end is filled in
+    when it ends); a sink may move finished rows out (see :mod:`segsim.engine.output`) to
+    bound memory.
+    """
+
+    segment_events: list[tuple] = field(default_factory=list)
+    runs: list[list] = field(default_factory=list)
+    steps: list[tuple] = field(default_factory=list)
+    actions: list[tuple] = field(default_factory=list)
+    suppressed: list[tuple] = field(default_factory=list)
+    responses: list[tuple] = field(default_factory=list)
+    conversions: list[tuple] = field(default_factory=list)
+
+
+class Soon(simpy.Event):
+    """An event at ``now + delay`` that comes *before* the ordinary events of its instant.
+
+    SimPy's own way to make an event that schedules itself, as :class:`simpy.Timeout` does,
+    but at ``URGENT`` priority: the engine's phase of an instant (state changes to triggers)
+    and the first steps of runs entered by a cascade precede the steps of runs whose waits
+    end then (ordinary timeouts). Among themselves they keep the order they were scheduled in.
+    """
+
+    def __init__(self, env: simpy.Environment, delay: int, callback: Callable[[Any], None]):
+        super().__init__(env)
+        self._ok = True  # triggered on creation, as a Timeout is
+        self._value = None
+        self.callbacks.append(callback)
+        env.schedule(self, URGENT, delay)
+
+
+#: A step handler: execute ``step`` for ``run`` at ``t``; True if the run goes on at once
+#: (at ``run.step``), False if it stopped (it waits, is held, or has ended).
+StepHandler = Callable[[Run, Any, Contact, int], bool]
+
+
+def current_value(state: LiveContact, key: tuple[Any, str]) -> Any:
+    """A live contact's value of an attribute (None: unset), its membership of a list, or
+    how many occurrences of an event it has (``EVENT_ROW`` keys)."""
+    is_list, name = key
+    if is_list == EVENT_ROW:
+        return state.events.size(name)
+    return (name in state.lists) if is_list else state.attributes.get(name)
+
+
+def start_order(run: Run) -> tuple[int, tuple[int, Any]]:
+    return run.flow.rank, sort_key(run.contact)
+
+
+def sort_key(contact_id: Any) -> tuple[int, Any]:
+    return (0, contact_id) if isinstance(contact_id, int) else (1, str(contact_id))
+
+
+def instant_text(t: int) -> str:
+    import pandas as pd
+
+    return str(pd.Timestamp(t, unit="us", tz="UTC"))
