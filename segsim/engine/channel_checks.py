@@ -1,6 +1,6 @@
-"""The channel checks of a scenario: the address and consent attributes (docs/design.md
-§4.7) of the channels its flows send on that the data lacks, each with a suggestion of the
-data's attribute it probably means. :func:`segsim.engine.plan.build_plan` and
+"""The channel checks of a scenario: the address and consent attributes of the channels its
+flows send on (docs/design.md §4.7) that the data lacks, each with a suggestion of the data's
+attribute it probably means. :func:`segsim.engine.plan.build_plan` and
 :func:`~segsim.engine.plan.check_scenario` call them.
 """
 
