@@ -555,17 +555,17 @@ def test_replications_on_a_dask_cluster_equal_the_plain_ones(experiment):
 
 
 def test_segment_transitions_are_computed_once_per_shard(experiment, monkeypatch):
-    import segsim.engine.core as core
+    import segsim.engine.stream as stream
 
     scenario, _, many = experiment
     calls = []
-    original = core.transitions_table
+    original = stream.transitions_table
 
     def counting(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(core, "transitions_table", counting)
+    monkeypatch.setattr(stream, "transitions_table", counting)
     result = ss.simulate(scenario, progress=False, replications=4, shards=2)
     assert len(calls) == 2  # one per shard, shared by its 4 replications
     _assert_same(many, result)

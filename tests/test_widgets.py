@@ -258,16 +258,16 @@ def test_a_change_outside_the_explored_flow_is_simulated_in_full(scenario):
 
 
 def test_transitions_are_computed_once_per_explorer(scenario, monkeypatch):
-    import segsim.engine.core as core
+    import segsim.engine.stream as stream
 
     calls = []
-    original = core.transitions_table
+    original = stream.transitions_table
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(core, "transitions_table", counting)
+    monkeypatch.setattr(stream, "transitions_table", counting)
     explorer = Explorer(scenario, "Welcome Pro", compare_with="baseline")
     explorer.controls["allow_reentry"].value = False
     explorer.controls["w_settle"].value = "4d"
