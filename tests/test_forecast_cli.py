@@ -116,7 +116,14 @@ def test_the_schema_describes_the_forecast_section():
     schema = scenario_json_schema()
     assert "forecast" in schema["properties"]
     settings = schema["$defs"]["ForecastSettings"]["properties"]
-    assert set(settings) == {"horizon", "method", "replications", "seed", "block"}
+    assert set(settings) == {
+        "horizon",
+        "method",
+        "replications",
+        "seed",
+        "block",
+        "positions",
+    }
     assert settings["method"]["enum"] == ["bootstrap", "poisson"]
 
 
