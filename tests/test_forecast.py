@@ -19,6 +19,7 @@ from segsim.forecast import (
     _future_store,
     _History,
     _rng,
+    _tenure_donors,
     default_positions,
     interval_summary,
 )
@@ -188,6 +189,23 @@ def test_moving_blocks_replay_the_block_moved_back_by_whole_weeks():
         (42, "pro"),
         (52, "free"),
     ]
+
+
+def test_donors_have_the_tenure_of_their_contact():
+    # established contacts first seen on days -90, -60, -35, -31; contact 5 arrives on day 10.
+    # Block [0, 30), tile 0 starts at H = 30: a donor matches a contact first seen `gap` = 30
+    # days later, among the k = round(√4) = 2 established nearest to (first row - 30 days):
+    # targets -120, -90, -65, -61 sort at 0, 0, 1, 1 (window from 0: days -90, -60), and the
+    # newcomer's -20 at 4 (window from 2: days -35, -31, the youngest)
+    rows = []
+    for c, d in [(1, -90), (2, -60), (3, -35), (4, -31), (5, 10)]:
+        rows += [(c, d, "plan", "free")]
+    history = _History(make_store(rows), H, days_(30))
+    assert (history.established, history.arrivals) == ([1, 2, 3, 4], [5])
+    first = np.array([np.datetime64(history.first_seen[c], "us") for c in range(1, 6)])
+    for seed in range(20):
+        picks = _tenure_donors(history, history.established, first, days_(30), _rng(seed, 0))
+        assert set(picks[:4]) <= {0, 1} and set(picks[4:]) <= {2, 3}
 
 
 def test_string_ids_of_new_contacts_never_collide():
@@ -412,18 +430,28 @@ def test_the_demo_projects_messages_and_leaves_its_store_as_it_was(small_demo):
 
 
 @given(
-    st.integers(1, 8),
-    st.integers(0, 5),
+    st.lists(st.integers(-60, -1), min_size=1, max_size=12),
+    st.lists(st.integers(0, 29), max_size=5),
     st.integers(1, 4),
     st.integers(0, 2**64 - 1),
 )
-def test_donors_are_established_and_new_ids_unique(established, arriving, tiles, seed):
-    # the draws alone (no store): contacts 1..e established, e+1..e+a arrivals
+def test_donors_are_established_of_a_near_tenure_and_new_ids_unique(
+    established_days, arriving_days, tiles, seed
+):
+    # the draws alone (no store): contacts 1..e established (first rows before the block
+    # [0, 30)), e+1..e+a arrivals, on the given days
     history = object.__new__(_History)
     history.id_type = "integer"
+    history.end, history.block = H.replace(tzinfo=None), days_(30)
+    established = len(established_days)
+    arriving = len(arriving_days)
     history.established = list(range(1, established + 1))
     history.arrivals = list(range(established + 1, established + arriving + 1))
     history.contacts = history.established + history.arrivals
+    history.first_seen = {
+        c: history.end + days_(d - 30)
+        for c, d in zip(history.contacts, established_days + arriving_days, strict=True)
+    }
     history.next_id = established + arriving + 1
     history.positions = [(dt.timedelta(0), history.established, history.arrivals)]
     donors = _donor_map(history, tiles, _rng(seed, 0))
@@ -437,6 +465,17 @@ def test_donors_are_established_and_new_ids_unique(established, arriving, tiles,
     assert donors.groupby("tile").size().tolist() == [
         len(history.contacts) + (k + 1) * arriving for k in range(tiles)
     ]
+    # tile 0: a stored contact's donor first appeared about 30 days (the block) before it:
+    # within k = round(√e) places of where that instant sorts among the established
+    k = max(1, round(established**0.5))
+    ranked = sorted(established_days)
+    for c, donor in donors[(donors["tile"] == 0) & donors["contact_id"].le(len(history.contacts))][
+        ["contact_id", "donor"]
+    ].itertuples(index=False):
+        target = (established_days + arriving_days)[c - 1] - 30
+        where = sum(d < target for d in ranked)
+        rank = ranked.index(established_days[donor - 1])
+        assert abs(rank - where) <= k or ranked.count(established_days[donor - 1]) > 1
     pd.testing.assert_frame_equal(donors, _donor_map(history, tiles, _rng(seed, 0)))
 
 

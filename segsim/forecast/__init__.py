@@ -8,17 +8,22 @@ projection"): its frames, summaries and chart are kept apart from replayed resul
 labelled as projections.
 
 The method, in short (``H`` is the scenario's ``end``, the end of the history used; ``B``
-the block length, by default the horizon):
+the block length, by default the horizon; ``P`` the block positions, by default
+``ceil(B / 7 days)``):
 
 * the history is every stored row before ``H``; rows at or after ``H`` are ignored;
-* the *block* is the last ``B`` of history, ``[H - B, H)``; the future ``[H, H + horizon)``
-  is cut into tiles of length ``B``, tile ``k`` covering ``[H + k·B, H + (k+1)·B)``;
-* for each tile, every contact present (each existing contact, and each contact that has
-  arrived in an earlier tile) receives the block rows (attribute changes, list changes,
-  events) of a *donor* drawn uniformly with replacement among the *established* contacts
-  (first row before ``H - B``), shifted by ``(k+1)·B``, on top of its own state;
-* per tile, as many new contacts arrive as arrived in the block (contacts whose first row
-  is in ``[H - B, H)``): each copies the block rows of one such arrival drawn uniformly with
+* block position ``j`` (``0 … P-1``) is ``[H - B - 7j days, H - 7j days)``, kept while it
+  starts after the first stored row; the future ``[H, H + horizon)`` is cut into tiles of
+  length ``B``, tile ``k`` covering ``[H + k·B, H + (k+1)·B)``;
+* each tile of each future draws one position (a moving-block bootstrap: the futures differ
+  in the level and calendar they replay); every contact present (each existing contact,
+  and each contact that has arrived in an earlier tile) receives that block's rows
+  (attribute changes, list changes, events) of a *donor* drawn with replacement among the
+  ``round(√n)`` contacts *established* before the block (first row before its start) of
+  the nearest tenure (:func:`_tenure_donors`), shifted by ``(k+1)·B + 7j days``, on top of
+  its own state;
+* per tile, as many new contacts arrive as arrived in that block (contacts whose first row
+  is in it): each copies the block rows of one such arrival drawn uniformly with
   replacement, shifted likewise, under a new id that no stored contact has;
 * the flows run on the store so built from the scenario's ``start`` to ``H + horizon``
   (so runs in progress at ``H`` carry on), and the messages sent in ``[H, H + horizon)`` are
@@ -172,18 +177,23 @@ class _History:
 def _donor_map(history: _History, tiles: int, rng: np.random.Generator) -> pd.DataFrame:
     """``contact_id, donor, tile, back`` of one replication, drawn tile by tile: the tile's
     block position (uniformly among ``history.positions``; no draw when there is one), then
-    every present contact (in id order, then arrivals in arrival order) a donor established
-    before that block, then as many new contacts as the block has arrivals, an arriving donor
-    each. ``back`` is how far the tile's block lies before ``[H - B, H)``, in microseconds."""
+    every present contact (in id order, then newcomers in arrival order) a donor of its own
+    tenure among the contacts established before that block (:func:`_tenure_donors`), then
+    as many newcomers as the block has arrivals, an arriving donor each (uniformly). ``back``
+    is how far the tile's block lies before ``[H - B, H)``, in microseconds."""
     present = list(history.contacts)
+    first = [np.datetime64(history.first_seen[c], "us") for c in present]
     positions = history.positions
     rows: list[tuple[Any, Any, int, int]] = []
     created = 0
     for tile in range(tiles):
         p = int(rng.integers(0, len(positions))) if len(positions) > 1 else 0
         back, established, arrivals = positions[p]
+        # the tile starts at H + tile·B, the block at H - B - back: a donor of the same
+        # tenure at its block's start first appeared `gap` before the contact
+        gap = (tile + 1) * history.block + back
+        picks = _tenure_donors(history, established, np.array(first), gap, rng)
         back_us = back // dt.timedelta(microseconds=1)
-        picks = rng.integers(0, len(established), size=len(present))
         rows.extend((c, established[i], tile, back_us) for c, i in zip(present, picks, strict=True))
         if arrivals:
             new = [history.new_id(created + j) for j in range(len(arrivals))]
@@ -191,11 +201,39 @@ def _donor_map(history: _History, tiles: int, rng: np.random.Generator) -> pd.Da
             picks = rng.integers(0, len(arrivals), size=len(arrivals))
             rows.extend((c, arrivals[i], tile, back_us) for c, i in zip(new, picks, strict=True))
             present.extend(new)
+            shift = np.timedelta64(gap // dt.timedelta(microseconds=1), "us")
+            first.extend(
+                np.datetime64(history.first_seen[arrivals[i]], "us") + shift for i in picks
+            )
     frame = pd.DataFrame(rows, columns=["contact_id", "donor", "tile", "back"])
     frame = frame.astype({"tile": "int64", "back": "int64"})
     if history.id_type == "integer":
         frame = frame.astype({"contact_id": "int64", "donor": "int64"})
     return frame
+
+
+def _tenure_donors(
+    history: _History,
+    established: list[Any],
+    first: np.ndarray,
+    gap: dt.timedelta,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """For each contact (its first row at ``first``), the index in ``established`` of a donor
+    drawn uniformly among the ``k = round(√n)`` established contacts whose first row is
+    nearest to ``first - gap`` (the k-nearest-neighbour bootstrap of Lall and Sharma, 1996):
+    the donor was as long in the store at its block's start as the contact is at the tile's
+    start, so it replays the part of a lifetime the contact is at (sign-up, upgrade, lapse
+    come at their ages). The neighbours are the ``k`` consecutive established contacts in
+    first-row order (ties in id order) around where ``first - gap`` would sort, moved inside
+    the list at its ends (the oldest contacts share the ``k`` oldest donors)."""
+    n = len(established)
+    k = max(1, round(math.sqrt(n)))
+    seen = np.array([np.datetime64(history.first_seen[c], "us") for c in established])
+    order = np.argsort(seen, kind="stable")
+    target = first - np.timedelta64(gap // dt.timedelta(microseconds=1), "us")
+    lo = np.clip(np.searchsorted(seen[order], target) - k // 2, 0, n - k)
+    return order[lo + rng.integers(0, k, size=len(first))]
 
 
 def _future_store(
