@@ -225,6 +225,11 @@ def _build_parser() -> argparse.ArgumentParser:
     projection.add_argument("--method", choices=["bootstrap", "poisson"], help="how to draw")
     projection.add_argument("--block", help="the bootstrap's block length (default: the horizon)")
     projection.add_argument(
+        "--positions",
+        type=int,
+        help="the bootstrap's block positions, 7 days apart (default: one block length back)",
+    )
+    projection.add_argument(
         "--backtest", action="store_true", help="forecast the last --horizon of the history"
     )
     projection.add_argument("--markdown", action="store_true", help="also write forecast.md")
@@ -433,7 +438,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
     folder = _out_folder(args.out)
     scenario = _load(args.scenario)
-    names = ("horizon", "replications", "seed", "method", "block")
+    names = ("horizon", "replications", "seed", "method", "block", "positions")
     options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     try:
         fc = forecast(scenario, backtest=args.backtest, **options)

@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 import segsim as ss
 from segsim import schema
 from segsim._internal.vocab import MESSAGE_CHANNELS
-from segsim.forecast import _donor_map, _future_store, _History, _rng, interval_summary
+from segsim.forecast import (
+    _donor_map,
+    _future_store,
+    _History,
+    _rng,
+    _tenure_donors,
+    default_positions,
+    interval_summary,
+)
 from tests.engine_helpers import day, make_store, reachable
 
 H = day(30).to_pydatetime()  # the history end of every scenario here
@@ -68,7 +76,8 @@ def test_one_contact_bootstrap_can_only_replay_its_own_trajectory():
     # day 35 (already pro: no change), free on day 45, pro on day 55. The run entered on day
     # 25 sends its SMS on day 35 (carried over from the history); the entry on day 55 sends
     # the email that day (its SMS on day 65 is after the horizon).
-    fc = ss.forecast(scenario(make_store(ONE)), horizon="30d", replications=2, seed=7)
+    # (positions=1: the last block only; the moving blocks are below)
+    fc = ss.forecast(scenario(make_store(ONE)), horizon="30d", replications=2, seed=7, positions=1)
     assert sent(fc) == [
         (35, "Upgrade", "sms", 0, 1),
         (35, "Upgrade", "sms", 1, 1),
@@ -99,11 +108,15 @@ def test_arrivals_come_at_the_historical_rate_under_new_ids():
     history = _History(store, H, days_(30))
     assert (history.established, history.arrivals) == ([1], [2])
     donors = _donor_map(history, 1, _rng(0, 0))
-    assert list(donors.itertuples(index=False, name=None)) == [(1, 1, 0), (2, 1, 0), (3, 2, 0)]
+    assert list(donors.itertuples(index=False, name=None)) == [
+        (1, 1, 0, 0),
+        (2, 1, 0, 0),
+        (3, 2, 0, 0),
+    ]
     # a contact first seen after H (id 9) is not in the projection, but its id is not reused
     later = make_store([*two, (9, 40, "plan", "pro")])
     assert _History(later, H, days_(30)).new_id(0) == 10
-    fc = ss.forecast(scenario(store), horizon="30d", replications=1)
+    fc = ss.forecast(scenario(store), horizon="30d", replications=1, positions=1)
     # contact 2: SMS on day 30 (entered day 20), then contact 1's rows: free day 45, pro day
     # 55 (email); contact 1 as before (SMS day 35, email day 55); contact 3 enters on day 50
     assert sent(fc) == [
@@ -132,6 +145,67 @@ def test_tiles_shorter_than_the_horizon_repeat_the_block():
         (45, "pro"),
         (55, "pro"),
     ]
+
+
+def test_moving_blocks_replay_the_block_moved_back_by_whole_weeks():
+    # positions j = 0, 1, ...: the block [0, 30) moved back by 7·j days, while it starts
+    # after the first stored row (day -30): backs 0, 7, 14, 21, 28 (35 would start at -35)
+    history = _History(make_store(ONE), H, days_(30), positions=6)
+    assert [back.days for back, _, _ in history.positions] == [0, 7, 14, 21, 28]
+    assert default_positions(days_(30)) == 5 and default_positions(days_(90)) == 13
+    # each position has its own established contacts and arrivals: contact 2, first seen on
+    # day 20, arrives in [0, 30) and [-7, 23), and is neither in [-14, 16) (it is present at
+    # H, so it receives a donor, but it is nobody's donor there)
+    two = ONE + reachable(2, at=20) + [(2, 20, "plan", "pro")]
+    history = _History(make_store(two), H, days_(30), positions=3)
+    assert [(b.days, e, a) for b, e, a in history.positions] == [
+        (0, [1], [2]),
+        (7, [1], [2]),
+        (14, [1], []),
+    ]
+    # one contact, two positions. Back 0: its rows [0, 30) shifted by 30 days: pro day 35
+    # (no change), free day 45, pro day 55 (the email). Back 7: rows [-7, 23) shifted by 37
+    # days: pro day 42 (no change), free day 52. Both: the SMS of the day-25 run on day 35.
+    store = make_store(ONE)
+    fc = ss.forecast(scenario(store), horizon="30d", replications=8, seed=7, positions=2)
+    history = _History(store, H, days_(30), positions=2)
+    backs = [_donor_map(history, 1, _rng(7, r))["back"].iloc[0] for r in range(8)]
+    assert set(backs) == {0, 7 * 86_400 * 10**6}  # this seed draws both
+    expected = []
+    for r, back in enumerate(backs):
+        expected.append((35, "Upgrade", "sms", r, 1))
+        if back == 0:
+            expected.append((55, "Upgrade", "email", r, 1))
+    assert sorted(sent(fc)) == sorted(expected)
+    week_back = backs.index(7 * 86_400 * 10**6)
+    future = _future_store(history, _donor_map(history, 1, _rng(7, week_back)), days_(30), ss.Store)
+    plan = future.history(1)
+    plan = plan[plan["attribute"] == "plan"]
+    assert [((t - day(0)).days, v) for t, v in zip(plan["ts"], plan["value"], strict=True)] == [
+        (-30, "free"),
+        (5, "pro"),
+        (15, "free"),
+        (25, "pro"),
+        (42, "pro"),
+        (52, "free"),
+    ]
+
+
+def test_donors_have_the_tenure_of_their_contact():
+    # established contacts first seen on days -90, -60, -35, -31; contact 5 arrives on day 10.
+    # Block [0, 30), tile 0 starts at H = 30: a donor matches a contact first seen `gap` = 30
+    # days later, among the k = round(√4) = 2 established nearest to (first row - 30 days):
+    # targets -120, -90, -65, -61 sort at 0, 0, 1, 1 (window from 0: days -90, -60), and the
+    # newcomer's -20 at 4 (window from 2: days -35, -31, the youngest)
+    rows = []
+    for c, d in [(1, -90), (2, -60), (3, -35), (4, -31), (5, 10)]:
+        rows += [(c, d, "plan", "free")]
+    history = _History(make_store(rows), H, days_(30))
+    assert (history.established, history.arrivals) == ([1, 2, 3, 4], [5])
+    first = np.array([np.datetime64(history.first_seen[c], "us") for c in range(1, 6)])
+    for seed in range(20):
+        picks = _tenure_donors(history, history.established, first, days_(30), _rng(seed, 0))
+        assert set(picks[:4]) <= {0, 1} and set(picks[4:]) <= {2, 3}
 
 
 def test_string_ids_of_new_contacts_never_collide():
@@ -356,19 +430,30 @@ def test_the_demo_projects_messages_and_leaves_its_store_as_it_was(small_demo):
 
 
 @given(
-    st.integers(1, 8),
-    st.integers(0, 5),
+    st.lists(st.integers(-60, -1), min_size=1, max_size=12),
+    st.lists(st.integers(0, 29), max_size=5),
     st.integers(1, 4),
     st.integers(0, 2**64 - 1),
 )
-def test_donors_are_established_and_new_ids_unique(established, arriving, tiles, seed):
-    # the draws alone (no store): contacts 1..e established, e+1..e+a arrivals
+def test_donors_are_established_of_a_near_tenure_and_new_ids_unique(
+    established_days, arriving_days, tiles, seed
+):
+    # the draws alone (no store): contacts 1..e established (first rows before the block
+    # [0, 30)), e+1..e+a arrivals, on the given days
     history = object.__new__(_History)
     history.id_type = "integer"
+    history.end, history.block = H.replace(tzinfo=None), days_(30)
+    established = len(established_days)
+    arriving = len(arriving_days)
     history.established = list(range(1, established + 1))
     history.arrivals = list(range(established + 1, established + arriving + 1))
     history.contacts = history.established + history.arrivals
+    history.first_seen = {
+        c: history.end + days_(d - 30)
+        for c, d in zip(history.contacts, established_days + arriving_days, strict=True)
+    }
     history.next_id = established + arriving + 1
+    history.positions = [(dt.timedelta(0), history.established, history.arrivals)]
     donors = _donor_map(history, tiles, _rng(seed, 0))
     first = ~donors.duplicated("contact_id")
     new = donors[first & ~donors["contact_id"].isin(history.contacts)]
@@ -380,6 +465,17 @@ def test_donors_are_established_and_new_ids_unique(established, arriving, tiles,
     assert donors.groupby("tile").size().tolist() == [
         len(history.contacts) + (k + 1) * arriving for k in range(tiles)
     ]
+    # tile 0: a stored contact's donor first appeared about 30 days (the block) before it:
+    # within k = round(√e) places of where that instant sorts among the established
+    k = max(1, round(established**0.5))
+    ranked = sorted(established_days)
+    for c, donor in donors[(donors["tile"] == 0) & donors["contact_id"].le(len(history.contacts))][
+        ["contact_id", "donor"]
+    ].itertuples(index=False):
+        target = (established_days + arriving_days)[c - 1] - 30
+        where = sum(d < target for d in ranked)
+        rank = ranked.index(established_days[donor - 1])
+        assert abs(rank - where) <= k or ranked.count(established_days[donor - 1]) > 1
     pd.testing.assert_frame_equal(donors, _donor_map(history, tiles, _rng(seed, 0)))
 
 
@@ -398,7 +494,7 @@ def test_a_read_only_store_file_can_be_forecast(tmp_path):
             },
         )
     with ss.Store(path, read_only=True) as store:
-        fc = ss.forecast(scenario(store), horizon="30d", replications=1)
+        fc = ss.forecast(scenario(store), horizon="30d", replications=1, positions=1)
     assert sent(fc) == [(35, "Upgrade", "sms", 0, 1), (55, "Upgrade", "email", 0, 1)]
 
 
@@ -408,7 +504,7 @@ def test_string_ids_end_to_end():
     rows = [("a", d, attribute, v) for _, d, attribute, v in ONE]
     rows += [("b", d, attribute, v) for _, d, attribute, v in reachable(2, at=20)]
     rows += [("b", 20, "plan", "pro")]
-    fc = ss.forecast(scenario(make_store(rows)), horizon="30d", replications=1)
+    fc = ss.forecast(scenario(make_store(rows)), horizon="30d", replications=1, positions=1)
     assert sent(fc) == [
         (30, "Upgrade", "sms", 0, 1),
         (35, "Upgrade", "sms", 0, 1),

@@ -1,9 +1,9 @@
 """The demo backtest criterion: the backtest's 90% intervals cover at least 80% of weeks.
 
-Measured figures (docs/design.md §11): at 300 contacts, 20 futures, 85% to 92% of the 13
-weeks over seeds 0 to 3; at 1,000 contacts 54% to 69% and at 5,000 62% — the intervals
-reflect the randomness of behaviour and of the flows, whose spread shrinks with the
-population while the bootstrap's structural error (the block's calendar replayed) does not.
+Measured figures (docs/design.md §11), 20 futures, 13 weeks, seeds 0 and 1, with the
+default bootstrap (moving blocks, donors of the contact's tenure): 100% at 300 and at 1,000
+contacts, 92% and 85% at 5,000 (the demo's size). With the last block only and donors of any
+tenure (the first release) the figures were 85-92% at 300, 54-69% at 1,000 and 62% at 5,000.
 """
 
 from __future__ import annotations
@@ -63,11 +63,14 @@ def test_on_the_demo_the_90_percent_intervals_cover_80_percent_of_the_weeks():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="at 1,000 contacts the 90% intervals cover 69% of weeks (docs/design.md §11): "
-    "the interval does not include the bootstrap's structural error",
-)
-def test_at_1000_contacts_the_criterion_is_not_met_yet():
+def test_at_1000_contacts_the_90_percent_intervals_cover_80_percent_of_the_weeks():
+    # with the first release's bootstrap this was 69% (seed 0) and 54% (seed 1)
     bt = demo_backtest(1000, "90d", 20, seed=0).backtest.at_level(0.9)
+    assert bt.coverage >= 0.8
+
+
+@pytest.mark.slow
+def test_at_the_demos_5000_contacts_the_90_percent_intervals_cover_80_percent_of_the_weeks():
+    # the demo's default size (about 40 s of CPU); the first release's bootstrap: 62%
+    bt = demo_backtest(5000, "90d", 20, seed=0).backtest.at_level(0.9)
     assert bt.coverage >= 0.8

@@ -116,7 +116,14 @@ def test_the_schema_describes_the_forecast_section():
     schema = scenario_json_schema()
     assert "forecast" in schema["properties"]
     settings = schema["$defs"]["ForecastSettings"]["properties"]
-    assert set(settings) == {"horizon", "method", "replications", "seed", "block"}
+    assert set(settings) == {
+        "horizon",
+        "method",
+        "replications",
+        "seed",
+        "block",
+        "positions",
+    }
     assert settings["method"]["enum"] == ["bootstrap", "poisson"]
 
 
@@ -140,3 +147,17 @@ def test_the_fitted_method_from_the_command_line(small_scenario, tmp_path, capsy
     frame = pd.read_parquet(out / "forecast.parquet")
     pd.testing.assert_frame_equal(frame, expected.to_frame(), check_dtype=False)
     assert "gamma-Poisson" in (out / "forecast.html").read_text()
+
+
+def test_positions_from_the_command_line_and_the_forecast_section(small_scenario, tmp_path):
+    out = tmp_path / "p"
+    args = ["forecast", str(small_scenario), "--horizon", "14d", "--replications", "3"]
+    assert main([*args, "--positions", "1", "--seed", "2", "--out", str(out)]) == 0
+    scenario = load_scenario(small_scenario)
+    expected = ss.forecast(scenario, horizon="14d", replications=3, seed=2, positions=1)
+    frame = pd.read_parquet(out / "forecast.parquet")
+    pd.testing.assert_frame_equal(frame, expected.to_frame(), check_dtype=False)
+    # the section's positions are the default of ss.forecast
+    with_section(small_scenario, "{horizon: 14d, replications: 3, seed: 2, positions: 1}")
+    sectioned = ss.forecast(load_scenario(small_scenario))
+    pd.testing.assert_frame_equal(sectioned.to_frame(), expected.to_frame())

@@ -12,6 +12,7 @@ import segsim as ss
 from segsim import schema
 from segsim.forecast import _History, _rng
 from segsim.forecast._fitted import fit_event_rates
+from segsim.scenario import ForecastSettings
 from tests.engine_helpers import day, make_store, reachable
 
 H = day(30).to_pydatetime()  # the history end of every scenario here
@@ -51,8 +52,9 @@ def test_each_future_draws_the_flows_choices_of_its_own_replication():
     # the same rows: its block [0, 30) shifted by 30 days (pro on day 35 - no change - free
     # on 45, pro on 55). What varies between futures is the split alone: future r takes
     # the paths of replication r, exactly as a replay of that future with replications=R.
+    # (positions=1: the last block only, so the rows are the same in every future)
     sc = split_scenario(40)
-    fc = ss.forecast(sc, horizon="30d", replications=6, seed=1)
+    fc = ss.forecast(sc, horizon="30d", replications=6, seed=1, positions=1)
     rows = []
     for c in range(1, 41):
         rows += [*reachable(c), (c, -30, "plan", "free"), (c, 5, "plan", "pro")]
@@ -75,7 +77,7 @@ def test_each_future_draws_the_flows_choices_of_its_own_replication():
         .all()
     )
     # deterministic for a seed
-    again = ss.forecast(sc, horizon="30d", replications=6, seed=1)
+    again = ss.forecast(sc, horizon="30d", replications=6, seed=1, positions=1)
     pd.testing.assert_frame_equal(again.to_frame(), frame)
 
 
@@ -197,5 +199,11 @@ def test_poisson_refuses_a_store_without_events_and_a_block():
         ss.forecast(sc, horizon="10d", method="poisson", replications=1)
     with pytest.raises(ValueError, match="method 'poisson' has none"):
         ss.forecast(sc, horizon="10d", method="poisson", block="5d")
+    with pytest.raises(ValueError, match="positions= are the bootstrap's; method 'poisson'"):
+        ss.forecast(sc, horizon="10d", method="poisson", positions=2)
+    with pytest.raises(ValueError, match="positions must be a positive integer, got 0"):
+        ss.forecast(sc, horizon="10d", positions=0)
+    with pytest.raises(ValueError, match="positions are the bootstrap's"):
+        ForecastSettings(method="poisson", positions=2)
     with pytest.raises(ValueError, match="'bootstrap', 'poisson'"):
         ss.forecast(sc, horizon="10d", method="nbd")

@@ -8,17 +8,22 @@ projection"): its frames, summaries and chart are kept apart from replayed resul
 labelled as projections.
 
 The method, in short (``H`` is the scenario's ``end``, the end of the history used; ``B``
-the block length, by default the horizon):
+the block length, by default the horizon; ``P`` the block positions, by default
+``ceil(B / 7 days)``):
 
 * the history is every stored row before ``H``; rows at or after ``H`` are ignored;
-* the *block* is the last ``B`` of history, ``[H - B, H)``; the future ``[H, H + horizon)``
-  is cut into tiles of length ``B``, tile ``k`` covering ``[H + k·B, H + (k+1)·B)``;
-* for each tile, every contact present (each existing contact, and each contact that has
-  arrived in an earlier tile) receives the block rows (attribute changes, list changes,
-  events) of a *donor* drawn uniformly with replacement among the *established* contacts
-  (first row before ``H - B``), shifted by ``(k+1)·B``, on top of its own state;
-* per tile, as many new contacts arrive as arrived in the block (contacts whose first row
-  is in ``[H - B, H)``): each copies the block rows of one such arrival drawn uniformly with
+* block position ``j`` (``0 … P-1``) is ``[H - B - 7j days, H - 7j days)``, kept while it
+  starts after the first stored row; the future ``[H, H + horizon)`` is cut into tiles of
+  length ``B``, tile ``k`` covering ``[H + k·B, H + (k+1)·B)``;
+* each tile of each future draws one position (a moving-block bootstrap: the futures differ
+  in the level and calendar they replay); every contact present (each existing contact,
+  and each contact that has arrived in an earlier tile) receives that block's rows
+  (attribute changes, list changes, events) of a *donor* drawn with replacement among the
+  ``round(√n)`` contacts *established* before the block (first row before its start) of
+  the nearest tenure (:func:`_tenure_donors`), shifted by ``(k+1)·B + 7j days``, on top of
+  its own state;
+* per tile, as many new contacts arrive as arrived in that block (contacts whose first row
+  is in it): each copies the block rows of one such arrival drawn uniformly with
   replacement, shifted likewise, under a new id that no stored contact has;
 * the flows run on the store so built from the scenario's ``start`` to ``H + horizon``
   (so runs in progress at ``H`` carry on), and the messages sent in ``[H, H + horizon)`` are
@@ -52,6 +57,8 @@ from segsim.forecast._result import Backtest, Forecast, interval_summary
 __all__ = ["Backtest", "Forecast", "forecast", "forecast_problems", "interval_summary"]
 
 METHODS = ("bootstrap", "poisson")
+#: The distance between two block positions of the moving-block bootstrap.
+POSITION_STEP = dt.timedelta(days=7)
 _DURATION = TypeAdapter(PositiveDuration)
 
 
@@ -79,7 +86,9 @@ def _naive(ts: dt.datetime) -> dt.datetime:
 class _History:
     """The user's store read once: its rows before ``H`` and who is established or arrived."""
 
-    def __init__(self, store: Any, end: dt.datetime, block: dt.timedelta) -> None:
+    def __init__(
+        self, store: Any, end: dt.datetime, block: dt.timedelta, positions: int = 1
+    ) -> None:
         if not store._has_tables():
             raise ScenarioError("forecast needs a store with contact histories; this one is empty")
         self.id_type = store.id_type
@@ -125,8 +134,23 @@ class _History:
             )
         self.contacts = [cid for cid, _ in first]  # every contact present at H, in id order
         self.first_seen = dict(first)
-        self.established = [cid for cid, ts in first if ts < start]
-        self.arrivals = [cid for cid, ts in first if ts >= start]
+        # the block positions: the block [H - B, H) moved back by 0, 7, 14, ... days (whole
+        # weeks keep the weekday of the replay), as many as asked that still start after the
+        # first stored row; each with its own established contacts and arrivals
+        self.positions: list[tuple[dt.timedelta, list[Any], list[Any]]] = []
+        for j in range(positions):
+            back = j * POSITION_STEP
+            lo, hi = start - back, self.end - back
+            if lo <= earliest:
+                break
+            self.positions.append(
+                (
+                    back,
+                    [cid for cid, ts in first if ts < lo],
+                    [cid for cid, ts in first if lo <= ts < hi],
+                )
+            )
+        _, self.established, self.arrivals = self.positions[0]
         # new ids avoid every stored id, rows after H included
         events = f"UNION SELECT contact_id FROM {schema.EVENTS}" if self.has_events else ""
         known = [
@@ -151,28 +175,65 @@ class _History:
 
 
 def _donor_map(history: _History, tiles: int, rng: np.random.Generator) -> pd.DataFrame:
-    """``contact_id, donor, tile`` of one replication, drawn tile by tile: every present
-    contact (in id order, then arrivals in arrival order) an established donor, then the
-    tile's arrivals an arriving donor each."""
+    """``contact_id, donor, tile, back`` of one replication, drawn tile by tile: the tile's
+    block position (uniformly among ``history.positions``; no draw when there is one), then
+    every present contact (in id order, then newcomers in arrival order) a donor of its own
+    tenure among the contacts established before that block (:func:`_tenure_donors`), then
+    as many newcomers as the block has arrivals, an arriving donor each (uniformly). ``back``
+    is how far the tile's block lies before ``[H - B, H)``, in microseconds."""
     present = list(history.contacts)
-    established = history.established
-    arrivals = history.arrivals
-    rows: list[tuple[Any, Any, int]] = []
+    first = [np.datetime64(history.first_seen[c], "us") for c in present]
+    positions = history.positions
+    rows: list[tuple[Any, Any, int, int]] = []
     created = 0
     for tile in range(tiles):
-        picks = rng.integers(0, len(established), size=len(present))
-        rows.extend((c, established[i], tile) for c, i in zip(present, picks, strict=True))
+        p = int(rng.integers(0, len(positions))) if len(positions) > 1 else 0
+        back, established, arrivals = positions[p]
+        # the tile starts at H + tile·B, the block at H - B - back: a donor of the same
+        # tenure at its block's start first appeared `gap` before the contact
+        gap = (tile + 1) * history.block + back
+        picks = _tenure_donors(history, established, np.array(first), gap, rng)
+        back_us = back // dt.timedelta(microseconds=1)
+        rows.extend((c, established[i], tile, back_us) for c, i in zip(present, picks, strict=True))
         if arrivals:
             new = [history.new_id(created + j) for j in range(len(arrivals))]
             created += len(arrivals)
             picks = rng.integers(0, len(arrivals), size=len(arrivals))
-            rows.extend((c, arrivals[i], tile) for c, i in zip(new, picks, strict=True))
+            rows.extend((c, arrivals[i], tile, back_us) for c, i in zip(new, picks, strict=True))
             present.extend(new)
-    frame = pd.DataFrame(rows, columns=["contact_id", "donor", "tile"])
-    frame["tile"] = frame["tile"].astype("int64")
+            shift = np.timedelta64(gap // dt.timedelta(microseconds=1), "us")
+            first.extend(
+                np.datetime64(history.first_seen[arrivals[i]], "us") + shift for i in picks
+            )
+    frame = pd.DataFrame(rows, columns=["contact_id", "donor", "tile", "back"])
+    frame = frame.astype({"tile": "int64", "back": "int64"})
     if history.id_type == "integer":
         frame = frame.astype({"contact_id": "int64", "donor": "int64"})
     return frame
+
+
+def _tenure_donors(
+    history: _History,
+    established: list[Any],
+    first: np.ndarray,
+    gap: dt.timedelta,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """For each contact (its first row at ``first``), the index in ``established`` of a donor
+    drawn uniformly among the ``k = round(√n)`` established contacts whose first row is
+    nearest to ``first - gap`` (the k-nearest-neighbour bootstrap of Lall and Sharma, 1996):
+    the donor was as long in the store at its block's start as the contact is at the tile's
+    start, so it replays the part of a lifetime the contact is at (sign-up, upgrade, lapse
+    come at their ages). The neighbours are the ``k`` consecutive established contacts in
+    first-row order (ties in id order) around where ``first - gap`` would sort, moved inside
+    the list at its ends (the oldest contacts share the ``k`` oldest donors)."""
+    n = len(established)
+    k = max(1, round(math.sqrt(n)))
+    seen = np.array([np.datetime64(history.first_seen[c], "us") for c in established])
+    order = np.argsort(seen, kind="stable")
+    target = first - np.timedelta64(gap // dt.timedelta(microseconds=1), "us")
+    lo = np.clip(np.searchsorted(seen[order], target) - k // 2, 0, n - k)
+    return order[lo + rng.integers(0, k, size=len(first))]
 
 
 def _future_store(
@@ -195,13 +256,16 @@ def _future_store(
     con.execute(f"INSERT INTO {schema.ATTRIBUTES} SELECT * FROM h_attributes")
     block_start = history.end - history.block
     end = history.end + horizon
-    # the shift of tile k is (k + 1) block lengths, in microseconds (DuckDB's resolution)
+    # the shift of tile k is (k + 1) block lengths plus how far back its block lies, in
+    # microseconds (DuckDB's resolution); the block's rows are [H - B - back, H - back)
     block_us = history.block // dt.timedelta(microseconds=1)
-    shift = f"to_microseconds((d.tile + 1) * {block_us})"
+    shift = f"to_microseconds((d.tile + 1) * {block_us} + d.back)"
+    back = "to_microseconds(d.back)"
     joined = (
-        f"JOIN h_donors d ON d.donor = h.contact_id WHERE h.ts >= $start AND h.ts + {shift} < $end"
+        f"JOIN h_donors d ON d.donor = h.contact_id WHERE h.ts + {back} >= $start "
+        f"AND h.ts + {back} < $history_end AND h.ts + {shift} < $end"
     )
-    params = {"start": block_start, "end": end}
+    params = {"start": block_start, "history_end": history.end, "end": end}
     con.execute(f"INSERT INTO {schema.CHANGES} SELECT * FROM h_changes")
     con.execute(
         f"""INSERT INTO {schema.CHANGES}
@@ -279,6 +343,7 @@ def forecast(
     replications: int | None = None,
     seed: int | None = None,
     block: Any = None,
+    positions: int | None = None,
     backtest: bool = False,
 ) -> Forecast:
     """Project the messages the scenario's flows would send after the end of its history.
@@ -311,6 +376,13 @@ def forecast(
         The bootstrap's block length ``B`` (default: the horizon); the block ``[H - B, H)``
         must start after the first stored row, so that some contacts are established before
         it. Not with ``"poisson"``.
+    positions : int, optional
+        The moving-block bootstrap's number of block positions ``P``: each tile of each
+        future replays the block moved back by ``7·j`` days, ``j`` drawn uniformly in
+        ``0 … P-1`` (the same for every contact of that tile). Default: ``ceil(B / 7 days)``,
+        positions covering one block length back; positions whose block would start at or
+        before the first stored row are left out. ``1`` replays the last block only. Not
+        with ``"poisson"``.
     backtest : bool
         Hold out the last ``horizon`` of the history: forecast ``[end - horizon, end)`` from
         the history before it, and compare with what the replay sends there
@@ -337,6 +409,8 @@ def forecast(
         replications = settings.replications if replications is None else replications
         seed = settings.seed if seed is None else seed
         block = settings.block if block is None and method != "poisson" else block
+        if positions is None and method != "poisson":
+            positions = settings.positions
     horizon = "90d" if horizon is None else horizon
     method = "bootstrap" if method is None else method
     replications = 100 if replications is None else replications
@@ -349,12 +423,18 @@ def forecast(
     length = _duration(horizon, "horizon")
     if method == "poisson" and block is not None:
         raise ValueError("block= is a length of the bootstrap; method 'poisson' has none")
+    if method == "poisson" and positions is not None:
+        raise ValueError("positions= are the bootstrap's; method 'poisson' has none")
+    if positions is not None and (
+        not isinstance(positions, int) or isinstance(positions, bool) or positions < 1
+    ):
+        raise ValueError(f"positions must be a positive integer, got {positions!r}")
     block_length = length if block is None else _duration(block, "block")
     if block_length > length:
         raise ValueError(f"block ({block_length}) must not be longer than the horizon ({length})")
     seed = scenario.seed if seed is None else seed
     if backtest:
-        return _backtest(scenario, length, replications, seed, block_length, method)
+        return _backtest(scenario, length, replications, seed, block_length, method, positions)
     return _project(
         scenario.replace(end=scenario.end + length),
         scenario.end,
@@ -363,7 +443,14 @@ def forecast(
         replications,
         seed,
         block_length,
+        positions,
     )
+
+
+def default_positions(block: dt.timedelta) -> int:
+    """The default number of block positions: ``ceil(B / 7 days)``, so the positions'
+    blocks reach one block length back, into ``[H - 2B, H)``."""
+    return max(1, math.ceil(block / POSITION_STEP))
 
 
 def _project(
@@ -374,6 +461,7 @@ def _project(
     replications: int,
     seed: int,
     block_length: dt.timedelta,
+    positions: int | None = None,
 ) -> Forecast:
     """The forecast of ``[history_end, history_end + length)``: ``projected`` is the
     scenario over ``[start, history_end + length)``, run on each drawn future."""
@@ -381,7 +469,8 @@ def _project(
         history = _History(projected.store, history_end, dt.timedelta(0))
         future = _poisson_futures(history, length)
     else:
-        history = _History(projected.store, history_end, block_length)
+        count = default_positions(block_length) if positions is None else positions
+        history = _History(projected.store, history_end, block_length, count)
         future = _bootstrap_futures(history, length)
     start, end = pd.Timestamp(history_end), pd.Timestamp(history_end + length)
     parts = []
@@ -435,6 +524,7 @@ def _poisson_futures(history: _History, horizon: dt.timedelta) -> Any:
             "contact_id": pd.Series([], dtype="int64" if history.id_type == "integer" else "str"),
             "donor": pd.Series([], dtype="int64" if history.id_type == "integer" else "str"),
             "tile": pd.Series([], dtype="int64"),
+            "back": pd.Series([], dtype="int64"),
         }
     )
 
@@ -476,6 +566,7 @@ def _backtest(
     seed: int,
     block: dt.timedelta,
     method: str,
+    positions: int | None = None,
 ) -> Forecast:
     """The forecast of the last ``horizon`` of the history from what came before, with the
     replay's sends there to compare."""
@@ -491,7 +582,7 @@ def _backtest(
     # happens in the forecast as in the replay); only the contacts' rows after the cut are
     # drawn instead of read
     block = horizon if method == "poisson" else min(block, horizon)
-    projected = _project(scenario, cut, horizon, method, replications, seed, block)
+    projected = _project(scenario, cut, horizon, method, replications, seed, block, positions)
     actual = _projected_sends(
         simulate(scenario, progress=False).actions, projected.start, projected.end
     )

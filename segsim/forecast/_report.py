@@ -16,11 +16,14 @@ __all__ = ["ASSUMPTIONS", "projection_parts"]
 #: What each method takes for granted, as the report and the notebook state it.
 ASSUMPTIONS: dict[str, list[str]] = {
     "bootstrap": [
-        "future behaviour looks like the last block of history (no trend, no seasonality "
-        "longer than the block, no growth other than the block's arrivals);",
-        "a contact's future is any established contact's recent past (donors are drawn "
-        "uniformly, with replacement), on top of its own current state;",
-        "each block brings exactly as many new contacts as arrived in the last block;",
+        "future behaviour looks like one of the recent blocks of history, each future "
+        "replaying a block moved back by a whole number of weeks, drawn at random (no "
+        "trend, no seasonality longer than the blocks, no growth other than their arrivals);",
+        "a contact's future is the recent past of an established contact who had been in "
+        "the store about as long (drawn among the √n nearest in tenure, with replacement), "
+        "on top of its own current state;",
+        "each tile of the future brings exactly as many new contacts as arrived in the block "
+        "it replays;",
         "contacts leave only as their donor's rows say.",
     ],
     "poisson": [
@@ -37,8 +40,9 @@ ASSUMPTIONS: dict[str, list[str]] = {
 _COMMON = [
     "the flows' own random choices (splits, holdouts, responses) are drawn per future, as "
     "replications of the scenario draw them;",
-    "the interval reflects the randomness of behaviour and of the flows, not the "
-    "uncertainty of these assumptions.",
+    "the interval reflects the randomness of behaviour and of the flows (and, for the "
+    "bootstrap, of which recent block the future resembles), not the bias of these "
+    "assumptions.",
 ]
 
 

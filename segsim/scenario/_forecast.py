@@ -21,7 +21,7 @@ class ForecastSettings(FrozenModel):
         forecast: {horizon: 90d, method: bootstrap, replications: 100, seed: 3}
 
     ``segsim forecast`` reads them, and its options (``--horizon``, ``--method``,
-    ``--replications``, ``--seed``, ``--block``) override them; ``ss.forecast`` reads them
+    ``--replications``, ``--seed``, ``--block``, ``--positions``) override them; ``ss.forecast`` reads them
     for the arguments it is not given.
 
     Parameters
@@ -38,6 +38,9 @@ class ForecastSettings(FrozenModel):
     block : duration, optional
         The bootstrap's block length (default: the horizon; at most the horizon; not with
         ``"poisson"``).
+    positions : int, optional
+        The moving-block bootstrap's number of block positions, 7 days apart (default:
+        ``ceil(block / 7 days)``; ``1``: the last block only; not with ``"poisson"``).
     """
 
     horizon: PositiveDuration = dt.timedelta(days=90)
@@ -45,6 +48,7 @@ class ForecastSettings(FrozenModel):
     replications: int = Field(default=100, ge=1)
     seed: int | None = None
     block: PositiveDuration | None = None
+    positions: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _check_block(self) -> ForecastSettings:
@@ -55,4 +59,6 @@ class ForecastSettings(FrozenModel):
                 raise ValueError(
                     f"block ({self.block}) must not be longer than the horizon ({self.horizon})"
                 )
+        if self.positions is not None and self.method == "poisson":
+            raise ValueError("positions are the bootstrap's; method 'poisson' has none")
         return self
