@@ -274,7 +274,16 @@ class SimulationResult:
             (docs/design.md §10), then the outcomes: ``delivered``, ``bounced``, ``opened``
             (human), ``machine_opened``, ``clicked``, ``unsubscribed`` (rows of
             :attr:`responses`), ``converted`` (rows of :attr:`conversions`) and ``revenue``
-            (their known values summed).
+            (their known values summed); the rates ``delivery_rate``, ``open_rate`` (human
+            opens of delivered emails and WhatsApp messages), ``click_rate``,
+            ``unsubscribe_rate``, ``conversion_rate`` and ``cost_per_conversion``, as
+            :func:`segsim.analysis.outcome_rates` defines them (float64, NaN where the
+            denominator is 0); and ``uplift``, ``uplift_low``, ``uplift_high``: the uplift
+            over the holdout with its 95% normal interval (:func:`segsim.analysis.uplift`),
+            NaN for a flow without a goal or not covered by the holdout
+            (docs/design.md §10.4–10.5). Over replications the long format has a row per
+            outcome count, rate and ``uplift`` (its ``low`` and ``high``: where the uplift
+            falls in 95% of replications; no ``uplift_low``/``uplift_high`` rows).
         """
         flows = self._flows()
         outcomes = self._outcome_metrics()
