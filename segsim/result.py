@@ -15,6 +15,7 @@ import pandas as pd
 
 from segsim._internal.formatting import DEFAULT_CURRENCY
 from segsim._internal.frames import CORE_FRAMES, FRAMES, OUTCOME_FRAMES
+from segsim._internal.outcomes import OUTCOME_RATES, outcome_counts, with_rates
 from segsim._internal.periods import window_attr
 from segsim._internal.sql import quote_literal
 from segsim._internal.vocab import (
@@ -273,36 +274,63 @@ class SimulationResult:
             (docs/design.md §10), then the outcomes: ``delivered``, ``bounced``, ``opened``
             (human), ``machine_opened``, ``clicked``, ``unsubscribed`` (rows of
             :attr:`responses`), ``converted`` (rows of :attr:`conversions`) and ``revenue``
-            (their known values summed).
+            (their known values summed); the rates ``delivery_rate``, ``open_rate`` (human
+            opens of delivered emails and WhatsApp messages), ``click_rate``,
+            ``unsubscribe_rate``, ``conversion_rate`` and ``cost_per_conversion``, as
+            :func:`segsim.analysis.outcome_rates` defines them (float64, NaN where the
+            denominator is 0); and ``uplift``, ``uplift_low``, ``uplift_high``: the uplift
+            over the holdout with its 95% normal interval (:func:`segsim.analysis.uplift`),
+            NaN for a flow without a goal or not covered by the holdout
+            (docs/design.md §10.4–10.5). Over replications the long format has a row per
+            outcome count, rate and ``uplift`` (its ``low`` and ``high``: where the uplift
+            falls in 95% of replications; no ``uplift_low``/``uplift_high`` rows).
         """
         flows = self._flows()
         outcomes = self._outcome_metrics()
         if self.replication_count == 1:
             table = _flow_summary(self.runs, self.actions, self.suppressed, self.steps, flows)
-            return _with_outcomes(table, self.responses, self.conversions) if outcomes else table
+            if not outcomes:
+                return table
+            table = _with_outcomes(table, self.actions, self.responses, self.conversions)
+            return _with_uplift(table, self._uplift())
         from segsim.experiments import interval_table
 
+        per_uplift = self._uplift() if outcomes else None
         per = []
         for r in range(self.replication_count):
             one = self.replication(r)
             table = _flow_summary(one.runs, one.actions, one.suppressed, one.steps, flows)
             if outcomes:
-                table = _with_outcomes(table, one.responses, one.conversions)
+                table = _with_outcomes(table, one.actions, one.responses, one.conversions)
+                table = _with_uplift(table, per_uplift, replication=r)
             table.insert(0, "replication", r)
             per.append(table)
         metrics = [*SUMMARY_METRICS, *outcomes]
         return interval_table(pd.concat(per, ignore_index=True), metrics, by=["flow"])
 
+    def _uplift(self) -> pd.DataFrame | None:
+        """The uplift over the holdout of the flows it can be measured for (a goal, covered
+        by the holdout): :func:`segsim.analysis.uplift` with one replication,
+        :func:`segsim.analysis.uplift_per_replication` with more; None when there is none
+        (no scenario recorded, no holdout, no flow with a goal it covers)."""
+        # an analysis hook, imported lazily: the uplift is defined once, in segsim.analysis
+        # (it redraws the engine's holdout draw), which sits above segsim.result
+        from segsim.analysis._uplift import uplift, uplift_flows, uplift_per_replication
+
+        if self.scenario is None or not uplift_flows(self.scenario):
+            return None
+        return uplift(self) if self.replication_count == 1 else uplift_per_replication(self)
+
     def _outcome_metrics(self) -> list[str]:
-        """The outcome columns of :meth:`summary`: with a response model or a goal, or
-        when the frames hold outcomes (a result read without its scenario)."""
+        """The outcome metrics of :meth:`summary` over replications: with a response model
+        or a goal, or when the frames hold outcomes (a result read without its scenario)."""
         scenario = self.scenario
         modelled = scenario is not None and (
             getattr(scenario, "responses", None) is not None
             or any(getattr(f, "goal", None) is not None for f in scenario.flows)
         )
         if modelled or len(self.responses) or len(self.conversions):
-            return list(OUTCOME_COLUMNS)
+            return [*OUTCOME_COLUMNS, *OUTCOME_RATES, "uplift"]
         return []
 
     def explain(self, contact_id: Any) -> pd.DataFrame:
@@ -493,18 +521,36 @@ _COSTS = ("message_cost", "operation_cost", "cost")
 
 
 def _with_outcomes(
-    table: pd.DataFrame, responses: pd.DataFrame, conversions: pd.DataFrame
+    table: pd.DataFrame, actions: pd.DataFrame, responses: pd.DataFrame, conversions: pd.DataFrame
 ) -> pd.DataFrame:
-    """``table`` (one row per flow) with the outcome columns of one replication's frames."""
+    """``table`` (one row per flow) with the outcome counts and rates of one replication's
+    frames, as :func:`segsim.analysis.outcome_rates` defines them (one definition:
+    :mod:`segsim._internal.outcomes`)."""
     table = table.copy()
-    flows = table["flow"]
-    for column, response in OUTCOME_COLUMNS.items():
-        if response is not None:
-            counts = responses.loc[responses["response"] == response, "flow"].value_counts()
-            table[column] = flows.map(counts).fillna(0).astype("int64")
-    table["converted"] = flows.map(conversions["flow"].value_counts()).fillna(0).astype("int64")
-    revenue = conversions.groupby("flow")["value"].sum()  # NaN values (unknown) count 0
-    table["revenue"] = flows.map(revenue).fillna(0.0).astype("float64")
+    counts, openable = outcome_counts(actions, responses, conversions, table["flow"].tolist())
+    counts = with_rates(counts, openable)
+    for column in (*OUTCOME_COLUMNS, *OUTCOME_RATES):
+        table[column] = counts[column].to_numpy()
+    return table
+
+
+#: The uplift columns of :meth:`SimulationResult.summary` (one replication).
+UPLIFT_SUMMARY: tuple[str, ...] = ("uplift", "uplift_low", "uplift_high")
+
+
+def _with_uplift(
+    table: pd.DataFrame, uplift: pd.DataFrame | None, *, replication: int | None = None
+) -> pd.DataFrame:
+    """``table`` with the uplift over the holdout per flow, NaN for a flow it is not
+    measured for: ``uplift, uplift_low, uplift_high`` from :func:`segsim.analysis.uplift`,
+    or (``replication`` given) ``uplift`` of that replication from
+    :func:`segsim.analysis.uplift_per_replication`."""
+    columns = UPLIFT_SUMMARY if replication is None else UPLIFT_SUMMARY[:1]
+    if uplift is not None and replication is not None:
+        uplift = uplift[uplift["replication"] == replication]
+    for column in columns:
+        values = {} if uplift is None else dict(zip(uplift["flow"], uplift[column], strict=True))
+        table[column] = table["flow"].map(values).astype("float64")
     return table
 
 

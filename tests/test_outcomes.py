@@ -18,6 +18,7 @@ from segsim.analysis import (
     uplift_per_replication,
 )
 from segsim.engine.draws import uniform
+from segsim.result import SUMMARY_METRICS
 from tests.engine_helpers import day, make_store, reachable
 
 VIP = ss.Segment("VIP", attr("plan") == "pro")
@@ -238,6 +239,113 @@ def test_uplift_matches_the_conversion_rate_within_4_se():
     rate = row["treated_rate"]  # the holdout's rate 0 adds no variance
     width = 2 * 1.959964 * math.sqrt(rate * (1 - rate) / row["treated_contacts"])
     assert row["uplift_high"] - row["uplift_low"] == pytest.approx(width, rel=1e-6)
+
+
+# -- the summary's rates and uplift --------------------------------------------------------------
+
+_RATES = [
+    "delivery_rate",
+    "open_rate",
+    "click_rate",
+    "unsubscribe_rate",
+    "conversion_rate",
+    "cost_per_conversion",
+]
+_UPLIFT = ["uplift", "uplift_low", "uplift_high"]
+
+
+def _two_flow_scenario(seed):
+    """F (a goal, covered by the holdout) and G (no goal), both emailing the four VIPs."""
+    goal = ss.Goal(event="purchase", within="3d", value="amount", conversion_rate=1)
+    trigger = ss.SegmentTrigger("VIP")
+    return ss.Scenario(
+        _store([1, 2, 3, 4], EVENTS),
+        segments=[VIP],
+        flows=[
+            ss.Flow("F", trigger=trigger, steps=[ss.SendEmail("e1", template="t")], goal=goal),
+            ss.Flow("G", trigger=trigger, steps=[ss.SendEmail("g1", template="t")]),
+        ],
+        start=day(0),
+        end=day(10),
+        seed=seed,
+        responses=ss.ResponseModel(email=ss.Funnel(opened=1, clicked=1)),
+        holdout=ss.Holdout(percent=50),
+    )
+
+
+def test_summary_has_the_rates_and_the_uplift_with_its_normal_interval():
+    result = ss.simulate(_two_flow_scenario(SEED), progress=False)
+    summary = result.summary().set_index("flow")
+    assert summary.columns[-len(_RATES) - 3 :].tolist() == [*_RATES, *_UPLIFT]
+    f, g = summary.loc["F"], summary.loc["G"]
+    # held out 3, 4: two emails (0.001 each) to 1 and 2, delivered, opened and clicked; F
+    # converts both clicks and contact 1's purchase at day 2: 3 conversions
+    assert f[["messages_sent", "delivered", "opened", "clicked", "converted"]].tolist() == [
+        2,
+        2,
+        2,
+        2,
+        3,
+    ]
+    assert f[_RATES[:-1]].tolist() == [1.0, 1.0, 1.0, 0.0, 1.5]
+    assert f["cost_per_conversion"] == pytest.approx(0.002 / 3)
+    # uplift: treated 2/2 - holdout 1/2 (contact 3 bought), se = sqrt(0.5 * 0.5 / 2)
+    assert f["uplift"] == 0.5
+    assert f["uplift_low"] == pytest.approx(0.5 - 1.959964 * 0.353553, abs=1e-5)
+    assert f["uplift_high"] == pytest.approx(0.5 + 1.959964 * 0.353553, abs=1e-5)
+    # G has no goal: nothing converts, a cost per conversion and an uplift do not exist
+    assert g[_RATES[:-1]].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
+    assert all(math.isnan(g[c]) for c in ("cost_per_conversion", *_UPLIFT))
+    # one definition: the rates are those of analysis.outcome_rates
+    rates = outcome_rates(result.actions, result.responses, result.conversions, flow=["F", "G"])
+    pd.testing.assert_frame_equal(
+        summary[_RATES].reset_index(), rates[["flow", *_RATES]], check_names=False
+    )
+
+
+def test_summary_over_replications_has_rows_for_the_rates_and_the_uplift():
+    # seed 160 holds out contacts 3, 4 in replication 0 and 2, 4 in replication 1
+    held = [
+        [c for c in (1, 2, 3, 4) if uniform(160, r, None, None, c, "holdout") < 0.5] for r in (0, 1)
+    ]
+    assert held == [[3, 4], [2, 4]]
+    result = ss.simulate(_two_flow_scenario(160), progress=False, replications=2)
+    summary = result.summary().set_index(["flow", "metric"])
+    assert "uplift_low" not in summary.index.get_level_values("metric")  # the interval: low, high
+    f = summary.loc["F"]
+    # replication 0: treated 1, 2 (3 conversions); uplift 1 - 1/2 = 0.5
+    # replication 1: treated 1, 3 convert by click and buy at day 2 (4 conversions); the
+    # holdout 2, 4 bought nothing in the window: uplift 1 - 0 = 1
+    assert f.loc["conversion_rate", ["mean", "low", "high"]].tolist() == [1.75, 1.5125, 1.9875]
+    assert f.loc["uplift", ["mean", "low", "high", "replications"]].tolist() == [
+        0.75,
+        0.5125,
+        0.9875,
+        2,
+    ]
+    assert f.loc["uplift", "std"] == pytest.approx(math.sqrt(0.125))
+    # 0.002 / 3 and 0.002 / 4
+    assert f.loc["cost_per_conversion", "mean"] == pytest.approx((0.002 / 3 + 0.0005) / 2)
+    assert f.loc["open_rate", ["mean", "std"]].tolist() == [1.0, 0.0]
+    g = summary.loc["G"]
+    assert math.isnan(g.loc["uplift", "mean"]) and math.isnan(g.loc["cost_per_conversion", "mean"])
+    assert g.loc["conversion_rate", "mean"] == 0.0
+    for r in (0, 1):  # each replication's own summary has the uplift of its long-format row
+        one = result.replication(r).summary().set_index("flow")
+        assert one.loc["F", "uplift"] == [0.5, 1.0][r]
+
+
+def test_summary_without_a_holdout_has_nan_uplift_and_without_outcomes_no_outcome_columns():
+    goal = ss.Goal(event="purchase", within="3d", value="amount")
+    store = _store([1], [(1, 2, "purchase", 10.0)])
+    steps = [ss.SendEmail("e1", template="t")]
+    row = ss.simulate(_scenario(store, steps, goal=goal), progress=False).summary().iloc[0]
+    assert (row["converted"], row["conversion_rate"]) == (1, 1.0)
+    assert all(math.isnan(row[c]) for c in _UPLIFT)
+    plain = ss.simulate(_scenario(_store([1]), steps), progress=False).summary()
+    assert plain.columns.tolist() == ["flow", *SUMMARY_METRICS]
+    many = ss.simulate(_scenario(_store([1]), steps), progress=False, replications=2).summary()
+    assert many["metric"].unique().tolist() == SUMMARY_METRICS
 
 
 # -- report, funnel and diagram ----------------------------------------------------------------

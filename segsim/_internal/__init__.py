@@ -11,5 +11,6 @@ The bottom layer of the package: these modules import nothing from the rest of s
 * :mod:`.periods` — the period convention of every period table and chart (UTC calendar
   periods clipped to the simulated window, partial ones flagged);
 * :mod:`.formatting` — how counts, ids, costs (with their currency) and changes are written;
-* :mod:`.variants` — a flow's edited version with a variant's changes on top.
+* :mod:`.variants` — a flow's edited version with a variant's changes on top;
+* :mod:`.outcomes` — the one definition of the outcome counts and rates (docs/design.md §10.4).
 """

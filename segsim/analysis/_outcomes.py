@@ -1,7 +1,9 @@
 """Outcomes of sent messages: response and conversion rates, revenue, cost per conversion,
 and responses per step (docs/design.md §10.4; uplift over the holdout is in ``_uplift``).
 
-Every rate is a ratio of rows of the result's frames, NaN where its denominator is 0:
+The counts and rates are defined once, in :mod:`segsim._internal.outcomes` (the summary of a
+result uses the same definition). Every rate is a ratio of rows of the result's frames, NaN
+where its denominator is 0:
 
 * ``delivery_rate`` = ``delivered`` / ``messages_sent``;
 * ``open_rate`` = ``opened`` (human opens) / the delivered emails and WhatsApp messages (an
@@ -20,39 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segsim._internal.outcomes import OUTCOME_RATES, outcome_counts, with_rates
 from segsim._internal.vocab import MESSAGE_ACTIONS, OUTCOME_COLUMNS, RESPONSE_KINDS
 from segsim.analysis._tables import _require
 
 __all__ = ["OUTCOME_RATES", "has_outcomes", "outcome_numbers", "outcome_rates", "step_responses"]
 
-#: The rates :func:`outcome_rates` adds after the counts, in order.
-OUTCOME_RATES: tuple[str, ...] = (
-    "delivery_rate",
-    "open_rate",
-    "click_rate",
-    "unsubscribe_rate",
-    "conversion_rate",
-    "cost_per_conversion",
-)
 _COUNTS = ("messages_sent", *OUTCOME_COLUMNS)
-_OPENABLE = ("email", "whatsapp")
-
-
-def _ratio(numerator: Any, denominator: Any) -> Any:
-    """``numerator / denominator``, NaN where the denominator is 0 (scalars or Series)."""
-    if isinstance(denominator, pd.Series):
-        return numerator / denominator.astype("float64").replace(0.0, np.nan)
-    return float(numerator) / float(denominator) if denominator else float("nan")
-
-
-def _with_rates(table: pd.DataFrame, openable: Any) -> pd.DataFrame:
-    table["delivery_rate"] = _ratio(table["delivered"], table["messages_sent"])
-    table["open_rate"] = _ratio(table["opened"], openable)
-    table["click_rate"] = _ratio(table["clicked"], table["delivered"])
-    table["unsubscribe_rate"] = _ratio(table["unsubscribed"], table["delivered"])
-    table["conversion_rate"] = _ratio(table["converted"], table["messages_sent"])
-    table["cost_per_conversion"] = _ratio(table["message_cost"], table["converted"])
-    return table
 
 
 def outcome_rates(
@@ -88,37 +64,18 @@ def outcome_rates(
     _require(actions, ["flow", "action", "status", "cost"], "actions")
     _require(responses, ["flow", "channel", "response"], "responses")
     _require(conversions, ["flow", "value"], "conversions")
-    messages = actions[actions["action"].isin(MESSAGE_ACTIONS)]
-    sent = messages[messages["status"] == "sent"]
     if flow is None:
+        sent = actions[actions["action"].isin(MESSAGE_ACTIONS) & (actions["status"] == "sent")]
         found = set(sent["flow"]) | set(responses["flow"]) | set(conversions["flow"])
         flows = sorted(found, key=str)
     else:
         flows = [flow] if isinstance(flow, str) else list(flow)
-    index = pd.Index(flows, name="flow", dtype=object)
-
-    def per_flow(series: pd.Series) -> pd.Series:
-        return series.value_counts().reindex(index, fill_value=0).astype("int64")
-
-    table = pd.DataFrame(index=index)
-    table["messages_sent"] = per_flow(sent["flow"])
-    for column, response in OUTCOME_COLUMNS.items():
-        if response is not None:
-            table[column] = per_flow(responses.loc[responses["response"] == response, "flow"])
-    table["converted"] = per_flow(conversions["flow"])
-    revenue = conversions.groupby("flow")["value"].sum()  # NaN values (unknown) count 0
-    table["revenue"] = revenue.reindex(index).fillna(0.0).astype("float64")
-    cost = messages.groupby("flow")["cost"].sum()
-    table["message_cost"] = cost.reindex(index).fillna(0.0).astype("float64")
-    delivered = responses[
-        (responses["response"] == "delivered") & responses["channel"].isin(_OPENABLE)
-    ]
-    openable = per_flow(delivered["flow"])
+    table, openable = outcome_counts(actions, responses, conversions, flows)
     if total:
         table.loc["total"] = table.sum()
         openable.loc["total"] = openable.sum()
         table = table.astype({c: "int64" for c in _COUNTS})
-    table = _with_rates(table, openable)
+    table = with_rates(table, openable)
     return table.reset_index()
 
 
