@@ -70,7 +70,9 @@ def _duration(value: Any, what: str) -> dt.timedelta:
         return _DURATION.validate_python(value)
     except ValidationError as exc:
         message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        raise ValueError(f"{what}: {message} (got {value!r})") from None
+        if repr(value) not in message and str(value) not in message:
+            message += f" (got {value!r})"
+        raise ValueError(f"{what}: {message}") from None
 
 
 def _rng(seed: int, replication: int) -> np.random.Generator:
