@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 import segsim as ss
 from segsim import all_of, any_of, attr, in_list, in_segment, not_
+from segsim.engine import core as engine_core
 from segsim.engine.draws import uniform
 from tests.engine_helpers import day, make_store, reachable
 
@@ -632,9 +633,15 @@ def simulate_and_check(case: Case) -> None:
             ss.simulate(scenario, progress=False)  # deterministic too
         return
     check_invariants(case, result)
-    again = ss.simulate(scenario, progress=False)
+    # the same seed again, with the event loop's jump lane off (tests/test_engine_jumps.py):
+    # deterministic, and the lane changes nothing but the speed
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_core, "JUMP_TO_STREAM_INSTANTS", False)
+        again = ss.simulate(scenario, progress=False)
     for name, frame in result.frames.items():
-        assert frame.equals(again.frames[name]), f"{name} differs between two runs of one seed"
+        assert frame.equals(again.frames[name]), (
+            f"{name} differs between two runs of one seed (the second without jumps)"
+        )
     # sharded, with a second replication: its first is the plain run (docs/design.md §9)
     try:
         sharded = ss.simulate(scenario, progress=False, shards=3, replications=2).replication(0)

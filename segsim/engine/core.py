@@ -60,6 +60,7 @@ from segsim.engine.records import (
     END_REASON,
     ENDED_AT,
     MAX_WORK_PER_INSTANT,
+    Clock,
     Contact,
     Logs,
     Run,
@@ -120,6 +121,12 @@ _writes(
 )
 
 
+#: Handle a transitions instant that comes before every scheduled event in the callback of
+#: the instant before it (see ``Simulation._on_instant``); False gives each its own wake-up
+#: (the same frames: tests/test_engine_jumps.py compares the two).
+JUMP_TO_STREAM_INSTANTS = True
+
+
 class Simulation(ContactStates, StepHandlers):
     """Run a compiled scenario; see :func:`segsim.simulate`.
 
@@ -153,7 +160,7 @@ class Simulation(ContactStates, StepHandlers):
         self.include_existing = include_existing_members
         self.contacts_sql = contacts_sql
         self.progress = progress
-        self.env = simpy.Environment(initial_time=plan.start)
+        self.env = Clock(initial_time=plan.start)
         self.contacts: dict[Any, Contact] = {}
         self.logs = Logs()
         self.status: dict[str, FlowState] = dict(plan.initial_states)
@@ -365,6 +372,27 @@ class Simulation(ContactStates, StepHandlers):
         self._on_instant(t)
 
     def _on_instant(self, t: int) -> None:
+        """Instant ``t``, then each next instant of the transitions stream that comes before
+        every scheduled event, in the same callback.
+
+        Nothing can happen between ``t`` and such an instant, and it would be the first
+        (urgent) event of its time: handling it here, the clock moved to it
+        (:meth:`Clock.jump`), is what its own wake-up would do, without the event. The first
+        instant that has something scheduled before it (a wait ending, a cascade's steps at
+        ``t``, a wake-up of the agenda) gets its wake-up as before.
+        """
+        self._instant(t)
+        env = self.env
+        while self._stream_next is not None:
+            nxt = self._stream_next[0]
+            if JUMP_TO_STREAM_INSTANTS and nxt < env.peek() and nxt not in self.wakeups:
+                env.jump(nxt)
+                self._instant(nxt)
+            else:
+                self._wake(nxt)
+                return
+
+    def _instant(self, t: int) -> None:
         """Everything of instant ``t`` before its due steps, in the documented order."""
         self.wakeups.discard(t)
         starting: list[Run] = []
@@ -372,9 +400,8 @@ class Simulation(ContactStates, StepHandlers):
         reactions: dict[Any, list[tuple[int, bool]]] = {}
         if self._stream_next is not None and self._stream_next[0] == t:
             self._apply_stream(self._stream_next[1], reactions)
+            # the next instant's wake-up is decided once this one is done (_on_instant)
             self._stream_next = next(self._stream, None) if self._stream else None
-            if self._stream_next is not None:
-                self._wake(self._stream_next[0])
         occurrences: list[tuple] = []
         if self._occurrences_next is not None and self._occurrences_next[0] == t:
             occurrences = self._occurrences_next[1]

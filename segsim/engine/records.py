@@ -139,6 +139,25 @@ class Soon(simpy.Event):
         env.schedule(self, URGENT, delay)
 
 
+class Clock(simpy.Environment):
+    """SimPy's environment, whose clock the event loop may also move to the next stream
+    instant directly, when nothing is scheduled until then.
+
+    The segment transitions come as a stream of instants (most of a run's instants on real
+    histories). Going to the next one through an event — an urgent wake-up, scheduled, pushed
+    on the heap, popped, dispatched — does nothing an event would decide when no other event
+    is due before it: :meth:`jump` moves the clock there instead, and the loop handles the
+    instant at once (see ``Simulation._on_instant``). Only the clock moves; the queue, the
+    order of events and every callback stay SimPy's.
+    """
+
+    def jump(self, t: int) -> None:
+        """Move the clock to ``t``: strictly before every scheduled event (checked)."""
+        if not (self._now <= t < self.peek()):
+            raise RuntimeError(f"cannot jump to {t}: an event is due first ({self.peek()})")
+        self._now = t
+
+
 #: A step handler: execute ``step`` for ``run`` at ``t``; True if the run goes on at once
 #: (at ``run.step``), False if it stopped (it waits, is held, or has ended).
 StepHandler = Callable[[Run, Any, Contact, int], bool]
