@@ -224,3 +224,42 @@ def test_local_workers_start_warm_where_the_platform_allows():
         assert method == "forkserver"
     else:
         assert method == "spawn"
+
+
+@pytest.mark.parametrize("id_dtype", ["int64", "object"])
+def test_frames_without_rows_skip_the_ordering_and_keep_their_dtypes(id_dtype):
+    """An empty frame comes from ``FrameSpec.empty`` instead of an ordering query: the same
+    columns and dtypes as the query gives, and a new frame each time."""
+    import duckdb
+
+    from segsim.engine.output import _ordering_sql, _part_frame, frames_from_parts
+
+    con = duckdb.connect()
+    for name in FRAMES:
+        con.register(f"part_{name}", _part_frame(name, [], 0, id_dtype))
+    sql = _ordering_sql(["A"], {name: f"part_{name}" for name in FRAMES})
+    empty_parts = {name: [_part_frame(name, [], 0, id_dtype)] for name in FRAMES}
+    first, second = (frames_from_parts(empty_parts, ["A"], id_dtype) for _ in range(2))
+    for name, spec in FRAMES.items():
+        queried = spec.typed(con.execute(sql[name]).df(), id_dtype)
+        assert first[name].dtypes.equals(queried.dtypes), name
+        assert first[name].equals(queried) and first[name].index.equals(queried.index), name
+        assert first[name] is not second[name]
+    con.close()
+
+
+def test_scratch_cursors_do_not_see_each_others_names():
+    import pandas as pd
+
+    from segsim._internal.scratch import scratch
+
+    with scratch() as a, scratch() as b:
+        a.register("part", pd.DataFrame({"x": [1, 2]}))
+        a.execute("CREATE TEMP VIEW v AS SELECT x FROM part")
+        assert a.execute("SELECT sum(x) FROM v").fetchone() == (3,)
+        b.register("part", pd.DataFrame({"x": [10]}))
+        assert b.execute("SELECT sum(x) FROM part").fetchone() == (10,)
+        with pytest.raises(Exception, match="v"):
+            b.execute("SELECT * FROM v")
+    with scratch() as c, pytest.raises(Exception, match="part"):
+        c.execute("SELECT * FROM part")  # gone with the cursor that registered it

@@ -30,6 +30,7 @@ import pandas as pd
 
 from segsim._internal.frames import FRAMES, RUNS
 from segsim._internal.frames import _typed as typed
+from segsim._internal.scratch import scratch
 from segsim._internal.sql import quote_literal
 from segsim.engine.records import Logs
 
@@ -177,20 +178,26 @@ def frames_from_parts(
     parts: dict[str, list[pd.DataFrame]], flow_order: list[str], id_dtype: str
 ) -> dict[str, pd.DataFrame]:
     """Assemble in-memory parts (from one or many shards) into the five canonical frames."""
-    con = duckdb.connect()
-    sources = {}
-    for name, frames in parts.items():
-        frame = (
-            pd.concat(frames, ignore_index=True) if frames else _part_frame(name, [], 0, id_dtype)
-        )
-        con.register(f"part_{name}", frame)
-        sources[name] = f"part_{name}"
+    # a frame without rows needs no ordering (and most small runs have several)
     out = {
-        name: FRAMES[name].typed(con.execute(sql).df(), id_dtype)
-        for name, sql in _ordering_sql(flow_order, sources).items()
+        name: FRAMES[name].empty(id_dtype)
+        for name, frames in parts.items()
+        if not any(len(frame) for frame in frames)
     }
-    con.close()
-    return out
+    if len(out) == len(parts):
+        return out
+    with scratch() as con:
+        sources = {}
+        for name, frames in parts.items():
+            if name not in out:
+                con.register(f"part_{name}", pd.concat(frames, ignore_index=True))
+            elif name == "runs":  # the other frames' run ids are renumbered from it
+                con.register("part_runs", _part_frame("runs", [], 0, id_dtype))
+            sources[name] = f"part_{name}"
+        for name, sql in _ordering_sql(flow_order, sources).items():
+            if name not in out:
+                out[name] = FRAMES[name].typed(con.execute(sql).df(), id_dtype)
+    return {name: out[name] for name in parts}
 
 
 def frames_from_replications(
@@ -208,8 +215,7 @@ def frames_from_replications(
     """
     if len(per_replication) == 1:
         return frames_from_parts(per_replication[0], flow_order, id_dtype)
-    con = duckdb.connect()
-    try:
+    with scratch() as con:
         sources: dict[str, pd.DataFrame] = {}
         for name in FRAMES:
             sources[name] = _register_shared(con, name, per_replication, id_dtype)
@@ -233,10 +239,7 @@ def frames_from_replications(
                 data[column.name] = (
                     series if column.kind == "str" else typed(column.kind, series, id_dtype)
                 )
-            frame = pd.DataFrame(data, copy=False)
-            out[name] = frame
-    finally:
-        con.close()
+            out[name] = pd.DataFrame(data, copy=False)
     return out
 
 
@@ -326,26 +329,36 @@ def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> Non
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     staging.mkdir(parents=True)
     try:
+        # a connection of its own, not the scratch one: closing it frees all the memory the
+        # sort of large files took
         con = duckdb.connect()
-        sources = {}
-        for name in FRAMES:
-            files = [str(p) for d in part_dirs for p in sorted((d / name).glob("*.parquet"))]
-            if files:
-                listing = ", ".join(quote_literal(f) for f in files)
-                sources[name] = f"read_parquet([{listing}])"
-            else:
-                empty = _part_frame(name, [], 0, "int64")
-                con.register(f"empty_{name}", empty)
-                sources[name] = f"empty_{name}"
-        for name, sql in _ordering_sql(flow_order, sources).items():
-            con.execute(
-                f"COPY ({_timestamps_sql(name, sql)}) TO {quote_literal(str(staging / f'{name}.parquet'))} (FORMAT parquet)"
-            )
-        con.close()
+        try:
+            _write_ordered(con, part_dirs, staging, flow_order)
+        finally:
+            con.close()
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _write_ordered(con: Any, part_dirs: list[Path], staging: Path, flow_order: list[str]) -> None:
+    """Each frame's canonical rows, from the parts under ``part_dirs``, as a file in
+    ``staging``."""
+    sources = {}
+    for name in FRAMES:
+        files = [str(p) for d in part_dirs for p in sorted((d / name).glob("*.parquet"))]
+        if files:
+            listing = ", ".join(quote_literal(f) for f in files)
+            sources[name] = f"read_parquet([{listing}])"
+        else:
+            empty = _part_frame(name, [], 0, "int64")
+            con.register(f"empty_{name}", empty)
+            sources[name] = f"empty_{name}"
+    for name, sql in _ordering_sql(flow_order, sources).items():
+        con.execute(
+            f"COPY ({_timestamps_sql(name, sql)}) TO {quote_literal(str(staging / f'{name}.parquet'))} (FORMAT parquet)"
+        )
 
 
 def _timestamps_sql(name: str, sql: str) -> str:
