@@ -177,8 +177,13 @@ def _ordering_sql(
 def frames_from_parts(
     parts: dict[str, list[pd.DataFrame]], flow_order: list[str], id_dtype: str
 ) -> dict[str, pd.DataFrame]:
-    """Assemble in-memory parts (from one or many shards) into the five canonical frames."""
-    # a frame without rows needs no ordering (and most small runs have several)
+    """Assemble in-memory parts (from one or many shards) into the canonical frames.
+
+    DuckDB computes, in one query per frame, only the order of the rows and the renumbered
+    ``run_id`` (the canonical order of :func:`_ordering_sql`); the columns are then taken
+    from the parts by that order (no value goes through SQL). A frame without rows needs no
+    query at all (most small runs have several).
+    """
     out = {
         name: FRAMES[name].empty(id_dtype)
         for name, frames in parts.items()
@@ -189,14 +194,18 @@ def frames_from_parts(
     with scratch() as con:
         sources = {}
         for name, frames in parts.items():
+            if name not in out or name == "runs":  # the others' run ids are renumbered from it
+                frames = frames or [_part_frame(name, [], 0, id_dtype)]
+                source = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+                con.register(f"part_{name}", _order_keys(source))
+                sources[name] = source
+        order = _ordering_sql(flow_order, {name: f"part_{name}" for name in parts}, rows=True)
+        for name in parts:
             if name not in out:
-                con.register(f"part_{name}", pd.concat(frames, ignore_index=True))
-            elif name == "runs":  # the other frames' run ids are renumbered from it
-                con.register("part_runs", _part_frame("runs", [], 0, id_dtype))
-            sources[name] = f"part_{name}"
-        for name, sql in _ordering_sql(flow_order, sources).items():
-            if name not in out:
-                out[name] = FRAMES[name].typed(con.execute(sql).df(), id_dtype)
+                picked = con.execute(order[name]).fetchnumpy()
+                out[name] = pd.DataFrame(
+                    _taken(FRAMES[name], sources[name], picked, id_dtype), copy=False
+                )
     return {name: out[name] for name in parts}
 
 
@@ -209,38 +218,67 @@ def frames_from_replications(
 
     A part may be shared by several replications (the same DataFrame object: the rows of
     contacts no draw reaches, reused by :func:`segsim.engine.shard_run.run_shard`); it is
-    held once. DuckDB computes, in one query per frame, only the order of the rows and the
-    renumbered ``run_id`` (the canonical order of :func:`_ordering_sql`); the columns are
-    then taken from the parts by that order (no value goes through SQL).
+    held once. As in :func:`frames_from_parts`, DuckDB computes only the order of the rows
+    and the renumbered ``run_id``, and a frame without rows in any replication needs no query.
     """
     if len(per_replication) == 1:
         return frames_from_parts(per_replication[0], flow_order, id_dtype)
+    out = {}
+    for name in FRAMES:
+        if not any(len(part) for parts in per_replication for part in parts.get(name, [])):
+            empty = FRAMES[name].empty(id_dtype)
+            empty.insert(0, "replication", np.array([], dtype="int64"))
+            out[name] = empty
+    if len(out) == len(FRAMES):
+        return out
     with scratch() as con:
         sources: dict[str, pd.DataFrame] = {}
         for name in FRAMES:
-            sources[name] = _register_shared(con, name, per_replication, id_dtype)
+            if name not in out or name == "runs":  # the others' run ids are renumbered from it
+                sources[name] = _register_shared(con, name, per_replication, id_dtype)
         order = _ordering_sql(
             flow_order, {name: f"src_{name}" for name in FRAMES}, replicated=True, rows=True
         )
-        out = {}
         for name, spec in FRAMES.items():
-            picked = con.execute(order[name]).fetchnumpy()
-            rows = np.asarray(picked["_row"])
-            source = sources[name]
-            data = {"replication": np.asarray(picked["replication"]).astype("int64")}
-            for column in spec.columns:
-                if column.name == "run_id":
-                    values = np.asarray(picked["run_id"]).astype("int64")
-                else:
-                    values = source[column.name].to_numpy()[rows]
-                # object columns stay object (pandas would infer its string dtype)
-                series = pd.Series(values, dtype=values.dtype, copy=False)
-                # parts hold str or None in their str columns already: kept as they are
-                data[column.name] = (
-                    series if column.kind == "str" else typed(column.kind, series, id_dtype)
-                )
-            out[name] = pd.DataFrame(data, copy=False)
-    return out
+            if name not in out:
+                picked = con.execute(order[name]).fetchnumpy()
+                data = {"replication": np.asarray(picked["replication"]).astype("int64")}
+                data.update(_taken(spec, sources[name], picked, id_dtype))
+                out[name] = pd.DataFrame(data, copy=False)
+    return {name: out[name] for name in FRAMES}
+
+
+def _taken(
+    spec: Any, source: pd.DataFrame, picked: dict[str, Any], id_dtype: str
+) -> dict[str, pd.Series]:
+    """The columns of ``spec`` from ``source`` in the order of ``picked["_row"]``, each with
+    its frame dtype, ``run_id`` as renumbered (``picked["run_id"]``)."""
+    rows = np.asarray(picked["_row"])
+    data = {}
+    for column in spec.columns:
+        if column.name == "run_id":
+            values = np.asarray(picked["run_id"]).astype("int64")
+        else:
+            values = source[column.name].to_numpy()[rows]
+        # object columns stay object (pandas would infer its string dtype)
+        series = pd.Series(values, dtype=values.dtype, copy=False)
+        # parts hold str or None in their str columns already: kept as they are
+        data[column.name] = series if column.kind == "str" else typed(column.kind, series, id_dtype)
+    return data
+
+
+def _order_keys(source: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``source`` its canonical order reads, and ``_row``, each row's position."""
+    keys = pd.DataFrame(
+        {
+            c: pd.Series(source[c].to_numpy(), dtype=source[c].dtype, copy=False)
+            for c in _KEYS
+            if c in source.columns
+        },
+        copy=False,
+    )
+    keys["_row"] = np.arange(len(source), dtype="int64")
+    return keys
 
 
 #: the columns the canonical order of each frame reads (see :data:`_ORDER`)
@@ -268,16 +306,8 @@ def _register_shared(
     if not parts:
         parts = [_part_frame(name, [], 0, id_dtype)]
     source = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    keys = pd.DataFrame(
-        {
-            c: pd.Series(source[c].to_numpy(), dtype=source[c].dtype, copy=False)
-            for c in _KEYS
-            if c in source.columns
-        },
-        copy=False,
-    )
+    keys = _order_keys(source)
     keys["_part"] = np.repeat(np.arange(len(parts), dtype="int64"), [len(p) for p in parts])
-    keys["_row"] = np.arange(len(source), dtype="int64")
     usage = pd.DataFrame(
         {"replication": np.array(used_by, dtype="int64"), "_part": np.array(used, dtype="int64")}
     )
