@@ -397,3 +397,19 @@ def test_a_store_without_event_tables_opens_and_has_no_events(tmp_path):
     with Store(path) as store:
         assert store.load_events(events(contact_id=[1, 1, 1])) == 3
         assert store.event_names == ["purchase"]
+
+
+def test_events_loaded_after_a_look_that_found_none_are_seen():
+    """A store remembers that it has no event tables (a simulation asks several times), and
+    forgets it when a load creates them."""
+    store = Store()
+    store.load_attributes(
+        pd.DataFrame(
+            {"contact_id": [1], "ts": ["2026-01-01"], "attribute": ["plan"], "value": ["x"]}
+        )
+    )
+    assert not store._has_events()
+    assert store.event_names == []
+    store.load_events(events())
+    assert store._has_events()
+    assert store.event_names == ["purchase"]
