@@ -34,9 +34,9 @@ class ContactStates:
             if contact.live is not None or contact.deleted:
                 continue  # this contact is evaluated live now
             if enter:
-                contact.members.add(segment)
+                contact.members |= 1 << segment
             else:
-                contact.members.discard(segment)
+                contact.members &= ~(1 << segment)
             if initial and not self.include_existing:
                 continue
             if segment < n_user:
@@ -62,7 +62,7 @@ class ContactStates:
         state, members, nth = replay(history, birth, now, plan.predicates, plan.leaves)
         contact.live = state
         contact.nth = nth
-        contact.members = {i for i, m in enumerate(members) if m}
+        contact.members = sum(1 << i for i, m in enumerate(members) if m)
         for t, _ in state.future:
             self._bucket(t)["live"].append(contact_id)
             self._wake(t)
@@ -219,13 +219,13 @@ class ContactStates:
         n_user = self.plan.user_segments
         for i, predicate in enumerate(self.plan.predicates):
             value = predicate(state.attributes, state.lists, t)
-            if value == (i in contact.members):
+            if value == bool(contact.members >> i & 1):
                 continue
             if value:
-                contact.members.add(i)
+                contact.members |= 1 << i
                 contact.nth[i] += 1
             else:
-                contact.members.discard(i)
+                contact.members &= ~(1 << i)
             if i < n_user:
                 why = cause
                 if cause == "history" and inputs is not None and not (self.plan.inputs[i] & inputs):

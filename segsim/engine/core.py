@@ -164,6 +164,9 @@ class Simulation(ContactStates, StepHandlers):
         self.contacts: dict[Any, Contact] = {}
         self.logs = Logs()
         self.status: dict[str, FlowState] = dict(plan.initial_states)
+        # run starts per contact at the instant ``_work_at`` (see ``_count_work``)
+        self._work_at: int | None = None
+        self._work: dict[Any, list[str]] = {}
         self.flows = dict(plan.flows)
         self.held: dict[str, list[Run]] = {name: [] for name in plan.flow_order}
         self.agenda: dict[int, dict[str, list]] = {}
@@ -536,7 +539,7 @@ class Simulation(ContactStates, StepHandlers):
                 return "no_reentry"
             if t < contact.last_end[cf.name] + cf.reentry_wait_us:
                 return "reentry_wait"
-        if cf.filter_condition is not None and cf.filter_condition not in contact.members:
+        if cf.filter_condition is not None and not contact.members >> cf.filter_condition & 1:
             return "filters"
         return None
 
@@ -561,23 +564,29 @@ class Simulation(ContactStates, StepHandlers):
             or cf.trigger_condition is None
         ):
             return
-        member = cf.trigger_condition in contact.members
+        member = bool(contact.members >> cf.trigger_condition & 1)
         if member != cf.trigger_on_enter:
             return
-        if cf.filter_condition is not None and cf.filter_condition not in contact.members:
+        if cf.filter_condition is not None and not contact.members >> cf.filter_condition & 1:
             return
         self._start_run(cf, contact_id, contact, t, "recheck")
 
     # -- runs ---------------------------------------------------------------------------------------
 
-    def _count_work(self, contact_id: Any, contact: Contact, t: int, flow_name: str) -> None:
-        if contact.work_at != t:
-            contact.work_at, contact.work, contact.work_flows = t, 0, set()
-        assert contact.work_flows is not None
-        contact.work += 1
-        contact.work_flows.add(flow_name)
-        if contact.work > MAX_WORK_PER_INSTANT:
-            flows = ", ".join(repr(f) for f in sorted(contact.work_flows))
+    def _count_work(self, contact_id: Any, t: int, flow_name: str) -> None:
+        """Count a run start of ``contact_id`` at ``t``; a zero-time loop is an error.
+
+        The counts are of the current instant only (time never goes back): kept for the
+        contacts that started runs at it, not for every contact ever seen.
+        """
+        if self._work_at != t:
+            self._work_at, self._work = t, {}
+        work = self._work.get(contact_id)
+        if work is None:
+            work = self._work[contact_id] = []
+        work.append(flow_name)
+        if len(work) > MAX_WORK_PER_INSTANT:
+            flows = ", ".join(repr(f) for f in sorted(set(work)))
             raise CascadeLoopError(
                 f"contact {contact_id!r} entered flows more than {MAX_WORK_PER_INSTANT} times at "
                 f"{instant_text(t)} without time passing: flows {flows} feed each other in a loop (a run "
@@ -588,7 +597,7 @@ class Simulation(ContactStates, StepHandlers):
         self, cf: CompiledFlow, contact_id: Any, contact: Contact, t: int, entry: str
     ) -> None:
         """Open a run; it takes its first steps once the reactions being processed are done."""
-        self._count_work(contact_id, contact, t, cf.name)
+        self._count_work(contact_id, t, cf.name)
         run = Run(self.next_run_key, cf, contact_id, t, entry)
         self.next_run_key += 1
         contact.runs[cf.name] = run

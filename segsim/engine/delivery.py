@@ -20,7 +20,6 @@ handler in :mod:`segsim.engine.core` to wait before it logs the send.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 from segsim._internal.vocab import NO_ADDRESS_REASON
@@ -43,18 +42,19 @@ class Delivery:
             channel: ("skipped", NO_ADDRESS_REASON[channel], 0.0) for channel in rules
         }
 
-    def decide(self, run: Any, step: ActionStep, members: Collection[int], t: int) -> Verdict:
+    def decide(self, run: Any, step: ActionStep, members: int, t: int) -> Verdict:
         """The verdict on the message of ``step`` (a message action) to ``run``'s contact at ``t``.
 
-        ``members`` holds the tracked conditions true for the contact at this instant;
+        ``members`` has bit ``i`` set where tracked condition ``i`` is true for the contact at
+        this instant;
         ``run`` gives the flow (``run.flow``) and the contact (``run.contact``) that the
         policies to come read.
         """
         channel = step.channel
         rule = self.rules[channel]
-        if rule.address is None or rule.address not in members:
+        if rule.address is None or not members >> rule.address & 1:
             return self._no_address[channel]
-        if rule.consent is None or rule.consent not in members:
+        if rule.consent is None or not members >> rule.consent & 1:
             return _UNSUBSCRIBED
         return self._sent[channel]
 

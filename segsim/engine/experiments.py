@@ -24,7 +24,7 @@ def split_step(sim: Any, run: Any, step: SplitStep, contact: Any, t: int) -> boo
     cf = run.flow
     if step.bucket_conditions:
         chosen = next(
-            (i for i, c in enumerate(step.bucket_conditions) if c in contact.members), None
+            (i for i, c in enumerate(step.bucket_conditions) if contact.members >> c & 1), None
         )
         if chosen is None:
             raise ScenarioError(
@@ -47,7 +47,9 @@ def audience_split_step(sim: Any, run: Any, step: AudienceSplitStep, contact: An
     """Take the first ranked path whose condition holds now, else ``otherwise``."""
     cf = run.flow
     members = contact.members
-    chosen = next((i for i, c in enumerate(step.conditions) if c in members), len(step.conditions))
+    chosen = next(
+        (i for i, c in enumerate(step.conditions) if members >> c & 1), len(step.conditions)
+    )
     sim.logs.steps.append(
         (t, run.key, cf.name, run.contact, step.id, step.kind, step.names[chosen], cf.version)
     )

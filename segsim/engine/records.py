@@ -86,21 +86,15 @@ class Contact:
         "members",
         "nth",
         "runs",
-        "work",
-        "work_at",
-        "work_flows",
     )
 
     def __init__(self) -> None:
-        self.members: set[int] = set()  # tracked conditions that hold now
+        self.members = 0  # bit i set: tracked condition i holds now
         self.runs: dict[str, Run] = {}  # open run per flow
         self.last_end: dict[str, int] = {}  # flow -> end of its latest run
         self.live: LiveContact | None = None
         self.nth: list[int] | None = None  # live contacts: entries per tracked condition
         self.deleted = False
-        self.work_at: int | None = None  # the instant ``work`` counts run starts at
-        self.work = 0
-        self.work_flows: set[str] | None = None  # flows started at ``work_at`` (made when needed)
 
 
 @dataclass

@@ -201,7 +201,7 @@ class Responder:
             return None
         members = self.contacts[contact].members
         for rank, condition in enumerate(self.conditions):
-            if condition in members:
+            if members >> condition & 1:
                 return rank
         return None
 

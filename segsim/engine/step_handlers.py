@@ -61,7 +61,7 @@ class StepHandlers:
 
     def _branch_step(self, run: Run, step: BranchStep, contact: Contact, t: int) -> bool:
         cf = run.flow
-        holds = step.condition in contact.members
+        holds = contact.members >> step.condition & 1
         self.logs.steps.append(
             (
                 t,
@@ -80,7 +80,7 @@ class StepHandlers:
     def _wait_for_step(self, run: Run, step: WaitForStep, contact: Contact, t: int) -> bool:
         """Already true: leave by ``then`` now; else wait for the turn (:meth:`_wait_fors`)
         or the timeout, whichever comes first."""
-        if step.condition in contact.members:
+        if contact.members >> step.condition & 1:
             self._leave_wait_for(run, step, t, "then")
             return True
         run.waiting = step.condition
@@ -271,12 +271,14 @@ class StepHandlers:
         assert contact.nth is not None
         changed = []
         n_user = self.plan.user_segments
-        for i in sorted(contact.members):
+        for i in range(contact.members.bit_length()):  # its conditions, in order
+            if not contact.members >> i & 1:
+                continue
             if i < n_user:
                 self.logs.segment_events.append(
                     (t, contact_id, self.plan.segments[i].name, "exit", contact.nth[i], "flow step")
                 )
             if i in self.reacting:
                 changed.append((i, False))
-        contact.members = set()
+        contact.members = 0
         self._react(contact_id, changed, t)  # on="exit" triggers: suppressed as deleted
