@@ -42,8 +42,6 @@ class StoreBase:
         # segsim tables seen to exist and metadata seen set: neither ever goes away (a load
         # that creates them and fails rolls back before anything looks), so both are cached
         self._present: set[str] = set()
-        # segsim tables found missing: only a load (through this store) creates them
-        self._absent: set[str] = set()
         self._meta_seen: dict[str, str] = {}
         self._frozen: set[str] | None = None  # the tables during a load (see ``_one_load``)
         if self.path is None:
@@ -89,12 +87,7 @@ class StoreBase:
             return True
         if self._frozen is not None:
             return table in self._frozen
-        if table in self._absent:
-            return False
-        found = table in self._table_names()
-        if not found and table in _SEGSIM_TABLES:
-            self._absent.add(table)
-        return found
+        return table in self._table_names()
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -111,7 +104,6 @@ class StoreBase:
             yield
         finally:
             self._frozen = None
-            self._absent.clear()
 
     def _has_tables(self) -> bool:
         return self._has(schema.META)
