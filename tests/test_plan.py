@@ -101,11 +101,12 @@ def test_delivery_decides_address_then_consent():
     rules = {"email": ChannelRule("email", address=0, consent=1, cost=0.25)}
     delivery = Delivery(rules)
     send = ActionStep("e", "send_email", None, "email", "t", None, ())
-    assert delivery.decide(None, send, {0, 1}, 0) == ("sent", None, 0.25)
-    assert delivery.decide(None, send, {0}, 0) == ("skipped", "unsubscribed", 0.0)
-    assert delivery.decide(None, send, {1}, 0) == ("skipped", "no_email", 0.0)
+    # the contact's tracked conditions as the engine holds them: bit i set, condition i holds
+    assert delivery.decide(None, send, 0b11, 0) == ("sent", None, 0.25)
+    assert delivery.decide(None, send, 0b01, 0) == ("skipped", "unsubscribed", 0.0)
+    assert delivery.decide(None, send, 0b10, 0) == ("skipped", "no_email", 0.0)
     never = Delivery({"email": ChannelRule("email", address=None, consent=None, cost=0.25)})
-    assert never.decide(None, send, {0, 1}, 0) == ("skipped", "no_email", 0.0)
+    assert never.decide(None, send, 0b11, 0) == ("skipped", "no_email", 0.0)
 
 
 def test_check_scenario_lists_problems_and_warnings():
