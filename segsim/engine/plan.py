@@ -100,10 +100,11 @@ class CompiledFlow:
     reentry_wait_us: int
     recheck: bool
     on_pause: str
+    #: the flow's name (an attribute, not a property: the loop reads it millions of times)
+    name: str = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return self.flow.name
+    def __post_init__(self) -> None:
+        self.name = self.flow.name
 
     def reacts_to(self) -> Iterable[int]:
         """The tracked conditions whose transitions this version reacts to."""
