@@ -1,6 +1,12 @@
 """End to end: data in DuckDB → three flows simulated → frames, with time and peak memory.
 
     python benchmarks/bench_end_to_end.py --contacts 1000000 [--shards 2 --executor processes]
+    python benchmarks/bench_end_to_end.py --contacts 300000 --dask-workers 2
+
+``--store FILE`` reuses one generated store (built there first if missing), so variants
+compare on the same rows. ``--dask-workers N`` runs N shards on a Dask ``LocalCluster`` of N single-threaded worker
+processes (started before the timing, as a cluster would be), and also prints each worker's
+peak RSS (a worker holds only its shard).
 
 The store (``data.build_store``: ~10 changes per contact) is built first and not timed. The
 timed part is ``ss.simulate(scenario, out=tmp)``: segment transitions in DuckDB, the engine,
@@ -77,10 +83,46 @@ def scenario(store: ss.Store) -> ss.Scenario:
     )
 
 
-def run(contacts: int, shards: int = 1, executor: str | None = None) -> dict:
+def run(
+    contacts: int,
+    shards: int = 1,
+    executor: str | None = None,
+    dask_workers: int = 0,
+    store: Path | None = None,
+) -> dict:
+    client = None
+    if dask_workers:
+        from dask.distributed import Client, LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=dask_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+        shards, executor = dask_workers, client
+    try:
+        return _run(contacts, shards, executor, client, store)
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+
+
+def _worker_peak_rss_mb() -> float:
+    """A Dask worker's peak RSS (defined here, so it travels to the workers by value)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run(contacts: int, shards: int, executor: object, client: object, saved: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "store.duckdb"
-        build_s, store = timed(build_store, contacts, 10, path)
+        # the generated data differs slightly from one build to the next (DuckDB's random()
+        # on several threads): --store keeps one build to compare variants on
+        path = saved if saved is not None else Path(tmp) / "store.duckdb"
+        if path.exists():
+            build_s, store = 0.0, ss.Store(path, read_only=True)
+        else:
+            build_s, store = timed(build_store, contacts, 10, path)
         changes = store.con.execute("SELECT count(*) FROM segsim_changes").fetchall()[0][0]
         store.close()
         store = ss.Store(path, read_only=True)
@@ -92,11 +134,17 @@ def run(contacts: int, shards: int = 1, executor: str | None = None) -> dict:
             "SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM steps) AS steps, "
             "(SELECT count(*) FROM actions) AS actions"
         )
-        return {
+        figures = {
             "contacts": contacts,
             "changes": int(changes),
             "shards": shards,
-            "executor": executor or "in-process",
+            "executor": (
+                "in-process"
+                if executor is None
+                else executor
+                if isinstance(executor, str)
+                else f"dask ({shards} workers)"
+            ),
             "build_s": round(build_s, 1),
             "simulate_s": round(seconds, 1),
             "runs": int(counts["runs"][0]),
@@ -104,6 +152,10 @@ def run(contacts: int, shards: int = 1, executor: str | None = None) -> dict:
             "actions": int(counts["actions"][0]),
             "peak_rss_mb": round(peak_rss_mb()),
         }
+        if client is not None:
+            peaks = client.run(_worker_peak_rss_mb)  # type: ignore[attr-defined]
+            figures["worker_peak_rss_mb"] = sorted(round(v) for v in peaks.values())
+        return figures
 
 
 def main() -> None:
@@ -113,9 +165,13 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--shards", type=int, default=1)
     parser.add_argument("--executor", choices=["processes"], default=None)
+    parser.add_argument("--dask-workers", type=int, default=0)
+    parser.add_argument(
+        "--store", type=Path, help="a store file to reuse (built there first if missing)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    figures = run(args.contacts, args.shards, args.executor)
+    figures = run(args.contacts, args.shards, args.executor, args.dask_workers, args.store)
     for key, value in figures.items():
         print(f"{key:>12}: {value}")
     if args.json:

@@ -88,3 +88,26 @@ def test_draws_are_uniform_in_the_unit_interval():
     assert abs(mean - 0.5) < 4 * se
     below = sum(v < 0.1 for v in values) / n
     assert abs(below - 0.1) < 4 * (0.1 * 0.9 / n) ** 0.5
+
+
+def test_bound_draws_equal_the_reference_function():
+    """``Draws.uniform`` hashes from a saved state per (flow, step): the same values as
+    :func:`uniform` for every field type, and for (flow, step) pairs met again."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    names = st.one_of(st.none(), st.text(max_size=6))
+    ids = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.text(max_size=8))
+
+    @given(
+        st.integers(min_value=0, max_value=2**64),
+        st.integers(min_value=0, max_value=50),
+        st.lists(st.tuples(names, names, ids, st.text(max_size=10)), min_size=1, max_size=8),
+    )
+    def check(seed, replication, calls):
+        draws = Draws(seed, replication)
+        for flow, step, contact, purpose in calls * 2:  # every pair met twice
+            expected = uniform(seed, replication, flow, step, contact, purpose)
+            assert draws.uniform(flow, step, contact, purpose) == expected
+
+    check()
