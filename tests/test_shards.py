@@ -263,3 +263,41 @@ def test_scratch_cursors_do_not_see_each_others_names():
             b.execute("SELECT * FROM v")
     with scratch() as c, pytest.raises(Exception, match="part"):
         c.execute("SELECT * FROM part")  # gone with the cursor that registered it
+
+
+@pytest.mark.parametrize("id_dtype", ["int64", "object"])
+def test_parts_are_typed_column_by_column(id_dtype, small_demo):
+    """``_part_frame`` builds its columns as numpy arrays: the same frame as typing each
+    column with pandas (str columns stay object, with their ``None``)."""
+    import pandas as pd
+
+    from segsim.engine.output import _PART_DTYPE, _part_frame
+
+    _, result = small_demo
+    for name, spec in FRAMES.items():
+        frame = result.frames[name]
+        rows = []
+        for row in frame.itertuples(index=False):
+            values = []
+            for column, value in zip(spec.columns, row, strict=True):
+                if column.kind == "time":
+                    value = int(value.value // 1000)
+                elif column.kind == "id" and id_dtype == "object":
+                    value = f"c{value}"
+                elif column.kind == "str" and value is not None and pd.isna(value):
+                    value = None
+                values.append(value)
+            rows.append(tuple(values))
+        expected = pd.DataFrame(
+            {
+                c.name: pd.Series(
+                    [r[i] for r in rows],
+                    dtype=id_dtype if c.kind == "id" else _PART_DTYPE.get(c.kind, object),
+                )
+                for i, c in enumerate(spec.columns)
+            }
+        )
+        expected["seq"] = pd.RangeIndex(7, 7 + len(rows), dtype="int64")
+        part = _part_frame(name, rows, 7, id_dtype)
+        assert part.dtypes.equals(expected.dtypes), name
+        assert part.equals(expected), name

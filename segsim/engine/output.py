@@ -45,14 +45,20 @@ def _part_frame(name: str, rows: list[Any], seq_start: int, id_dtype: str) -> pd
     """Engine rows of one frame as a part: its columns, times as epoch µs, ``run_id`` still
     the engine's internal run key, and ``seq``, the order the engine wrote them in."""
     spec = FRAMES[name]
+    n = len(rows)
     values = list(zip(*rows, strict=True)) if rows else [()] * len(spec.columns)
-    data = {}
+    data: dict[str, Any] = {}
     for column, column_values in zip(spec.columns, values, strict=True):
         dtype = id_dtype if column.kind == "id" else _PART_DTYPE.get(column.kind, object)
-        data[column.name] = pd.Series(column_values, dtype=dtype)
-    frame = pd.DataFrame(data)
-    frame["seq"] = pd.RangeIndex(seq_start, seq_start + len(frame), dtype="int64")
-    return frame
+        if dtype is object or dtype == "object":
+            # kept object (pandas would infer its string dtype); fromiter never reads a
+            # value as a nested sequence
+            array = np.fromiter(column_values, dtype=object, count=n)
+            data[column.name] = pd.Series(array, dtype=object, copy=False)
+        else:
+            data[column.name] = np.array(column_values, dtype=dtype)
+    data["seq"] = np.arange(seq_start, seq_start + n, dtype="int64")
+    return pd.DataFrame(data, copy=False)
 
 
 class MemorySink:
