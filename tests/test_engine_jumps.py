@@ -115,3 +115,12 @@ def test_replications_and_shards_give_the_same_frames_with_the_lane_off(small_de
     off = ss.simulate(scenario_, progress=False, replications=2, shards=2)
     for k in range(2):
         _assert_same_frames(on.replication(k), off.replication(k))
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7])
+def test_instants_split_across_batches_give_the_same_frames(small_demo, monkeypatch, batch_rows):
+    """The transitions stream is read in batches and grouped by instant with numpy
+    (``stream.by_instant``): an instant that spans batches is still one instant."""
+    scenario_, plain = small_demo
+    monkeypatch.setattr(core, "BATCH_ROWS", batch_rows)
+    _assert_same_frames(plain, ss.simulate(scenario_, progress=False))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 import pyarrow as pa
@@ -72,7 +73,7 @@ from segsim.engine.records import (
 )
 from segsim.engine.responses import Responder
 from segsim.engine.step_handlers import StepHandlers
-from segsim.engine.stream import batches, transitions_sql
+from segsim.engine.stream import batches, by_instant, transitions_sql
 from segsim.errors import CascadeLoopError
 from segsim.flows import FlowState, next_state
 
@@ -315,20 +316,20 @@ class Simulation(ContactStates, StepHandlers):
         total = max(plan.end - plan.start, 1)
         candidates = self._touching_triggers()
         for batch in batches(reader):
-            columns = [batch.column(i).to_pylist() for i in range(7)]
+            if not batch.num_rows:
+                continue
+            times, batch_rows, starts = by_instant(batch)
             if candidates:
-                self._prefetch(
-                    [c for c, seg in zip(columns[1], columns[2], strict=True) if seg in candidates]
-                )
+                self._prefetch([row[1] for row in batch_rows if row[2] in candidates])
             if self.sink is not None:
                 self.sink.maybe_flush(self.logs)
-            for row in zip(*columns, strict=True):
-                t = row[0]
-                if t != current_t:
-                    if rows:
-                        yield current_t, rows  # type: ignore[misc]
-                    current_t, rows = t, []
-                rows.append(row)
+            for a, b in pairwise(starts):
+                if times[a] == current_t:  # the instant goes on from the batch before
+                    rows.extend(batch_rows[a:b])
+                    continue
+                if rows:
+                    yield current_t, rows  # type: ignore[misc]
+                current_t, rows = times[a], batch_rows[a:b]
             if self.progress is not None and current_t is not None:
                 self.progress.update_to((current_t - plan.start) / total)
         if rows:

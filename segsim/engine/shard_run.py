@@ -7,9 +7,11 @@ imports the other.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from segsim.engine.core import Simulation
+from segsim.engine.stream import by_instant
 
 __all__ = ["grouped_transitions", "run_shard", "shard_condition"]
 
@@ -27,18 +29,8 @@ def grouped_transitions(table: Any) -> list[tuple[int, list[tuple]]]:
     out: list[tuple[int, list[tuple]]] = []
     if not table.num_columns or not table.num_rows:
         return out
-    columns = [table.column(i).to_pylist() for i in range(7)]
-    current_t = None
-    rows: list[tuple] = []
-    for row in zip(*columns, strict=True):
-        if row[0] != current_t:
-            if rows:
-                out.append((current_t, rows))  # type: ignore[arg-type]
-            current_t, rows = row[0], []
-        rows.append(row)
-    if rows:
-        out.append((current_t, rows))  # type: ignore[arg-type]
-    return out
+    times, rows, starts = by_instant(table)
+    return [(times[a], rows[a:b]) for a, b in pairwise(starts)]
 
 
 def run_shard(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from segsim.engine.plan import Plan
@@ -64,3 +65,14 @@ def batches(reader: Any) -> Iterator[pa.RecordBatch]:
             yield reader.read_next_batch()
         except StopIteration:
             return
+
+
+def by_instant(columns: Any) -> tuple[list[Any], list[tuple], list[int]]:
+    """Rows of transitions (a batch or table, ordered by time) as the event loop reads them:
+    their times, their rows (tuples of the seven columns) and where each instant starts in
+    them (with the end last), found with numpy instead of comparing row by row."""
+    values = [columns.column(i).to_pylist() for i in range(7)]
+    rows = list(zip(*values, strict=True))
+    times = columns.column(0).to_numpy(zero_copy_only=False)
+    starts = [0, *(np.flatnonzero(times[1:] != times[:-1]) + 1).tolist(), len(rows)]
+    return values[0], rows, starts
