@@ -643,3 +643,22 @@ def test_the_variant_rule_on_random_edits_and_variants(
     reentry = merged.settings.reentry_wait.days
     assert reentry == int((variant_wait or edit_wait or "7d").removesuffix("d"))
     assert merged.version == 2
+
+
+def test_the_probability_of_beating_the_baseline_is_never_shown_as_money():
+    """``p_higher`` on a cost row is a probability: shown as a number, not "0.50 EUR"."""
+    from segsim._internal.formatting import format_frame
+
+    summary = pd.DataFrame(
+        {
+            "metric": ["cost", "runs"],
+            "A_mean": [38.57, 3526.0],
+            "B_delta_mean": [0.0, 2.0],
+            "B_p_higher": [0.5, 0.975],
+        }
+    )
+    shown = format_frame(summary, currency="EUR").set_index("metric")
+    assert shown.loc["cost"].tolist() == ["38.57 EUR", "0.00 EUR", "0.5"]
+    assert shown.loc["runs"].tolist() == ["3,526", "2", "0.975"]
+    deltas = format_frame(pd.DataFrame({"metric": ["cost"], "mean": [1.5], "p_higher": [0.25]}))
+    assert deltas.loc[0].tolist() == ["cost", "1.50 EUR", "0.25"]

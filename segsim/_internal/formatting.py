@@ -109,7 +109,9 @@ def format_value(
         return f"{float(value):+.1%}"
     if column.startswith("share") or column.endswith("share"):
         return f"{float(value):.1%}"
-    if is_cost(metric if metric is not None else column):
+    # a probability (``p_higher``, ``<variant>_p_higher``) is a plain number, on a cost row too
+    probability = column == "p_higher" or column.endswith("_p_higher")
+    if not probability and is_cost(metric if metric is not None else column):
         return format_cost(value, currency)
     if isinstance(value, (numbers.Integral, np.integer)):  # exact, also beyond 2**53
         whole = int(value)
