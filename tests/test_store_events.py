@@ -400,8 +400,8 @@ def test_a_store_without_event_tables_opens_and_has_no_events(tmp_path):
 
 
 def test_events_loaded_after_a_look_that_found_none_are_seen():
-    """A store remembers that it has no event tables (a simulation asks several times), and
-    forgets it when a load creates them."""
+    """A store that was asked for events before it had any sees them once they are loaded
+    (the guard against caching the tables' absence: a cache of it was tried, and was wrong)."""
     store = Store()
     store.load_attributes(
         pd.DataFrame(

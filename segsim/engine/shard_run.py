@@ -26,9 +26,8 @@ def shard_condition(shard: int, shards: int) -> str | None:
 def grouped_transitions(table: Any) -> list[tuple[int, list[tuple]]]:
     """A transitions table (:func:`segsim.engine.stream.transitions_table`) as the event loop
     reads it: ``(t, rows)`` per instant, in order, each row a tuple of the table's columns."""
-    out: list[tuple[int, list[tuple]]] = []
     if not table.num_columns or not table.num_rows:
-        return out
+        return []
     times, rows, starts = by_instant(table)
     return [(times[a], rows[a:b]) for a, b in pairwise(starts)]
 
