@@ -231,6 +231,21 @@ def _outcome_store():
     return store
 
 
+def _outcome_story(flow: ss.Flow, model: ss.ResponseModel) -> list[tuple]:
+    """Contact 1's story: ``flow`` on segment VIP of :func:`_outcome_store`, under ``model``."""
+    scenario = ss.Scenario(
+        _outcome_store(),
+        segments=[ss.Segment("VIP", attr("plan") == "pro")],
+        flows=[flow],
+        start=T0,
+        end=at(5),
+        seed=1,
+        responses=model,
+        include_existing_members=True,
+    )
+    return _story(ss.simulate(scenario, progress=False).explain(1))
+
+
 def test_explain_shows_each_response_after_its_message_and_the_credited_conversion():
     model = ss.ResponseModel(
         email=ss.Funnel(opened=1, machine_open=1, clicked=1, unsubscribed=1),
@@ -242,17 +257,7 @@ def test_explain_shows_each_response_after_its_message_and_the_credited_conversi
         steps=[ss.SendEmail("e1", template="tips"), ss.Wait("w1", "2d")],
         goal=ss.Goal(event="purchase", within="3d", value="amount"),
     )
-    scenario = ss.Scenario(
-        _outcome_store(),
-        segments=[ss.Segment("VIP", attr("plan") == "pro")],
-        flows=[flow],
-        start=T0,
-        end=at(5),
-        seed=1,
-        responses=model,
-        include_existing_members=True,
-    )
-    story = _story(ss.simulate(scenario, progress=False).explain(1))
+    story = _outcome_story(flow, model)
     assert story == [
         (0.0, "send_email", "e1", "sent · email · template 'tips'"),
         (0.0, "response", "e1", "email delivered · template 'tips'"),
@@ -293,17 +298,7 @@ def test_explain_shows_a_simulated_conversion_and_the_goal_exit_it_causes():
         goal=ss.Goal(event="signup", within="3d", value=40, conversion_rate=1),
         exit_on_goal=True,
     )
-    scenario = ss.Scenario(
-        _outcome_store(),
-        segments=[ss.Segment("VIP", attr("plan") == "pro")],
-        flows=[flow],
-        start=T0,
-        end=at(5),
-        seed=1,
-        responses=model,
-        include_existing_members=True,
-    )
-    story = _story(ss.simulate(scenario, progress=False).explain(1))
+    story = _outcome_story(flow, model)
     assert story == [
         (0.0, "send_email", "e1", "sent · email · template 'tips'"),
         (0.0, "response", "e1", "email delivered · template 'tips'"),
