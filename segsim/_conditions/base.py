@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from pydantic import field_validator
+
 from segsim._conditions.values import name_text, value_text
 from segsim._internal.models import FrozenModel
 
@@ -28,6 +30,8 @@ class Node(FrozenModel):
     _groups: ClassVar[tuple[type, type, type]]
     #: what ``bool(node)`` says instead of a truth value
     _truth_hint: ClassVar[str] = ""
+    #: what an empty AND/OR group of the family is told it needs
+    _group_needs: ClassVar[str] = "at least one condition"
 
     def __and__(self, other: Any) -> Any:
         if not isinstance(other, self._family):
@@ -121,18 +125,25 @@ def _child_text(node: Node, child: Any) -> str:
     return text
 
 
-class AllOfText:
+class _GroupText:
+    """An AND or OR group: its ``conditions``, refused when there are none."""
+
+    @field_validator("conditions")
+    @classmethod
+    def _check_not_empty(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        kind = cls.model_fields["kind"].default  # type: ignore[attr-defined]
+        return non_empty(kind, value, cls._group_needs)  # type: ignore[attr-defined]
+
     def _children(self) -> tuple[Any, ...]:
         return self.conditions  # type: ignore[attr-defined, no-any-return]
 
+
+class AllOfText(_GroupText):
     def _text(self) -> str:
         return " AND ".join(_child_text(self, c) for c in self.conditions)  # type: ignore[arg-type, attr-defined]
 
 
-class AnyOfText:
-    def _children(self) -> tuple[Any, ...]:
-        return self.conditions  # type: ignore[attr-defined, no-any-return]
-
+class AnyOfText(_GroupText):
     def _text(self) -> str:
         return " OR ".join(_child_text(self, c) for c in self.conditions)  # type: ignore[arg-type, attr-defined]
 

@@ -18,7 +18,6 @@ from pydantic import (
     StrictInt,
     StrictStr,
     TypeAdapter,
-    field_validator,
 )
 
 from segsim._conditions.base import (
@@ -33,7 +32,6 @@ from segsim._conditions.base import (
     IsSetText,
     Node,
     NotText,
-    non_empty,
 )
 from segsim._conditions.values import Value, name_text, value_text
 from segsim._internal.naming import Name, PositiveDuration
@@ -110,19 +108,11 @@ class PropIsNotSet(IsNotSetText, PropBase):
     property: Name
 
 
-_NEEDS = "at least one property condition"
-
-
 class PropAllOf(AllOfText, PropBase):
     """Every property condition holds (AND)."""
 
     kind: Literal["prop_all_of"] = "prop_all_of"
     conditions: tuple[PropCondition, ...]
-
-    @field_validator("conditions")
-    @classmethod
-    def _check_not_empty(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
-        return non_empty("prop_all_of", value, _NEEDS)
 
 
 class PropAnyOf(AnyOfText, PropBase):
@@ -130,11 +120,6 @@ class PropAnyOf(AnyOfText, PropBase):
 
     kind: Literal["prop_any_of"] = "prop_any_of"
     conditions: tuple[PropCondition, ...]
-
-    @field_validator("conditions")
-    @classmethod
-    def _check_not_empty(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
-        return non_empty("prop_any_of", value, _NEEDS)
 
 
 class PropNot(NotText, PropBase):
@@ -145,6 +130,7 @@ class PropNot(NotText, PropBase):
 
 
 PropBase._family = PropBase
+PropBase._group_needs = "at least one property condition"
 PropBase._groups = (PropAllOf, PropAnyOf, PropNot)
 
 PropCondition = Annotated[

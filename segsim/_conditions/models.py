@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictStr, TypeAdapter, field_validator
+from pydantic import Field, StrictStr, TypeAdapter
 
 from segsim._conditions.base import (
     AllOfText,
@@ -22,7 +22,6 @@ from segsim._conditions.base import (
     IsNotSetText,
     IsSetText,
     NotText,
-    non_empty,
 )
 from segsim._conditions.events import (
     EVENT_LEAVES,
@@ -119,19 +118,11 @@ class InSegment(ConditionBase):
         return f"in_segment({self.segment!r})"
 
 
-_NEEDS = "at least one condition; an empty group has no agreed meaning"
-
-
 class AllOf(AllOfText, ConditionBase):
     """Every condition holds (AND)."""
 
     kind: Literal["all_of"] = "all_of"
     conditions: tuple[Condition, ...]
-
-    @field_validator("conditions")
-    @classmethod
-    def _check_not_empty(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
-        return non_empty("all_of", value, _NEEDS)
 
 
 class AnyOf(AnyOfText, ConditionBase):
@@ -139,11 +130,6 @@ class AnyOf(AnyOfText, ConditionBase):
 
     kind: Literal["any_of"] = "any_of"
     conditions: tuple[Condition, ...]
-
-    @field_validator("conditions")
-    @classmethod
-    def _check_not_empty(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
-        return non_empty("any_of", value, _NEEDS)
 
 
 class Not(NotText, ConditionBase):
@@ -154,6 +140,7 @@ class Not(NotText, ConditionBase):
 
 
 ConditionBase._family = ConditionBase
+ConditionBase._group_needs = "at least one condition; an empty group has no agreed meaning"
 ConditionBase._groups = (AllOf, AnyOf, Not)
 
 Condition = Annotated[
