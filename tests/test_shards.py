@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import segsim as ss
@@ -80,6 +82,30 @@ def test_streamed_result_is_complete_and_lazy(demo, tmp_path):
     assert_same(plain, streamed)
     reopened = ss.open_result(out, scenario=scenario)
     assert_same(plain, reopened)
+
+
+def test_the_assembly_sorts_under_its_memory_limit_and_leaves_only_the_result(
+    demo, tmp_path, monkeypatch
+):
+    from segsim.engine import output
+
+    scenario, plain = demo
+    seen = []
+    write = output._write_ordered
+
+    def spy(con, *args):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        seen.append(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+        return write(con, *args)
+
+    monkeypatch.setattr(output, "ASSEMBLY_MEMORY", "64MB")
+    monkeypatch.setattr(output, "_write_ordered", spy)
+    out = tmp_path / "result"
+    assert_same(plain, ss.simulate(scenario, progress=False, out=out))
+    limit, spill = seen
+    assert limit == "61.0 MiB"  # DuckDB prints 64MB (10^6 bytes) in MiB
+    assert Path(spill).parent == tmp_path and Path(spill).name.startswith(".result.tmp-")
+    assert list(tmp_path.iterdir()) == [out]  # no staging or spill folder is left
 
 
 def test_interrupted_stream_leaves_no_result(tmp_path, monkeypatch):

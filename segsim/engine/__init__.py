@@ -94,7 +94,9 @@ def simulate(
         workers; an in-memory store is first written to a temporary DuckDB file.
     out : path, optional
         Stream the frames to Parquet files in this folder instead of holding them in
-        memory; the result then reads them lazily (DuckDB over Parquet). The folder is
+        memory; the result then reads them lazily (DuckDB over Parquet). Memory is then
+        bounded by one shard's engine state (raise ``shards`` for a larger population) and
+        the final sort of the parts, which spills to disk beyond 4 GB. The folder is
         complete or absent: an interrupted run leaves no half-written result.
     replications : int
         Simulate the scenario this many times, replication ``r`` drawing its random

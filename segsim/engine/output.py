@@ -36,6 +36,9 @@ from segsim.engine.records import Logs
 
 #: rows kept in memory per frame before a Parquet sink writes a part file
 FLUSH_ROWS = 250_000
+#: the memory the assembly of Parquet frames may use before its sorts spill to disk (DuckDB's
+#: own default is 80% of the machine: 10M contacts took 10 GB so)
+ASSEMBLY_MEMORY = "4GB"
 
 _END_REASON = RUNS.position("end_reason")
 _PART_DTYPE = {"time": "int64", "int64": "int64", "float64": "float64"}
@@ -364,10 +367,11 @@ def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> Non
     """
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     staging.mkdir(parents=True)
+    spill = staging.with_name(f"{staging.name}-spill")
     try:
         # a connection of its own, not the scratch one: closing it frees all the memory the
-        # sort of large files took
-        con = duckdb.connect()
+        # sort of large files took; its sorts spill beyond ASSEMBLY_MEMORY, next to ``out``
+        con = duckdb.connect(config={"memory_limit": ASSEMBLY_MEMORY, "temp_directory": str(spill)})
         try:
             _write_ordered(con, part_dirs, staging, flow_order)
         finally:
@@ -376,6 +380,8 @@ def write_frames(part_dirs: list[Path], out: Path, flow_order: list[str]) -> Non
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _write_ordered(con: Any, part_dirs: list[Path], staging: Path, flow_order: list[str]) -> None:
