@@ -4,9 +4,11 @@
     python benchmarks/bench_end_to_end.py --contacts 300000 --dask-workers 2
 
 ``--store FILE`` reuses one generated store (built there first if missing), so variants
-compare on the same rows. ``--dask-workers N`` runs N shards on a Dask ``LocalCluster`` of N single-threaded worker
-processes (started before the timing, as a cluster would be), and also prints each worker's
-peak RSS (a worker holds only its shard).
+compare on the same rows. ``--dask-workers N`` runs ``max(N, --shards)`` shards on a Dask
+``LocalCluster`` of N single-threaded worker processes (started before the timing, as a
+cluster would be), and also prints each worker's peak RSS (a worker holds one shard at a
+time). ``--shards K`` without an executor runs K shards one after the other in this process:
+with ``out=`` only one shard's engine state is in memory at a time (the 10M-contact run).
 
 The store (``data.build_store``: ~10 changes per contact) is built first and not timed. The
 timed part is ``ss.simulate(scenario, out=tmp)``: segment transitions in DuckDB, the engine,
@@ -98,13 +100,22 @@ def run(
             n_workers=dask_workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
         client = Client(cluster)
-        shards, executor = dask_workers, client
+        # a running cluster has its workers' libraries imported: not part of the timing
+        client.run(_import_engine)
+        # at least one shard per worker; more (--shards) bound each worker's memory
+        shards, executor = max(shards, dask_workers), client
     try:
         return _run(contacts, shards, executor, client, store)
     finally:
         if client is not None:
             client.close()
             cluster.close()
+
+
+def _import_engine() -> None:
+    """Import what a shard runs (defined here, so it travels to the workers by value)."""
+    import segsim.engine.shard_run
+    import segsim.engine.shards  # noqa: F401
 
 
 def _worker_peak_rss_mb() -> float:
@@ -143,7 +154,7 @@ def _run(contacts: int, shards: int, executor: object, client: object, saved: Pa
                 if executor is None
                 else executor
                 if isinstance(executor, str)
-                else f"dask ({shards} workers)"
+                else f"dask ({len(client.scheduler_info()['workers'])} workers)"  # type: ignore[attr-defined]
             ),
             "build_s": round(build_s, 1),
             "simulate_s": round(seconds, 1),

@@ -12,7 +12,8 @@ Each benchmark runs in its own process (so peak RSS is its own):
 * replications: a later replication vs the first, and 100 replications on 2 processes
   (the demo scenario at 5,000 contacts);
 * end to end at 100k, 300k and 1M contacts (time and memory growth);
-* 1 vs 2 shards on local processes (1M contacts).
+* 1 vs 2 shards on local processes, and on a Dask ``LocalCluster`` of 2 workers (1M
+  contacts, the same store as the one-process run).
 
 ``--quick`` divides every size by 10 (a smoke run). Timings are figures to read, never
 pass/fail tests; the targets live in the issues and in docs/performance.md.
@@ -146,37 +147,37 @@ def main() -> None:
     )
 
     ends = []
-    for contacts in (100_000, 300_000, 1_000_000):
-        e2e = _run("bench_end_to_end.py", "--contacts", str(contacts // scale))
-        ends.append(e2e)
+    with tempfile.TemporaryDirectory() as tmp:
+        # the 1M store is built once and shared by the one-process, 2-process and Dask runs,
+        # so the speed-ups compare the same rows
+        saved = str(Path(tmp) / "store.duckdb")
+        for contacts in (100_000, 300_000, 1_000_000):
+            store = ["--store", saved] if contacts == 1_000_000 else []
+            e2e = _run("bench_end_to_end.py", "--contacts", str(contacts // scale), *store)
+            ends.append(e2e)
+            rows.append(
+                (
+                    "end to end, 3 flows",
+                    f"{e2e['contacts']:,} contacts",
+                    f"{e2e['simulate_s']} s",
+                    f"{e2e['peak_rss_mb']} MB",
+                    "1M: < 120 s, < 4 GB",
+                )
+            )
+        size = ["--contacts", str(1_000_000 // scale), "--store", saved]
+        two = _run("bench_end_to_end.py", *size, "--shards", "2", "--executor", "processes")
+        dask = _run("bench_end_to_end.py", *size, "--dask-workers", "2")
+    one = ends[-1]
+    for label, variant in (("2 shards vs 1 (processes)", two), ("2 Dask workers vs 1", dask)):
         rows.append(
             (
-                "end to end, 3 flows",
-                f"{e2e['contacts']:,} contacts",
-                f"{e2e['simulate_s']} s",
-                f"{e2e['peak_rss_mb']} MB",
-                "1M: < 120 s, < 4 GB",
+                label,
+                f"{variant['contacts']:,} contacts",
+                f"{variant['simulate_s']} s vs {one['simulate_s']} s",
+                f"speed-up {round(one['simulate_s'] / variant['simulate_s'], 2)}",
+                "≥ 1.7",
             )
         )
-    two = _run(
-        "bench_end_to_end.py",
-        "--contacts",
-        str(1_000_000 // scale),
-        "--shards",
-        "2",
-        "--executor",
-        "processes",
-    )
-    one = ends[-1]
-    rows.append(
-        (
-            "2 shards vs 1 (processes)",
-            f"{two['contacts']:,} contacts",
-            f"{two['simulate_s']} s vs {one['simulate_s']} s",
-            f"speed-up {round(one['simulate_s'] / two['simulate_s'], 2)}",
-            "≥ 1.7",
-        )
-    )
 
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     header = ("benchmark", "size", "time", "figure", "target")
@@ -201,6 +202,7 @@ def main() -> None:
                 "replications": reps,
                 "end_to_end": ends,
                 "two_shards": two,
+                "dask_two_workers": dask,
             },
             indent=2,
         )
