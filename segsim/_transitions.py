@@ -291,16 +291,30 @@ def _fill(q: _Inputs) -> tuple[str, str]:
             fills.append(f"max(CASE WHEN c_{i} > 0 THEN t END) OVER w AS {col}")
         else:
             fills.append(f"{'fsum' if key[0] == 'sum' else 'sum'}(c_{i}) {frame} AS {col}")
-    fill_sql = ", ".join(fills + q.flags + ["ch_birth"])
     # a flag says the input *changed* at the instant: a row re-setting an attribute to its
-    # current value (or a list membership the contact has) is no change (not "history")
+    # current value (or a list membership the contact has) is no change (not "history").
+    # The value before the instant is the same fill over the rows before it (``p_``): in the
+    # one sort of ``w``, where a ``lag`` of the filled value would need a second one
+    # (15% of the query at 1M contacts).
+    fills += [
+        f"last_value(CASE WHEN ch_{c} THEN {{'v': v_{c}}} END IGNORE NULLS) OVER (PARTITION BY "
+        f"contact_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS p_{c}"
+        for c in q.columns
+    ]
+    lists = set(q.l_col.values())
+    if lists:
+        fills.append("lag(t) OVER w IS NULL AS first_row")
+    fill_sql = ", ".join(fills + q.flags + ["ch_birth"])
     changes = []
     for c in q.columns:
-        state = f"coalesce(s_{c}.v, FALSE)" if c in q.l_col.values() else f"s_{c}.v"
-        changes.append(
-            f"ch_{c} AND {state} IS DISTINCT FROM "
-            f"lag({state}) OVER (PARTITION BY contact_id ORDER BY t) AS ch_{c}"
-        )
+        if c in lists:
+            # an unset membership is "not a member"; at a contact's first instant there is
+            # no value before, so a list row is a change there whatever it says
+            before = f"CASE WHEN NOT first_row THEN coalesce(p_{c}.v, FALSE) END"
+            state = f"coalesce(s_{c}.v, FALSE)"
+        else:
+            before, state = f"p_{c}.v", f"s_{c}.v"
+        changes.append(f"ch_{c} AND {state} IS DISTINCT FROM {before} AS ch_{c}")
     state_sql = ", ".join(
         [
             *(f"s_{c}.v AS {c}" for c in q.columns),
