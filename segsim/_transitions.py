@@ -428,8 +428,8 @@ def transitions_sql(
         ),
         transitions AS ({unpivot})
         SELECT t, contact_id, segment, enter,
-               sum(enter::INTEGER) OVER (PARTITION BY contact_id, segment ORDER BY t
-                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS nth,
+               (sum(enter::INTEGER) OVER (PARTITION BY contact_id, segment ORDER BY t
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))::BIGINT AS nth,
                from_time
         FROM transitions"""
     return sql, params
