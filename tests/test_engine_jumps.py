@@ -1,7 +1,7 @@
 """The event loop's jump lane (``segsim.engine.core.JUMP_TO_STREAM_INSTANTS``).
 
 A transitions instant that comes before every scheduled event is handled in the callback of
-the instant before it, the clock moved to it (:meth:`Clock.jump`), instead of through its own
+the instant before it, the clock moved to it (:meth:`Clock.jump_if_first`), instead of through its own
 wake-up event. Nothing may change but the speed: these tests run the same scenarios with the
 lane off and compare every frame. (The random-flows property test does the same on every
 generated case: its second run has the lane off.)
@@ -26,13 +26,15 @@ PRO = ss.Segment("Pro", attr("plan") == "pro")
 
 def _counting_jumps(monkeypatch) -> list[int]:
     jumps: list[int] = []
-    original = Clock.jump
+    original = Clock.jump_if_first
 
-    def jump(self, t):
-        jumps.append(t)
-        original(self, t)
+    def jump_if_first(self, t):
+        moved = original(self, t)
+        if moved:
+            jumps.append(t)
+        return moved
 
-    monkeypatch.setattr(Clock, "jump", jump)
+    monkeypatch.setattr(Clock, "jump_if_first", jump_if_first)
     return jumps
 
 
@@ -51,8 +53,11 @@ def test_clock_jumps_only_before_the_next_event():
         env.jump(5)
     with pytest.raises(RuntimeError):
         env.jump(2)  # never backwards
+    assert not env.jump_if_first(5) and not env.jump_if_first(2) and env.now == 3
+    assert env.jump_if_first(4) and env.now == 4
     env.run()
     assert env.now == 5
+    assert env.jump_if_first(9) and env.now == 9  # nothing scheduled: any later instant
     assert isinstance(env, simpy.Environment)
 
 

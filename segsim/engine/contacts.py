@@ -29,15 +29,18 @@ class ContactStates:
         n_user = self.plan.user_segments
         names = self._segment_names
         log = self.logs.segment_events.append
+        contacts, reacting, include_existing = self.contacts, self.reacting, self.include_existing
         for t, contact_id, segment, enter, nth, from_time, initial in rows:
-            contact = self._contact(contact_id)
-            if contact.live is not None or contact.deleted:
+            contact = contacts.get(contact_id)  # self._contact, inlined: once per transition
+            if contact is None:
+                contact = contacts[contact_id] = Contact()
+            elif contact.live is not None or contact.deleted:
                 continue  # this contact is evaluated live now
             if enter:
                 contact.members |= 1 << segment
             else:
                 contact.members &= ~(1 << segment)
-            if initial and not self.include_existing:
+            if initial and not include_existing:
                 continue
             if segment < n_user:
                 log(
@@ -50,7 +53,7 @@ class ContactStates:
                         "time" if from_time else "history",
                     )
                 )
-            if segment in self.reacting:
+            if segment in reacting:
                 reactions.setdefault(contact_id, []).append((segment, enter))
 
     def _go_live(self, contact_id: Any, contact: Contact, now: int) -> LiveContact:

@@ -381,16 +381,15 @@ class Simulation(ContactStates, StepHandlers):
 
         Nothing can happen between ``t`` and such an instant, and it would be the first
         (urgent) event of its time: handling it here, the clock moved to it
-        (:meth:`Clock.jump`), is what its own wake-up would do, without the event. The first
+        (:meth:`Clock.jump_if_first`), is what its own wake-up would do, without the event. The first
         instant that has something scheduled before it (a wait ending, a cascade's steps at
         ``t``, a wake-up of the agenda) gets its wake-up as before.
         """
         self._instant(t)
-        env = self.env
+        env, wakeups = self.env, self.wakeups
         while self._stream_next is not None:
             nxt = self._stream_next[0]
-            if JUMP_TO_STREAM_INSTANTS and nxt < env.peek() and nxt not in self.wakeups:
-                env.jump(nxt)
+            if JUMP_TO_STREAM_INSTANTS and nxt not in wakeups and env.jump_if_first(nxt):
                 self._instant(nxt)
             else:
                 self._wake(nxt)
@@ -402,17 +401,19 @@ class Simulation(ContactStates, StepHandlers):
         starting: list[Run] = []
         self._starting = starting
         reactions: dict[Any, list[tuple[int, bool]]] = {}
-        if self._stream_next is not None and self._stream_next[0] == t:
-            self._apply_stream(self._stream_next[1], reactions)
+        stream_next = self._stream_next
+        if stream_next is not None and stream_next[0] == t:
+            self._apply_stream(stream_next[1], reactions)
             # the next instant's wake-up is decided once this one is done (_on_instant)
             self._stream_next = next(self._stream, None) if self._stream else None
         occurrences: list[tuple] = []
-        if self._occurrences_next is not None and self._occurrences_next[0] == t:
-            occurrences = self._occurrences_next[1]
+        occurrences_next = self._occurrences_next
+        if occurrences_next is not None and occurrences_next[0] == t:
+            occurrences = occurrences_next[1]
             self._occurrences_next = next(self._occurrences, None)  # type: ignore[arg-type]
             if self._occurrences_next is not None:
                 self._wake(self._occurrences_next[0])
-        bucket = self.agenda.pop(t, None)
+        bucket = self.agenda.pop(t, None) if self.agenda else None
         if bucket is not None:
             for contact_id in sorted(set(bucket["live"]), key=sort_key):
                 self._live_instant(contact_id, t, reactions)
@@ -429,11 +430,14 @@ class Simulation(ContactStates, StepHandlers):
                 self._apply_lifecycle(step, t)
         if self.goal_exits is not None:  # goal exits come before exit conditions
             self.goal_exits.occurred(occurrences, bucket["goals"] if bucket else (), t)
-        for contact_id, changes in reactions.items():
-            self._exits_and_restarts(contact_id, changes, t)
-            self._wait_fors(contact_id, changes, t)
-        for contact_id, changes in reactions.items():
-            self._triggers(contact_id, changes, t)
+        if reactions:
+            contacts = self.contacts
+            for contact_id, changes in reactions.items():
+                if contacts[contact_id].runs:  # else no run to exit, restart or stop waiting
+                    self._exits_and_restarts(contact_id, changes, t)
+                    self._wait_fors(contact_id, changes, t)
+            for contact_id, changes in reactions.items():
+                self._triggers(contact_id, changes, t)
         if occurrences:
             self._event_triggers(occurrences, t)
         if bucket is not None:
@@ -441,7 +445,8 @@ class Simulation(ContactStates, StepHandlers):
                 self._recheck(flow_name, contact_id, ended_at, t)
         self._starting = None
         # the runs that entered now take their first steps: the first due steps of this instant
-        self._first_steps(starting)
+        if starting:
+            self._first_steps(starting)
 
     def _first_steps(self, runs: list[Run], _event: Any = None) -> None:
         """Runs that entered together take their first steps: by flow (scenario order), then
@@ -491,8 +496,9 @@ class Simulation(ContactStates, StepHandlers):
 
     def _triggers(self, contact_id: Any, changes: list[tuple[int, bool]], t: int) -> None:
         contact = self.contacts[contact_id]
+        events = self.segment_of_flow_events
         for condition, enter in changes:
-            for flow_name, role, on_enter in self.segment_of_flow_events.get(condition, ()):
+            for flow_name, role, on_enter in events.get(condition, ()):
                 if role == "trigger" and on_enter == enter:
                     cf = self.flows[flow_name]
                     if cf.trigger_condition == condition:

@@ -140,16 +140,24 @@ class Clock(simpy.Environment):
     The segment transitions come as a stream of instants (most of a run's instants on real
     histories). Going to the next one through an event — an urgent wake-up, scheduled, pushed
     on the heap, popped, dispatched — does nothing an event would decide when no other event
-    is due before it: :meth:`jump` moves the clock there instead, and the loop handles the
+    is due before it: :meth:`jump_if_first` moves the clock there instead, and the loop handles the
     instant at once (see ``Simulation._on_instant``). Only the clock moves; the queue, the
     order of events and every callback stay SimPy's.
     """
 
     def jump(self, t: int) -> None:
         """Move the clock to ``t``: strictly before every scheduled event (checked)."""
-        if not (self._now <= t < self.peek()):
+        if not self.jump_if_first(t):
             raise RuntimeError(f"cannot jump to {t}: an event is due first ({self.peek()})")
+
+    def jump_if_first(self, t: int) -> bool:
+        """Move the clock to ``t`` if that is strictly before every scheduled event (and
+        not before now); whether it moved."""
+        queue = self._queue
+        if t < self._now or (queue and queue[0][0] <= t):
+            return False
         self._now = t
+        return True
 
 
 #: A step handler: execute ``step`` for ``run`` at ``t``; True if the run goes on at once
