@@ -327,3 +327,26 @@ def test_parts_are_typed_column_by_column(id_dtype, small_demo):
         part = _part_frame(name, rows, 7, id_dtype)
         assert part.dtypes.equals(expected.dtypes), name
         assert part.equals(expected), name
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error(tmp_path):
+    # each local worker imports the script it was started from (Python's multiprocessing):
+    # unguarded, the script starts the simulation again inside the worker, which dies. The
+    # user gets a SegsimError that says what to write, not a BrokenProcessPool.
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import segsim as ss\n"
+        "from segsim.datasets import demo_scenario\n"
+        "scenario = demo_scenario(contacts=100)\n"
+        'ss.simulate(scenario, shards=2, executor="processes", progress=False)\n'
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("segsim.errors.SegsimError: a worker process stopped")
+    assert 'if __name__ == "__main__":' in last

@@ -91,7 +91,10 @@ def simulate(
         local processes (one per shard, at most one per CPU); an executor or a Dask client
         you provide. Outside this process, shards read the store's DuckDB file read-only, so
         the scenario's store must be a file (``ss.Store("file.duckdb")``) visible to the
-        workers; an in-memory store is first written to a temporary DuckDB file.
+        workers; an in-memory store is first written to a temporary DuckDB file. Local
+        processes import the script they were started from: in a script, call
+        ``simulate`` under ``if __name__ == "__main__":`` (a worker that dies raises a
+        :class:`SegsimError` saying so).
     out : path, optional
         Stream the frames to Parquet files in this folder instead of holding them in
         memory; the result then reads them lazily (DuckDB over Parquet). Memory is then

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,17 @@ def run_distributed(
             )
             for shard in range(shards)
         ]
-        results = [future.result() for future in futures]
+        try:
+            results = [future.result() for future in futures]
+        except BrokenProcessPool as error:
+            raise SegsimError(
+                "a worker process stopped before it finished its shard. "
+                "In a script, put the code that simulates under "
+                '`if __name__ == "__main__":` — each worker imports the script it was '
+                "started from, and would otherwise start the simulation again (Python's "
+                "multiprocessing rule); a worker can also be stopped by the system when "
+                "memory runs out (try fewer shards at a time, or out=)"
+            ) from error
     finally:
         if owned is not None:
             owned.shutdown()
