@@ -139,3 +139,22 @@ def test_check_scenario_lists_problems_and_warnings():
         "Update contact step sets it (flow 'OptIn' step 'u'), every whatsapp message is "
         "skipped (unsubscribed)"
     ]
+
+
+def test_an_update_contact_value_of_the_wrong_type_is_refused_naming_flow_step_and_attribute():
+    def flow(**values):
+        return ss.Flow(
+            "F",
+            trigger=ss.SegmentTrigger("Pro"),
+            steps=[ss.UpdateContact("u1", set=values)],
+        )
+
+    s = scenario(store(), [PRO], [flow(plan=3)])
+    with pytest.raises(ss.ScenarioError) as error:
+        build_plan(s)
+    assert str(error.value) == (
+        "flow 'F' step 'u1' sets attribute 'plan' to 3 (number), but 'plan' is a string attribute"
+    )
+    # unsetting says nothing of the type; a new attribute takes the type of its value
+    plan = build_plan(scenario(store(), [PRO], [flow(plan=None, tier=2.5)]))
+    assert plan.types["tier"] == "number" and plan.types["plan"] == "string"

@@ -20,11 +20,11 @@ event loop (:class:`segsim.engine.core.Simulation`'s handler table).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from segsim._conditions.values import value_kind
 from segsim._internal.naming import did_you_mean
 from segsim._internal.vocab import ACTION_CHANNEL, MESSAGE_ACTIONS
 from segsim._time import duration_us, to_us
@@ -235,20 +235,6 @@ class _Conditions:
         ]
 
 
-def _value_type(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, dt.datetime):
-        return "timestamp"
-    if isinstance(value, str):
-        return "string"
-    return None
-
-
 def all_flow_versions(scenario: Any) -> list[Flow]:
     """The scenario's flows, then every flow an ``Edit`` in the schedule brings in."""
     flows = list(scenario.flows)
@@ -264,9 +250,9 @@ def _attribute_types(store_types: dict[str, str], flows: Sequence[Flow]) -> dict
             if not isinstance(step, UpdateContact):
                 continue
             for name, value in step.set.items():
-                kind = _value_type(value)
-                if kind is None:
+                if value is None:  # unsets: says nothing of the type
                     continue
+                kind = value_kind(value)  # a scalar: steps validate their values
                 known = types.get(name)
                 if known is None:
                     types[name] = kind
