@@ -1,8 +1,8 @@
 """The event loop's jump lane (``segsim.engine.core.JUMP_TO_STREAM_INSTANTS``).
 
-A transitions instant that comes before every scheduled event is handled in the callback of
-the instant before it, the clock moved to it (:meth:`Clock.jump_if_first`), instead of through its own
-wake-up event. Nothing may change but the speed: these tests run the same scenarios with the
+A transitions instant that no scheduled event precedes is handled before the next event is
+processed (``Clock.before_step``), the clock moved to it (:meth:`Clock.jump_if_next`),
+instead of through its own wake-up event. Nothing may change but the speed: these tests run the same scenarios with the
 lane off and compare every frame. (The random-flows property test does the same on every
 generated case: its second run has the lane off.)
 
@@ -26,15 +26,15 @@ PRO = ss.Segment("Pro", attr("plan") == "pro")
 
 def _counting_jumps(monkeypatch) -> list[int]:
     jumps: list[int] = []
-    original = Clock.jump_if_first
+    original = Clock.jump_if_next
 
-    def jump_if_first(self, t):
+    def jump_if_next(self, t):
         moved = original(self, t)
         if moved:
             jumps.append(t)
         return moved
 
-    monkeypatch.setattr(Clock, "jump_if_first", jump_if_first)
+    monkeypatch.setattr(Clock, "jump_if_next", jump_if_next)
     return jumps
 
 
@@ -44,24 +44,34 @@ def _assert_same_frames(a: ss.SimulationResult, b: ss.SimulationResult) -> None:
         assert frame.equals(b.frames[name]), f"{name} differs with the jump lane off"
 
 
-def test_clock_jumps_only_before_the_next_event():
+def test_clock_jumps_only_up_to_the_next_event():
     env = Clock(initial_time=0)
     env.timeout(5)
     env.jump(3)
     assert env.now == 3
     with pytest.raises(RuntimeError, match="an event is due first"):
-        env.jump(5)
+        env.jump(6)
     with pytest.raises(RuntimeError):
         env.jump(2)  # never backwards
-    assert not env.jump_if_first(5) and not env.jump_if_first(2) and env.now == 3
-    assert env.jump_if_first(4) and env.now == 4
+    assert not env.jump_if_next(6) and not env.jump_if_next(2) and env.now == 3
+    assert env.jump_if_next(5) and env.now == 5  # the event at 5 stays due at 5
     env.run()
     assert env.now == 5
-    assert env.jump_if_first(9) and env.now == 9  # nothing scheduled: any later instant
+    assert env.jump_if_next(9) and env.now == 9  # nothing scheduled: any later instant
     assert isinstance(env, simpy.Environment)
 
 
-def test_consecutive_instants_are_jumped_and_a_wait_at_an_instant_is_not(monkeypatch):
+def test_the_step_hook_runs_before_each_event():
+    env = Clock(initial_time=0)
+    seen = []
+    env.before_step = lambda: seen.append(("hook", env.now))
+    env.timeout(2).callbacks.append(lambda _e: seen.append(("event", env.now)))
+    env.run(until=4)
+    # before the timeout at 2, and before the stop event at 4
+    assert seen == [("hook", 0), ("event", 2), ("hook", 2)]
+
+
+def test_stream_instants_are_jumped_even_where_a_wait_ends(monkeypatch):
     # contact 1 enters Pro on day 2 (e1, then a 2-day wait); contact 2 enters on day 3 and
     # contact 3 on day 4, the instant the wait of contact 1 ends
     rows = []
@@ -95,9 +105,11 @@ def test_consecutive_instants_are_jumped_and_a_wait_at_an_instant_is_not(monkeyp
         (5, "Welcome", 2, "e2", "sent", None),
         (6, "Welcome", 3, "e2", "sent", None),
     ]
-    # day 2 follows the window's start (nothing scheduled), day 3 follows day 2 (the wait of
-    # contact 1 ends later): both jumped; day 4 is not (the wait ends then)
-    assert [days(pd.Timestamp(t, unit="us", tz="UTC")) for t in jumps] == [2, 3]
+    # the window's start (memberships held then), days 2 and 3 come before any scheduled
+    # event, and day 4 at the same time as the end of contact 1's wait: all are handled
+    # without a wake-up, day 4 before the wait's steps (an instant's phase precedes its due
+    # steps, as its urgent wake-up would)
+    assert [days(pd.Timestamp(t, unit="us", tz="UTC")) for t in jumps] == [0, 2, 3, 4]
     monkeypatch.setattr(core, "JUMP_TO_STREAM_INSTANTS", False)
     _assert_same_frames(
         result, ss.simulate(scenario(make_store(rows), [PRO], [flow]), progress=False)

@@ -7,7 +7,9 @@ SimPy drives time. Each instant is handled in the order docs/design.md §4.2 fix
 
 Everything before "due steps" happens in one *urgent* SimPy event per instant
 (``_on_instant``), so it always precedes the ordinary events of that instant: the steps of
-runs whose waits end then. Runs are plain objects advanced by callbacks rather than one
+runs whose waits end then. An instant of the transitions stream needs no event: it is
+handled before the next event is processed, when no event comes before it
+(``_stream_first``), exactly where its urgent event would have been. Runs are plain objects advanced by callbacks rather than one
 SimPy process each: measured here, callbacks run a bare 5-step flow ~1.5x faster than
 processes, and ending a run (exit, restart, pause, delete) is then a matter of bumping its
 ``token`` so its pending wait is ignored, instead of an interrupt (see benchmarks/).
@@ -122,9 +124,9 @@ _writes(
 )
 
 
-#: Handle a transitions instant that comes before every scheduled event in the callback of
-#: the instant before it (see ``Simulation._on_instant``); False gives each its own wake-up
-#: (the same frames: tests/test_engine_jumps.py compares the two).
+#: Handle a transitions instant that no scheduled event precedes before the next event is
+#: processed (see ``Simulation._stream_first``); False gives each its own wake-up event (the
+#: same frames: tests/test_engine_jumps.py compares the two).
 JUMP_TO_STREAM_INSTANTS = True
 
 
@@ -267,7 +269,9 @@ class Simulation(ContactStates, StepHandlers):
         self._start_policies()  # with the collector paused: it reads one row per contact
         self._stream = self._transitions()
         self._stream_next = next(self._stream, None)
-        if self._stream_next is not None:
+        if JUMP_TO_STREAM_INSTANTS:
+            self.env.before_step = self._stream_first
+        elif self._stream_next is not None:
             self._wake(self._stream_next[0])
         # contacts about to enter event-triggered flows that change contacts: their
         # histories are prefetched per batch of occurrences, as for segment triggers
@@ -376,24 +380,27 @@ class Simulation(ContactStates, StepHandlers):
         self._on_instant(t)
 
     def _on_instant(self, t: int) -> None:
-        """Instant ``t``, then each next instant of the transitions stream that comes before
-        every scheduled event, in the same callback.
-
-        Nothing can happen between ``t`` and such an instant, and it would be the first
-        (urgent) event of its time: handling it here, the clock moved to it
-        (:meth:`Clock.jump_if_first`), is what its own wake-up would do, without the event. The first
-        instant that has something scheduled before it (a wait ending, a cascade's steps at
-        ``t``, a wake-up of the agenda) gets its wake-up as before.
-        """
+        """Instant ``t`` (its wake-up); with the jump lane off, the next stream instant
+        gets its own wake-up."""
         self._instant(t)
-        env, wakeups = self.env, self.wakeups
+        if not JUMP_TO_STREAM_INSTANTS and self._stream_next is not None:
+            self._wake(self._stream_next[0])
+
+    def _stream_first(self) -> None:
+        """Before each event: the transitions instants that come no later than it, handled
+        now, the clock moved to each (:meth:`Clock.jump_if_next`).
+
+        Such an instant's wake-up would be the first event of its time — urgent, scheduled
+        before any urgent event of that time — so handling it here is what the wake-up
+        would do, without the event. An instant with an agenda wake-up (``wakeups``) is left
+        to it; instants at or after the end of the window are never run.
+        """
+        env, wakeups, end = self.env, self.wakeups, self.plan.end
         while self._stream_next is not None:
-            nxt = self._stream_next[0]
-            if JUMP_TO_STREAM_INSTANTS and nxt not in wakeups and env.jump_if_first(nxt):
-                self._instant(nxt)
-            else:
-                self._wake(nxt)
+            t = self._stream_next[0]
+            if t >= end or t in wakeups or not env.jump_if_next(t):
                 return
+            self._instant(t)
 
     def _instant(self, t: int) -> None:
         """Everything of instant ``t`` before its due steps, in the documented order."""

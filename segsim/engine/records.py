@@ -135,26 +135,36 @@ class Soon(simpy.Event):
 
 class Clock(simpy.Environment):
     """SimPy's environment, whose clock the event loop may also move to the next stream
-    instant directly, when nothing is scheduled until then.
+    instant directly, when no event is scheduled before it.
 
     The segment transitions come as a stream of instants (most of a run's instants on real
     histories). Going to the next one through an event — an urgent wake-up, scheduled, pushed
-    on the heap, popped, dispatched — does nothing an event would decide when no other event
-    is due before it: :meth:`jump_if_first` moves the clock there instead, and the loop handles the
-    instant at once (see ``Simulation._on_instant``). Only the clock moves; the queue, the
-    order of events and every callback stay SimPy's.
+    on the heap, popped, dispatched — decides nothing: the wake-up of a stream instant would
+    be the first event of its time (the only urgent event scheduled for a later time is an
+    agenda wake-up, and an instant with one keeps it). So before each event is processed,
+    :attr:`before_step` (``Simulation._stream_first``) handles the stream instants that come
+    no later than it, the clock moved to each by :meth:`jump_if_next`. Only the clock moves;
+    the queue, the order of events and every callback stay SimPy's.
     """
 
+    #: called before each event is processed (None: plain SimPy)
+    before_step: Callable[[], None] | None = None
+
+    def step(self) -> None:
+        if self.before_step is not None:
+            self.before_step()
+        super().step()
+
     def jump(self, t: int) -> None:
-        """Move the clock to ``t``: strictly before every scheduled event (checked)."""
-        if not self.jump_if_first(t):
+        """Move the clock to ``t``: no event scheduled before it (checked)."""
+        if not self.jump_if_next(t):
             raise RuntimeError(f"cannot jump to {t}: an event is due first ({self.peek()})")
 
-    def jump_if_first(self, t: int) -> bool:
-        """Move the clock to ``t`` if that is strictly before every scheduled event (and
-        not before now); whether it moved."""
+    def jump_if_next(self, t: int) -> bool:
+        """Move the clock to ``t`` if no event is scheduled before ``t`` (and ``t`` is not
+        before now); whether it moved. Events scheduled at ``t`` itself stay due at ``t``."""
         queue = self._queue
-        if t < self._now or (queue and queue[0][0] <= t):
+        if t < self._now or (queue and queue[0][0] < t):
             return False
         self._now = t
         return True
