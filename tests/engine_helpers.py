@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pytest
 
 import segsim as ss
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
+
+#: For property tests over random histories: a history may have no row of a list a random
+#: condition reads, and the warning a user then gets (tests/test_bad_input.py checks it) is
+#: expected there, not a failure.
+RANDOM_LISTS_MAY_BE_UNKNOWN = pytest.mark.filterwarnings(
+    "ignore:in_list.*no list history has it:segsim.errors.SegsimWarning"
+)
 
 
 def day(n: float) -> pd.Timestamp:

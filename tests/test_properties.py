@@ -28,7 +28,7 @@ import segsim as ss
 from segsim import all_of, any_of, attr, in_list, in_segment, not_
 from segsim.engine import core as engine_core
 from segsim.engine.draws import uniform
-from tests.engine_helpers import day, make_store, reachable
+from tests.engine_helpers import RANDOM_LISTS_MAY_BE_UNKNOWN, day, make_store, reachable
 
 TYPES = {
     "plan": "string",
@@ -652,11 +652,7 @@ def simulate_and_check(case: Case) -> None:
         assert frame.equals(sharded.frames[name]), f"{name} differs between 1 and 3 shards"
 
 
-@pytest.mark.filterwarnings(
-    # a random history may have no row of a list a random condition reads: the warning a
-    # user gets then (tests/test_bad_input.py checks it) is expected here, not a failure
-    "ignore:in_list.*no list history has it:segsim.errors.SegsimWarning"
-)
+@RANDOM_LISTS_MAY_BE_UNKNOWN
 @given(cases())
 def test_random_flows_on_random_histories_keep_the_invariants(case: Case) -> None:
     simulate_and_check(case)

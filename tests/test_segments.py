@@ -11,7 +11,7 @@ import segsim as ss
 from segsim import all_of, any_of, attr, in_list, in_segment, not_
 from segsim.conditions import attributes_used, compile_predicate, lists_used, time_relative_leaves
 from segsim.segments import transition_query, validate_segments
-from tests.engine_helpers import day, events_log, make_store
+from tests.engine_helpers import RANDOM_LISTS_MAY_BE_UNKNOWN, day, events_log, make_store
 
 PRO = ss.Segment("Pro", attr("plan") == "pro")
 
@@ -286,11 +286,7 @@ change = st.one_of(
 histories = st.lists(st.tuples(st.integers(-40, 40), change), min_size=1, max_size=12)
 
 
-@pytest.mark.filterwarnings(
-    # a random history may have no row of a list a random condition reads: the warning a
-    # user gets then (tests/test_bad_input.py checks it) is expected here, not a failure
-    "ignore:in_list.*no list history has it:segsim.errors.SegsimWarning"
-)
+@RANDOM_LISTS_MAY_BE_UNKNOWN
 @given(condition=conditions, history=histories)
 def test_sql_transitions_match_python_replay(condition, history):
     check_sql_transitions_match_python_replay(condition, history)

@@ -9,8 +9,8 @@ Everything before "due steps" happens in one *urgent* SimPy event per instant
 (``_on_instant``), so it always precedes the ordinary events of that instant: the steps of
 runs whose waits end then. An instant of the transitions stream needs no event: it is
 handled before the next event is processed, when no event comes before it
-(``_stream_first``), exactly where its urgent event would have been. Runs are plain objects advanced by callbacks rather than one
-SimPy process each: measured here, callbacks run a bare 5-step flow ~1.5x faster than
+(``_stream_first``), exactly where its urgent event would have been. Runs are plain objects
+advanced by callbacks rather than one SimPy process each: measured here, callbacks run a bare 5-step flow ~1.5x faster than
 processes, and ending a run (exit, restart, pause, delete) is then a matter of bumping its
 ``token`` so its pending wait is ignored, instead of an interrupt (see benchmarks/).
 
@@ -411,7 +411,8 @@ class Simulation(ContactStates, StepHandlers):
         stream_next = self._stream_next
         if stream_next is not None and stream_next[0] == t:
             self._apply_stream(stream_next[1], reactions)
-            # the next instant's wake-up is decided once this one is done (_on_instant)
+            # the next instant is taken before the next event (_stream_first), or given its
+            # wake-up once this one is done (_on_instant, the lane off)
             self._stream_next = next(self._stream, None) if self._stream else None
         occurrences: list[tuple] = []
         occurrences_next = self._occurrences_next

@@ -155,11 +155,6 @@ class Clock(simpy.Environment):
             self.before_step()
         super().step()
 
-    def jump(self, t: int) -> None:
-        """Move the clock to ``t``: no event scheduled before it (checked)."""
-        if not self.jump_if_next(t):
-            raise RuntimeError(f"cannot jump to {t}: an event is due first ({self.peek()})")
-
     def jump_if_next(self, t: int) -> bool:
         """Move the clock to ``t`` if no event is scheduled before ``t`` (and ``t`` is not
         before now); whether it moved. Events scheduled at ``t`` itself stay due at ``t``."""
