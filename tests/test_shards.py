@@ -294,9 +294,11 @@ def test_scratch_cursors_do_not_see_each_others_names():
 @pytest.mark.parametrize("id_dtype", ["int64", "object"])
 def test_parts_are_typed_column_by_column(id_dtype, small_demo):
     """``_part_frame`` builds its columns as numpy arrays: the same frame as typing each
-    column with pandas (str columns stay object, with their ``None``)."""
+    column with pandas (str columns stay object, with their ``None``); the columns of a
+    steps or actions row's label are taken from the label table."""
     import pandas as pd
 
+    from segsim.engine.labels import LABEL_COLUMNS, LABEL_FIELDS, LABELLED_ROWS, Labels
     from segsim.engine.output import _PART_DTYPE, _part_frame
 
     _, result = small_demo
@@ -324,7 +326,19 @@ def test_parts_are_typed_column_by_column(id_dtype, small_demo):
             }
         )
         expected["seq"] = pd.RangeIndex(7, 7 + len(rows), dtype="int64")
-        part = _part_frame(name, rows, 7, id_dtype)
+        labels = Labels()
+        if name in LABELLED_ROWS:  # the loop writes these rows with a label number
+            numbers: dict[tuple, int] = {}
+            written = []
+            for row in rows:
+                by_column = dict(zip(spec.names, row, strict=True))
+                given = {LABEL_COLUMNS[c]: v for c, v in by_column.items() if c in LABEL_COLUMNS}
+                label = tuple(given.get(f) for f in LABEL_FIELDS)
+                by_column["label"] = numbers.setdefault(label, len(numbers))
+                written.append(tuple(by_column[c] for c in LABELLED_ROWS[name]))
+            labels = Labels(sorted(numbers, key=numbers.__getitem__))
+            rows = written
+        part = _part_frame(name, rows, 7, id_dtype, labels)
         assert part.dtypes.equals(expected.dtypes), name
         assert part.equals(expected), name
 

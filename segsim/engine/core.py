@@ -55,6 +55,7 @@ from segsim.engine.draws import Draws
 from segsim.engine.experiments import HoldoutGroup, audience_split_step, split_step
 from segsim.engine.goal_exit import GoalExits
 from segsim.engine.goals import observed_conversions
+from segsim.engine.labels import Labels, check_labelled_rows
 from segsim.engine.occurrences import read_occurrences
 from segsim.engine.plan import CompiledFlow, LifecycleStep, Plan
 from segsim.engine.policy import Policies, TimeZones
@@ -97,24 +98,7 @@ _writes(SEGMENT_EVENTS, "time", "contact_id", "segment", "event", "nth", "cause"
 _writes(
     RUNS, "run_id", "flow", "version", "contact_id", "entered_at", "entry", "ended_at", "end_reason"
 )
-_writes(STEPS, "time", "run_id", "flow", "contact_id", "step_id", "kind", "outcome", "version")
-_writes(
-    ACTIONS,
-    "time",
-    "run_id",
-    "flow",
-    "step_id",
-    "contact_id",
-    "action",
-    "channel",
-    "template",
-    "status",
-    "reason",
-    "cost",
-    "detail",
-    "version",
-    "queued",
-)
+check_labelled_rows(STEPS, ACTIONS)
 _writes(SUPPRESSED, "time", "flow", "contact_id", "reason")
 _writes(
     RESPONSES, "time", "run_id", "flow", "step_id", "contact_id", "channel", "template", "response"
@@ -165,7 +149,7 @@ class Simulation(ContactStates, StepHandlers):
         self.progress = progress
         self.env = Clock(initial_time=plan.start)
         self.contacts: dict[Any, Contact] = {}
-        self.logs = Logs()
+        self.logs = Logs(labels=Labels(plan.labels))
         self.status: dict[str, FlowState] = dict(plan.initial_states)
         # run starts per contact at the instant ``_work_at`` (see ``_count_work``)
         self._work_at: int | None = None

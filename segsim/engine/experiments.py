@@ -36,9 +36,7 @@ def split_step(sim: Any, run: Any, step: SplitStep, contact: Any, t: int) -> boo
         sim.drawn.add(run.contact)
         u = sim.draws.uniform(cf.name, step.id, run.contact, "split")
         chosen = path_for_draw(u, step.cumulative)
-    sim.logs.steps.append(
-        (t, run.key, cf.name, run.contact, step.id, step.kind, step.names[chosen], cf.version)
-    )
+    sim.logs.steps.append((t, run.key, run.contact, cf.labels[step.id], step.names[chosen]))
     run.step = step.firsts[chosen]
     return True
 
@@ -50,9 +48,7 @@ def audience_split_step(sim: Any, run: Any, step: AudienceSplitStep, contact: An
     chosen = next(
         (i for i, c in enumerate(step.conditions) if members >> c & 1), len(step.conditions)
     )
-    sim.logs.steps.append(
-        (t, run.key, cf.name, run.contact, step.id, step.kind, step.names[chosen], cf.version)
-    )
+    sim.logs.steps.append((t, run.key, run.contact, cf.labels[step.id], step.names[chosen]))
     run.step = step.firsts[chosen]
     return True
 

@@ -32,6 +32,7 @@ from segsim._internal.frames import FRAMES, RUNS
 from segsim._internal.frames import _typed as typed
 from segsim._internal.scratch import scratch
 from segsim._internal.sql import quote_literal
+from segsim.engine.labels import LABEL_COLUMNS, LABELLED_ROWS, Labels
 from segsim.engine.records import Logs
 
 #: rows kept in memory per frame before a Parquet sink writes a part file
@@ -44,22 +45,41 @@ _END_REASON = RUNS.position("end_reason")
 _PART_DTYPE = {"time": "int64", "int64": "int64", "float64": "float64"}
 
 
-def _part_frame(name: str, rows: list[Any], seq_start: int, id_dtype: str) -> pd.DataFrame:
+def _part_frame(
+    name: str, rows: list[Any], seq_start: int, id_dtype: str, labels: Labels | None = None
+) -> pd.DataFrame:
     """Engine rows of one frame as a part: its columns, times as epoch µs, ``run_id`` still
-    the engine's internal run key, and ``seq``, the order the engine wrote them in."""
+    the engine's internal run key, and ``seq``, the order the engine wrote them in.
+
+    ``steps`` and ``actions`` rows hold a label number (:mod:`segsim.engine.labels`): the
+    columns their label gives are taken from ``labels``' table by those numbers.
+    """
     spec = FRAMES[name]
     n = len(rows)
-    values = list(zip(*rows, strict=True)) if rows else [()] * len(spec.columns)
+    layout = LABELLED_ROWS.get(name, spec.names)
+    fields = list(zip(*rows, strict=True)) if rows else [()] * len(layout)
+    values: dict[str, Any] = dict(zip(layout, fields, strict=True))
+    if "label" in values:
+        codes = np.fromiter(values.pop("label"), dtype=np.intp, count=n)
+        table = labels.columns() if labels is not None and n else None
+        for column in spec.names:
+            if column not in values:
+                field = LABEL_COLUMNS[column]
+                values[column] = (
+                    table[field][codes] if table is not None else np.array([], dtype=object)
+                )
     data: dict[str, Any] = {}
-    for column, column_values in zip(spec.columns, values, strict=True):
+    for column in spec.columns:
+        column_values = values[column.name]
         dtype = id_dtype if column.kind == "id" else _PART_DTYPE.get(column.kind, object)
         if dtype is object or dtype == "object":
             # kept object (pandas would infer its string dtype); fromiter never reads a
             # value as a nested sequence
-            array = np.fromiter(column_values, dtype=object, count=n)
-            data[column.name] = pd.Series(array, dtype=object, copy=False)
+            if not isinstance(column_values, np.ndarray):
+                column_values = np.fromiter(column_values, dtype=object, count=n)
+            data[column.name] = pd.Series(column_values, dtype=object, copy=False)
         else:
-            data[column.name] = np.array(column_values, dtype=dtype)
+            data[column.name] = np.asarray(column_values, dtype=dtype)
     data["seq"] = np.arange(seq_start, seq_start + n, dtype="int64")
     return pd.DataFrame(data, copy=False)
 
@@ -91,7 +111,8 @@ class MemorySink:
         }
         for name, rows in batches.items():
             if rows:
-                self._write(name, _part_frame(name, rows, self.seq[name], self.id_dtype))
+                part = _part_frame(name, rows, self.seq[name], self.id_dtype, logs.labels)
+                self._write(name, part)
                 self.seq[name] += len(rows)
         logs.segment_events, logs.steps, logs.actions, logs.suppressed = [], [], [], []
         logs.responses, logs.conversions = [], []

@@ -49,6 +49,7 @@ from segsim.engine.compiled import (
 )
 from segsim.engine.goal_exit import compile_goal_exits
 from segsim.engine.goals import compile_goals, goal_problems
+from segsim.engine.labels import number_labels
 from segsim.engine.live import EVENT_ROW
 from segsim.engine.policy import check_time_zones
 from segsim.engine.responses import override_conditions
@@ -102,6 +103,8 @@ class CompiledFlow:
     on_pause: str
     #: the flow's name (an attribute, not a property: the loop reads it millions of times)
     name: str = field(init=False)
+    #: step id -> the number of its label (:mod:`segsim.engine.labels`), set with the plan's
+    labels: dict[str, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.name = self.flow.name
@@ -193,6 +196,8 @@ class Plan:
     consent_attributes: dict[str, str] = field(default_factory=dict)
     #: the events conditions may read: the store's, and the simulated response events
     events: Any = None
+    #: the label of every step of every version, by number (:func:`segsim.engine.labels.number_labels`)
+    labels: tuple[tuple[Any, ...], ...] = ()
 
     @property
     def user_segments(self) -> int:
@@ -451,6 +456,7 @@ def build_plan(scenario: Any) -> Plan:
         flows=latest,
         flow_order=flow_order,
         versions=compiled,
+        labels=number_labels(compiled.values()),
         lifecycle=lifecycle,
         initial_states=initial_states,
         channels=channels,

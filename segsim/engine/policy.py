@@ -449,10 +449,8 @@ class Policies:
         return None
 
     def _defer(self, run: Any, step: Any, t: int, until: int) -> None:
-        cf = run.flow
-        self.sim.logs.steps.append(
-            (t, run.key, cf.name, run.contact, step.id, step.kind, "deferred", cf.version)
-        )
+        logs = self.sim.logs
+        logs.steps.append((t, run.key, run.contact, logs.labels.of(run.flow, step), "deferred"))
         run.step = step.id  # executed again, from the start, when the quiet period ends
         token = run.token
         self.env.timeout(until - t).callbacks.append(lambda _e: self.sim._advance(run, token))

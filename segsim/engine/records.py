@@ -14,6 +14,7 @@ from simpy.core import URGENT
 from segsim._internal.frames import (
     RUNS,
 )
+from segsim.engine.labels import Labels
 from segsim.engine.live import EVENT_ROW, LiveContact
 from segsim.engine.plan import CompiledFlow
 
@@ -102,7 +103,9 @@ class Logs:
     """Plain tuples appended in the hot loop; frames are built once, at the end.
 
     Each row's fields are its frame's columns, in order (checked at import, see
-    :func:`_writes`). ``runs`` holds each run's mutable ``record`` (its end is filled in
+    :func:`_writes`) — except ``steps`` and ``actions`` rows, which hold their step's label
+    number in place of the fields every row of that step shares (:mod:`segsim.engine.labels`;
+    ``labels`` numbers them). ``runs`` holds each run's mutable ``record`` (its end is filled in
     when it ends); a sink may move finished rows out (see :mod:`segsim.engine.output`) to
     bound memory.
     """
@@ -114,6 +117,7 @@ class Logs:
     suppressed: list[tuple] = field(default_factory=list)
     responses: list[tuple] = field(default_factory=list)
     conversions: list[tuple] = field(default_factory=list)
+    labels: Labels = field(default_factory=Labels)
 
 
 class Soon(simpy.Event):

@@ -39,10 +39,7 @@ class StepHandlers:
                 return
 
     def _wait_step(self, run: Run, step: WaitStep, contact: Contact, t: int) -> bool:
-        cf = run.flow
-        self.logs.steps.append(
-            (t, run.key, cf.name, run.contact, step.id, step.kind, "waiting", cf.version)
-        )
+        self.logs.steps.append((t, run.key, run.contact, run.flow.labels[step.id], "waiting"))
         delay = step.duration_us
         if step.until is not None:  # local time: calendar days, then a clock time
             assert self.zones is not None
@@ -60,19 +57,9 @@ class StepHandlers:
         self._advance(run, token)
 
     def _branch_step(self, run: Run, step: BranchStep, contact: Contact, t: int) -> bool:
-        cf = run.flow
         holds = contact.members >> step.condition & 1
         self.logs.steps.append(
-            (
-                t,
-                run.key,
-                cf.name,
-                run.contact,
-                step.id,
-                step.kind,
-                "then" if holds else "otherwise",
-                cf.version,
-            )
+            (t, run.key, run.contact, run.flow.labels[step.id], "then" if holds else "otherwise")
         )
         run.step = step.then_first if holds else step.otherwise_first
         return True
@@ -89,9 +76,9 @@ class StepHandlers:
         return False
 
     def _leave_wait_for(self, run: Run, step: Any, t: int, outcome: str) -> None:
-        cf = run.flow
-        self.logs.steps.append(
-            (t, run.key, cf.name, run.contact, step.id, "wait_for", outcome, cf.version)
+        logs = self.logs
+        logs.steps.append(
+            (t, run.key, run.contact, logs.labels.of(run.flow, step, "wait_for"), outcome)
         )
         run.waiting = None
         if isinstance(step, WaitForStep):
@@ -182,28 +169,12 @@ class StepHandlers:
         cost: float,
         queued: float = 0.0,
     ) -> None:
-        cf = run.flow
-        self.logs.steps.append(
-            (t, run.key, cf.name, run.contact, step.id, step.kind, status, cf.version)
-        )
-        self.logs.actions.append(
-            (
-                t,
-                run.key,
-                cf.name,
-                step.id,
-                run.contact,
-                step.kind,
-                step.channel,
-                step.template,
-                status,
-                reason,
-                cost,
-                step.detail,
-                cf.version,
-                queued,
-            )
-        )
+        cf, logs = run.flow, self.logs
+        label = cf.labels.get(step.id)
+        if label is None or cf.steps[step.id] is not step:  # a policy held it across an edit
+            label = logs.labels.of(cf, step)
+        logs.steps.append((t, run.key, run.contact, label, status))
+        logs.actions.append((t, run.key, run.contact, label, status, reason, cost, queued))
         if status == "sent" and step.channel in self.delivery.rules and self.responder.active:
             responses, conversions = self.logs.responses, self.logs.conversions
             first, converted = len(responses), len(conversions)
