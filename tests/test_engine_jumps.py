@@ -57,14 +57,23 @@ def test_clock_jumps_only_up_to_the_next_event():
     assert isinstance(env, simpy.Environment)
 
 
-def test_the_step_hook_runs_before_each_event():
+def test_the_step_hook_runs_before_each_event_from_the_next_stream_instant_on():
     env = Clock(initial_time=0)
     seen = []
     env.before_step = lambda: seen.append(("hook", env.now))
-    env.timeout(2).callbacks.append(lambda _e: seen.append(("event", env.now)))
+    for at in (2, 3):
+        env.timeout(at).callbacks.append(lambda _e: seen.append(("event", env.now)))
+    env.stream_at = 3
+    env.run(until=5)
+    # not before the event at 2, which comes before the stream instant (the hook would do
+    # nothing); before the event at 3 and the stop event at 5
+    assert seen == [("event", 2), ("hook", 2), ("event", 3), ("hook", 3)]
+    env = Clock(initial_time=0)
+    env.before_step = lambda: seen.append(("hook", env.now))
+    env.timeout(2)
+    seen.clear()
     env.run(until=4)
-    # before the timeout at 2, and before the stop event at 4
-    assert seen == [("hook", 0), ("event", 2), ("hook", 2)]
+    assert seen == []  # no stream instant left (NO_INSTANT): never
 
 
 def test_stream_instants_are_jumped_even_where_a_wait_ends(monkeypatch):

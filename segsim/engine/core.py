@@ -64,6 +64,7 @@ from segsim.engine.records import (
     END_REASON,
     ENDED_AT,
     MAX_WORK_PER_INSTANT,
+    NO_INSTANT,
     Clock,
     Contact,
     Logs,
@@ -253,6 +254,7 @@ class Simulation(ContactStates, StepHandlers):
         self._start_policies()  # with the collector paused: it reads one row per contact
         self._stream = self._transitions()
         self._stream_next = next(self._stream, None)
+        self._stream_at()
         if JUMP_TO_STREAM_INSTANTS:
             self.env.before_step = self._stream_first
         elif self._stream_next is not None:
@@ -386,6 +388,11 @@ class Simulation(ContactStates, StepHandlers):
                 return
             self._instant(t)
 
+    def _stream_at(self) -> None:
+        """Tell the clock when the next stream instant is (see :meth:`Clock.step`)."""
+        following = self._stream_next
+        self.env.stream_at = NO_INSTANT if following is None else following[0]
+
     def _instant(self, t: int) -> None:
         """Everything of instant ``t`` before its due steps, in the documented order."""
         self.wakeups.discard(t)
@@ -398,6 +405,7 @@ class Simulation(ContactStates, StepHandlers):
             # the next instant is taken before the next event (_stream_first), or given its
             # wake-up once this one is done (_on_instant, the lane off)
             self._stream_next = next(self._stream, None) if self._stream else None
+            self._stream_at()
         occurrences: list[tuple] = []
         occurrences_next = self._occurrences_next
         if occurrences_next is not None and occurrences_next[0] == t:

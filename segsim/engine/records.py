@@ -25,6 +25,9 @@ MAX_WORK_PER_INSTANT = 1_000
 
 BATCH_ROWS = 200_000
 
+#: a time after every instant (µs since the epoch, about the year 148,000)
+NO_INSTANT = 1 << 62
+
 
 #: where a run's end is written in its ``runs`` record
 ENDED_AT, END_REASON = RUNS.position("ended_at"), RUNS.position("end_reason")
@@ -147,16 +150,23 @@ class Clock(simpy.Environment):
     be the first event of its time (the only urgent event scheduled for a later time is an
     agenda wake-up, and an instant with one keeps it). So before each event is processed,
     :attr:`before_step` (``Simulation._stream_first``) handles the stream instants that come
-    no later than it, the clock moved to each by :meth:`jump_if_next`. Only the clock moves;
+    no later than it, the clock moved to each by :meth:`jump_if_next`. The loop keeps
+    :attr:`stream_at`, the next stream instant's time, so that an event due before it is
+    processed without the call (the hook would find nothing to do). Only the clock moves;
     the queue, the order of events and every callback stay SimPy's.
     """
 
-    #: called before each event is processed (None: plain SimPy)
+    #: called before each event is processed (None: plain SimPy) — unless an event is
+    #: scheduled before :attr:`stream_at`, when it would have nothing to do
     before_step: Callable[[], None] | None = None
+    #: the time of the next stream instant (:data:`NO_INSTANT`: none)
+    stream_at: int = NO_INSTANT
 
     def step(self) -> None:
         if self.before_step is not None:
-            self.before_step()
+            queue = self._queue
+            if not queue or self.stream_at <= queue[0][0]:
+                self.before_step()
         super().step()
 
     def jump_if_next(self, t: int) -> bool:
