@@ -96,7 +96,7 @@ class Labels:
     def columns(self) -> dict[str, np.ndarray]:
         """Each label field as an array indexed by label number (``version`` int64, the
         others object)."""
-        if self._columns is None or len(next(iter(self._columns.values()))) != len(self.table):
+        if self._columns is None:  # made again after a label is added (see of)
             self._columns = {}
             for i, name in enumerate(LABEL_FIELDS):
                 values = [label[i] for label in self.table]
