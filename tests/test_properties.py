@@ -660,6 +660,7 @@ def test_random_flows_on_random_histories_keep_the_invariants(case: Case) -> Non
 
 @pytest.mark.slow
 @pytest.mark.timeout(4 * 3600)  # 2,000 scenarios: about half an hour on a quiet machine
+@RANDOM_LISTS_MAY_BE_UNKNOWN
 @settings(settings.get_profile("long"))
 @given(cases())
 def test_random_flows_on_random_histories_keep_the_invariants_long(case: Case) -> None:
