@@ -60,14 +60,12 @@ def _part_frame(
     fields = list(zip(*rows, strict=True)) if rows else [()] * len(layout)
     values: dict[str, Any] = dict(zip(layout, fields, strict=True))
     if "label" in values:
+        assert labels is not None or not n, f"{name} rows hold label numbers: pass their labels"
         codes = np.fromiter(values.pop("label"), dtype=np.intp, count=n)
-        table = labels.columns() if labels is not None and n else None
+        table = (labels or Labels()).columns()  # no rows: an empty table's columns
         for column in spec.names:
             if column not in values:
-                field = LABEL_COLUMNS[column]
-                values[column] = (
-                    table[field][codes] if table is not None else np.array([], dtype=object)
-                )
+                values[column] = table[LABEL_COLUMNS[column]][codes]
     data: dict[str, Any] = {}
     for column in spec.columns:
         column_values = values[column.name]
